@@ -1,0 +1,55 @@
+"""The Celery application: queues by purpose, safe delivery defaults, beat."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from kombu import Exchange, Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("vigil")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+# One queue per purpose, so that a slow SMS provider on `notifications` can
+# never hold up a step on `escalation` (SPEC §2).
+QUEUES = ("ingest", "escalation", "notifications", "default")
+
+app.conf.update(
+    task_queues=[Queue(name, Exchange(name), routing_key=name) for name in QUEUES],
+    task_default_queue="default",
+    task_default_exchange="default",
+    task_default_routing_key="default",
+    task_routes={
+        "incidents.tasks.ingest_*": {"queue": "ingest"},
+        "escalation.tasks.*": {"queue": "escalation"},
+        "notifications.tasks.*": {"queue": "notifications"},
+    },
+    # A message is acknowledged only after its task ran; a worker killed
+    # mid-task leaves it to be delivered again. Tasks claim their rows, so
+    # running twice is harmless.
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_ignore_result=True,
+    task_soft_time_limit=60,
+    task_time_limit=90,
+    task_serializer="json",
+    accept_content=["json"],
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+)
+
+# Every periodic job is listed here, once. The DatabaseScheduler copies this
+# into django-celery-beat's tables, where admins can see when each last ran.
+app.conf.beat_schedule = {
+    # Record on each incident's timeline the moment it misses its severity's
+    # acknowledge or resolve target (SPEC §1.1), for the war room and metrics.
+    "incident-target-sweep": {
+        "task": "incidents.tasks.incident_targets_sweep_task",
+        "schedule": 30.0,
+    },
+}
+
+app.autodiscover_tasks()

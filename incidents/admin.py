@@ -1,0 +1,405 @@
+"""Django admin for responders: every change goes through the services."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from config.auth import request_actor
+from incidents import selectors, services
+from incidents.exceptions import IncidentError
+from incidents.models import (
+    Incident,
+    IncidentRole,
+    Integration,
+    RoleAssignment,
+    Service,
+    SeverityLevel,
+    SeverityLevelRevision,
+    Team,
+    TeamMembership,
+    TimelineEvent,
+)
+from incidents.services.incident import EDITABLE_FIELDS
+from incidents.services.setup import SEVERITY_EDITABLE
+from incidents.timeline_document import timeline_document
+
+
+def severity_badge(severity: SeverityLevel) -> SafeString:
+    return format_html(
+        '<span style="background:{};color:#fff;padding:2px 8px;'
+        'border-radius:10px;font-weight:600" title="{}">{}</span>',
+        severity.color,
+        severity.name,
+        severity.code,
+    )
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class RoleAssignmentInline(ReadOnlyInline):
+    model = RoleAssignment
+    fields = ["role", "user", "assigned_at", "assigned_by"]
+    verbose_name_plural = "Roles (change with the API or the actions above)"
+
+
+class TimelineInline(ReadOnlyInline):
+    model = TimelineEvent
+    fields = ["at", "kind", "message", "actor", "via"]
+    ordering = ["at", "id"]
+    verbose_name_plural = "Timeline"
+
+
+class IncidentAdminForm(forms.ModelForm):
+    class Meta:
+        model = Incident
+        fields = [
+            "title",
+            "severity",
+            "service",
+            "summary",
+            "category",
+            "detection_source",
+            "started_at",
+            "detected_at",
+            "affected_services",
+            "users_affected",
+            "impact",
+            "root_cause",
+            "resolution_type",
+            "is_drill",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        started, detected = data.get("started_at"), data.get("detected_at")
+        if self.instance.pk:
+            detected = self.instance.detected_at
+        if detected and detected > timezone.now():
+            self.add_error("detected_at", "Cannot be in the future.")
+        if started and detected and started > detected:
+            self.add_error("started_at", "Impact cannot begin after detection.")
+        return data
+
+
+def _each(
+    request: HttpRequest,
+    modeladmin: admin.ModelAdmin,
+    queryset: QuerySet[Incident],
+    verb: str,
+    change: Callable[[Incident], object],
+) -> None:
+    """Apply `change` to each incident; report successes and refusals."""
+    done, refused = [], []
+    for incident in queryset:
+        try:
+            change(incident)
+            done.append(incident.public_id)
+        except IncidentError as error:
+            refused.append(f"{incident.public_id}: {error.message}")
+    if done:
+        modeladmin.message_user(request, f"{verb}: {', '.join(done)}", messages.SUCCESS)
+    for line in refused:
+        modeladmin.message_user(request, line, messages.WARNING)
+
+
+@admin.register(Incident)
+class IncidentAdmin(admin.ModelAdmin):
+    form = IncidentAdminForm
+    list_display = [
+        "public_id",
+        "badge",
+        "title",
+        "status",
+        "service",
+        "team",
+        "is_drill",
+        "detected_at",
+        "acknowledged_at",
+    ]
+    list_display_links = ["public_id", "title"]
+    list_filter = ["status", "severity", "service", "service__team", "is_drill"]
+    search_fields = ["public_id", "title"]
+    date_hierarchy = "detected_at"
+    list_select_related = ["severity", "service__team"]
+    actions = ["acknowledge", "resolve", "assign_me_commander"]
+    inlines = [RoleAssignmentInline, TimelineInline]
+    readonly_fields = [
+        "public_id",
+        "status",
+        "war_room_channel",
+        "timeline_export",
+        "acknowledged_at",
+        "mitigated_at",
+        "resolved_at",
+        "closed_at",
+        "created_by",
+        "created_at",
+    ]
+    autocomplete_fields = ["service", "affected_services"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Incident]:
+        return selectors.incident_list(user=request.user)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(self.readonly_fields)
+        if obj is not None:
+            fields += ["service", "detected_at", "is_drill"]
+            if obj.status in (Incident.Status.CLOSED, Incident.Status.CANCELLED):
+                fields.append("severity")
+        return fields
+
+    def formfield_for_foreignkey(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> Any:
+        if db_field.name == "service":
+            kwargs["queryset"] = selectors.service_list(user=request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.display(description="Severity", ordering="severity__rank")
+    def badge(self, incident: Incident) -> SafeString:
+        return severity_badge(incident.severity)
+
+    @admin.display(description="Team", ordering="service__team__name")
+    def team(self, incident: Incident) -> Team:
+        return incident.service.team
+
+    @admin.display(description="Timeline document")
+    def timeline_export(self, incident: Incident) -> SafeString:
+        if not incident.pk:
+            return format_html("{}", "—")
+        url = reverse("admin:incidents_incident_timeline", args=[incident.pk])
+        return format_html('<a href="{}">Download Markdown</a>', url)
+
+    def get_urls(self) -> list[URLPattern]:
+        export = path(
+            "<int:pk>/timeline.md",
+            self.admin_site.admin_view(self.timeline_view),
+            name="incidents_incident_timeline",
+        )
+        return [export, *super().get_urls()]
+
+    def timeline_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        incident = get_object_or_404(self.get_queryset(request), pk=pk)
+        response = HttpResponse(
+            timeline_document(incident=incident),
+            content_type="text/markdown; charset=utf-8",
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="{incident.public_id}-timeline.md"'
+        )
+        return response
+
+    def save_model(
+        self, request: HttpRequest, obj: Incident, form: Any, change: bool
+    ) -> None:
+        data = form.cleaned_data
+        if not change:
+            created = services.incident_create(
+                by=request_actor(request),
+                via="admin",
+                **{
+                    k: data[k]
+                    for k in (
+                        "title",
+                        "severity",
+                        "service",
+                        "summary",
+                        "category",
+                        "detection_source",
+                        "started_at",
+                        "detected_at",
+                        "affected_services",
+                        "users_affected",
+                        "impact",
+                        "is_drill",
+                    )
+                },
+            )
+            obj.pk, obj.public_id = created.pk, created.public_id
+            obj._state.adding = False
+            return
+        edits = {
+            f: data[f]
+            for f in form.changed_data
+            if f in (*EDITABLE_FIELDS, "affected_services")
+        }
+        if edits:
+            services.incident_update(
+                incident=obj, by=request_actor(request), via="admin", **edits
+            )
+        if "severity" in form.changed_data:
+            services.incident_change_severity(
+                incident=obj,
+                severity=data["severity"],
+                by=request_actor(request),
+                via="admin",
+            )
+
+    def save_related(
+        self, request: HttpRequest, form: Any, formsets: Any, change: bool
+    ) -> None:
+        # Affected services were saved by the services above, with a timeline
+        # entry, so the form's own many-to-many save is skipped. The inlines
+        # are read-only: saving their formsets changes nothing.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    @admin.action(description="Acknowledge selected incidents")
+    def acknowledge(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
+        _each(
+            request,
+            self,
+            queryset,
+            "Acknowledged",
+            lambda i: services.incident_acknowledge(
+                incident=i, by=request_actor(request), via="admin"
+            ),
+        )
+
+    @admin.action(description="Resolve selected incidents")
+    def resolve(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
+        _each(
+            request,
+            self,
+            queryset,
+            "Resolved",
+            lambda i: services.incident_transition(
+                incident=i,
+                to=Incident.Status.RESOLVED,
+                by=request_actor(request),
+                via="admin",
+            ),
+        )
+
+    @admin.action(description="Assign me as incident commander")
+    def assign_me_commander(
+        self, request: HttpRequest, queryset: QuerySet[Incident]
+    ) -> None:
+        _each(
+            request,
+            self,
+            queryset,
+            "You are incident commander of",
+            lambda i: services.incident_assign_role(
+                incident=i,
+                role=IncidentRole.INCIDENT_COMMANDER,
+                user=request_actor(request),
+                by=request_actor(request),
+                via="admin",
+            ),
+        )
+
+
+class MembershipInline(admin.TabularInline):
+    model = TeamMembership
+    extra = 1
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline]
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "team"]
+    list_filter = ["team"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Service]:
+        return selectors.service_list(user=request.user)
+
+
+class RevisionInline(ReadOnlyInline):
+    model = SeverityLevelRevision
+    fields = ["version", "values", "changed_by", "changed_at"]
+    verbose_name_plural = "Previous versions"
+
+
+@admin.register(SeverityLevel)
+class SeverityLevelAdmin(admin.ModelAdmin):
+    list_display = [
+        "badge",
+        "name",
+        "ack_target",
+        "resolve_target",
+        "update_cadence",
+        "pir_required",
+        "version",
+    ]
+    fields = ["code", "rank", *SEVERITY_EDITABLE, "version"]
+    readonly_fields = ["code", "rank", "version"]
+    inlines = [RevisionInline]
+
+    @admin.display(description="Severity", ordering="rank")
+    def badge(self, severity: SeverityLevel) -> SafeString:
+        return severity_badge(severity)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: SeverityLevel, form: Any, change: bool
+    ) -> None:
+        services.severity_level_update(
+            severity=obj,
+            by=request_actor(request),
+            **{f: form.cleaned_data[f] for f in form.changed_data},
+        )
+
+
+@admin.register(Integration)
+class IntegrationAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "service", "key_prefix", "created_at"]
+    list_filter = ["kind", "service"]
+    search_fields = ["name", "key_prefix"]
+    fields = ["name", "kind", "service", "key_prefix", "created_at"]
+    readonly_fields = ["key_prefix", "created_at"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return [*self.readonly_fields, "kind"] if obj else self.readonly_fields
+
+    def save_model(
+        self, request: HttpRequest, obj: Integration, form: Any, change: bool
+    ) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        created, key = services.integration_create(
+            name=obj.name, kind=obj.kind, service=obj.service
+        )
+        obj.pk, obj.key_prefix = created.pk, created.key_prefix
+        obj._state.adding = False
+        self.message_user(
+            request,
+            f"Integration key (shown only now, copy it): {key}",
+            messages.WARNING,
+        )

@@ -1,0 +1,32 @@
+"""Errors the incident services raise; the API turns them into 400/409."""
+
+from __future__ import annotations
+
+
+class IncidentError(Exception):
+    """A request the incident core refuses, with a message for the user."""
+
+    status_code = 400
+    code = "invalid"
+
+    def __init__(self, message: str, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class IllegalTransitionError(IncidentError):
+    """The incident cannot move from its current status to the one asked."""
+
+    status_code = 409
+    code = "illegal_transition"
+
+
+class InvalidAssigneeError(IncidentError):
+    """The user cannot hold a role on this incident."""
+
+    code = "invalid_assignee"
+
+
+class TimelineAppendOnlyError(Exception):
+    """Someone tried to change or delete a timeline event."""

@@ -1,0 +1,69 @@
+"""Create the demo data a first run needs, once."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from rest_framework.authtoken.models import Token
+
+from incidents.models import Integration, Service, Team, TeamMembership
+from incidents.services import (
+    integration_create,
+    service_create,
+    team_add_member,
+    team_create,
+)
+
+
+class Command(BaseCommand):
+    help = (
+        "Create an admin user, a team, a service and an integration key on an "
+        "empty database, and print the credentials. Does nothing if an admin exists."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--username", default="admin")
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+
+    @transaction.atomic
+    def handle(self, *args: Any, username: str, base_url: str, **options: Any) -> None:
+        User = get_user_model()
+        if User.objects.filter(username=username).exists():
+            self.stdout.write(
+                f"Demo data already present: log in as {username!r} with the "
+                "password printed on the first run "
+                f"(reset: manage.py changepassword {username})."
+            )
+            return
+        password = secrets.token_urlsafe(12)
+        admin = User.objects.create_superuser(
+            username=username, email=f"{username}@example.com", password=password
+        )
+        token = Token.objects.create(user=admin)
+        team = Team.objects.filter(slug="platform").first() or team_create(
+            name="Platform"
+        )
+        team_add_member(team=team, user=admin, role=TeamMembership.Role.LEAD)
+        service = Service.objects.filter(slug="website").first() or service_create(
+            name="Website", team=team, description="The public web site (demo)."
+        )
+        _, key = integration_create(
+            name="Monitoring (demo)", kind=Integration.Kind.PAGERDUTY, service=service
+        )
+        self.stdout.write(
+            self.style.SUCCESS("Vigil demo data created. Shown once — keep it:")
+        )
+        for label, value in (
+            ("Admin", f"{base_url}/admin/"),
+            ("  username", username),
+            ("  password", password),
+            ("API docs", f"{base_url}/api/docs/"),
+            ("  API token", f"Authorization: Token {token.key}"),
+            ("Team / service", f"{team.name} / {service.name}"),
+            ("Integration key", key),
+        ):
+            self.stdout.write(f"  {label:<16} {value}")

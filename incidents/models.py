@@ -1,0 +1,376 @@
+"""Teams, services, the severity matrix, incidents and their timeline."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.text import slugify
+
+from incidents.exceptions import TimelineAppendOnlyError
+
+
+class Team(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(max_length=100, unique=True)
+    members: models.ManyToManyField[Any, Any] = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="TeamMembership", related_name="teams"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamMembership(models.Model):
+    class Role(models.TextChoices):
+        MEMBER = "member", "Member"
+        LEAD = "lead", "Team lead"
+        MANAGER = "manager", "Manager"
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="unique_team_member")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.team} ({self.get_role_display()})"
+
+
+class Service(models.Model):
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100, unique=True)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="services")
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SeverityLevel(models.Model):
+    """One row of the severity matrix (SPEC §1.1). Edits are versioned."""
+
+    code = models.CharField(max_length=2, primary_key=True)
+    name = models.CharField(max_length=32)
+    rank = models.PositiveSmallIntegerField(
+        unique=True, help_text="0 is the most severe."
+    )
+    ack_target = models.DurationField(help_text="Respond (acknowledge) within.")
+    resolve_target = models.DurationField(null=True, blank=True)
+    update_cadence = models.DurationField(
+        null=True, blank=True, help_text="How often a status update is due."
+    )
+    paged_at_declaration = models.CharField(max_length=200, blank=True)
+    pir_required = models.BooleanField(default=False)
+    pir_on_repeat = models.BooleanField(
+        default=False, help_text="PIR only when the same root cause repeats."
+    )
+    color = models.CharField(max_length=7, default="#6b7280")
+    version = models.PositiveIntegerField(default=1)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["rank"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class SeverityLevelRevision(models.Model):
+    """The matrix row as it was before an edit."""
+
+    severity = models.ForeignKey(
+        SeverityLevel, on_delete=models.CASCADE, related_name="revisions"
+    )
+    version = models.PositiveIntegerField()
+    values = models.JSONField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["severity", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["severity", "version"], name="unique_severity_revision"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.severity_id} v{self.version}"
+
+
+class IncidentDaySequence(models.Model):
+    """Last number handed out for a declaration date (INC-YYYY-MM-DD-NNN)."""
+
+    day = models.DateField(primary_key=True)
+    last = models.PositiveIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.last}"
+
+
+class Incident(models.Model):
+    class Status(models.TextChoices):
+        TRIGGERED = "triggered", "Triggered"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        INVESTIGATING = "investigating", "Investigating"
+        IDENTIFIED = "identified", "Identified"
+        MITIGATING = "mitigating", "Mitigating"
+        MONITORING = "monitoring", "Monitoring"
+        RESOLVED = "resolved", "Resolved"
+        CLOSED = "closed", "Closed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Category(models.TextChoices):
+        SITE_DOWN = "site_down", "Site down"
+        DATABASE = "database", "Database"
+        API_INTEGRATION = "api_integration", "API integration"
+        CONFIGURATION = "configuration", "Configuration"
+        SECURITY = "security", "Security"
+        PERFORMANCE = "performance", "Performance"
+        FAILED_DEPLOYMENT = "failed_deployment", "Failed deployment"
+        BOT_OFFLINE = "bot_offline", "Bot offline"
+        OTHER = "other", "Other"
+
+    class DetectionSource(models.TextChoices):
+        MONITORING_ALERT = "monitoring_alert", "Monitoring alert"
+        USER_REPORT = "user_report", "User report"
+        LOG_ANOMALY = "log_anomaly", "Log anomaly"
+        HEALTH_CHECK = "health_check", "Health check"
+        COMMUNITY_REPORT = "community_report", "Community report"
+        THIRD_PARTY = "third_party", "Third party"
+        TEAM_MEMBER = "team_member", "Team member"
+
+    class ResolutionType(models.TextChoices):
+        ROLLBACK = "rollback", "Rollback"
+        FIX_FORWARD = "fix_forward", "Fix forward"
+        FAILOVER = "failover", "Failover"
+        WORKAROUND = "workaround", "Workaround"
+
+    public_id = models.CharField(max_length=32, unique=True, editable=False)
+    title = models.CharField(max_length=200)
+    summary = models.TextField(blank=True)
+    severity = models.ForeignKey(
+        SeverityLevel, on_delete=models.PROTECT, related_name="incidents"
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.TRIGGERED
+    )
+    category = models.CharField(
+        max_length=24, choices=Category.choices, default=Category.OTHER
+    )
+    detection_source = models.CharField(
+        max_length=24,
+        choices=DetectionSource.choices,
+        default=DetectionSource.TEAM_MEMBER,
+    )
+    service = models.ForeignKey(
+        Service, on_delete=models.PROTECT, related_name="incidents"
+    )
+    affected_services = models.ManyToManyField(
+        Service, blank=True, related_name="affected_by_incidents"
+    )
+    users_affected = models.PositiveIntegerField(null=True, blank=True)
+    impact = models.TextField(blank=True)
+    root_cause = models.TextField(blank=True)
+    resolution_type = models.CharField(
+        max_length=16, choices=ResolutionType.choices, blank=True
+    )
+    is_drill = models.BooleanField(default=False)
+
+    started_at = models.DateTimeField(help_text="When impact began.")
+    detected_at = models.DateTimeField()
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    mitigated_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-detected_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "severity"]),
+            models.Index(
+                fields=["detected_at"],
+                name="incident_unacked_idx",
+                condition=models.Q(status="triggered"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.title}"
+
+    @property
+    def war_room_channel(self) -> str:
+        """Return the SOP's channel name, `#incident-YYYYMMDD-<slug>`."""
+        day = timezone.localtime(self.detected_at).strftime("%Y%m%d")
+        slug = slugify(self.title)[:40].strip("-") or "incident"
+        return f"#incident-{day}-{slug}"
+
+    @property
+    def time_to_acknowledge(self) -> timedelta | None:
+        if self.acknowledged_at is None:
+            return None
+        return self.acknowledged_at - self.detected_at
+
+    @property
+    def time_to_resolve(self) -> timedelta | None:
+        if self.resolved_at is None:
+            return None
+        return self.resolved_at - self.detected_at
+
+
+class IncidentRole(models.TextChoices):
+    INCIDENT_COMMANDER = "incident_commander", "Incident Commander"
+    TECHNICAL_LEAD = "technical_lead", "Technical Lead"
+    COMMUNICATIONS_LEAD = "communications_lead", "Communications Lead"
+    SUPPORT_LEAD = "support_lead", "Support Lead"
+    SCRIBE = "scribe", "Scribe"
+
+
+class RoleAssignment(models.Model):
+    """Who holds a role on an incident now; hand-overs are on the timeline."""
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="role_assignments"
+    )
+    role = models.CharField(max_length=24, choices=IncidentRole.choices)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    assigned_at = models.DateTimeField(default=timezone.now)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["incident", "role"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "role"], name="one_holder_per_role"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()}: {self.user}"
+
+
+class TimelineEvent(models.Model):
+    """One append-only entry of an incident's timeline."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Incident declared"
+        ACKNOWLEDGED = "acknowledged", "Acknowledged"
+        STATUS_CHANGED = "status_changed", "Status changed"
+        SEVERITY_CHANGED = "severity_changed", "Severity changed"
+        ROLE_ASSIGNED = "role_assigned", "Role assigned"
+        FIELDS_UPDATED = "fields_updated", "Details updated"
+        NOTE = "note", "Note"
+        ACK_TARGET_MISSED = "ack_target_missed", "Acknowledge target missed"
+        RESOLVE_TARGET_MISSED = "resolve_target_missed", "Resolve target missed"
+
+    class NoteKind(models.TextChoices):
+        NOTE = "note", "Note"
+        HYPOTHESIS = "hypothesis", "Root cause hypothesis"
+        ACTION = "action", "Action taken"
+        DECISION = "decision", "Key decision"
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.CASCADE, related_name="timeline"
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    via = models.CharField(max_length=32, default="system")
+    message = models.TextField()
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        constraints = [
+            # A missed target is recorded once, however often the sweep runs.
+            models.UniqueConstraint(
+                fields=["incident", "kind"],
+                condition=models.Q(
+                    kind__in=["ack_target_missed", "resolve_target_missed"]
+                ),
+                name="one_missed_target_event",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.incident_id} {self.at:%Y-%m-%d %H:%M} {self.kind}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise TimelineAppendOnlyError("timeline events cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise TimelineAppendOnlyError("timeline events cannot be deleted")
+
+
+class Integration(models.Model):
+    """A source of alerts for a service, authenticated by its secret key."""
+
+    class Kind(models.TextChoices):
+        PAGERDUTY = "pagerduty", "PagerDuty Events v2"
+        ALERTMANAGER = "alertmanager", "Prometheus Alertmanager"
+        GENERIC = "generic", "Generic JSON webhook"
+        HEARTBEAT = "heartbeat", "Heartbeat"
+        EMAIL = "email", "Email"
+
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, related_name="integrations"
+    )
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    key_prefix = models.CharField(max_length=8, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["service", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+    @staticmethod
+    def hash_key(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()

@@ -1,0 +1,59 @@
+"""Reads of the incident core, scoped to what a user may see."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Model, QuerySet
+
+from incidents.models import Incident, Service, SeverityLevel, Team, TimelineEvent
+
+User = AbstractBaseUser | AnonymousUser
+M = TypeVar("M", bound=Model)
+
+
+def _sees_everything(user: User) -> bool:
+    return bool(getattr(user, "is_superuser", False))
+
+
+def _scoped(queryset: QuerySet[M], user: User, team_path: str) -> QuerySet[M]:
+    """Keep the rows whose team (at `team_path`) has `user` as a member."""
+    if _sees_everything(user):
+        return queryset
+    if not user.is_authenticated:
+        return queryset.none()
+    return queryset.filter(**{f"{team_path}memberships__user": user})
+
+
+def team_list(*, user: User) -> QuerySet[Team]:
+    """Return the teams `user` belongs to (every team for a superuser)."""
+    return _scoped(Team.objects.all(), user, "")
+
+
+def service_list(*, user: User) -> QuerySet[Service]:
+    """Return the services of `user`'s teams."""
+    return _scoped(Service.objects.select_related("team"), user, "team__")
+
+
+def incident_list(*, user: User) -> QuerySet[Incident]:
+    """Return the incidents of `user`'s teams' services, newest first."""
+    incidents = Incident.objects.select_related(
+        "severity", "service", "service__team", "created_by"
+    ).prefetch_related("role_assignments__user", "affected_services")
+    return _scoped(incidents, user, "service__team__")
+
+
+def incident_timeline(*, incident: Incident) -> QuerySet[TimelineEvent]:
+    """Return the incident's timeline, oldest first."""
+    return incident.timeline.select_related("actor").order_by("at", "id")
+
+
+def severity_list() -> QuerySet[SeverityLevel]:
+    """Return the severity matrix, most severe first."""
+    return SeverityLevel.objects.order_by("rank")
+
+
+def user_is_member(*, user: User, team: Team) -> bool:
+    """Return whether `user` belongs to `team`."""
+    return user.is_authenticated and team.memberships.filter(user_id=user.pk).exists()

@@ -1,0 +1,401 @@
+"""Declaring an incident and moving it through its lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import connection, transaction
+from django.utils import timezone
+
+from incidents.exceptions import (
+    IllegalTransitionError,
+    IncidentError,
+    InvalidAssigneeError,
+)
+from incidents.lifecycle import ACKNOWLEDGING, allowed_next
+from incidents.models import (
+    Incident,
+    IncidentDaySequence,
+    IncidentRole,
+    RoleAssignment,
+    Service,
+    SeverityLevel,
+    TimelineEvent,
+)
+from incidents.selectors import user_is_member
+
+S = Incident.Status
+Kind = TimelineEvent.Kind
+Actor = User | None
+
+# Fields a responder may edit directly; status, severity and roles have their
+# own services because each change of those means something on the timeline.
+EDITABLE_FIELDS = (
+    "title",
+    "summary",
+    "category",
+    "detection_source",
+    "started_at",
+    "users_affected",
+    "impact",
+    "root_cause",
+    "resolution_type",
+)
+
+
+def _record(
+    incident: Incident,
+    kind: str,
+    message: str,
+    *,
+    by: Actor,
+    via: str,
+    at: datetime | None = None,
+    data: dict[str, Any] | None = None,
+) -> TimelineEvent:
+    return TimelineEvent.objects.create(
+        incident=incident,
+        kind=kind,
+        message=message,
+        actor=by,
+        via=via,
+        at=at or timezone.now(),
+        data=data or {},
+    )
+
+
+def _next_public_id(declared_at: datetime) -> str:
+    """Return the next `INC-YYYY-MM-DD-NNN` for the day of `declared_at`.
+
+    One upsert statement both creates the day's counter and increments it, so
+    concurrent declarations serialise on the counter row and never share a
+    number (PostgreSQL row lock; SQLite's IMMEDIATE write lock).
+    """
+    day = timezone.localtime(declared_at).date()
+    table = connection.ops.quote_name(IncidentDaySequence._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (day, last) VALUES (%s, 1) "  # noqa: S608
+            f"ON CONFLICT (day) DO UPDATE SET last = {table}.last + 1 "
+            "RETURNING last",
+            [day],
+        )
+        (number,) = cursor.fetchone()
+    return f"INC-{day:%Y-%m-%d}-{number:03d}"
+
+
+def _locked(incident: Incident) -> Incident:
+    """Re-read the incident under a row lock, so concurrent changes queue."""
+    return (
+        Incident.objects.select_for_update()
+        .select_related("severity")
+        .get(pk=incident.pk)
+    )
+
+
+@transaction.atomic
+def incident_create(
+    *,
+    title: str,
+    severity: SeverityLevel,
+    service: Service,
+    by: Actor = None,
+    via: str = "api",
+    summary: str = "",
+    category: str = Incident.Category.OTHER,
+    detection_source: str = Incident.DetectionSource.TEAM_MEMBER,
+    started_at: datetime | None = None,
+    detected_at: datetime | None = None,
+    affected_services: Iterable[Service] = (),
+    users_affected: int | None = None,
+    impact: str = "",
+    is_drill: bool = False,
+) -> Incident:
+    """Declare an incident: give it its public id and open its timeline."""
+    now = timezone.now()
+    detected_at = detected_at or now
+    started_at = started_at or detected_at
+    if started_at > detected_at:
+        raise IncidentError(
+            "started_at (when impact began) cannot be after detected_at",
+            field="started_at",
+        )
+    if detected_at > now:
+        raise IncidentError("detected_at cannot be in the future", field="detected_at")
+    incident = Incident.objects.create(
+        public_id=_next_public_id(now),
+        title=title,
+        summary=summary,
+        severity=severity,
+        service=service,
+        category=category,
+        detection_source=detection_source,
+        started_at=started_at,
+        detected_at=detected_at,
+        users_affected=users_affected,
+        impact=impact,
+        is_drill=is_drill,
+        created_by=by,
+        created_at=now,
+    )
+    incident.affected_services.set(affected_services)
+    drill = "[DRILL] " if is_drill else ""
+    _record(
+        incident,
+        Kind.CREATED,
+        f"{drill}Incident declared: {severity.code} {severity.name} — {title} "
+        f"(detected via {incident.get_detection_source_display().lower()})",
+        by=by,
+        via=via,
+        at=now,
+        data={"severity": severity.code, "service": service.slug},
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_transition(
+    *,
+    incident: Incident,
+    to: str,
+    by: Actor,
+    via: str = "api",
+    reason: str = "",
+    at: datetime | None = None,
+) -> Incident:
+    """Move the incident to status `to`, or raise IllegalTransitionError."""
+    if to not in S.values:
+        raise IncidentError(f"{to!r} is not a status", field="status")
+    incident = _locked(incident)
+    before = incident.status
+    if to not in allowed_next(before):
+        allowed = list(allowed_next(before))
+        hint = f"; allowed: {', '.join(allowed)}" if allowed else "; it is final"
+        raise IllegalTransitionError(
+            f"cannot move incident {incident.public_id} from {before} to {to}{hint}",
+            current=before,
+            requested=to,
+            allowed=allowed,
+        )
+    if to == S.CANCELLED and not reason.strip():
+        raise IncidentError(
+            "cancelling needs a reason (why it was not a real incident)",
+            field="reason",
+        )
+    at = at or timezone.now()
+    _apply_status(incident, to, at)
+    incident.save()
+    label = S(to).label
+    message = (
+        f"Acknowledged by {by}"
+        if to == S.ACKNOWLEDGED and by is not None
+        else f"Status: {S(before).label} → {label}"
+    )
+    if reason:
+        message += f" — {reason}"
+    _record(
+        incident,
+        Kind.ACKNOWLEDGED if to == S.ACKNOWLEDGED else Kind.STATUS_CHANGED,
+        message,
+        by=by,
+        via=via,
+        at=at,
+        data={"from": before, "to": to, "reason": reason},
+    )
+    return incident
+
+
+def _apply_status(incident: Incident, to: str, at: datetime) -> None:
+    """Set the status and the lifecycle timestamps that moving to it implies."""
+    incident.status = to
+    if to in ACKNOWLEDGING and incident.acknowledged_at is None:
+        incident.acknowledged_at = at
+    if to == S.TRIGGERED:  # un-acknowledged: nobody is on it any more
+        incident.acknowledged_at = None
+    if to in (S.MONITORING, S.RESOLVED) and incident.mitigated_at is None:
+        incident.mitigated_at = at
+    if to == S.RESOLVED:
+        incident.resolved_at = at
+    if to == S.INVESTIGATING and incident.resolved_at is not None:  # reopened
+        incident.resolved_at = None
+        incident.mitigated_at = None
+    if to in (S.CLOSED, S.CANCELLED):
+        incident.closed_at = at
+
+
+@transaction.atomic
+def incident_acknowledge(
+    *, incident: Incident, by: Actor, via: str = "api", at: datetime | None = None
+) -> Incident:
+    """Acknowledge a triggered incident."""
+    incident = _locked(incident)
+    if incident.status != S.TRIGGERED:
+        raise IllegalTransitionError(
+            f"incident {incident.public_id} is already {incident.status}; "
+            "only a triggered incident can be acknowledged",
+            current=incident.status,
+            requested=S.ACKNOWLEDGED,
+        )
+    return incident_transition(
+        incident=incident, to=S.ACKNOWLEDGED, by=by, via=via, at=at
+    )
+
+
+@transaction.atomic
+def incident_change_severity(
+    *,
+    incident: Incident,
+    severity: SeverityLevel,
+    by: Actor,
+    via: str = "api",
+    reason: str = "",
+) -> Incident:
+    """Raise or lower the incident's severity."""
+    incident = _locked(incident)
+    if incident.status in (S.CLOSED, S.CANCELLED):
+        raise IllegalTransitionError(
+            f"incident {incident.public_id} is {incident.status}; "
+            "its severity can no longer change",
+            current=incident.status,
+        )
+    before = incident.severity
+    if before.pk == severity.pk:
+        raise IncidentError(
+            f"incident {incident.public_id} is already {severity.code}",
+            field="severity",
+        )
+    incident.severity = severity
+    incident.save(update_fields=["severity", "updated_at"])
+    direction = "raised" if severity.rank < before.rank else "lowered"
+    message = f"Severity {direction}: {before.code} → {severity.code}"
+    if reason:
+        message += f" — {reason}"
+    _record(
+        incident,
+        Kind.SEVERITY_CHANGED,
+        message,
+        by=by,
+        via=via,
+        data={"from": before.code, "to": severity.code, "reason": reason},
+    )
+    return incident
+
+
+@transaction.atomic
+def incident_assign_role(
+    *,
+    incident: Incident,
+    role: str,
+    user: User,
+    by: Actor,
+    via: str = "api",
+    reason: str = "",
+) -> RoleAssignment:
+    """Give `role` on the incident to `user`, handing it over if it was held."""
+    if role not in IncidentRole.values:
+        raise IncidentError(f"{role!r} is not an incident role", field="role")
+    incident = _locked(incident)
+    if not user.is_active or not user_is_member(user=user, team=incident.service.team):
+        raise InvalidAssigneeError(
+            f"{user} is not an active member of team {incident.service.team}",
+            field="user",
+        )
+    current = RoleAssignment.objects.filter(incident=incident, role=role).first()
+    if current is not None and current.user_id == user.pk:
+        raise IncidentError(
+            f"{user} already is {IncidentRole(role).label}", field="user"
+        )
+    now = timezone.now()
+    assignment, _ = RoleAssignment.objects.update_or_create(
+        incident=incident,
+        role=role,
+        defaults={"user": user, "assigned_at": now, "assigned_by": by},
+    )
+    label = IncidentRole(role).label
+    previous = current.user if current is not None else None
+    message = (
+        f"{label} handed over: {previous} → {user}"
+        if previous is not None
+        else f"{label} assigned: {user}"
+    )
+    if reason:
+        message += f" — {reason}"
+    _record(
+        incident,
+        Kind.ROLE_ASSIGNED,
+        message,
+        by=by,
+        via=via,
+        at=now,
+        data={
+            "role": role,
+            "user": user.get_username(),
+            "previous": previous.get_username() if previous is not None else None,
+            "reason": reason,
+        },
+    )
+    return assignment
+
+
+def incident_add_note(
+    *,
+    incident: Incident,
+    text: str,
+    by: Actor,
+    via: str = "api",
+    note_kind: str = TimelineEvent.NoteKind.NOTE,
+) -> TimelineEvent:
+    """Add a note (or hypothesis, action, decision) to the timeline."""
+    if not text.strip():
+        raise IncidentError("a note needs some text", field="text")
+    if note_kind not in TimelineEvent.NoteKind.values:
+        raise IncidentError(f"{note_kind!r} is not a kind of note", field="kind")
+    return _record(
+        incident,
+        Kind.NOTE,
+        text.strip(),
+        by=by,
+        via=via,
+        data={"note_kind": note_kind},
+    )
+
+
+@transaction.atomic
+def incident_update(
+    *, incident: Incident, by: Actor, via: str = "api", **changes: Any
+) -> Incident:
+    """Edit the incident's descriptive fields and record what changed."""
+    unknown = set(changes) - set(EDITABLE_FIELDS) - {"affected_services"}
+    if unknown:
+        raise IncidentError(f"cannot edit {', '.join(sorted(unknown))} here")
+    incident = _locked(incident)
+    changed: list[str] = []
+    for field, value in changes.items():
+        if field == "affected_services":
+            if set(incident.affected_services.all()) != set(value):
+                incident.affected_services.set(value)
+                changed.append(field)
+        elif getattr(incident, field) != value:
+            setattr(incident, field, value)
+            changed.append(field)
+    if incident.started_at > incident.detected_at:
+        raise IncidentError(
+            "started_at (when impact began) cannot be after detected_at",
+            field="started_at",
+        )
+    if not changed:
+        return incident
+    incident.save()
+    names = ", ".join(f.replace("_", " ") for f in changed)
+    _record(
+        incident,
+        Kind.FIELDS_UPDATED,
+        f"Updated {names}",
+        by=by,
+        via=via,
+        data={"fields": changed},
+    )
+    return incident

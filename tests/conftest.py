@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from incidents.models import Incident, Service, Team, TeamMembership
+from tests.factories import MembershipFactory, ServiceFactory, TeamFactory, declare
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: object) -> None:
+    settings.PASSWORD_HASHERS = [  # type: ignore[attr-defined]
+        "django.contrib.auth.hashers.MD5PasswordHasher"
+    ]
+
+
+@pytest.fixture
+def team(db: None) -> Team:
+    return TeamFactory(name="Platform", slug="platform")
+
+
+@pytest.fixture
+def service(team: Team) -> Service:
+    return ServiceFactory(name="Website", slug="website", team=team)
+
+
+@pytest.fixture
+def responder(team: Team) -> User:
+    return MembershipFactory(team=team, user__username="responder").user
+
+
+@pytest.fixture
+def team_lead(team: Team) -> User:
+    return MembershipFactory(
+        team=team, user__username="lead", role=TeamMembership.Role.LEAD
+    ).user
+
+
+@pytest.fixture
+def outsider(db: None) -> User:
+    """A member of another team, who must see nothing of `team`'s."""
+    return MembershipFactory(
+        team=TeamFactory(name="Bots", slug="bots"), user__username="outsider"
+    ).user
+
+
+@pytest.fixture
+def incident(service: Service, responder: User) -> Incident:
+    return declare(service, "P1", by=responder)
+
+
+def api_client(user: User | None = None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def api(responder: User) -> APIClient:
+    return api_client(responder)

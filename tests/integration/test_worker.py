@@ -1,0 +1,49 @@
+"""A task's effect in the database, end to end through RabbitMQ and a worker."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from django.utils import timezone
+
+from incidents.models import TimelineEvent
+from incidents.tasks import incident_targets_sweep_task
+from tests.factories import declare
+
+Kind = TimelineEvent.Kind
+
+
+def wait_for_events(
+    incident_id: int, kind: str, count: int, seconds: float = 30
+) -> int:
+    deadline = time.monotonic() + seconds
+    found = 0
+    while time.monotonic() < deadline:
+        found = TimelineEvent.objects.filter(incident_id=incident_id, kind=kind).count()
+        if found >= count:
+            return found
+        time.sleep(0.2)
+    return found
+
+
+def test_the_sweep_runs_in_a_real_worker_and_records_a_miss_once(worker, service):
+    late = timezone.now() - timedelta(minutes=20)
+    incident = declare(service, "P0", detected_at=late, started_at=late)
+    fresh = declare(service, "P0")
+
+    for _ in range(3):  # the same work delivered three times
+        incident_targets_sweep_task.delay()
+
+    assert wait_for_events(incident.pk, Kind.ACK_TARGET_MISSED, 1) == 1
+    worker.wait_for("succeeded", seconds=30)
+    text = worker.wait_for("incident_targets_sweep_task")
+    deadline = time.monotonic() + 30
+    while text.count("succeeded") < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        text = worker.log.read_text()
+    assert text.count("succeeded") == 3, text[-3000:]
+    assert TimelineEvent.objects.filter(kind=Kind.ACK_TARGET_MISSED).count() == 1
+    event = incident.timeline.get(kind=Kind.ACK_TARGET_MISSED)
+    assert event.at == late + timedelta(minutes=15)
+    assert not fresh.timeline.filter(kind=Kind.ACK_TARGET_MISSED).exists()
