@@ -16,6 +16,7 @@ from incidents.exceptions import (
     InvalidAssigneeError,
 )
 from incidents.lifecycle import ACKNOWLEDGING, allowed_next
+from incidents.live import publish_after_commit
 from incidents.models import (
     Incident,
     IncidentDaySequence,
@@ -56,7 +57,7 @@ def _record(
     at: datetime | None = None,
     data: dict[str, Any] | None = None,
 ) -> TimelineEvent:
-    return TimelineEvent.objects.create(
+    event = TimelineEvent.objects.create(
         incident=incident,
         kind=kind,
         message=message,
@@ -65,6 +66,8 @@ def _record(
         at=at or timezone.now(),
         data=data or {},
     )
+    publish_after_commit(event)
+    return event
 
 
 def _next_public_id(declared_at: datetime) -> str:
