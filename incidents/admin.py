@@ -264,7 +264,7 @@ class IncidentAdmin(admin.ModelAdmin):
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
 
-    @admin.action(description="Acknowledge selected incidents")
+    @admin.action(description="Acknowledge selected incidents", permissions=["change"])
     def acknowledge(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
         _each(
             request,
@@ -276,7 +276,7 @@ class IncidentAdmin(admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description="Resolve selected incidents")
+    @admin.action(description="Resolve selected incidents", permissions=["change"])
     def resolve(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
         _each(
             request,
@@ -291,7 +291,7 @@ class IncidentAdmin(admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description="Assign me as incident commander")
+    @admin.action(description="Assign me as incident commander", permissions=["change"])
     def assign_me_commander(
         self, request: HttpRequest, queryset: QuerySet[Incident]
     ) -> None:

@@ -222,3 +222,38 @@ def test_adding_an_integration_shows_its_key_once(browser, service):
             f"/admin/incidents/integration/{integration.pk}/change/"
         ).content.decode()
     )
+
+
+def test_a_responder_with_the_responders_group_can_work_an_incident(service, responder):
+    from django.contrib.auth.models import Group
+
+    User.objects.filter(pk=responder.pk).update(is_staff=True)
+    responder.groups.add(Group.objects.get(name="Responders"))
+    incident = declare(service)
+    client = Client()
+    client.force_login(responder)
+
+    assert client.get(CHANGELIST).status_code == 200
+    run_action(client, "acknowledge", [incident])
+    incident.refresh_from_db()
+    assert incident.status == "acknowledged"
+    assert client.get("/admin/incidents/severitylevel/P0/change/").status_code == 200
+    assert (
+        client.post("/admin/incidents/severitylevel/P0/change/", {}).status_code == 403
+    )
+
+
+def test_view_only_staff_cannot_run_actions(service, responder):
+    User.objects.filter(pk=responder.pk).update(is_staff=True)
+    responder.user_permissions.add(Permission.objects.get(codename="view_incident"))
+    incident = declare(service)
+    client = Client()
+    client.force_login(responder)
+
+    page = client.get(CHANGELIST).content.decode()
+    assert 'value="acknowledge"' not in page
+    client.post(
+        CHANGELIST, {"action": "acknowledge", "_selected_action": [incident.pk]}
+    )
+    incident.refresh_from_db()
+    assert incident.status == "triggered"
