@@ -44,6 +44,22 @@ app.conf.update(
 # Every periodic job is listed here, once. The DatabaseScheduler copies this
 # into django-celery-beat's tables, where admins can see when each last ran.
 app.conf.beat_schedule = {
+    # Process alert events whose task message was lost (broker down when the
+    # request was answered): no accepted alert may wait for ever.
+    "ingest-recover": {
+        "task": "incidents.tasks.ingest_recover_task",
+        "schedule": 10.0,
+    },
+    # Open a "health check failure" for every heartbeat that went quiet.
+    "ingest-heartbeat-check": {
+        "task": "incidents.tasks.ingest_heartbeat_check_task",
+        "schedule": 15.0,
+    },
+    # When a maintenance window ends, list the alerts it kept quiet.
+    "maintenance-windows-close": {
+        "task": "incidents.tasks.maintenance_windows_close_task",
+        "schedule": 60.0,
+    },
     # Record on each incident's timeline the moment it misses its severity's
     # acknowledge or resolve target (SPEC §1.1), for the war room and metrics.
     "incident-target-sweep": {

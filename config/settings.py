@@ -205,6 +205,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+# --- Ingestion --------------------------------------------------------------
+VIGIL_INGEST_MAX_BYTES = env_int("VIGIL_INGEST_MAX_BYTES", 512 * 1024, minimum=1024)
+# Seconds an unknown integration key waits before its 404.
+VIGIL_INGEST_UNKNOWN_KEY_DELAY = (
+    env_int("VIGIL_INGEST_UNKNOWN_KEY_DELAY_MS", 250, minimum=0) / 1000
+)
+
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = env_url(
     "CELERY_BROKER_URL",

@@ -2,8 +2,17 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from incidents.ingest import views as ingest
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("v2/enqueue", ingest.pagerduty_enqueue, name="ingest-pagerduty"),
+    path("v2/change/enqueue", ingest.pagerduty_change, name="ingest-pagerduty-change"),
+    path(
+        "ingest/alertmanager/", ingest.alertmanager_webhook, name="ingest-alertmanager"
+    ),
+    path("ingest/generic/", ingest.generic_webhook, name="ingest-generic"),
+    path("ingest/heartbeat/", ingest.heartbeat, name="ingest-heartbeat"),
     path("api/v1/", include("incidents.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

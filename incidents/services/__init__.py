@@ -1,5 +1,6 @@
 """Every state change of the incident core goes through these services."""
 
+from incidents.services.alerts import alert_event_record, alert_events_process
 from incidents.services.incident import (
     incident_acknowledge,
     incident_add_note,
@@ -8,6 +9,15 @@ from incidents.services.incident import (
     incident_create,
     incident_transition,
     incident_update,
+)
+from incidents.services.ingest import (
+    change_event_record,
+    heartbeat_check_missed,
+    heartbeat_ping,
+    integration_rotate_key,
+    maintenance_window_create,
+    maintenance_windows_close,
+    user_report_create,
 )
 from incidents.services.setup import (
     integration_create,
@@ -19,6 +29,11 @@ from incidents.services.setup import (
 from incidents.services.targets import incident_record_missed_targets
 
 __all__ = [
+    "alert_event_record",
+    "alert_events_process",
+    "change_event_record",
+    "heartbeat_check_missed",
+    "heartbeat_ping",
     "incident_acknowledge",
     "incident_add_note",
     "incident_assign_role",
@@ -28,8 +43,12 @@ __all__ = [
     "incident_transition",
     "incident_update",
     "integration_create",
+    "integration_rotate_key",
+    "maintenance_window_create",
+    "maintenance_windows_close",
     "service_create",
     "severity_level_update",
     "team_add_member",
     "team_create",
+    "user_report_create",
 ]

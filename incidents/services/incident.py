@@ -47,7 +47,7 @@ EDITABLE_FIELDS = (
 )
 
 
-def _record(
+def record_timeline(
     incident: Incident,
     kind: str,
     message: str,
@@ -146,7 +146,7 @@ def incident_create(
     )
     incident.affected_services.set(affected_services)
     drill = "[DRILL] " if is_drill else ""
-    _record(
+    record_timeline(
         incident,
         Kind.CREATED,
         f"{drill}Incident declared: {severity.code} {severity.name} — {title} "
@@ -199,7 +199,7 @@ def incident_transition(
     )
     if reason:
         message += f" — {reason}"
-    _record(
+    record_timeline(
         incident,
         Kind.ACKNOWLEDGED if to == S.ACKNOWLEDGED else Kind.STATUS_CHANGED,
         message,
@@ -276,7 +276,7 @@ def incident_change_severity(
     message = f"Severity {direction}: {before.code} → {severity.code}"
     if reason:
         message += f" — {reason}"
-    _record(
+    record_timeline(
         incident,
         Kind.SEVERITY_CHANGED,
         message,
@@ -326,7 +326,7 @@ def incident_assign_role(
     )
     if reason:
         message += f" — {reason}"
-    _record(
+    record_timeline(
         incident,
         Kind.ROLE_ASSIGNED,
         message,
@@ -356,7 +356,7 @@ def incident_add_note(
         raise IncidentError("a note needs some text", field="text")
     if note_kind not in TimelineEvent.NoteKind.values:
         raise IncidentError(f"{note_kind!r} is not a kind of note", field="kind")
-    return _record(
+    return record_timeline(
         incident,
         Kind.NOTE,
         text.strip(),
@@ -393,7 +393,7 @@ def incident_update(
         return incident
     incident.save()
     names = ", ".join(f.replace("_", " ") for f in changed)
-    _record(
+    record_timeline(
         incident,
         Kind.FIELDS_UPDATED,
         f"Updated {names}",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import timedelta
 from typing import Any
 
@@ -296,6 +295,8 @@ class TimelineEvent(models.Model):
         ROLE_ASSIGNED = "role_assigned", "Role assigned"
         FIELDS_UPDATED = "fields_updated", "Details updated"
         NOTE = "note", "Note"
+        ALERT_ATTACHED = "alert_attached", "Alert attached"
+        ALERT_RESOLVED = "alert_resolved", "Alert resolved"
         ACK_TARGET_MISSED = "ack_target_missed", "Acknowledge target missed"
         RESOLVE_TARGET_MISSED = "resolve_target_missed", "Resolve target missed"
 
@@ -344,33 +345,3 @@ class TimelineEvent(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise TimelineAppendOnlyError("timeline events cannot be deleted")
-
-
-class Integration(models.Model):
-    """A source of alerts for a service, authenticated by its secret key."""
-
-    class Kind(models.TextChoices):
-        PAGERDUTY = "pagerduty", "PagerDuty Events v2"
-        ALERTMANAGER = "alertmanager", "Prometheus Alertmanager"
-        GENERIC = "generic", "Generic JSON webhook"
-        HEARTBEAT = "heartbeat", "Heartbeat"
-        EMAIL = "email", "Email"
-
-    name = models.CharField(max_length=100)
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    service = models.ForeignKey(
-        Service, on_delete=models.CASCADE, related_name="integrations"
-    )
-    key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    key_prefix = models.CharField(max_length=8, editable=False)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["service", "name"]
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.get_kind_display()})"
-
-    @staticmethod
-    def hash_key(key: str) -> str:
-        return hashlib.sha256(key.encode()).hexdigest()

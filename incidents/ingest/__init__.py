@@ -1,0 +1,1 @@
+"""Receiving alerts: the wire formats of the senders Vigil speaks."""

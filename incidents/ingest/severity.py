@@ -1,0 +1,32 @@
+"""From a sender's severity (and labels) to a row of the severity matrix."""
+
+from __future__ import annotations
+
+from incidents.ingest import alertmanager, pagerduty
+from incidents.models import Integration
+
+LEVELS = ("P0", "P1", "P2", "P3")
+# Labels that name a Vigil severity directly win over any mapping, so that
+# e.g. a PagerDuty `critical` is P1 unless its custom details say P0.
+OVERRIDE_LABELS = ("vigil_severity", "priority", "severity")
+DEFAULTS: dict[str, dict[str, str]] = {
+    Integration.Kind.PAGERDUTY: pagerduty.DEFAULT_MAPPING,
+    Integration.Kind.ALERTMANAGER: alertmanager.DEFAULT_MAPPING,
+}
+
+
+def map_severity(
+    *, integration: Integration | None, sender_severity: str, labels: dict[str, str]
+) -> str:
+    """Return the severity code (P0-P3) an alert opens its incident with."""
+    for name in OVERRIDE_LABELS:
+        value = str(labels.get(name, "")).upper()
+        if value in LEVELS:
+            return value
+    if integration is None:
+        return "P2"
+    mapping = {**DEFAULTS.get(integration.kind, {}), **integration.severity_mapping}
+    mapped = mapping.get(sender_severity.lower()) or mapping.get(sender_severity)
+    if isinstance(mapped, str) and mapped.upper() in LEVELS:
+        return mapped.upper()
+    return integration.default_severity

@@ -1,0 +1,45 @@
+"""What every wire format is parsed into before it touches the database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+class InvalidEvent(Exception):
+    """The body is not a valid event; `errors` say why, one line each."""
+
+    def __init__(self, errors: list[str], message: str = "Event object is invalid"):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class AlertSignal:
+    """One thing a sender says about one alert."""
+
+    action: str  # trigger | acknowledge | resolve
+    dedup_key: str
+    summary: str = ""
+    sender_severity: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+    group_key: str = ""
+    occurred_at: datetime | None = None
+
+
+def parse_instant(value: Any) -> datetime | None:
+    """Return an ISO 8601 date-time with an offset, or None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+TRIGGER, ACKNOWLEDGE, RESOLVE = "trigger", "acknowledge", "resolve"
+ACTIONS = (TRIGGER, ACKNOWLEDGE, RESOLVE)

@@ -1,0 +1,223 @@
+"""Ingest endpoints: authenticate, validate, store one row, answer.
+
+Plain Django views rather than DRF: the PagerDuty endpoints must answer
+byte for byte as PagerDuty does, and this is the hottest path Vigil has.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from incidents.ingest.alertmanager import group_hash, parse_webhook
+from incidents.ingest.auth import integration_for_key
+from incidents.ingest.generic import parse_generic
+from incidents.ingest.pagerduty import parse_change, parse_event
+from incidents.ingest.signals import TRIGGER, InvalidEvent
+from incidents.models import AlertEvent, Integration
+from incidents.services import alert_event_record, change_event_record, heartbeat_ping
+
+Kind = Integration.Kind
+Source = AlertEvent.Source
+
+
+class Refused(Exception):
+    def __init__(self, status: int, message: str, errors: list[str]) -> None:
+        super().__init__(message)
+        self.status, self.message, self.errors = status, message, errors
+
+
+def _answer(status: int, body: dict[str, Any]) -> HttpResponse:
+    # Compact separators: PagerDuty's own bytes, which some clients compare.
+    return HttpResponse(
+        json.dumps(body, separators=(",", ":")),
+        status=status,
+        content_type="application/json",
+    )
+
+
+def _success(
+    dedup_key: str | None = None, message: str = "Event processed"
+) -> HttpResponse:
+    body: dict[str, Any] = {"status": "success", "message": message}
+    if dedup_key is not None:
+        body["dedup_key"] = dedup_key
+    return _answer(202, body)
+
+
+def _read_json(request: HttpRequest) -> Any:
+    content_type = request.content_type or ""
+    if content_type != "application/json":
+        raise Refused(415, "Unsupported content type", [
+            f"Content-Type must be application/json, not {content_type or 'missing'}"
+        ])  # fmt: skip
+    limit = settings.VIGIL_INGEST_MAX_BYTES
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if declared.isdigit() and int(declared) > limit:
+        raise Refused(413, "Request body too large", [f"the limit is {limit} bytes"])
+    raw = request.read(limit + 1)
+    if len(raw) > limit:
+        raise Refused(413, "Request body too large", [f"the limit is {limit} bytes"])
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise Refused(
+            400, "Event object is invalid", [f"malformed JSON: {error}"]
+        ) from None
+
+
+def _key_from_request(request: HttpRequest) -> str:
+    header = request.headers.get("Authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    token = request.GET.get("token", "")
+    if token:
+        return token
+    raise Refused(401, "Missing integration key", [
+        "send 'Authorization: Bearer <integration key>' or '?token=<integration key>'"
+    ])  # fmt: skip
+
+
+def _integration(key: str, kind: str) -> Integration:
+    integration = integration_for_key(key)
+    if integration is None:
+        raise Refused(404, "Unknown integration key", ["no integration has this key"])
+    if integration.kind != kind:
+        raise Refused(400, "Wrong endpoint for this integration", [
+            f"this key belongs to a {integration.get_kind_display()} integration"
+        ])  # fmt: skip
+    return integration
+
+
+def _guarded(
+    view: Callable[[HttpRequest], HttpResponse],
+) -> Callable[..., HttpResponse]:
+    """Answer Refused and InvalidEvent in the senders' error shape."""
+
+    def wrapper(request: HttpRequest) -> HttpResponse:
+        try:
+            return view(request)
+        except Refused as refused:
+            body = {
+                "status": "invalid",
+                "message": refused.message,
+                "errors": refused.errors,
+            }
+            return _answer(refused.status, body)
+        except InvalidEvent as invalid:
+            body = {
+                "status": "invalid",
+                "message": invalid.message,
+                "errors": invalid.errors,
+            }
+            return _answer(400, body)
+
+    wrapper.__name__ = view.__name__
+    wrapper.__doc__ = view.__doc__
+    return csrf_exempt(wrapper)
+
+
+def _routing_key(body: Any) -> str:
+    if not isinstance(body, dict):
+        raise InvalidEvent(["the event must be a JSON object"])
+    key = body.get("routing_key")
+    if not isinstance(key, str) or not key.strip():
+        raise InvalidEvent(["'routing_key' is missing or blank"])
+    return key
+
+
+@_guarded
+@require_POST
+def pagerduty_enqueue(request: HttpRequest) -> HttpResponse:
+    """PagerDuty Events API v2: trigger, acknowledge or resolve an alert."""
+    body = _read_json(request)
+    integration = _integration(_routing_key(body), Kind.PAGERDUTY)
+    if body.get("event_action") == TRIGGER and not body.get("dedup_key"):
+        body["dedup_key"] = uuid.uuid4().hex
+    signal = parse_event(body)
+    alert_event_record(
+        integration=integration,
+        service=integration.service,
+        source=Source.PAGERDUTY,
+        action=signal.action,
+        dedup_key=signal.dedup_key,
+        payload={k: v for k, v in body.items() if k != "routing_key"},
+    )
+    return _success(signal.dedup_key)
+
+
+@_guarded
+@require_POST
+def pagerduty_change(request: HttpRequest) -> HttpResponse:
+    """PagerDuty change events: deploys and config pushes, for the record."""
+    body = _read_json(request)
+    integration = _integration(_routing_key(body), Kind.PAGERDUTY)
+    summary, source, timestamp = parse_change(body)
+    change_event_record(
+        integration=integration,
+        summary=summary,
+        source=source,
+        timestamp=timestamp,
+        payload={k: v for k, v in body.items() if k != "routing_key"},
+    )
+    return _success(message="Change event processed")
+
+
+@_guarded
+@require_POST
+def alertmanager_webhook(request: HttpRequest) -> HttpResponse:
+    """Alertmanager webhook_configs receiver (payload version 4)."""
+    integration = _integration(_key_from_request(request), Kind.ALERTMANAGER)
+    body = _read_json(request)
+    if not isinstance(body, dict):
+        raise InvalidEvent(
+            ["the body must be a JSON object"], "Webhook body is invalid"
+        )
+    signals = parse_webhook(body)
+    alert_event_record(
+        integration=integration,
+        service=integration.service,
+        source=Source.ALERTMANAGER,
+        action=body.get("status", ""),
+        dedup_key=group_hash(signals[0].group_key),
+        payload=body,
+    )
+    return _success(message=f"Webhook accepted: {len(signals)} alerts")
+
+
+@_guarded
+@require_POST
+def generic_webhook(request: HttpRequest) -> HttpResponse:
+    """Any JSON body, read through the integration's field mapping."""
+    integration = _integration(_key_from_request(request), Kind.GENERIC)
+    body = _read_json(request)
+    signal = parse_generic(body, integration.field_mapping)
+    dedup_key = signal.dedup_key or uuid.uuid4().hex
+    alert_event_record(
+        integration=integration,
+        service=integration.service,
+        source=Source.GENERIC,
+        action=signal.action,
+        dedup_key=dedup_key,
+        payload=body,
+    )
+    return _success(dedup_key)
+
+
+@_guarded
+@require_http_methods(["GET", "POST"])
+def heartbeat(request: HttpRequest) -> HttpResponse:
+    """A heartbeat ping: the job or host is alive. Any body is ignored."""
+    integration = _integration(_key_from_request(request), Kind.HEARTBEAT)
+    with transaction.atomic():
+        heartbeat_ping(integration=integration)
+    return _answer(200, {"status": "success", "message": "Ping received"})
