@@ -197,7 +197,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"IncidentStatusEnum": "incidents.models.Incident.Status"},
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentStatusEnum": "incidents.models.Incident.Status",
+        "IntegrationKindEnum": "incidents.models.Integration.Kind",
+        "TimelineKindEnum": "incidents.models.TimelineEvent.Kind",
+    },
     # Swagger UI's assets come from the installed sidecar package, not a CDN,
     # so /api/docs/ works on machines without internet access.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -7,7 +7,18 @@ from typing import TypeVar
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Model, QuerySet
 
-from incidents.models import Incident, Service, SeverityLevel, Team, TimelineEvent
+from incidents.models import (
+    Alert,
+    AlertEvent,
+    ChangeEvent,
+    Incident,
+    Integration,
+    MaintenanceWindow,
+    Service,
+    SeverityLevel,
+    Team,
+    TimelineEvent,
+)
 
 User = AbstractBaseUser | AnonymousUser
 M = TypeVar("M", bound=Model)
@@ -57,3 +68,33 @@ def severity_list() -> QuerySet[SeverityLevel]:
 def user_is_member(*, user: User, team: Team) -> bool:
     """Return whether `user` belongs to `team`."""
     return user.is_authenticated and team.memberships.filter(user_id=user.pk).exists()
+
+
+def integration_list(*, user: User) -> QuerySet[Integration]:
+    """Return the integrations of `user`'s teams' services."""
+    return _scoped(
+        Integration.objects.select_related("service"), user, "service__team__"
+    )
+
+
+def alert_list(*, user: User) -> QuerySet[Alert]:
+    """Return the alerts of `user`'s teams' services, newest first."""
+    alerts = Alert.objects.select_related("service", "incident")
+    return _scoped(alerts, user, "service__team__")
+
+
+def alert_event_list(*, user: User) -> QuerySet[AlertEvent]:
+    """Return the received events of `user`'s teams' services, newest first."""
+    events = AlertEvent.objects.select_related("incident").order_by("-id")
+    return _scoped(events, user, "service__team__")
+
+
+def maintenance_window_list(*, user: User) -> QuerySet[MaintenanceWindow]:
+    """Return the maintenance windows of `user`'s teams' services."""
+    windows = MaintenanceWindow.objects.select_related("service", "created_by")
+    return _scoped(windows, user, "service__team__")
+
+
+def change_list(*, service: Service) -> QuerySet[ChangeEvent]:
+    """Return a service's recent changes, newest first."""
+    return service.changes.order_by("-timestamp", "-id")

@@ -1,10 +1,18 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from incidents.apis import (
+from incidents.apis.core import (
     IncidentViewSet,
     ServiceViewSet,
     SeverityLevelViewSet,
     TeamViewSet,
+)
+from incidents.apis.ingest import (
+    AlertEventViewSet,
+    AlertViewSet,
+    IntegrationViewSet,
+    MaintenanceWindowViewSet,
+    UserReportView,
 )
 
 router = DefaultRouter()
@@ -12,5 +20,14 @@ router.register("incidents", IncidentViewSet, basename="incident")
 router.register("services", ServiceViewSet, basename="service")
 router.register("teams", TeamViewSet, basename="team")
 router.register("severities", SeverityLevelViewSet, basename="severity")
+router.register("integrations", IntegrationViewSet, basename="integration")
+router.register("alerts", AlertViewSet, basename="alert")
+router.register("alert-events", AlertEventViewSet, basename="alert-event")
+router.register(
+    "maintenance-windows", MaintenanceWindowViewSet, basename="maintenance-window"
+)
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("reports/", UserReportView.as_view(), name="user-report"),
+    *router.urls,
+]

@@ -21,6 +21,7 @@ from incidents.services.ingest import (
 )
 from incidents.services.setup import (
     integration_create,
+    integration_update,
     service_create,
     severity_level_update,
     team_add_member,
@@ -44,6 +45,7 @@ __all__ = [
     "incident_update",
     "integration_create",
     "integration_rotate_key",
+    "integration_update",
     "maintenance_window_create",
     "maintenance_windows_close",
     "service_create",

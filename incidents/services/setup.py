@@ -57,14 +57,72 @@ def service_create(
     )
 
 
+INTEGRATION_SETTINGS = (
+    "name",
+    "enabled",
+    "auto_resolve",
+    "default_severity",
+    "severity_mapping",
+    "field_mapping",
+    "heartbeat_interval",
+    "heartbeat_cron",
+    "heartbeat_timezone",
+    "heartbeat_grace",
+)
+MAPPED_FIELDS = ("title", "severity", "dedup_key", "action")
+
+
+def _check_integration(kind: str, values: dict[str, Any]) -> None:
+    """Raise IncidentError unless the integration's settings make sense."""
+    from incidents.services.ingest import heartbeat_schedule_validate
+
+    levels = set(SeverityLevel.objects.values_list("code", flat=True))
+    if values.get("default_severity", "P2") not in levels:
+        raise IncidentError("default_severity must be one of the matrix's codes",
+                            field="default_severity")  # fmt: skip
+    mapping = values.get("severity_mapping") or {}
+    if not isinstance(mapping, dict) or any(
+        not isinstance(k, str) or v not in levels for k, v in mapping.items()
+    ):
+        raise IncidentError(
+            'severity_mapping maps sender severities to codes, e.g. {"critical": "P1"}',
+            field="severity_mapping",
+        )
+    fields = values.get("field_mapping") or {}
+    if not isinstance(fields, dict) or any(
+        k not in MAPPED_FIELDS or not isinstance(v, str) or not v
+        for k, v in fields.items()
+    ):
+        raise IncidentError(
+            f"field_mapping maps {', '.join(MAPPED_FIELDS)} to dotted paths",
+            field="field_mapping",
+        )
+    if kind == Integration.Kind.HEARTBEAT:
+        if not values.get("heartbeat_interval") and not values.get("heartbeat_cron"):
+            raise IncidentError(
+                "a heartbeat needs heartbeat_interval or heartbeat_cron",
+                field="heartbeat_interval",
+            )
+        heartbeat_schedule_validate(
+            cron=values.get("heartbeat_cron") or "",
+            tz=values.get("heartbeat_timezone") or "UTC",
+        )
+
+
 def integration_create(
-    *, name: str, kind: str, service: Service
+    *, name: str, kind: str, service: Service, **settings: Any
 ) -> tuple[Integration, str]:
     """Create an integration; return it with its key, which is shown only now.
 
     Only a hash of the key is stored, so a leaked database does not leak the
     keys monitoring systems use to open incidents.
     """
+    unknown = set(settings) - set(INTEGRATION_SETTINGS)
+    if unknown:
+        raise IncidentError(f"unknown settings: {', '.join(sorted(unknown))}")
+    if kind not in Integration.Kind.values:
+        raise IncidentError(f"{kind!r} is not a kind of integration", field="kind")
+    _check_integration(kind, settings)
     key = secrets.token_hex(16)  # 32 characters, as PagerDuty routing keys
     integration = Integration.objects.create(
         name=name,
@@ -72,8 +130,24 @@ def integration_create(
         service=service,
         key_hash=Integration.hash_key(key),
         key_prefix=key[:8],
+        **settings,
     )
     return integration, key
+
+
+@transaction.atomic
+def integration_update(*, integration: Integration, **changes: Any) -> Integration:
+    """Change an integration's settings (its kind and key stay)."""
+    unknown = set(changes) - set(INTEGRATION_SETTINGS)
+    if unknown:
+        raise IncidentError(f"cannot edit {', '.join(sorted(unknown))}")
+    integration = Integration.objects.select_for_update().get(pk=integration.pk)
+    merged = {f: getattr(integration, f) for f in INTEGRATION_SETTINGS} | changes
+    _check_integration(integration.kind, merged)
+    for field, value in changes.items():
+        setattr(integration, field, value)
+    integration.save()
+    return integration
 
 
 @transaction.atomic

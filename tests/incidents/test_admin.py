@@ -142,6 +142,8 @@ def test_declare_from_the_admin_form(browser, service):
             "role_assignments-INITIAL_FORMS": "0",
             "timeline-TOTAL_FORMS": "0",
             "timeline-INITIAL_FORMS": "0",
+            "alert_events-TOTAL_FORMS": "0",
+            "alert_events-INITIAL_FORMS": "0",
         },
     )
     assert response.status_code == 302, response.content.decode()[:3000]
@@ -166,6 +168,8 @@ def test_severity_change_from_the_change_form_is_on_the_timeline(browser, servic
             "role_assignments-INITIAL_FORMS": "0",
             "timeline-TOTAL_FORMS": "1",
             "timeline-INITIAL_FORMS": "1",
+            "alert_events-TOTAL_FORMS": "0",
+            "alert_events-INITIAL_FORMS": "0",
         }
     )
     data.pop("started_at", None)
@@ -206,12 +210,23 @@ def test_editing_the_matrix_keeps_the_previous_version(browser):
     assert p1.revisions.get().values["ack_target"] == 3600.0
 
 
+def browser_form_data(browser: Client, url: str) -> dict[str, object]:
+    """Return what a browser would post for the form at `url`, unchanged."""
+    form = browser.get(url).context["adminform"].form
+    data: dict[str, object] = {}
+    for name, field in form.fields.items():
+        value = form.get_initial_for_field(field, name)
+        if value is None:
+            continue
+        data[name] = field.prepare_value(value) if hasattr(field, "prepare_value") else value
+    return data
+
+
 def test_adding_an_integration_shows_its_key_once(browser, service):
-    response = browser.post(
-        "/admin/incidents/integration/add/",
-        {"name": "Prometheus", "kind": "alertmanager", "service": service.pk},
-        follow=True,
-    )
+    url = "/admin/incidents/integration/add/"
+    data = browser_form_data(browser, url)
+    data.update({"name": "Prometheus", "kind": "alertmanager", "service": service.pk})
+    response = browser.post(url, data, follow=True)
     page = response.content.decode()
     key = re.search(r"shown only now, copy it\): ([0-9a-f]{32})", page).group(1)
     integration = Integration.objects.get()

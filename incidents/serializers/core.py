@@ -23,8 +23,10 @@ from incidents.selectors import service_list, team_list
 User = get_user_model()
 
 
-class StrictInputSerializer(serializers.Serializer[Any]):
+class RefuseUnknownFields:
     """Input that names an unknown field is refused, not silently ignored."""
+
+    fields: Any
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
@@ -36,7 +38,11 @@ class StrictInputSerializer(serializers.Serializer[Any]):
                         for name in unknown
                     }
                 )
-        return super().to_internal_value(data)
+        return super().to_internal_value(data)  # type: ignore[misc]
+
+
+class StrictInputSerializer(RefuseUnknownFields, serializers.Serializer[Any]):
+    """An input-only serializer that refuses unknown fields."""
 
 
 class UserSummarySerializer(serializers.Serializer[Any]):

@@ -18,7 +18,7 @@ from config.auth import request_actor
 from incidents import selectors, services
 from incidents.filters import IncidentFilter
 from incidents.models import Incident, Service, SeverityLevel, Team
-from incidents.serializers import (
+from incidents.serializers.core import (
     AssignRoleSerializer,
     ErrorSerializer,
     IncidentCreateSerializer,
@@ -32,6 +32,7 @@ from incidents.serializers import (
     TimelineEventSerializer,
     TransitionSerializer,
 )
+from incidents.serializers.ingest import ChangeEventSerializer
 from incidents.timeline_document import timeline_document
 
 UNAUTHENTICATED = OpenApiResponse(ErrorSerializer, "No or invalid credentials.")
@@ -266,6 +267,15 @@ class ServiceViewSet(
         serializer.is_valid(raise_exception=True)
         service = services.service_create(**serializer.validated_data)
         return Response(ServiceSerializer(service).data, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Recent changes (deploys, config pushes) sent for this service",
+        responses={200: ChangeEventSerializer(many=True), **COMMON},
+    )
+    @action(detail=True, methods=["get"], filterset_fields=[], search_fields=[])
+    def changes(self, request: Request, slug: str) -> Response:
+        page = self.paginate_queryset(selectors.change_list(service=self.get_object()))  # type: ignore[arg-type]
+        return self.get_paginated_response(ChangeEventSerializer(page, many=True).data)
 
 
 @extend_schema_view(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -19,9 +20,9 @@ from config.auth import request_actor
 from incidents import selectors, services
 from incidents.exceptions import IncidentError
 from incidents.models import (
+    AlertEvent,
     Incident,
     IncidentRole,
-    Integration,
     RoleAssignment,
     Service,
     SeverityLevel,
@@ -33,6 +34,14 @@ from incidents.models import (
 from incidents.services.incident import EDITABLE_FIELDS
 from incidents.services.setup import SEVERITY_EDITABLE
 from incidents.timeline_document import timeline_document
+
+
+def pretty_json(value: object, limit: int = 20_000) -> SafeString:
+    """Return JSON indented in a <pre>, cut at `limit` characters."""
+    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
+    if len(text) > limit:
+        text = text[:limit] + "\n… (cut)"
+    return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', text)
 
 
 def severity_badge(severity: SeverityLevel) -> SafeString:
@@ -67,6 +76,18 @@ class TimelineInline(ReadOnlyInline):
     fields = ["at", "kind", "message", "actor", "via"]
     ordering = ["at", "id"]
     verbose_name_plural = "Timeline"
+
+
+class AlertEventInline(ReadOnlyInline):
+    model = AlertEvent
+    fields = ["received_at", "source", "integration", "action", "dedup_key", "raw"]
+    readonly_fields = ["raw"]
+    ordering = ["id"]
+    verbose_name_plural = "Alert events (as received)"
+
+    @admin.display(description="Payload")
+    def raw(self, event: AlertEvent) -> SafeString:
+        return pretty_json(event.payload)
 
 
 class IncidentAdminForm(forms.ModelForm):
@@ -142,7 +163,7 @@ class IncidentAdmin(admin.ModelAdmin):
     date_hierarchy = "detected_at"
     list_select_related = ["severity", "service__team"]
     actions = ["acknowledge", "resolve", "assign_me_commander"]
-    inlines = [RoleAssignmentInline, TimelineInline]
+    inlines = [RoleAssignmentInline, TimelineInline, AlertEventInline]
     readonly_fields = [
         "public_id",
         "status",
@@ -373,33 +394,4 @@ class SeverityLevelAdmin(admin.ModelAdmin):
             severity=obj,
             by=request_actor(request),
             **{f: form.cleaned_data[f] for f in form.changed_data},
-        )
-
-
-@admin.register(Integration)
-class IntegrationAdmin(admin.ModelAdmin):
-    list_display = ["name", "kind", "service", "key_prefix", "created_at"]
-    list_filter = ["kind", "service"]
-    search_fields = ["name", "key_prefix"]
-    fields = ["name", "kind", "service", "key_prefix", "created_at"]
-    readonly_fields = ["key_prefix", "created_at"]
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return [*self.readonly_fields, "kind"] if obj else self.readonly_fields
-
-    def save_model(
-        self, request: HttpRequest, obj: Integration, form: Any, change: bool
-    ) -> None:
-        if change:
-            super().save_model(request, obj, form, change)
-            return
-        created, key = services.integration_create(
-            name=obj.name, kind=obj.kind, service=obj.service
-        )
-        obj.pk, obj.key_prefix = created.pk, created.key_prefix
-        obj._state.adding = False
-        self.message_user(
-            request,
-            f"Integration key (shown only now, copy it): {key}",
-            messages.WARNING,
         )

@@ -1,0 +1,5 @@
+"""Django admin for responders: every change goes through the services."""
+
+from incidents.admin import core, ingest
+
+__all__ = ["core", "ingest"]

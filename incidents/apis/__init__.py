@@ -1,0 +1,1 @@
+"""REST endpoints: core (incidents, teams, services) and ingest (alerts)."""

@@ -1,0 +1,1 @@
+"""API input and output shapes: core (incidents) and ingest (alerts)."""
