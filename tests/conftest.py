@@ -1,12 +1,25 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth.models import User
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from incidents.models import Incident, Service, Team, TeamMembership
 from tests.factories import MembershipFactory, ServiceFactory, TeamFactory, declare
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _empty_test_broker() -> None:
+    """Start each run with an empty embedded queue (messages nobody consumed)."""
+    options = getattr(django_settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {})
+    folder = options.get("data_folder_in")
+    if django_settings.CELERY_BROKER_URL.startswith("filesystem://") and folder:
+        for message in Path(folder).glob("*.msg"):
+            message.unlink(missing_ok=True)
 
 
 @pytest.fixture(autouse=True)

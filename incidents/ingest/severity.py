@@ -6,8 +6,9 @@ from incidents.ingest import alertmanager, pagerduty
 from incidents.models import Integration
 
 LEVELS = ("P0", "P1", "P2", "P3")
-# Labels that name a Vigil severity directly win over any mapping, so that
-# e.g. a PagerDuty `critical` is P1 unless its custom details say P0.
+# A label (or the sender's severity itself) that names a Vigil severity
+# directly wins over any mapping, so that e.g. a PagerDuty `critical` is P1
+# unless its custom details say P0.
 OVERRIDE_LABELS = ("vigil_severity", "priority", "severity")
 DEFAULTS: dict[str, dict[str, str]] = {
     Integration.Kind.PAGERDUTY: pagerduty.DEFAULT_MAPPING,
@@ -19,10 +20,9 @@ def map_severity(
     *, integration: Integration | None, sender_severity: str, labels: dict[str, str]
 ) -> str:
     """Return the severity code (P0-P3) an alert opens its incident with."""
-    for name in OVERRIDE_LABELS:
-        value = str(labels.get(name, "")).upper()
-        if value in LEVELS:
-            return value
+    for value in (*(labels.get(name, "") for name in OVERRIDE_LABELS), sender_severity):
+        if str(value).upper() in LEVELS:
+            return str(value).upper()
     if integration is None:
         return "P2"
     mapping = {**DEFAULTS.get(integration.kind, {}), **integration.severity_mapping}

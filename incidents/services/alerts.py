@@ -93,7 +93,9 @@ def alert_events_process(
                 ).first()
                 pending = pending.filter(integration_id=integration_id)
             else:
-                pending = pending.filter(pk=event_id or 0).select_for_update()
+                pending = pending.filter(pk=event_id or 0).select_for_update(
+                    of=("self",)
+                )
             batch = list(
                 pending.select_related("integration", "service__team").order_by("id")[
                     :BATCH
@@ -124,7 +126,7 @@ def _apply_event(event: AlertEvent) -> None:
 
 def _open_alert(event: AlertEvent, dedup_key: str) -> Alert | None:
     return (
-        Alert.objects.select_for_update()
+        Alert.objects.select_for_update(of=("self",))
         .filter(integration=event.integration, service=event.service)
         .filter(dedup_key=dedup_key)
         .exclude(status=Alert.Status.RESOLVED)

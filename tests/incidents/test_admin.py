@@ -218,7 +218,9 @@ def browser_form_data(browser: Client, url: str) -> dict[str, object]:
         value = form.get_initial_for_field(field, name)
         if value is None:
             continue
-        data[name] = field.prepare_value(value) if hasattr(field, "prepare_value") else value
+        data[name] = (
+            field.prepare_value(value) if hasattr(field, "prepare_value") else value
+        )
     return data
 
 
