@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.http import HttpResponse
 from django.utils import timezone
 
 from incidents.models import Incident, IncidentRole, TimelineEvent
@@ -81,3 +82,15 @@ def timeline_document(*, incident: Incident) -> str:
     lines += ["", "## Actions Taken", *_notes(events, NoteKind.ACTION)]
     lines += ["", "## Key Decisions", *_notes(events, NoteKind.DECISION)]
     return "\n".join(lines) + "\n"
+
+
+def timeline_download(*, incident: Incident) -> HttpResponse:
+    """Return the document as a Markdown file download."""
+    response = HttpResponse(
+        timeline_document(incident=incident),
+        content_type="text/markdown; charset=utf-8",
+    )
+    response["Content-Disposition"] = (
+        f'attachment; filename="{incident.public_id}-timeline.md"'
+    )
+    return response

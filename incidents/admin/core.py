@@ -31,9 +31,9 @@ from incidents.models import (
     TeamMembership,
     TimelineEvent,
 )
-from incidents.services.incident import EDITABLE_FIELDS
+from incidents.services.incident import DECLARATION_FIELDS, EDITABLE_FIELDS
 from incidents.services.setup import SEVERITY_EDITABLE
-from incidents.timeline_document import timeline_document
+from incidents.timeline_document import timeline_download
 
 
 def pretty_json(value: object, limit: int = 20_000) -> SafeString:
@@ -93,22 +93,7 @@ class AlertEventInline(ReadOnlyInline):
 class IncidentAdminForm(forms.ModelForm):
     class Meta:
         model = Incident
-        fields = [
-            "title",
-            "severity",
-            "service",
-            "summary",
-            "category",
-            "detection_source",
-            "started_at",
-            "detected_at",
-            "affected_services",
-            "users_affected",
-            "impact",
-            "root_cause",
-            "resolution_type",
-            "is_drill",
-        ]
+        fields = [*DECLARATION_FIELDS, "root_cause", "resolution_type"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -221,14 +206,7 @@ class IncidentAdmin(admin.ModelAdmin):
 
     def timeline_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         incident = get_object_or_404(self.get_queryset(request), pk=pk)
-        response = HttpResponse(
-            timeline_document(incident=incident),
-            content_type="text/markdown; charset=utf-8",
-        )
-        response["Content-Disposition"] = (
-            f'attachment; filename="{incident.public_id}-timeline.md"'
-        )
-        return response
+        return timeline_download(incident=incident)
 
     def save_model(
         self, request: HttpRequest, obj: Incident, form: Any, change: bool
@@ -238,23 +216,7 @@ class IncidentAdmin(admin.ModelAdmin):
             created = services.incident_create(
                 by=request_actor(request),
                 via="admin",
-                **{
-                    k: data[k]
-                    for k in (
-                        "title",
-                        "severity",
-                        "service",
-                        "summary",
-                        "category",
-                        "detection_source",
-                        "started_at",
-                        "detected_at",
-                        "affected_services",
-                        "users_affected",
-                        "impact",
-                        "is_drill",
-                    )
-                },
+                **{k: data[k] for k in DECLARATION_FIELDS},
             )
             obj.pk, obj.public_id = created.pk, created.public_id
             obj._state.adding = False

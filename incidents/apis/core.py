@@ -33,7 +33,7 @@ from incidents.serializers.core import (
     TransitionSerializer,
 )
 from incidents.serializers.ingest import ChangeEventSerializer
-from incidents.timeline_document import timeline_document
+from incidents.timeline_document import timeline_download
 
 UNAUTHENTICATED = OpenApiResponse(ErrorSerializer, "No or invalid credentials.")
 FORBIDDEN = OpenApiResponse(ErrorSerializer, "Not allowed for this user.")
@@ -223,15 +223,7 @@ class IncidentViewSet(
     )
     @action(detail=True, methods=["get"], url_path="timeline/export")
     def timeline_export(self, request: Request, public_id: str) -> HttpResponse:
-        incident = self.get_object()
-        response = HttpResponse(
-            timeline_document(incident=incident),
-            content_type="text/markdown; charset=utf-8",
-        )
-        response["Content-Disposition"] = (
-            f'attachment; filename="{incident.public_id}-timeline.md"'
-        )
-        return response
+        return timeline_download(incident=self.get_object())
 
 
 @extend_schema_view(

@@ -32,6 +32,21 @@ S = Incident.Status
 Kind = TimelineEvent.Kind
 Actor = User | None
 
+# What a declaration takes besides who declares it and through what.
+DECLARATION_FIELDS = (
+    "title",
+    "severity",
+    "service",
+    "summary",
+    "category",
+    "detection_source",
+    "started_at",
+    "detected_at",
+    "affected_services",
+    "users_affected",
+    "impact",
+    "is_drill",
+)
 # Fields a responder may edit directly; status, severity and roles have their
 # own services because each change of those means something on the timeline.
 EDITABLE_FIELDS = (
