@@ -5,27 +5,13 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import psycopg
-import pytest
 
 from tests.config.test_runstack import free_port
 from tests.integration.conftest import Process, database_url
-
-
-@pytest.fixture
-def scratch_database() -> Iterator[str]:
-    name = f"vigil_runstack_{uuid.uuid4().hex[:8]}"
-    admin_url = database_url("postgres")
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield name
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def test_runstack_on_postgres_and_rabbitmq(scratch_database, tmp_path: Path):
