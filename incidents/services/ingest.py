@@ -69,7 +69,11 @@ def heartbeat_ping(*, integration: Integration) -> None:
 def heartbeat_due(integration: Integration) -> datetime | None:
     """Return when the next ping is late (expected time plus grace)."""
     since = integration.last_ping_at or integration.created_at
-    grace = integration.heartbeat_grace or DEFAULT_GRACE
+    grace = (
+        DEFAULT_GRACE
+        if integration.heartbeat_grace is None
+        else integration.heartbeat_grace
+    )
     if integration.heartbeat_cron:
         zone = zoneinfo.ZoneInfo(integration.heartbeat_timezone)
         local = since.astimezone(zone)

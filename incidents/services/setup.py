@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -97,6 +98,10 @@ def _check_integration(kind: str, values: dict[str, Any]) -> None:
             f"field_mapping maps {', '.join(MAPPED_FIELDS)} to dotted paths",
             field="field_mapping",
         )
+    for name in ("heartbeat_interval", "heartbeat_grace"):
+        value = values.get(name)
+        if value is not None and value < timedelta(0):
+            raise IncidentError(f"{name} cannot be negative", field=name)
     if kind == Integration.Kind.HEARTBEAT:
         if not values.get("heartbeat_interval") and not values.get("heartbeat_cron"):
             raise IncidentError(

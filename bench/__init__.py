@@ -1,0 +1,1 @@
+"""Benchmarks of Vigil, run against a production-style stack on this machine."""
