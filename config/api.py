@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from incidents.exceptions import IncidentError
+from config.errors import VigilError
 
 
 class Pagination(PageNumberPagination):
@@ -19,8 +20,19 @@ class Pagination(PageNumberPagination):
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Answer domain errors as 400/409 with a message; leave the rest to DRF."""
-    if isinstance(exc, IncidentError):
+    if isinstance(exc, VigilError):
         body: dict[str, Any] = {"detail": exc.message, "code": exc.code}
         body.update(exc.details)
         return Response(body, status=exc.status_code)
     return drf_exception_handler(exc, context)
+
+
+def valid_input(
+    serializer_class: type[Any], request: Request, **kwargs: Any
+) -> dict[str, Any]:
+    """Return the request body validated by `serializer_class`, or raise 400."""
+    serializer = serializer_class(
+        data=request.data, context={"request": request}, **kwargs
+    )
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)

@@ -66,6 +66,18 @@ app.conf.beat_schedule = {
         "task": "incidents.tasks.incident_targets_sweep_task",
         "schedule": 30.0,
     },
+    # Send deliveries whose task message was lost, and the ones whose wait was
+    # too long to hand to the broker as a countdown, as they come due.
+    "deliveries-dispatch-due": {
+        "task": "notifications.tasks.deliveries_dispatch_due_task",
+        "schedule": 5.0,
+    },
+    # Send again what a worker killed mid-send left in "sending" (after the
+    # lease): a page may arrive twice, but is never lost.
+    "deliveries-recover": {
+        "task": "notifications.tasks.deliveries_recover_task",
+        "schedule": 30.0,
+    },
 }
 
 app.autodiscover_tasks()

@@ -255,6 +255,29 @@ EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Vigil <vigil@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
+# --- Notifications ----------------------------------------------------------
+# Links in messages (acknowledge, resolve, the incident) start with this.
+VIGIL_BASE_URL = env_url(
+    "VIGIL_BASE_URL", "http://127.0.0.1:8000", schemes={"http", "https"}
+).rstrip("/")
+# Outbound HTTP (chat webhooks, generic webhooks, Twilio) never reaches
+# loopback, private or link-local addresses unless listed here: comma-separated
+# IP networks ("127.0.0.1/32", "10.0.0.0/8") or host names.
+VIGIL_OUTBOUND_ALLOWLIST = env_list("VIGIL_OUTBOUND_ALLOWLIST", [])
+VIGIL_OUTBOUND_TIMEOUT = env_int("VIGIL_OUTBOUND_TIMEOUT", 10, minimum=1)
+# How long acknowledge/resolve links in messages stay valid.
+VIGIL_ACTION_LINK_HOURS = env_int("VIGIL_ACTION_LINK_HOURS", 24, minimum=1)
+# A delivery left in "sending" this long belonged to a worker that died
+# mid-send; the recovery sweep sends it again (see docs/notifications.md).
+VIGIL_DELIVERY_LEASE_SECONDS = env_int("VIGIL_DELIVERY_LEASE_SECONDS", 120, minimum=5)
+VIGIL_DELIVERY_MAX_ATTEMPTS = env_int("VIGIL_DELIVERY_MAX_ATTEMPTS", 6, minimum=1)
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
+TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER", "")
+TWILIO_BASE_URL = env_url(
+    "TWILIO_BASE_URL", "https://api.twilio.com", schemes={"http", "https"}
+).rstrip("/")
+
 # --- Logging ----------------------------------------------------------------
 LOG_LEVEL = env_choice(
     "LOG_LEVEL", "INFO", choices={"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
@@ -267,4 +290,6 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # httpx logs every request's URL at INFO, and webhook URLs are secrets.
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }

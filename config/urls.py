@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from incidents.apis import respond
 from incidents.ingest import views as ingest
 
 urlpatterns = [
@@ -13,7 +14,10 @@ urlpatterns = [
     ),
     path("ingest/generic/", ingest.generic_webhook, name="ingest-generic"),
     path("ingest/heartbeat/", ingest.heartbeat, name="ingest-heartbeat"),
+    path("respond/<str:token>/", respond.respond, name="respond"),
+    path("notifications/twilio/sms/", respond.twilio_sms, name="twilio-sms"),
     path("api/v1/", include("incidents.urls")),
+    path("api/v1/", include("notifications.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

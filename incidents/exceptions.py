@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
+from config.errors import VigilError
 
-class IncidentError(Exception):
+
+class IncidentError(VigilError):
     """A request the incident core refuses, with a message for the user."""
-
-    status_code = 400
-    code = "invalid"
-
-    def __init__(self, message: str, **details: object) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details
 
 
 class IllegalTransitionError(IncidentError):

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -16,9 +15,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from config.admin_actions import apply_each
 from config.auth import request_actor
 from incidents import selectors, services
-from incidents.exceptions import IncidentError
 from incidents.models import (
     AlertEvent,
     Incident,
@@ -34,6 +33,7 @@ from incidents.models import (
 from incidents.services.incident import DECLARATION_FIELDS, EDITABLE_FIELDS
 from incidents.services.setup import SEVERITY_EDITABLE
 from incidents.timeline_document import timeline_download
+from notifications.models import Delivery
 
 
 def pretty_json(value: object, limit: int = 20_000) -> SafeString:
@@ -90,6 +90,22 @@ class AlertEventInline(ReadOnlyInline):
         return pretty_json(event.payload)
 
 
+class DeliveryInline(ReadOnlyInline):
+    model = Delivery
+    fields = [
+        "created_at",
+        "purpose",
+        "user",
+        "kind",
+        "status",
+        "attempts",
+        "sent_at",
+        "error",
+    ]
+    ordering = ["created_at", "id"]
+    verbose_name_plural = "Deliveries (pages and channel messages)"
+
+
 class IncidentAdminForm(forms.ModelForm):
     class Meta:
         model = Incident
@@ -107,25 +123,8 @@ class IncidentAdminForm(forms.ModelForm):
         return data
 
 
-def _each(
-    request: HttpRequest,
-    modeladmin: admin.ModelAdmin,
-    queryset: QuerySet[Incident],
-    verb: str,
-    change: Callable[[Incident], object],
-) -> None:
-    """Apply `change` to each incident; report successes and refusals."""
-    done, refused = [], []
-    for incident in queryset:
-        try:
-            change(incident)
-            done.append(incident.public_id)
-        except IncidentError as error:
-            refused.append(f"{incident.public_id}: {error.message}")
-    if done:
-        modeladmin.message_user(request, f"{verb}: {', '.join(done)}", messages.SUCCESS)
-    for line in refused:
-        modeladmin.message_user(request, line, messages.WARNING)
+def _public_id(incident: Incident) -> str:
+    return incident.public_id
 
 
 @admin.register(Incident)
@@ -148,7 +147,7 @@ class IncidentAdmin(admin.ModelAdmin):
     date_hierarchy = "detected_at"
     list_select_related = ["severity", "service__team"]
     actions = ["acknowledge", "resolve", "assign_me_commander"]
-    inlines = [RoleAssignmentInline, TimelineInline, AlertEventInline]
+    inlines = [RoleAssignmentInline, TimelineInline, AlertEventInline, DeliveryInline]
     readonly_fields = [
         "public_id",
         "status",
@@ -249,7 +248,7 @@ class IncidentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Acknowledge selected incidents", permissions=["change"])
     def acknowledge(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
-        _each(
+        apply_each(
             request,
             self,
             queryset,
@@ -257,11 +256,12 @@ class IncidentAdmin(admin.ModelAdmin):
             lambda i: services.incident_acknowledge(
                 incident=i, by=request_actor(request), via="admin"
             ),
+            label=_public_id,
         )
 
     @admin.action(description="Resolve selected incidents", permissions=["change"])
     def resolve(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
-        _each(
+        apply_each(
             request,
             self,
             queryset,
@@ -272,13 +272,14 @@ class IncidentAdmin(admin.ModelAdmin):
                 by=request_actor(request),
                 via="admin",
             ),
+            label=_public_id,
         )
 
     @admin.action(description="Assign me as incident commander", permissions=["change"])
     def assign_me_commander(
         self, request: HttpRequest, queryset: QuerySet[Incident]
     ) -> None:
-        _each(
+        apply_each(
             request,
             self,
             queryset,
@@ -290,6 +291,7 @@ class IncidentAdmin(admin.ModelAdmin):
                 by=request_actor(request),
                 via="admin",
             ),
+            label=_public_id,
         )
 
 

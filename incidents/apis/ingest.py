@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import valid_input
 from config.auth import request_actor
 from incidents import selectors, services
 from incidents.apis.core import COMMON, INVALID, UNAUTHENTICATED
@@ -28,16 +29,6 @@ from incidents.serializers.ingest import (
     RotateKeySerializer,
     UserReportSerializer,
 )
-
-
-def _valid(
-    serializer_class: type[Any], request: Request, **kwargs: Any
-) -> dict[str, Any]:
-    serializer = serializer_class(
-        data=request.data, context={"request": request}, **kwargs
-    )
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
 
 
 @extend_schema_view(
@@ -80,7 +71,7 @@ class IntegrationViewSet(
         return selectors.integration_list(user=self.request.user)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = _valid(IntegrationInputSerializer, request)
+        data = valid_input(IntegrationInputSerializer, request)
         integration, key = services.integration_create(**data)
         body = IntegrationWithKeySerializer(
             integration, context={"request": request, "key": key}
@@ -89,7 +80,7 @@ class IntegrationViewSet(
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         integration = self.get_object()
-        data = _valid(IntegrationUpdateSerializer, request, partial=True)
+        data = valid_input(IntegrationUpdateSerializer, request, partial=True)
         integration = services.integration_update(integration=integration, **data)
         return Response(
             IntegrationSerializer(integration, context={"request": request}).data
@@ -103,7 +94,7 @@ class IntegrationViewSet(
     @action(detail=True, methods=["post"], url_path="rotate-key")
     def rotate_key(self, request: Request, pk: str) -> Response:
         integration = self.get_object()
-        data = _valid(RotateKeySerializer, request)
+        data = valid_input(RotateKeySerializer, request)
         integration, key = services.integration_rotate_key(
             integration=integration, overlap=timedelta(hours=data["overlap_hours"])
         )
@@ -166,7 +157,7 @@ class UserReportView(APIView):
         responses={202: AlertEventSerializer, 400: INVALID, 401: UNAUTHENTICATED},
     )
     def post(self, request: Request) -> Response:
-        data = _valid(UserReportSerializer, request)
+        data = valid_input(UserReportSerializer, request)
         severity = data.get("severity")
         event = services.user_report_create(
             service=data["service"],
@@ -212,7 +203,7 @@ class MaintenanceWindowViewSet(
         return selectors.maintenance_window_list(user=self.request.user)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = _valid(MaintenanceWindowSerializer, request)
+        data = valid_input(MaintenanceWindowSerializer, request)
         window = services.maintenance_window_create(by=request_actor(request), **data)
         body = MaintenanceWindowSerializer(window, context={"request": request}).data
         return Response(body, status=status.HTTP_201_CREATED)

@@ -299,6 +299,8 @@ class TimelineEvent(models.Model):
         ALERT_RESOLVED = "alert_resolved", "Alert resolved"
         ACK_TARGET_MISSED = "ack_target_missed", "Acknowledge target missed"
         RESOLVE_TARGET_MISSED = "resolve_target_missed", "Resolve target missed"
+        NOTIFICATION_SENT = "notification_sent", "Notification sent"
+        NOTIFICATION_FAILED = "notification_failed", "Notification failed"
 
     class NoteKind(models.TextChoices):
         NOTE = "note", "Note"

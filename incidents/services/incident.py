@@ -27,10 +27,13 @@ from incidents.models import (
     TimelineEvent,
 )
 from incidents.selectors import user_is_member
+from notifications.services import deliveries_cancel, notify
 
 S = Incident.Status
 Kind = TimelineEvent.Kind
 Actor = User | None
+# Moving to one of these is news for the incident's channels (a status update).
+UPDATE_STATUSES = (S.IDENTIFIED, S.MITIGATING, S.MONITORING)
 
 # What a declaration takes besides who declares it and through what.
 DECLARATION_FIELDS = (
@@ -161,7 +164,7 @@ def incident_create(
     )
     incident.affected_services.set(affected_services)
     drill = "[DRILL] " if is_drill else ""
-    record_timeline(
+    declared = record_timeline(
         incident,
         Kind.CREATED,
         f"{drill}Incident declared: {severity.code} {severity.name} — {title} "
@@ -171,6 +174,7 @@ def incident_create(
         at=now,
         data={"severity": severity.code, "service": service.slug},
     )
+    notify(incident=incident, message_kind="initial", event_key=f"tl{declared.pk}")
     return incident
 
 
@@ -214,7 +218,7 @@ def incident_transition(
     )
     if reason:
         message += f" — {reason}"
-    record_timeline(
+    event = record_timeline(
         incident,
         Kind.ACKNOWLEDGED if to == S.ACKNOWLEDGED else Kind.STATUS_CHANGED,
         message,
@@ -223,7 +227,26 @@ def incident_transition(
         at=at,
         data={"from": before, "to": to, "reason": reason},
     )
+    _tell_channels(incident, event, reason)
     return incident
+
+
+def _tell_channels(incident: Incident, event: TimelineEvent, reason: str) -> None:
+    """Stop waiting pages once someone is on it; tell the incident's channels."""
+    to = incident.status
+    if to != S.TRIGGERED:
+        deliveries_cancel(incident=incident, reason=f"incident {S(to).label.lower()}")
+    key = f"tl{event.pk}"
+    if to == S.RESOLVED:
+        notify(incident=incident, message_kind="resolution", event_key=key)
+    elif to in UPDATE_STATUSES:
+        update = {"text": reason or f"Status: {S(to).label}", "impact": incident.impact}
+        notify(
+            incident=incident,
+            message_kind="update",
+            event_key=key,
+            extra={"update": update},
+        )
 
 
 def _apply_status(incident: Incident, to: str, at: datetime) -> None:

@@ -144,6 +144,8 @@ def test_declare_from_the_admin_form(browser, service):
             "timeline-INITIAL_FORMS": "0",
             "alert_events-TOTAL_FORMS": "0",
             "alert_events-INITIAL_FORMS": "0",
+            "deliveries-TOTAL_FORMS": "0",
+            "deliveries-INITIAL_FORMS": "0",
         },
     )
     assert response.status_code == 302, response.content.decode()[:3000]
@@ -170,6 +172,8 @@ def test_severity_change_from_the_change_form_is_on_the_timeline(browser, servic
             "timeline-INITIAL_FORMS": "1",
             "alert_events-TOTAL_FORMS": "0",
             "alert_events-INITIAL_FORMS": "0",
+            "deliveries-TOTAL_FORMS": "0",
+            "deliveries-INITIAL_FORMS": "0",
         }
     )
     data.pop("started_at", None)

@@ -80,6 +80,27 @@ class Process:
         return self.popen.wait(timeout=timeout)
 
 
+def start_worker(log: Path, **extra_env: str) -> Process:
+    """Start a real Celery worker on RabbitMQ using the test database."""
+    from config.celery import QUEUES
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(connection.settings_dict["NAME"]),
+        **extra_env,
+    }
+    process = Process(
+        [sys.executable, "-m", "celery", "-A", "config", "worker",
+         "--queues", ",".join(QUEUES), "--pool", "solo", "--loglevel", "INFO",
+         "--hostname", f"itest-{uuid.uuid4().hex[:8]}@%h", "--without-gossip",
+         "--without-mingle"],
+        env,
+        log,
+    )  # fmt: skip
+    process.wait_for("ready.")
+    return process
+
+
 @pytest.fixture
 def worker(
     django_db_serialized_rollback: None, transactional_db: None, tmp_path: Path
@@ -90,19 +111,10 @@ def worker(
     serialized rollback restores the data migrations' rows (the severity
     matrix) for the tests that follow.
     """
-    from config.celery import QUEUES, app
+    from config.celery import app
 
     app.control.purge()
-    env = {**os.environ, "DATABASE_URL": database_url(connection.settings_dict["NAME"])}
-    process = Process(
-        [sys.executable, "-m", "celery", "-A", "config", "worker",
-         "--queues", ",".join(QUEUES), "--pool", "solo", "--loglevel", "INFO",
-         "--hostname", f"itest-{uuid.uuid4().hex[:8]}@%h", "--without-gossip",
-         "--without-mingle"],
-        env,
-        tmp_path / "worker.log",
-    )  # fmt: skip
-    process.wait_for("ready.")
+    process = start_worker(tmp_path / "worker.log")
     yield process
     process.stop()
 

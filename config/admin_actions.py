@@ -1,0 +1,36 @@
+"""What every admin bulk action does: apply a service to each row, report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.contrib import admin, messages
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+
+from config.errors import VigilError
+
+M = TypeVar("M", bound=Model)
+
+
+def apply_each(
+    request: HttpRequest,
+    modeladmin: admin.ModelAdmin,
+    queryset: QuerySet[M],
+    verb: str,
+    change: Callable[[M], object],
+    label: Callable[[M], str] = str,
+) -> None:
+    """Apply `change` to each row; report successes and refusals."""
+    done, refused = [], []
+    for row in queryset:
+        try:
+            change(row)
+            done.append(label(row))
+        except VigilError as error:
+            refused.append(f"{label(row)}: {error.message}")
+    if done:
+        modeladmin.message_user(request, f"{verb}: {', '.join(done)}", messages.SUCCESS)
+    for line in refused:
+        modeladmin.message_user(request, line, messages.WARNING)

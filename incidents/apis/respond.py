@@ -1,0 +1,66 @@
+"""Pages that act from a message: the link page and Twilio's SMS webhook.
+
+A link is opened with GET, which only shows what it would do (mail
+scanners open links); the button POSTs, and that acts.
+"""
+
+from __future__ import annotations
+
+from xml.sax.saxutils import escape
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+from twilio.request_validator import RequestValidator
+
+from config.errors import VigilError
+from incidents.services.respond import incident_respond_by_link, incident_respond_by_sms
+from notifications.services import action_link_get
+
+
+@require_http_methods(["GET", "POST"])
+def respond(request: HttpRequest, token: str) -> HttpResponse:
+    """Show what the link does (GET) or do it (POST)."""
+    try:
+        if request.method == "GET":
+            link = action_link_get(token=token)
+            context = {"link": link, "incident": link.incident, "done": False}
+        else:
+            done = incident_respond_by_link(token=token)
+            context = {"incident": done.incident, "action": done.action, "done": True}
+    except VigilError as error:
+        status = getattr(error, "status_code", 400)
+        return render(
+            request, "incidents/respond.html", {"error": error.message}, status=status
+        )
+    return render(request, "incidents/respond.html", context)
+
+
+def _twiml(text: str) -> HttpResponse:
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f"<Response><Message>{escape(text)}</Message></Response>"
+    )
+    return HttpResponse(body, content_type="text/xml")
+
+
+@csrf_exempt
+@require_POST
+def twilio_sms(request: HttpRequest) -> HttpResponse:
+    """Twilio's inbound-SMS webhook: "ACK 4821" acknowledges that page."""
+    token = settings.TWILIO_AUTH_TOKEN
+    url = settings.VIGIL_BASE_URL + request.get_full_path()
+    signature = request.headers.get("X-Twilio-Signature", "")
+    params = {key: request.POST.get(key, "") for key in request.POST}
+    if not token or not RequestValidator(token).validate(url, params, signature):
+        return HttpResponse("invalid signature", status=403)
+    try:
+        done = incident_respond_by_sms(
+            phone=params.get("From", ""), body=params.get("Body", "")
+        )
+    except VigilError as error:
+        return _twiml(f"Vigil: {error.message}")
+    verb = "acknowledged" if done.action == "acknowledge" else "resolved"
+    return _twiml(f"Vigil: {done.incident.public_id} {verb}. Thank you.")

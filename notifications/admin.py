@@ -1,0 +1,287 @@
+"""Admin for contact methods, rules, channels, templates and the delivery log.
+
+Changes go through the services: addresses are validated by their transport,
+new contact methods get a verification code, templates are checked in the
+sandbox before they are saved.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from django import forms
+from django.contrib import admin
+from django.contrib.auth.models import User
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from config.admin_actions import apply_each
+from incidents.selectors import service_list, team_list
+from notifications import selectors, services
+from notifications.exceptions import NotificationError
+from notifications.models import (
+    Channel,
+    ContactMethod,
+    Delivery,
+    MessageTemplate,
+    NotificationRule,
+)
+from notifications.rendering import builtin_source, validate_template
+
+M = TypeVar("M", bound=Model)
+STATUS_COLOURS: dict[str, str] = {
+    Delivery.Status.SENT: "#15803d",
+    Delivery.Status.FAILED: "#b91c1c",
+    Delivery.Status.PENDING: "#a16207",
+    Delivery.Status.SENDING: "#1d4ed8",
+}
+
+
+def _field_errors(form: forms.ModelForm, error: NotificationError) -> None:
+    field = str(error.details.get("field", ""))
+    form.add_error(field if field in form.fields else None, error.message)
+
+
+class ContactMethodForm(forms.ModelForm):
+    class Meta:
+        model = ContactMethod
+        fields = [
+            "user",
+            "kind",
+            "label",
+            "address",
+            "rate_limit_count",
+            "rate_limit_window",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.instance.pk is None and not self.errors:
+            try:
+                self.instance = services.contact_method_create(
+                    user=data["user"],
+                    kind=data["kind"],
+                    address=data["address"],
+                    label=data.get("label", ""),
+                )
+                # What the service stored (a normalised address) is what the
+                # form saves after this.
+                data["address"] = self.instance.address
+            except NotificationError as error:
+                _field_errors(self, error)
+        return data
+
+
+class OwnRowsAdmin(admin.ModelAdmin):
+    """Only a superuser may pick another user or another user's method."""
+
+    def formfield_for_foreignkey(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> Any:
+        user = request.user
+        if not user.is_superuser:
+            if db_field.name == "user":
+                kwargs["queryset"] = User.objects.filter(pk=user.pk or 0)
+            elif db_field.name == "contact_method":
+                kwargs["queryset"] = selectors.contact_method_list(user=user)
+            elif db_field.name == "team":
+                kwargs["queryset"] = team_list(user=user)
+            elif db_field.name == "service":
+                kwargs["queryset"] = service_list(user=user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(ContactMethod)
+class ContactMethodAdmin(OwnRowsAdmin):
+    form = ContactMethodForm
+    list_display = ["user", "kind", "label", "display_address", "verified_at"]
+    list_filter = ["kind", ("verified_at", admin.EmptyFieldListFilter)]
+    search_fields = ["user__username", "label", "address"]
+    readonly_fields = ["verified_at", "verification_sent_at", "secret"]
+    actions = ["send_code", "send_test"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ContactMethod]:
+        return selectors.contact_method_list(user=request.user)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fixed = ["user", "kind", "address"] if obj is not None else []
+        return [*fixed, *self.readonly_fields]
+
+    @admin.action(description="Send a new verification code")
+    def send_code(
+        self, request: HttpRequest, queryset: QuerySet[ContactMethod]
+    ) -> None:
+        send = services.contact_method_send_verification
+        apply_each(
+            request, self, queryset, "Codes sent", lambda m: send(contact_method=m)
+        )
+
+    @admin.action(description="Send a test message")
+    def send_test(
+        self, request: HttpRequest, queryset: QuerySet[ContactMethod]
+    ) -> None:
+        send = services.contact_method_send_test
+        apply_each(
+            request, self, queryset, "Tests sent", lambda m: send(contact_method=m)
+        )
+
+
+class NotificationRuleForm(forms.ModelForm):
+    class Meta:
+        model = NotificationRule
+        fields = ["user", "urgency", "contact_method", "delay"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.instance.pk is None and not self.errors:
+            try:
+                self.instance = services.notification_rule_create(
+                    user=data["user"],
+                    contact_method=data["contact_method"],
+                    urgency=data["urgency"],
+                    delay=data["delay"],
+                )
+            except NotificationError as error:
+                _field_errors(self, error)
+        return data
+
+
+@admin.register(NotificationRule)
+class NotificationRuleAdmin(OwnRowsAdmin):
+    form = NotificationRuleForm
+    list_display = ["user", "urgency", "delay", "contact_method"]
+    list_filter = ["urgency"]
+    search_fields = ["user__username"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[NotificationRule]:
+        return selectors.notification_rule_list(user=request.user)
+
+
+class ChannelForm(forms.ModelForm):
+    class Meta:
+        model = Channel
+        fields = [
+            "name",
+            "kind",
+            "address",
+            "team",
+            "service",
+            "minimum_severity",
+            "on_initial",
+            "on_update",
+            "on_resolution",
+            "enabled",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        try:
+            if self.instance.pk is None:
+                self.instance = services.channel_create(**data)
+            else:
+                changes = {k: data[k] for k in self.changed_data if k in data}
+                self.instance = services.channel_update(
+                    channel=self.instance, **changes
+                )
+        except NotificationError as error:
+            _field_errors(self, error)
+        return data
+
+
+@admin.register(Channel)
+class ChannelAdmin(OwnRowsAdmin):
+    form = ChannelForm
+    list_display = ["name", "kind", "display_address", "team", "service", "enabled"]
+    list_filter = ["kind", "enabled", "team"]
+    search_fields = ["name"]
+    readonly_fields = ["secret"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Channel]:
+        return selectors.channel_list(user=request.user)
+
+
+class MessageTemplateForm(forms.ModelForm):
+    class Meta:
+        model = MessageTemplate
+        fields = ["kind", "format", "source", "enabled"]
+        widgets = {"source": forms.Textarea(attrs={"rows": 18, "cols": 100})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        kind = self.initial.get("kind") or MessageTemplate.MessageKind.INITIAL
+        fmt = self.initial.get("format") or MessageTemplate.Format.CHAT
+        if not self.instance.pk and not self.initial.get("source"):
+            self.initial["source"] = builtin_source(kind, fmt)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if {"kind", "format", "source"} <= set(data):
+            for error in validate_template(
+                kind=data["kind"], format=data["format"], source=data["source"]
+            ):
+                self.add_error("source", error)
+        return data
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(admin.ModelAdmin):
+    form = MessageTemplateForm
+    list_display = ["kind", "format", "enabled", "updated_at", "last_error_at"]
+    list_filter = ["kind", "format", "enabled"]
+    readonly_fields = ["builtin", "last_error", "last_error_at"]
+
+    @admin.display(description="Built-in template (used when this one is off or fails)")
+    def builtin(self, template: MessageTemplate) -> SafeString:
+        source = builtin_source(template.kind, template.format) if template.pk else ""
+        return format_html(
+            '<pre style="white-space:pre-wrap;margin:0">{}</pre>', source
+        )
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "badge",
+        "purpose",
+        "incident",
+        "user",
+        "kind",
+        "display_destination",
+        "attempts",
+        "sent_at",
+    ]
+    list_filter = ["status", "kind", "purpose", "message_kind"]
+    search_fields = ["incident__public_id", "user__username", "event_key"]
+    list_select_related = ["incident", "user"]
+    date_hierarchy = "created_at"
+    actions = ["retry"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Delivery]:
+        return selectors.delivery_list(user=request.user)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Status", ordering="status")
+    def badge(self, delivery: Delivery) -> SafeString:
+        return format_html(
+            '<span style="color:{};font-weight:600">{}</span>',
+            STATUS_COLOURS.get(delivery.status, "#6b7280"),
+            delivery.get_status_display(),
+        )
+
+    @admin.action(description="Send again (failed or cancelled)", permissions=["view"])
+    def retry(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        retry = services.delivery_retry
+        apply_each(request, self, queryset, "Queued again", lambda d: retry(delivery=d))

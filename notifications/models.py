@@ -1,0 +1,384 @@
+"""Contact methods, rules, channels, templates, the delivery log, action links."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Kind(models.TextChoices):
+    """Transport kinds; `notifications.transports` has one module per kind."""
+
+    EMAIL = "email", "Email"
+    SLACK = "slack", "Slack webhook"
+    DISCORD = "discord", "Discord webhook"
+    TEAMS = "teams", "Microsoft Teams webhook"
+    WEBHOOK = "webhook", "Webhook (signed JSON)"
+    SMS = "sms", "SMS (Twilio)"
+    VOICE = "voice", "Voice call (Twilio)"
+    APPRISE = "apprise", "Apprise URL"
+
+
+# Kinds whose address is a secret-bearing URL: shown masked outside forms.
+URL_KINDS = {Kind.SLACK, Kind.DISCORD, Kind.TEAMS, Kind.WEBHOOK, Kind.APPRISE}
+# Broadcast channels post to rooms and lists, never to a phone.
+CHANNEL_KINDS = [c for c in Kind.choices if c[0] not in (Kind.SMS, Kind.VOICE)]
+# Default rate limits per kind: (messages, per window). What is over the limit
+# waits and is bundled into the next message; it is never dropped.
+DEFAULT_RATE_LIMITS: dict[str, tuple[int, timedelta]] = {
+    Kind.SMS: (1, timedelta(minutes=1)),
+    Kind.VOICE: (3, timedelta(minutes=15)),
+}
+
+
+class Urgency(models.TextChoices):
+    HIGH = "high", "High (P0, P1)"
+    LOW = "low", "Low (P2, P3)"
+
+
+class ContactMethod(models.Model):
+    """One way to reach a person, usable for pages once verified."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="contact_methods",
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    label = models.CharField(max_length=100, blank=True)
+    address = models.CharField(
+        max_length=2000,
+        help_text="Email address, E.164 phone number (+15551234567), webhook "
+        "URL or Apprise URL, according to the kind.",
+    )
+    secret = models.CharField(
+        max_length=64, blank=True, help_text="Signs webhook bodies (HMAC-SHA256)."
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verification_code_hash = models.CharField(max_length=64, blank=True)
+    verification_sent_at = models.DateTimeField(null=True, blank=True)
+    verification_failures = models.PositiveSmallIntegerField(default=0)
+    rate_limit_count = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Messages allowed per window (kind default)."
+    )
+    rate_limit_window = models.DurationField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["user", "kind", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "kind", "address"], name="unique_contact_method"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_kind_display()} {self.display_address}"
+
+    @property
+    def display_address(self) -> str:
+        """Return the address, with URL secrets masked."""
+        return mask_address(self.kind, self.address)
+
+    @property
+    def rate_limit(self) -> tuple[int, timedelta] | None:
+        """Return (messages, window), or None when unlimited."""
+        if self.rate_limit_count and self.rate_limit_window:
+            return self.rate_limit_count, self.rate_limit_window
+        return DEFAULT_RATE_LIMITS.get(self.kind)
+
+
+class NotificationRule(models.Model):
+    """Reach the user on a contact method, this long after a page starts."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notification_rules",
+    )
+    urgency = models.CharField(max_length=8, choices=Urgency.choices)
+    contact_method = models.ForeignKey(
+        ContactMethod, on_delete=models.CASCADE, related_name="rules"
+    )
+    delay = models.DurationField(
+        default=timedelta(0), help_text="After the page starts (0 = immediately)."
+    )
+
+    class Meta:
+        ordering = ["user", "urgency", "delay", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact_method", "urgency", "delay"], name="unique_rule_step"
+            )
+        ]
+
+    def __str__(self) -> str:
+        minutes = int(self.delay.total_seconds() // 60)
+        when = "immediately" if not minutes else f"after {minutes} min"
+        return f"{self.get_urgency_display()}: {when} by {self.contact_method}"
+
+
+class Channel(models.Model):
+    """A team's or service's room or list, told of incidents as they go."""
+
+    name = models.CharField(max_length=100)
+    kind = models.CharField(max_length=16, choices=CHANNEL_KINDS)
+    address = models.CharField(max_length=2000)
+    secret = models.CharField(max_length=64, blank=True)
+    team = models.ForeignKey(
+        "incidents.Team",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="channels",
+        help_text="Every service of this team…",
+    )
+    service = models.ForeignKey(
+        "incidents.Service",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="channels",
+        help_text="…or this service only.",
+    )
+    minimum_severity = models.ForeignKey(
+        "incidents.SeverityLevel",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Only incidents this severe or worse (empty: all).",
+    )
+    on_initial = models.BooleanField("initial notification", default=True)
+    on_update = models.BooleanField("status updates", default=True)
+    on_resolution = models.BooleanField("resolution", default=True)
+    enabled = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(team__isnull=False) ^ Q(service__isnull=False),
+                name="channel_of_team_or_service",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+    @property
+    def display_address(self) -> str:
+        return mask_address(self.kind, self.address)
+
+
+class MessageTemplate(models.Model):
+    """An admin's version of one built-in template (kind and format)."""
+
+    class MessageKind(models.TextChoices):
+        PAGE = "page", "Page to a responder"
+        INITIAL = "initial", "Initial notification"
+        UPDATE = "update", "Status update"
+        RESOLUTION = "resolution", "Resolution"
+        VERIFICATION = "verification", "Contact verification"
+        TEST = "test", "Test message"
+
+    class Format(models.TextChoices):
+        SUBJECT = "subject", "Email subject"
+        TEXT = "text", "Email / webhook body"
+        CHAT = "chat", "Chat (Markdown)"
+        SHORT = "short", "SMS / voice"
+
+    kind = models.CharField(max_length=16, choices=MessageKind.choices)
+    format = models.CharField(max_length=8, choices=Format.choices)
+    source = models.TextField(help_text="Jinja template, rendered in a sandbox.")
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # The last render that failed and fell back to the built-in template.
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["kind", "format"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "format"], name="one_template")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.get_format_display()}"
+
+
+class Delivery(models.Model):
+    """One message to one destination: written before it is sent (NOT-4)."""
+
+    class Purpose(models.TextChoices):
+        PAGE = "page", "Page"
+        BROADCAST = "broadcast", "Channel broadcast"
+        VERIFICATION = "verification", "Verification"
+        TEST = "test", "Test message"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+        BUNDLED = "bundled", "Bundled into another"
+
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    message_kind = models.CharField(
+        max_length=16, choices=MessageTemplate.MessageKind.choices
+    )
+    # What the message is about: one delivery per (event, destination), ever.
+    event_key = models.CharField(max_length=120)
+    incident = models.ForeignKey(
+        "incidents.Incident",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+    )
+    contact_method = models.ForeignKey(
+        ContactMethod,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+    )
+    channel = models.ForeignKey(
+        Channel,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    destination = models.CharField(max_length=2000)
+    # Pages of an escalation stop when someone acknowledges; a page to an
+    # added responder does not.
+    stops_on_ack = models.BooleanField(default=False)
+    extra = models.JSONField(
+        default=dict, blank=True, help_text="Context the message needs (an update)."
+    )
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    due_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    bundled_into = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="bundled",
+    )
+    provider_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    provider_id = models.CharField(max_length=200, blank=True)
+    provider_response = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    notes = models.TextField(
+        blank=True, help_text="Template fallbacks, recoveries, postponements."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event_key", "contact_method"],
+                condition=Q(contact_method__isnull=False),
+                name="one_delivery_per_event_and_contact",
+            ),
+            models.UniqueConstraint(
+                fields=["event_key", "channel"],
+                condition=Q(channel__isnull=False),
+                name="one_delivery_per_event_and_channel",
+            ),
+        ]
+        indexes = [
+            # The due sweep and the recovery sweep read only these rows.
+            models.Index(
+                fields=["due_at"],
+                name="delivery_pending_idx",
+                condition=Q(status="pending"),
+            ),
+            models.Index(
+                fields=["claimed_at"],
+                name="delivery_sending_idx",
+                condition=Q(status="sending"),
+            ),
+            models.Index(fields=["contact_method", "claimed_at"]),
+            models.Index(fields=["incident", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.get_kind_display()} to {self.display_destination} ({self.status})"
+        )
+
+    @property
+    def display_destination(self) -> str:
+        return mask_address(self.kind, self.destination)
+
+
+class ActionLink(models.Model):
+    """A signed, expiring, single-use acknowledge or resolve link in a message."""
+
+    class Action(models.TextChoices):
+        ACKNOWLEDGE = "acknowledge", "Acknowledge"
+        RESOLVE = "resolve", "Resolve"
+
+    incident = models.ForeignKey(
+        "incidents.Incident", on_delete=models.CASCADE, related_name="action_links"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    nonce = models.CharField(max_length=64)
+    # The reply code of an SMS page ("ACK 4821"), the same for both actions.
+    code = models.CharField(max_length=8)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_via = models.CharField(max_length=16, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "user", "action"],
+                condition=Q(used_at__isnull=True),
+                name="one_live_link_per_action",
+            )
+        ]
+        indexes = [models.Index(fields=["user", "code"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} {self.incident_id} for {self.user}"
+
+
+def mask_address(kind: str, address: str) -> str:
+    """Return `address` with the secret part of a URL hidden."""
+    if kind not in URL_KINDS:
+        return address
+    head, sep, _rest = address.partition("://")
+    if not sep:
+        return "…"
+    host = _rest.split("/", 1)[0].rsplit("@", 1)[-1]
+    return f"{head}://{host}/…"

@@ -1,0 +1,390 @@
+"""Make every outbound HTTP request of the notifications app (SPEC §3.3 NOT-7).
+
+Transports never call httpx themselves: they call `request()`, which
+
+* accepts only http and https URLs;
+* resolves the host once and refuses (`TransportError(permanent=True)`) when
+  any of its addresses is not globally routable — loopback, private,
+  link-local (169.254.169.254 included), multicast, reserved, unspecified,
+  shared 100.64/10, and the IPv4 embedded in IPv4-mapped, 6to4 and NAT64
+  IPv6 addresses — unless the address lies in a network of
+  `settings.VIGIL_OUTBOUND_ALLOWLIST` or the host name itself is listed;
+* connects to the very address it checked, so a second DNS answer cannot
+  swap in another one (DNS rebinding): the URL carries the IP, the `Host`
+  header the name, and TLS sends SNI and verifies the certificate for the
+  name (httpx's `sni_hostname` extension);
+* follows at most `MAX_REDIRECTS` redirects by hand, checking every hop;
+* times out connect and read after `settings.VIGIL_OUTBOUND_TIMEOUT` seconds
+  and reads at most `MAX_BODY` bytes of an answer;
+* ignores proxy variables of the environment (`trust_env=False`): a proxy
+  would connect on our behalf to addresses we never checked.
+
+`raise_for_status()` turns an answer into the transport contract: 2xx passes;
+408, 425, 429 and 5xx are transient (with `retry_after` for 429/503); any
+other status is permanent. Failures to resolve or to connect and timeouts
+are transient: bounded retries settle them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+from django.conf import settings
+
+from notifications.transports.base import TransportError
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+MAX_REDIRECTS = 5
+MAX_BODY = 1024 * 1024
+BODY_EXCERPT = 1000
+USER_AGENT = "Vigil-Notifications/1.0"
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+TRANSIENT_STATUSES = frozenset({408, 425, 429})
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+_SHARED = ipaddress.IPv4Network("100.64.0.0/10")
+_WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+@dataclass(frozen=True)
+class CheckedURL:
+    """A URL the guard let through, and the address to connect to."""
+
+    url: httpx.URL
+    host: str
+    address: IPAddress
+
+
+def _allowlist() -> tuple[list[IPNetwork], set[str]]:
+    networks: list[IPNetwork] = []
+    names: set[str] = set()
+    for entry in settings.VIGIL_OUTBOUND_ALLOWLIST:
+        entry = entry.strip()
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            if entry:
+                names.add(entry.lower().rstrip("."))
+    return networks, names
+
+
+def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
+    if not isinstance(address, ipaddress.IPv6Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def is_public(address: IPAddress) -> bool:
+    """Return whether `address` (and any IPv4 it embeds) is globally routable."""
+    for candidate in (address, _embedded_ipv4(address)):
+        if candidate is None:
+            continue
+        if (
+            not candidate.is_global
+            or candidate.is_multicast
+            or candidate.is_reserved
+            or candidate.is_unspecified
+            or candidate.is_loopback
+            or candidate.is_link_local
+            or (isinstance(candidate, ipaddress.IPv4Address) and candidate in _SHARED)
+        ):
+            return False
+    return True
+
+
+def is_allowed(address: IPAddress) -> bool:
+    """Return whether `address` lies inside an allow-listed network.
+
+    An IPv4-mapped IPv6 address is the same host as its IPv4 address; a 6to4
+    or NAT64 one goes through a gateway, so it is not allowed by its IPv4.
+    """
+    networks, _ = _allowlist()
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    candidates = [address, mapped]
+    return any(
+        candidate in network
+        for candidate in candidates
+        if candidate is not None
+        for network in networks
+        if candidate.version == network.version
+    )
+
+
+def host_is_allowlisted(host: str) -> bool:
+    """Return whether `host` (a name or an IP literal) is allow-listed as such."""
+    host = host.strip("[]").lower().rstrip(".")
+    try:
+        return is_allowed(ipaddress.ip_address(host))
+    except ValueError:
+        return host in _allowlist()[1]
+
+
+def check_host(host: str, port: int) -> tuple[IPAddress, ...]:
+    """Resolve `host` and return its addresses, or refuse it if any is private."""
+    name = host.strip("[]").lower().rstrip(".")
+    if not name:
+        raise TransportError("The URL has no host.", permanent=True)
+    try:
+        infos = socket.getaddrinfo(name, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise TransportError(f"Cannot resolve {name}: {exc}", permanent=False) from exc
+    addresses: list[IPAddress] = []
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if address not in addresses:
+            addresses.append(address)
+    if not addresses:
+        raise TransportError(f"Cannot resolve {name}.", permanent=False)
+    if name in _allowlist()[1]:
+        return tuple(addresses)
+    for address in addresses:
+        if not is_public(address) and not is_allowed(address):
+            raise TransportError(
+                f"Refusing to connect to {name} at {address}: not a public "
+                "address (add it to VIGIL_OUTBOUND_ALLOWLIST to permit it).",
+                permanent=True,
+            )
+    return tuple(addresses)
+
+
+def parse_url(url: str | httpx.URL) -> httpx.URL:
+    """Return `url` parsed, or raise a permanent `TransportError`."""
+    try:
+        return httpx.URL(url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise TransportError(f"Invalid URL: {exc}", permanent=True) from exc
+
+
+def check_url(url: str | httpx.URL) -> CheckedURL:
+    """Return the URL with the address to pin, or refuse it (SSRF guard)."""
+    parsed = parse_url(url)
+    if parsed.scheme not in ("http", "https"):
+        raise TransportError(
+            f"Refusing a {parsed.scheme or 'scheme-less'} URL: only http and https.",
+            permanent=True,
+        )
+    host = parsed.raw_host.decode("ascii")
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    addresses = check_host(host, port)
+    return CheckedURL(url=parsed, host=host, address=addresses[0])
+
+
+def validate_url(address: str) -> str:
+    """Return a webhook URL stripped, or raise ValueError saying why not.
+
+    Require https, except for allow-listed hosts (a relay on the private
+    network, the tests' local server). Refuse IP literals that the guard
+    would refuse; names are only resolved when sending.
+    """
+    address = address.strip()
+    try:
+        parsed = httpx.URL(address)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise ValueError(f"Not a valid URL: {exc}") from exc
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError("Enter a full https:// URL.")
+    if any(char.isspace() for char in address):
+        raise ValueError("A URL cannot contain spaces.")
+    host = parsed.raw_host.decode("ascii")
+    if parsed.scheme == "http" and not host_is_allowlisted(host):
+        raise ValueError("Use https: the URL is a secret and must not travel in clear.")
+    try:
+        literal = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return address
+    if not is_public(literal) and not is_allowed(literal):
+        raise ValueError(f"{literal} is not a public address.")
+    return address
+
+
+def _pinned(checked: CheckedURL) -> tuple[httpx.URL, dict[str, str], dict[str, Any]]:
+    """Return the URL to the checked address, the Host header, the extensions."""
+    url = checked.url
+    try:
+        ipaddress.ip_address(checked.host.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        return url, {}, {}
+    extensions: dict[str, Any] = {}
+    if url.scheme == "https":
+        extensions["sni_hostname"] = checked.host
+    pinned = url.copy_with(host=str(checked.address))
+    return pinned, {"Host": url.netloc.decode("ascii")}, extensions
+
+
+def _without(headers: dict[str, str], name: str) -> dict[str, str]:
+    return {key: value for key, value in headers.items() if key.lower() != name}
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port
+
+
+def _timeout() -> httpx.Timeout:
+    return httpx.Timeout(float(settings.VIGIL_OUTBOUND_TIMEOUT))
+
+
+def _send_once(
+    client: httpx.Client,
+    method: str,
+    checked: CheckedURL,
+    *,
+    body: dict[str, Any],
+    headers: Mapping[str, str],
+    auth: tuple[str, str] | None,
+) -> httpx.Response:
+    url, host_header, extensions = _pinned(checked)
+    request = client.build_request(
+        method,
+        url,
+        headers={"User-Agent": USER_AGENT, **headers, **host_header},
+        extensions=extensions,
+        **body,
+    )
+    response = client.send(request, stream=True, auth=auth)
+    try:
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            chunks.append(chunk)
+            size += len(chunk)
+            if size >= MAX_BODY:
+                break
+    finally:
+        response.close()
+    # The body is already decoded: drop the headers that describe the wire.
+    kept = [
+        (name, value)
+        for name, value in response.headers.multi_items()
+        if name.lower() not in _WIRE_HEADERS
+    ]
+    return httpx.Response(
+        response.status_code,
+        headers=kept,
+        content=b"".join(chunks)[:MAX_BODY],
+        request=httpx.Request(method, checked.url),
+    )
+
+
+def request(
+    method: str,
+    url: str,
+    *,
+    json: Any = None,
+    content: bytes | str | None = None,
+    data: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+    auth: tuple[str, str] | None = None,
+    follow_redirects: bool = True,
+) -> httpx.Response:
+    """Send one request through the SSRF guard and return the final answer.
+
+    Raise `TransportError` when the guard refuses a URL (permanent), on a
+    redirect loop (permanent), or when the provider cannot be reached or
+    does not answer in time (transient). Statuses are left to
+    `raise_for_status()`.
+    """
+    body: dict[str, Any] = {"json": json, "content": content, "data": data}
+    body = {key: value for key, value in body.items() if value is not None}
+    headers = dict(headers or {})
+    current = parse_url(url)
+    with httpx.Client(timeout=_timeout(), trust_env=False, verify=True) as client:
+        for _hop in range(MAX_REDIRECTS + 1):
+            checked = check_url(current)
+            try:
+                response = _send_once(
+                    client, method, checked, body=body, headers=headers, auth=auth
+                )
+            except httpx.TimeoutException as exc:
+                raise TransportError(
+                    f"{checked.host} did not answer in time: {exc!r}", permanent=False
+                ) from exc
+            except httpx.HTTPError as exc:
+                raise TransportError(
+                    f"Cannot reach {checked.host}: {exc!r}", permanent=False
+                ) from exc
+            location = response.headers.get("Location")
+            if (
+                not follow_redirects
+                or response.status_code not in REDIRECT_STATUSES
+                or not location
+            ):
+                return response
+            try:
+                following = current.join(location)
+            except httpx.InvalidURL as exc:
+                raise TransportError(
+                    f"{checked.host} redirected to an invalid URL.", permanent=True
+                ) from exc
+            if _origin(following) != _origin(current):
+                # Credentials meant for one host never travel to another.
+                auth = None
+                headers = _without(headers, "authorization")
+            if response.status_code == 303 or (
+                response.status_code in (301, 302) and method == "POST"
+            ):
+                method, body = "GET", {}
+                headers = _without(headers, "content-type")
+            current = following
+    raise TransportError(
+        f"More than {MAX_REDIRECTS} redirects from {url}.", permanent=True
+    )
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Return the seconds a Retry-After value asks for (delay or HTTP-date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def excerpt(response: httpx.Response) -> str:
+    """Return the start of the answer's body, for the delivery log."""
+    return response.content[: BODY_EXCERPT * 4].decode("utf-8", "replace")[
+        :BODY_EXCERPT
+    ]
+
+
+def raise_for_status(response: httpx.Response) -> None:
+    """Raise `TransportError` unless the provider answered 2xx."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    transient = status in TRANSIENT_STATUSES or status >= 500
+    retry_after = None
+    if status in (429, 503):
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    reason = response.reason_phrase or "error"
+    raise TransportError(
+        f"{response.request.url.host} answered HTTP {status} {reason}.",
+        permanent=not transient,
+        status=status,
+        retry_after=retry_after,
+        body=excerpt(response),
+    )

@@ -1,0 +1,52 @@
+"""Reads of the notifications app, scoped to what a user may see."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Q, QuerySet
+
+from notifications.models import Channel, ContactMethod, Delivery, NotificationRule
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def _everything(user: User) -> bool:
+    return bool(getattr(user, "is_superuser", False))
+
+
+def contact_method_list(*, user: User) -> QuerySet[ContactMethod]:
+    """Return the user's own contact methods (everyone's for a superuser)."""
+    methods = ContactMethod.objects.select_related("user")
+    return methods if _everything(user) else methods.filter(user_id=user.pk or 0)
+
+
+def notification_rule_list(*, user: User) -> QuerySet[NotificationRule]:
+    """Return the user's own notification rules (everyone's for a superuser)."""
+    rules = NotificationRule.objects.select_related("contact_method", "user")
+    return rules if _everything(user) else rules.filter(user_id=user.pk or 0)
+
+
+def channel_list(*, user: User) -> QuerySet[Channel]:
+    """Return the channels of the user's teams and of their services."""
+    channels = Channel.objects.select_related("team", "service", "minimum_severity")
+    if _everything(user):
+        return channels
+    return channels.filter(
+        Q(team__memberships__user_id=user.pk)
+        | Q(service__team__memberships__user_id=user.pk)
+    ).distinct()
+
+
+def delivery_list(*, user: User) -> QuerySet[Delivery]:
+    """Return deliveries about the user's teams' incidents, and their own."""
+    deliveries = Delivery.objects.select_related(
+        "incident", "user", "contact_method", "channel", "bundled_into"
+    )
+    if _everything(user):
+        return deliveries
+    return deliveries.filter(
+        Q(user_id=user.pk)
+        | Q(incident__service__team__memberships__user_id=user.pk)
+        | Q(channel__team__memberships__user_id=user.pk)
+        | Q(channel__service__team__memberships__user_id=user.pk)
+    ).distinct()

@@ -1,0 +1,197 @@
+"""Shapes of the notifications API: input parsing and output only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from incidents.models import Incident, Service, SeverityLevel, Team
+from incidents.serializers.core import (
+    StrictInputSerializer,
+    VisibleServiceField,
+    VisibleTeamField,
+)
+from notifications.models import (
+    CHANNEL_KINDS,
+    Channel,
+    ContactMethod,
+    Delivery,
+    Kind,
+    NotificationRule,
+    Urgency,
+)
+
+
+class ContactMethodSerializer(serializers.ModelSerializer[ContactMethod]):
+    address = serializers.CharField(source="display_address")
+    verified = serializers.SerializerMethodField()
+    user = serializers.CharField(source="user.get_username")
+
+    class Meta:
+        model = ContactMethod
+        fields = [
+            "id",
+            "user",
+            "kind",
+            "label",
+            "address",
+            "verified",
+            "verified_at",
+            "verification_sent_at",
+            "rate_limit_count",
+            "rate_limit_window",
+            "created_at",
+        ]
+
+    def get_verified(self, method: ContactMethod) -> bool:
+        return method.verified_at is not None
+
+
+class ContactMethodCreatedSerializer(ContactMethodSerializer):
+    """The one answer that shows the full address and the webhook secret."""
+
+    address = serializers.CharField()
+    secret = serializers.CharField()
+
+    class Meta(ContactMethodSerializer.Meta):
+        fields = [*ContactMethodSerializer.Meta.fields, "secret"]
+
+
+class ContactMethodInputSerializer(StrictInputSerializer):
+    kind = serializers.ChoiceField(Kind.choices)
+    address = serializers.CharField(max_length=2000)
+    label = serializers.CharField(  # type: ignore[assignment]
+        max_length=100, required=False, allow_blank=True
+    )
+
+
+class VerifySerializer(StrictInputSerializer):
+    code = serializers.CharField(max_length=12)
+
+
+class NotificationRuleSerializer(serializers.ModelSerializer[NotificationRule]):
+    class Meta:
+        model = NotificationRule
+        fields = ["id", "urgency", "contact_method", "delay"]
+
+
+class NotificationRuleInputSerializer(StrictInputSerializer):
+    urgency = serializers.ChoiceField(Urgency.choices)
+    contact_method = serializers.PrimaryKeyRelatedField(
+        queryset=ContactMethod.objects.all()
+    )
+    delay = serializers.DurationField(required=False)
+
+    def validate_contact_method(self, method: ContactMethod) -> ContactMethod:
+        if method.user_id != self.context["request"].user.pk:
+            raise serializers.ValidationError("Not one of your contact methods.")
+        return method
+
+
+class ChannelSerializer(serializers.ModelSerializer[Channel]):
+    address = serializers.CharField(source="display_address")
+    team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    service: serializers.SlugRelatedField[Service] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    minimum_severity: serializers.SlugRelatedField[SeverityLevel] = (
+        serializers.SlugRelatedField(slug_field="code", read_only=True)
+    )
+
+    class Meta:
+        model = Channel
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "address",
+            "team",
+            "service",
+            "minimum_severity",
+            "on_initial",
+            "on_update",
+            "on_resolution",
+            "enabled",
+            "created_at",
+        ]
+
+
+class ChannelCreatedSerializer(ChannelSerializer):
+    address = serializers.CharField()
+    secret = serializers.CharField()
+
+    class Meta(ChannelSerializer.Meta):
+        fields = [*ChannelSerializer.Meta.fields, "secret"]
+
+
+class ChannelInputSerializer(StrictInputSerializer):
+    name = serializers.CharField(max_length=100)
+    kind = serializers.ChoiceField(CHANNEL_KINDS)
+    address = serializers.CharField(max_length=2000)
+    team = VisibleTeamField(required=False, allow_null=True)
+    service = VisibleServiceField(required=False, allow_null=True)
+    minimum_severity = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=SeverityLevel.objects.all(),
+        required=False,
+        allow_null=True,
+    )
+    # A form post leaves out unticked booleans; a channel is on unless told.
+    on_initial = serializers.BooleanField(default=True)
+    on_update = serializers.BooleanField(default=True)
+    on_resolution = serializers.BooleanField(default=True)
+    enabled = serializers.BooleanField(default=True)
+
+
+class ChannelUpdateSerializer(ChannelInputSerializer):
+    on_initial = serializers.BooleanField(required=False)
+    on_update = serializers.BooleanField(required=False)
+    on_resolution = serializers.BooleanField(required=False)
+    enabled = serializers.BooleanField(required=False)
+    name = serializers.CharField(max_length=100, required=False)
+    kind = serializers.ChoiceField(CHANNEL_KINDS, required=False)
+    address = serializers.CharField(max_length=2000, required=False)
+    team = None  # type: ignore[assignment]
+    service = None  # type: ignore[assignment]
+
+
+class DeliverySerializer(serializers.ModelSerializer[Delivery]):
+    incident: serializers.SlugRelatedField[Incident] = serializers.SlugRelatedField(
+        slug_field="public_id", read_only=True
+    )
+    user: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    destination = serializers.CharField(source="display_destination")
+    channel: serializers.StringRelatedField[Channel] = serializers.StringRelatedField()
+
+    class Meta:
+        model = Delivery
+        fields = [
+            "id",
+            "purpose",
+            "message_kind",
+            "event_key",
+            "incident",
+            "user",
+            "contact_method",
+            "channel",
+            "kind",
+            "destination",
+            "status",
+            "due_at",
+            "attempts",
+            "claimed_at",
+            "sent_at",
+            "finished_at",
+            "bundled_into",
+            "provider_status",
+            "provider_id",
+            "provider_response",
+            "error",
+            "notes",
+            "created_at",
+        ]

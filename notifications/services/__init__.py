@@ -1,0 +1,46 @@
+"""Every state change of the notifications app goes through these services."""
+
+from notifications.services.contacts import (
+    channel_create,
+    channel_update,
+    contact_method_create,
+    contact_method_send_test,
+    contact_method_send_verification,
+    contact_method_verify,
+    notification_rule_create,
+)
+from notifications.services.deliveries import (
+    deliveries_cancel,
+    deliveries_dispatch_due,
+    deliveries_recover,
+    delivery_retry,
+    delivery_send,
+)
+from notifications.services.links import (
+    action_link_for_reply,
+    action_link_get,
+    action_link_use,
+    action_links_issue,
+)
+from notifications.services.paging import notify, page_user
+
+__all__ = [
+    "action_link_for_reply",
+    "action_link_get",
+    "action_link_use",
+    "action_links_issue",
+    "channel_create",
+    "channel_update",
+    "contact_method_create",
+    "contact_method_send_test",
+    "contact_method_send_verification",
+    "contact_method_verify",
+    "deliveries_cancel",
+    "deliveries_dispatch_due",
+    "deliveries_recover",
+    "delivery_retry",
+    "delivery_send",
+    "notification_rule_create",
+    "notify",
+    "page_user",
+]

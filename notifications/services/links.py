@@ -1,0 +1,169 @@
+"""Acknowledge and resolve from the message itself (NOT-5).
+
+A link carries a signed token (Django's signing, salted for this use) naming
+an `ActionLink` row and its random nonce; the row makes it expiring and
+single-use. An SMS page carries a short reply code instead ("ACK 4821"),
+which only works from the phone number of the user it was sent to.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from incidents.models import Incident
+from notifications.exceptions import ActionLinkError
+from notifications.models import ActionLink, ContactMethod, Kind
+
+SALT = "vigil.notifications.action-link"
+Action = ActionLink.Action
+
+
+@dataclass(frozen=True)
+class IssuedLinks:
+    acknowledge_url: str
+    resolve_url: str
+    code: str
+
+
+def action_links_issue(
+    *, incident: Incident, user: User, now: datetime | None = None
+) -> IssuedLinks:
+    """Return the user's live acknowledge/resolve links for the incident.
+
+    The same links and code go into every message of one page, so that the
+    SMS code a responder got by text also works after the email arrived.
+    """
+    now = now or timezone.now()
+    links = {
+        action: _live_link(incident=incident, user=user, action=action, now=now)
+        for action in Action.values
+    }
+    return IssuedLinks(
+        acknowledge_url=_url(links[Action.ACKNOWLEDGE]),
+        resolve_url=_url(links[Action.RESOLVE]),
+        code=links[Action.ACKNOWLEDGE].code,
+    )
+
+
+def _live_link(
+    *, incident: Incident, user: User, action: str, now: datetime
+) -> ActionLink:
+    live = ActionLink.objects.filter(
+        incident=incident, user=user, action=action, used_at__isnull=True
+    ).first()
+    if live is not None and live.expires_at > now:
+        return live
+    if live is not None:  # expired: retire it so that a new one may be live
+        ActionLink.objects.filter(pk=live.pk, used_at__isnull=True).update(
+            used_at=now, used_via="expired"
+        )
+    sibling = ActionLink.objects.filter(
+        incident=incident, user=user, used_at__isnull=True, expires_at__gt=now
+    ).first()
+    code = sibling.code if sibling is not None else _free_code(user, now)
+    try:
+        with transaction.atomic():
+            return ActionLink.objects.create(
+                incident=incident,
+                user=user,
+                action=action,
+                nonce=secrets.token_urlsafe(24),
+                code=code,
+                created_at=now,
+                expires_at=now + timedelta(hours=settings.VIGIL_ACTION_LINK_HOURS),
+            )
+    except IntegrityError:  # issued concurrently by another page: use that one
+        return ActionLink.objects.get(
+            incident=incident, user=user, action=action, used_at__isnull=True
+        )
+
+
+def _free_code(user: User, now: datetime) -> str:
+    """Return a 4-digit code no live link of `user` uses."""
+    taken = set(
+        ActionLink.objects.filter(
+            user=user, used_at__isnull=True, expires_at__gt=now
+        ).values_list("code", flat=True)
+    )
+    digits = 4 if len(taken) < 1000 else 6
+    while True:
+        code = "".join(secrets.choice("0123456789") for _ in range(digits))
+        if code not in taken:
+            return code
+
+
+def _url(link: ActionLink) -> str:
+    token = signing.dumps([link.pk, link.nonce], salt=SALT, compress=True)
+    path = reverse("respond", kwargs={"token": token})
+    return f"{settings.VIGIL_BASE_URL}{path}"
+
+
+def action_link_get(*, token: str, now: datetime | None = None) -> ActionLink:
+    """Return the live link a token names, or raise ActionLinkError."""
+    try:
+        link_id, nonce = signing.loads(token, salt=SALT)
+    except (signing.BadSignature, TypeError, ValueError):
+        raise ActionLinkError("this link is not valid") from None
+    link = (
+        ActionLink.objects.select_related("incident", "user").filter(pk=link_id).first()
+    )
+    if link is None or not secrets.compare_digest(str(nonce), link.nonce):
+        raise ActionLinkError("this link is not valid")
+    _check_usable(link, now or timezone.now())
+    return link
+
+
+def _check_usable(link: ActionLink, now: datetime) -> None:
+    if link.used_at is not None:
+        raise ActionLinkError(
+            f"this link was already used ({link.used_via or 'used'} at "
+            f"{timezone.localtime(link.used_at):%Y-%m-%d %H:%M})"
+        )
+    if link.expires_at <= now:
+        raise ActionLinkError("this link has expired")
+
+
+def action_link_use(*, link: ActionLink, via: str, now: datetime | None = None) -> None:
+    """Spend the link (and its sibling code), or raise if someone else did.
+
+    Call it inside the transaction that performs the action, so that a
+    refused action leaves the link usable.
+    """
+    now = now or timezone.now()
+    spent = ActionLink.objects.filter(pk=link.pk, used_at__isnull=True).update(
+        used_at=now, used_via=via
+    )
+    if not spent:
+        raise ActionLinkError("this link was already used")
+
+
+def action_link_for_reply(
+    *, phone: str, action: str, code: str, now: datetime | None = None
+) -> ActionLink:
+    """Return the live link an SMS reply names, or raise ActionLinkError.
+
+    The reply must come from a verified SMS number of the link's user.
+    """
+    now = now or timezone.now()
+    users = ContactMethod.objects.filter(
+        kind=Kind.SMS, address=phone, verified_at__isnull=False
+    ).values("user_id")
+    link = (
+        ActionLink.objects.select_related("incident", "user")
+        .filter(user_id__in=users, action=action, code=code, used_at__isnull=True)
+        .order_by("-created_at")
+        .first()
+    )
+    if link is None:
+        raise ActionLinkError(f"no page with code {code} is waiting for this number")
+    _check_usable(link, now)
+    return link

@@ -1,0 +1,158 @@
+"""From an incident and a delivery to the message its transport sends."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils import timezone
+
+from incidents.models import Incident, IncidentRole
+from notifications.models import Delivery, MessageTemplate
+from notifications.rendering import Rendered, render_message
+from notifications.transports.base import Message
+
+logger = logging.getLogger(__name__)
+
+
+def _when(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _duration(delta: timedelta) -> str:
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+
+
+def incident_url(incident: Incident) -> str:
+    """Return where a responder opens the incident."""
+    path = reverse("admin:incidents_incident_change", args=[incident.pk])
+    return f"{settings.VIGIL_BASE_URL}{path}"
+
+
+def incident_context(incident: Incident, *, now: datetime) -> dict[str, Any]:
+    """Return what templates may say about the incident: plain values only."""
+    severity = incident.severity
+    roles = {
+        a.role: a.user.get_full_name() or a.user.get_username()
+        for a in incident.role_assignments.select_related("user")
+    }
+    end = incident.resolved_at or now
+    cadence = severity.update_cadence
+    resolution = (
+        incident.get_resolution_type_display() if incident.resolution_type else ""
+    )
+    return {
+        "id": incident.public_id,
+        "title": incident.title,
+        "summary": incident.summary,
+        "severity": severity.code,
+        "severity_name": severity.name,
+        "severity_color": severity.color,
+        "status": incident.status,
+        "status_display": incident.get_status_display(),
+        "impact": incident.impact,
+        "users_affected": incident.users_affected,
+        "service": incident.service.name,
+        "team": incident.service.team.name,
+        "started_at": _when(incident.started_at),
+        "detected_at": _when(incident.detected_at),
+        "resolved_at": _when(incident.resolved_at),
+        "duration": _duration(end - incident.started_at),
+        "commander": roles.get(IncidentRole.INCIDENT_COMMANDER, ""),
+        "tech_lead": roles.get(IncidentRole.TECHNICAL_LEAD, ""),
+        "url": incident_url(incident),
+        "war_room": incident.war_room_channel,
+        "update_cadence_minutes": int(cadence.total_seconds() // 60)
+        if cadence
+        else None,
+        "next_update_at": _when(now + cadence) if cadence else "",
+        "root_cause": incident.root_cause,
+        "resolution_type": resolution,
+        "resolution": incident.summary if incident.resolved_at else "",
+    }
+
+
+def delivery_context(delivery: Delivery, *, now: datetime) -> dict[str, Any]:
+    """Return the whole template context of one delivery."""
+    extra = delivery.extra or {}
+    user = delivery.user
+    context: dict[str, Any] = {
+        "incident": {},
+        "update": {
+            "text": "",
+            "impact": "",
+            "next_steps": "",
+            "eta": "",
+            "posted_at": _when(delivery.created_at),
+        },
+        "links": {"acknowledge": "", "resolve": ""},
+        "sms_code": "",
+        "recipient": {
+            "name": (user.get_full_name() or user.get_username()) if user else ""
+        },
+        "code": extra.get("code", ""),
+        "is_drill": False,
+    }
+    if delivery.incident is not None:
+        context["incident"] = incident_context(delivery.incident, now=now)
+        context["is_drill"] = delivery.incident.is_drill
+    context["update"].update(extra.get("update", {}))
+    context["links"].update(extra.get("links", {}))
+    context["sms_code"] = extra.get("sms_code", "")
+    return context
+
+
+def _overrides(kind: str) -> dict[str, str]:
+    rows = MessageTemplate.objects.filter(kind=kind, enabled=True)
+    return {row.format: row.source for row in rows}
+
+
+def message_render(delivery: Delivery, *, now: datetime) -> Message:
+    """Render the delivery's message; report templates that fell back."""
+    rendered: Rendered = render_message(
+        kind=delivery.message_kind,
+        context=delivery_context(delivery, now=now),
+        overrides=_overrides(delivery.message_kind),
+    )
+    if rendered.errors:
+        _report_fallbacks(delivery, rendered.errors, now)
+    return dataclasses.replace(rendered.message, delivery_id=str(delivery.pk))
+
+
+def _report_fallbacks(delivery: Delivery, errors: list[str], now: datetime) -> None:
+    """Keep each failure on its template row and on the delivery."""
+    logger.warning("template fell back for delivery %s: %s", delivery.pk, errors)
+    for fmt in MessageTemplate.Format.values:
+        mine = [e for e in errors if e.startswith(f"{fmt} template")]
+        if mine:
+            MessageTemplate.objects.filter(
+                kind=delivery.message_kind, format=fmt
+            ).update(last_error="; ".join(mine), last_error_at=now)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        notes=(delivery.notes + "\n" if delivery.notes else "") + "; ".join(errors)
+    )
+
+
+def message_bundle(primary: Message, others: list[Message]) -> Message:
+    """Return `primary` carrying the bundled messages' summaries after it."""
+    if not others:
+        return primary
+    lines = [m.short or m.subject for m in others]
+    more = f"+{len(others)} more: " + " | ".join(lines)
+    return dataclasses.replace(
+        primary,
+        subject=f"{primary.subject} (+{len(others)} more)",
+        text=primary.text + "\n\n" + "\n".join(["Also:", *lines]),
+        chat=primary.chat
+        + "\n\n"
+        + "\n".join(["**Also:**", *(f"- {x}" for x in lines)]),
+        short=f"{primary.short} {more}",
+    )

@@ -1,0 +1,150 @@
+"""What other apps call: page a responder, tell a team's channels (NOT-2, 7).
+
+Both only write deliveries, inside the caller's transaction, and return:
+the `notifications` queue sends them after commit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db.models import Q
+from django.utils import timezone
+
+from incidents.models import Incident
+from notifications.models import (
+    Channel,
+    ContactMethod,
+    Delivery,
+    NotificationRule,
+    Urgency,
+)
+from notifications.services.deliveries import Target, deliveries_write
+from notifications.services.links import action_links_issue
+
+Purpose = Delivery.Purpose
+# P0 and P1 page with high urgency (SPEC §1.1: paged at declaration).
+HIGH_URGENCY_RANKS = (0, 1)
+CHANNEL_FLAGS = {
+    "initial": "on_initial",
+    "update": "on_update",
+    "resolution": "on_resolution",
+}
+
+
+def urgency_of(incident: Incident) -> str:
+    """Return which of a user's notification rules apply to the incident."""
+    high = incident.severity.rank in HIGH_URGENCY_RANKS
+    return Urgency.HIGH if high else Urgency.LOW
+
+
+def page_targets(*, user: User, urgency: str, now: datetime) -> list[Target]:
+    """Return where and when a page reaches `user`, by their rules.
+
+    Without rules for the urgency, every verified contact method is used at
+    once: a responder who set nothing up is still reached.
+    """
+    rules = NotificationRule.objects.filter(
+        user=user, urgency=urgency, contact_method__verified_at__isnull=False
+    ).select_related("contact_method")
+    steps = [(rule.contact_method, rule.delay) for rule in rules]
+    if not steps:
+        methods = ContactMethod.objects.filter(user=user, verified_at__isnull=False)
+        steps = [
+            (method, NotificationRule._meta.get_field("delay").default)
+            for method in methods
+        ]
+    return [
+        Target(
+            kind=method.kind,
+            address=method.address,
+            contact_method=method,
+            due_at=now + delay,
+            key_suffix=f"@{int(delay.total_seconds())}",
+        )
+        for method, delay in steps
+    ]
+
+
+def page_user(
+    *,
+    incident: Incident,
+    user: User,
+    event_key: str,
+    stops_on_ack: bool = True,
+    now: datetime | None = None,
+) -> list[Delivery]:
+    """Page `user` about the incident on their rules for its urgency.
+
+    `event_key` names what causes the page (an escalation step); the same
+    key pages a person once per contact method and rule step, however often
+    this is called. Return the deliveries; an empty list means the user has
+    no verified way to be reached, which the caller must record.
+    """
+    now = now or timezone.now()
+    targets = page_targets(user=user, urgency=urgency_of(incident), now=now)
+    if not targets:
+        return []
+    links = action_links_issue(incident=incident, user=user, now=now)
+    return deliveries_write(
+        purpose=Purpose.PAGE,
+        message_kind="page",
+        event_key=f"page:{incident.pk}:{event_key}:u{user.pk}",
+        targets=targets,
+        incident=incident,
+        user=user,
+        extra={
+            "links": {
+                "acknowledge": links.acknowledge_url,
+                "resolve": links.resolve_url,
+            },
+            "sms_code": links.code,
+        },
+        stops_on_ack=stops_on_ack,
+        now=now,
+    )
+
+
+def channels_for(*, incident: Incident, message_kind: str) -> list[Channel]:
+    """Return the enabled channels of the incident's service and team."""
+    service = incident.service
+    channels = Channel.objects.filter(
+        Q(service=service) | Q(team_id=service.team_id), enabled=True
+    ).filter(**{CHANNEL_FLAGS[message_kind]: True})
+    channels = channels.filter(
+        Q(minimum_severity__isnull=True)
+        | Q(minimum_severity__rank__gte=incident.severity.rank)
+    )
+    return list(channels.order_by("id"))
+
+
+def notify(
+    *,
+    incident: Incident,
+    message_kind: str,
+    event_key: str,
+    extra: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> list[Delivery]:
+    """Tell the incident's channels: initial notification, update, resolution.
+
+    `event_key` names the incident event (a timeline entry); each channel
+    hears of it once.
+    """
+    if message_kind not in CHANNEL_FLAGS:
+        raise ValueError(f"channels are told of {', '.join(CHANNEL_FLAGS)}")
+    targets = [
+        Target(kind=c.kind, address=c.address, channel=c)
+        for c in channels_for(incident=incident, message_kind=message_kind)
+    ]
+    return deliveries_write(
+        purpose=Purpose.BROADCAST,
+        message_kind=message_kind,
+        event_key=f"{message_kind}:{event_key}",
+        targets=targets,
+        incident=incident,
+        extra=extra,
+        now=now,
+    )

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+import socket
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from notifications import outbound
+from notifications.transports.apprise import AppriseTransport
+from notifications.transports.base import Destination, Message, TransportError
+from tests.notifications.servers import Answer, HTTPReceiver
+
+
+def _destination(receiver: HTTPReceiver, path: str = "/apprise") -> Destination:
+    return Destination("apprise", f"json://127.0.0.1:{receiver.port}{path}")
+
+
+def test_a_json_url_gets_the_subject_as_title_and_the_chat_as_body(
+    http_receiver: HTTPReceiver, allow_loopback: None, message: Message
+) -> None:
+    AppriseTransport().send(message, _destination(http_receiver))
+
+    (received,) = http_receiver.requests_to("/apprise")
+    assert received.method == "POST"
+    payload = received.json
+    assert payload["title"] == message.subject
+    assert payload["message"] == message.chat
+    assert payload["type"] == "info"
+
+
+def test_a_failure_is_transient_and_keeps_what_apprise_logged(
+    http_receiver: HTTPReceiver, allow_loopback: None, message: Message
+) -> None:
+    http_receiver.answer("/apprise", Answer(400, "bad"))
+
+    with pytest.raises(TransportError) as caught:
+        AppriseTransport().send(message, _destination(http_receiver))
+
+    assert caught.value.permanent is False  # Apprise does not tell 400 from 500
+    assert "400" in caught.value.body
+
+
+@pytest.mark.parametrize("query", ["", "?redirect=yes"])
+def test_apprise_does_not_follow_redirects_even_if_the_url_asks(
+    http_receiver: HTTPReceiver, allow_loopback: None, message: Message, query: str
+) -> None:
+    http_receiver.answer("/apprise", Answer(302, b"", {"Location": "/elsewhere"}))
+
+    with pytest.raises(TransportError):
+        AppriseTransport().send(
+            message, _destination(http_receiver, "/apprise" + query)
+        )
+
+    assert len(http_receiver.requests_to("/apprise")) == 1
+    assert http_receiver.requests_to("/elsewhere") == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "json://127.0.0.1:9/x",
+        "json://localhost:9/x",
+        "json://[::1]:9/x",
+        "xml://169.254.169.254/latest/meta-data",
+        "ntfy://10.0.0.1/alerts",
+        "gotify://192.168.1.10/token",
+        "zulip://bot@10.1.2.3/" + "t" * 32,  # no {host} template: an IP literal
+    ],
+)
+def test_private_hosts_are_refused_before_apprise_connects(
+    url: str, message: Message, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_connect(*args: Any, **kwargs: Any) -> None:
+        pytest.fail("Apprise tried to connect")
+
+    monkeypatch.setattr(socket, "create_connection", no_connect)
+
+    with pytest.raises(TransportError, match="not a public address") as caught:
+        AppriseTransport().send(message, Destination("apprise", url))
+
+    assert caught.value.permanent is True
+
+
+def test_a_token_in_the_host_slot_is_never_resolved(
+    message: Message, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    looked_up: list[str] = []
+
+    def check_host(host: str, port: int) -> tuple[Any, ...]:
+        looked_up.append(host)
+        return ()
+
+    monkeypatch.setattr(outbound, "check_host", check_host)
+    sent = SimpleNamespace(results=())  # truthy: what a success looks like
+    monkeypatch.setattr("apprise.Apprise.notify", lambda self, **kwargs: sent)
+
+    AppriseTransport().send(
+        message, Destination("apprise", "pover://userkey1234@apptoken5678")
+    )
+    AppriseTransport().send(
+        message, Destination("apprise", "json://hooks.example.org/x")
+    )
+
+    assert looked_up == ["hooks.example.org"]
