@@ -7,14 +7,17 @@ from celery import shared_task
 from notifications.services import (
     deliveries_dispatch_due,
     deliveries_recover,
-    delivery_send,
+    deliveries_send,
 )
 
 
-@shared_task(soft_time_limit=45, time_limit=60)
-def delivery_send_task(*, delivery_id: int) -> str:
-    """Send one delivery if it is still pending and due; safe to run twice."""
-    return delivery_send(delivery_id=delivery_id)
+# A batch is at most SEND_BATCH sends of at most VIGIL_OUTBOUND_TIMEOUT each.
+# Each delivery is claimed only when its turn comes, so the recovery lease
+# (VIGIL_DELIVERY_LEASE_SECONDS) covers one send, not the whole batch.
+@shared_task(soft_time_limit=240, time_limit=300)
+def deliveries_send_task(*, delivery_ids: list[int]) -> list[str]:
+    """Send the deliveries still pending and due, in turn; safe to run twice."""
+    return deliveries_send(delivery_ids=delivery_ids)
 
 
 @shared_task

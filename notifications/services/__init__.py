@@ -13,6 +13,7 @@ from notifications.services.deliveries import (
     deliveries_cancel,
     deliveries_dispatch_due,
     deliveries_recover,
+    deliveries_send,
     delivery_retry,
     delivery_send,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "deliveries_cancel",
     "deliveries_dispatch_due",
     "deliveries_recover",
+    "deliveries_send",
     "delivery_retry",
     "delivery_send",
     "notification_rule_create",

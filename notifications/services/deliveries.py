@@ -44,6 +44,9 @@ COUNTDOWN_LIMIT = timedelta(minutes=10)
 SWEEP_GRACE = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(minutes=5)
 NOT_BUNDLED = (Delivery.Purpose.VERIFICATION, Delivery.Purpose.TEST)
+# Deliveries due together travel together: one task message sends up to this
+# many in turn (each claimed on its own), saving a broker round trip each.
+SEND_BATCH = 10
 
 
 @dataclass(frozen=True)
@@ -116,15 +119,17 @@ def schedule_after_commit(deliveries: Iterable[Delivery], *, now: datetime) -> N
 
 
 def _enqueue(plan: list[tuple[int, float]]) -> None:
-    from notifications.tasks import delivery_send_task
+    """Send what is due now in batches, each later one at its time."""
+    from notifications.tasks import deliveries_send_task
 
-    for delivery_id, countdown in plan:
+    now = [pk for pk, countdown in plan if countdown <= 0]
+    for start in range(0, len(now), SEND_BATCH):
+        deliveries_send_task.delay(delivery_ids=now[start : start + SEND_BATCH])
+    for pk, countdown in plan:
         if countdown > 0:
-            delivery_send_task.apply_async(
-                kwargs={"delivery_id": delivery_id}, countdown=countdown
+            deliveries_send_task.apply_async(
+                kwargs={"delivery_ids": [pk]}, countdown=countdown
             )
-        else:
-            delivery_send_task.delay(delivery_id=delivery_id)
 
 
 def deliveries_cancel(*, incident: Incident, reason: str) -> int:
@@ -141,6 +146,11 @@ def deliveries_cancel(*, incident: Incident, reason: str) -> int:
 class Claim:
     delivery: Delivery
     bundled: list[Delivery]
+
+
+def deliveries_send(*, delivery_ids: list[int]) -> list[str]:
+    """Send each delivery in turn (see `delivery_send`); return the outcomes."""
+    return [delivery_send(delivery_id=pk) for pk in delivery_ids]
 
 
 def delivery_send(*, delivery_id: int, now: datetime | None = None) -> str:
@@ -182,39 +192,42 @@ def _secret(delivery: Delivery) -> str:
     return owner.secret if owner is not None else ""
 
 
+# What sending reads, in the one query that loads a claimed delivery.
+CLAIMED_WITH = (
+    "incident__severity",
+    "incident__service__team",
+    "user",
+    "contact_method",
+    "channel",
+)
+
+
 def _claim(delivery_id: int, now: datetime) -> tuple[str, Claim | None]:
+    claimed = Delivery.objects.filter(
+        pk=delivery_id, status=S.PENDING, due_at__lte=now
+    ).update(status=S.SENDING, claimed_at=now, attempts=F("attempts") + 1)
+    if not claimed:  # someone else has it, or it is not due
+        return "skipped", None
+    delivery = Delivery.objects.select_related(*CLAIMED_WITH).get(pk=delivery_id)
+    if _acknowledged(delivery):
+        _close(delivery, S.CANCELLED, error="acknowledged before it was sent")
+        return "cancelled", None
+    method = delivery.contact_method
+    if method is None or method.rate_limit is None:
+        return "claimed", Claim(delivery, [])
     with transaction.atomic():
-        delivery = (
-            Delivery.objects.select_related(
-                "incident", "user", "contact_method", "channel"
-            )
-            .filter(pk=delivery_id)
-            .first()
+        # One rate-limit check at a time per contact method: the row lock
+        # makes a second claim wait and then see this one in its count.
+        ContactMethod.objects.select_for_update().filter(pk=method.pk).first()
+        free_at = _rate_limited_until(delivery, method, now)
+        if free_at is None:
+            return "claimed", Claim(delivery, _bundle(delivery, now))
+        Delivery.objects.filter(pk=delivery.pk).update(
+            status=S.PENDING, due_at=free_at, attempts=F("attempts") - 1
         )
-        if delivery is None or delivery.status != S.PENDING or delivery.due_at > now:
-            return "skipped", None
-        method = delivery.contact_method
-        if method is not None:  # one claim at a time per contact method
-            ContactMethod.objects.select_for_update().filter(pk=method.pk).first()
-        claimed = Delivery.objects.filter(
-            pk=delivery_id, status=S.PENDING, due_at__lte=now
-        ).update(status=S.SENDING, claimed_at=now, attempts=F("attempts") + 1)
-        if not claimed:
-            return "skipped", None
-        delivery.refresh_from_db()
-        if _acknowledged(delivery):
-            _close(delivery, S.CANCELLED, error="acknowledged before it was sent")
-            return "cancelled", None
-        if method is not None:
-            free_at = _rate_limited_until(delivery, method, now)
-            if free_at is not None:
-                Delivery.objects.filter(pk=delivery.pk).update(
-                    status=S.PENDING, due_at=free_at, attempts=F("attempts") - 1
-                )
-                delivery.due_at = free_at
-                schedule_after_commit([delivery], now=now)
-                return "postponed", None
-        return "claimed", Claim(delivery, _bundle(delivery, now))
+        delivery.due_at, delivery.status = free_at, S.PENDING
+        schedule_after_commit([delivery], now=now)
+        return "postponed", None
 
 
 def _acknowledged(delivery: Delivery) -> bool:
@@ -257,15 +270,14 @@ def _bundle(delivery: Delivery, now: datetime) -> list[Delivery]:
     one for a while, so it carries everything waiting. Elsewhere (email,
     chat) each incident keeps its own message and links.
     """
-    method = delivery.contact_method
-    if method is None or method.rate_limit is None or delivery.purpose in NOT_BUNDLED:
+    if delivery.purpose in NOT_BUNDLED:
         return []
     waiting = Delivery.objects.filter(
         contact_method_id=delivery.contact_method_id,
         status=S.PENDING,
         due_at__lte=now,
     ).exclude(Q(pk=delivery.pk) | Q(purpose__in=NOT_BUNDLED))
-    others = list(waiting.select_related("incident", "user").order_by("due_at", "id"))
+    others = list(waiting.select_related(*CLAIMED_WITH).order_by("due_at", "id"))
     others = [d for d in others if not _acknowledged(d)]
     Delivery.objects.filter(pk__in=[d.pk for d in others], status=S.PENDING).update(
         status=S.BUNDLED, bundled_into=delivery, claimed_at=now

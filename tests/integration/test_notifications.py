@@ -17,7 +17,7 @@ from django.utils import timezone
 from incidents.models import Incident
 from notifications.models import ContactMethod, Delivery, Kind
 from notifications.services import page_user
-from notifications.tasks import deliveries_recover_task, delivery_send_task
+from notifications.tasks import deliveries_recover_task, deliveries_send_task
 from tests.factories import declare
 from tests.integration.conftest import Process, start_worker, wait_until
 from tests.notifications.servers import Answer, HTTPReceiver
@@ -81,7 +81,7 @@ def test_duplicate_messages_and_racing_workers_page_once(
     delivery = paged(service, responder, receiver)  # enqueued once on commit
 
     for _ in range(10):  # the same message delivered again and again
-        delivery_send_task.delay(delivery_id=delivery.pk)
+        deliveries_send_task.delay(delivery_ids=[delivery.pk])
 
     wait_until(lambda: status_of(delivery) == Delivery.Status.SENT, "the page sent")
     wait_until(

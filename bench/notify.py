@@ -1,0 +1,275 @@
+"""Benchmark of notification delivery through RabbitMQ to a webhook receiver.
+
+Run from the project root (PostgreSQL and RabbitMQ on 127.0.0.1 as for
+bench.ingest):
+
+    .venv/bin/python -m bench.notify            # about a minute
+
+It makes a scratch database and RabbitMQ vhost, starts a Celery worker on the
+`notifications` queue with 2 processes and a local webhook receiver
+(bench/receiver.py), and measures, from this process:
+
+1. throughput: `notify()` to 50 webhook channels, 60 times (3,000
+   deliveries), as fast as it returns; deliveries/s from the first call to
+   the last request received;
+2. latency on an idle system: `page_user()` at a steady rate, one webhook
+   page each; from the transaction that wrote it returning (the task is
+   enqueued on commit) to the receiver getting the request: p50/p99/max.
+
+Each delivery takes the product's real path: claim, render the SOP
+template, sign, POST through the SSRF guard, record, timeline entry, live
+event. Prints a table and writes bench/results/notify.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kombu import Connection
+
+from bench.openloop import percentile
+from bench.stack import (
+    ROOT,
+    manage,
+    scratch_database,
+    scratch_vhost,
+    spawn,
+    stop,
+    vigil_env,
+)
+from bench.stack import free_port as pick_port
+
+RESULTS = ROOT / "bench" / "results"
+TARGETS = {"deliveries_per_s": (">=", 300.0), "p99_ms_idle": ("<=", 300.0)}
+
+
+def _stats(port: int) -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=10) as r:
+        return dict(json.loads(r.read()))
+
+
+def _reset(port: int) -> None:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/reset", data=b"", method="POST"
+    )
+    urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
+
+
+def _wait_for(port: int, count: int, seconds: float) -> dict[str, Any]:
+    deadline = time.monotonic() + seconds
+    while True:
+        stats = _stats(port)
+        if stats["count"] >= count or time.monotonic() > deadline:
+            return stats
+        time.sleep(0.25)
+
+
+def _consuming(broker_url: str) -> bool:
+    try:
+        with Connection(broker_url, connect_timeout=5) as conn:
+            ok = conn.default_channel.queue_declare("notifications", passive=True)
+        return int(ok.consumer_count) > 0
+    except Exception:  # the worker has not declared its queue yet
+        return False
+
+
+def _answers(port: int) -> bool:
+    try:
+        return _stats(port) is not None
+    except OSError:
+        return False
+
+
+def _until(what: str, ready: Any, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not ready():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{what} not ready after {seconds:g} s")
+        time.sleep(0.25)
+
+
+def _setup(port: int, channels: int) -> tuple[Any, Any]:
+    """Create a service with `channels` webhook channels and a paged user."""
+    from django.contrib.auth.models import User
+    from django.utils import timezone
+
+    from incidents.models import SeverityLevel
+    from incidents.services import incident_create, service_create, team_create
+    from notifications.models import Channel, ContactMethod, Kind
+
+    service = service_create(name="Bench notify", team=team_create(name="Bench"))
+    base = f"http://127.0.0.1:{port}"
+    key = secrets.token_hex(16)
+    Channel.objects.bulk_create(
+        Channel(
+            name=f"#c{i}",
+            kind=Kind.WEBHOOK,
+            address=f"{base}/c{i}",
+            secret=key,
+            service=service,
+        )
+        for i in range(channels)
+    )
+    user = User.objects.create(username="pager")
+    ContactMethod.objects.create(
+        user=user, kind=Kind.WEBHOOK, address=f"{base}/page", secret=key,
+        verified_at=timezone.now(),
+    )  # fmt: skip
+    incident = incident_create(
+        title="Bench incident", severity=SeverityLevel.objects.get(code="P1"),
+        service=service,
+    )  # fmt: skip
+    return incident, user
+
+
+def _duplicates(arrivals: dict[str, list[float]]) -> int:
+    return sum(len(times) - 1 for times in arrivals.values())
+
+
+def throughput(port: int, incident: Any, channels: int, batches: int) -> dict[str, Any]:
+    from django.db import transaction
+
+    from notifications.services import notify
+
+    _wait_for(port, channels, 60)  # the incident's own initial notification
+    time.sleep(1)
+    _reset(port)
+    total = channels * batches
+    started = time.time()
+    for i in range(batches):
+        with transaction.atomic():
+            notify(incident=incident, message_kind="update", event_key=f"b{i}",
+                   extra={"update": {"text": f"Update {i}"}})  # fmt: skip
+    written = time.time()
+    stats = _wait_for(port, total, 600)
+    last = max(t for times in stats["arrivals"].values() for t in times)
+    return {
+        "deliveries": total,
+        "received": stats["count"],
+        "duplicates": _duplicates(stats["arrivals"]),
+        "write_seconds": round(written - started, 3),
+        "seconds": round(last - started, 3),
+        "deliveries_per_s": round(total / (last - started), 1),
+    }
+
+
+def latency(
+    port: int, incident: Any, user: Any, pages: int, rate: float
+) -> dict[str, Any]:
+    from django.db import transaction
+
+    from notifications.services import page_user
+
+    time.sleep(2)  # let the worker go idle
+    _reset(port)
+    returned: dict[str, float] = {}
+    start = time.monotonic()
+    for i in range(pages):
+        pause = start + i / rate - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        with transaction.atomic():
+            (delivery,) = page_user(incident=incident, user=user, event_key=f"p{i}")
+        returned[str(delivery.pk)] = time.time()
+    stats = _wait_for(port, pages, 120)
+    arrivals = stats["arrivals"]
+    waits = sorted(
+        (arrivals[key][0] - t) * 1000 for key, t in returned.items() if key in arrivals
+    )
+    return {
+        "pages": pages,
+        "rate_per_s": rate,
+        "received": stats["count"],
+        "duplicates": _duplicates(arrivals),
+        "p50_ms": round(percentile(waits, 50), 1),
+        "p90_ms": round(percentile(waits, 90), 1),
+        "p99_ms": round(percentile(waits, 99), 1),
+        "max_ms": round(waits[-1], 1) if waits else None,
+    }
+
+
+def _verdicts(figures: dict[str, float]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for name, (op, target) in TARGETS.items():
+        value = figures[name]
+        ok = value >= target if op == ">=" else value <= target
+        out[name] = {"value": value, "target": f"{op} {target:g}", "pass": ok}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--channels", type=int, default=50)
+    parser.add_argument("--batches", type=int, default=60)
+    parser.add_argument("--pages", type=int, default=300)
+    parser.add_argument("--rate", type=float, default=10.0)
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--output", type=Path, default=RESULTS / "notify.json")
+    args = parser.parse_args()
+    tag = secrets.token_hex(4)
+    with contextlib.ExitStack() as stack:
+        var_dir = Path(tempfile.mkdtemp(prefix="vigil-bench-"))
+        stack.callback(shutil.rmtree, var_dir, ignore_errors=True)
+        database_url = scratch_database(stack, f"vigil_bench_{tag}")
+        broker_url = scratch_vhost(stack, f"vigil_bench_{tag}")
+        env = vigil_env(database_url, broker_url, var_dir)
+        env["VIGIL_OUTBOUND_ALLOWLIST"] = "127.0.0.1/32"
+        manage(env, "migrate", "--no-input")
+        port = pick_port()
+        receiver = spawn([sys.executable, "-m", "bench.receiver", str(port)], env,
+                         var_dir / "receiver.log")  # fmt: skip
+        stack.callback(stop, receiver)
+        worker = spawn(
+            [sys.executable, "-m", "celery", "-A", "config", "worker",
+             "--queues", "notifications", "--concurrency", str(args.concurrency),
+             "--loglevel", "WARNING"],
+            env, var_dir / "worker.log",
+        )  # fmt: skip
+        stack.callback(stop, worker)
+        _until("the receiver", lambda: _answers(port))
+        _until("the worker", lambda: _consuming(broker_url))
+        os.environ.update(env)
+        import django
+
+        django.setup()
+        incident, user = _setup(port, args.channels)
+        bulk = throughput(port, incident, args.channels, args.batches)
+        idle = latency(port, incident, user, args.pages, args.rate)
+    result = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "setup": {
+            "database": "PostgreSQL",
+            "broker": "RabbitMQ",
+            "worker": f"celery prefork, --concurrency {args.concurrency}",
+            "receiver": "asyncio HTTP server in its own process",
+        },
+        "throughput": bulk,
+        "latency_idle": idle,
+        "targets": _verdicts(
+            {
+                "deliveries_per_s": bulk["deliveries_per_s"],
+                "p99_ms_idle": idle["p99_ms"],
+            }
+        ),
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
