@@ -1,6 +1,15 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class NotificationsConfig(AppConfig):
     name = "notifications"
     verbose_name = "Notifications"
+
+    def ready(self) -> None:
+        from notifications.models import MessageTemplate
+        from notifications.services.messages import overrides_forget
+
+        # Other processes see an edit when their short cache expires.
+        post_save.connect(overrides_forget, sender=MessageTemplate)
+        post_delete.connect(overrides_forget, sender=MessageTemplate)

@@ -100,9 +100,14 @@ def deliveries_write(
     ]
     if not rows:
         return []
-    keys = {row.event_key for row in rows}
+    wanted = {(row.event_key, row.contact_method_id, row.channel_id) for row in rows}
     Delivery.objects.bulk_create(rows, ignore_conflicts=True)
-    written = list(Delivery.objects.filter(event_key__in=keys).order_by("due_at", "id"))
+    same_event = Delivery.objects.filter(event_key__in={key for key, _, _ in wanted})
+    written = [
+        row
+        for row in same_event.order_by("due_at", "id")
+        if (row.event_key, row.contact_method_id, row.channel_id) in wanted
+    ]
     schedule_after_commit(written, now=now)
     return written
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,10 +33,15 @@ def _duration(delta: timedelta) -> str:
     return f"{hours} h {minutes} min" if hours else f"{minutes} min"
 
 
+@functools.cache
+def _incident_path() -> str:
+    # reverse() costs about a millisecond; every message needs this URL.
+    return reverse("admin:incidents_incident_change", args=[0]).replace("/0/", "/{}/")
+
+
 def incident_url(incident: Incident) -> str:
     """Return where a responder opens the incident."""
-    path = reverse("admin:incidents_incident_change", args=[incident.pk])
-    return f"{settings.VIGIL_BASE_URL}{path}"
+    return settings.VIGIL_BASE_URL + _incident_path().format(incident.pk)
 
 
 def incident_context(incident: Incident, *, now: datetime) -> dict[str, Any]:
@@ -110,9 +117,25 @@ def delivery_context(delivery: Delivery, *, now: datetime) -> dict[str, Any]:
     return context
 
 
+# Admins edit templates rarely and every message reads them: each process
+# keeps them this long (an edit shows within seconds).
+OVERRIDES_TTL = 5.0
+_overrides_cache: dict[str, tuple[float, dict[str, str]]] = {}
+
+
+def overrides_forget(**_: object) -> None:
+    """Drop this process's copy of the templates (one was just saved)."""
+    _overrides_cache.clear()
+
+
 def _overrides(kind: str) -> dict[str, str]:
+    cached = _overrides_cache.get(kind)
+    if cached is not None and time.monotonic() - cached[0] < OVERRIDES_TTL:
+        return cached[1]
     rows = MessageTemplate.objects.filter(kind=kind, enabled=True)
-    return {row.format: row.source for row in rows}
+    overrides = {row.format: row.source for row in rows}
+    _overrides_cache[kind] = (time.monotonic(), overrides)
+    return overrides
 
 
 def message_render(delivery: Delivery, *, now: datetime) -> Message:

@@ -299,3 +299,22 @@ def test_a_user_with_no_verified_contact_method_gets_no_delivery(
     )
 
     assert page(incident, responder) == []
+
+
+def test_writing_returns_only_the_rows_of_its_own_destinations(
+    incident, responder, team_lead, hook
+):
+    from notifications.services.deliveries import Target, deliveries_write
+
+    def write(user):
+        method = contact(user, hook, path=f"/{user.username}")
+        target = Target(kind=method.kind, address=method.address, contact_method=method)
+        return deliveries_write(
+            purpose="page", message_kind="page", event_key="same", targets=[target]
+        )
+
+    (first,) = write(responder)
+    (second,) = write(team_lead)
+
+    assert first.pk != second.pk
+    assert second.contact_method.user == team_lead
