@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from django.db import OperationalError
 from django.db.models import Min
 from django.utils import timezone
 
@@ -24,7 +25,7 @@ RECOVER_AFTER = timedelta(seconds=10)
 
 
 def enqueue_processing(event: AlertEvent) -> None:
-    """Ask a worker to process the event (after commit, from the request).
+    """Ask a worker to process the event (after commit).
 
     One quick retry only: the request must not hang on a dead broker. An
     event whose message never left is picked up by `ingest_recover_task`.
@@ -41,12 +42,28 @@ def enqueue_processing(event: AlertEvent) -> None:
     )
 
 
-@shared_task
+@shared_task(
+    # A lost connection or a deadlock victim: the pending events rely on this
+    # task (later requests no longer send messages of their own while older
+    # events wait), so it tries again soon instead of leaving them to the
+    # recovery sweep.
+    autoretry_for=(OperationalError,),
+    max_retries=5,
+    retry_backoff=1,
+    retry_backoff_max=30,
+)
 def ingest_process_task(
     *, integration_id: int | None = None, event_id: int | None = None
 ) -> int:
-    """Turn pending events into alerts and incidents (queue `ingest`)."""
-    return alert_events_process(integration_id=integration_id, event_id=event_id)
+    """Turn pending events into alerts and incidents (queue `ingest`).
+
+    When the pass ran out of time with events left, the rest waits behind
+    the other integrations' messages, in a message of its own.
+    """
+    progress = alert_events_process(integration_id=integration_id, event_id=event_id)
+    if progress.more:
+        ingest_process_task.delay(integration_id=integration_id)
+    return progress.applied
 
 
 @shared_task

@@ -146,7 +146,6 @@ def pagerduty_enqueue(request: HttpRequest) -> HttpResponse:
     signal = parse_event(body)
     alert_event_record(
         integration=integration,
-        service=integration.service,
         source=Source.PAGERDUTY,
         action=signal.action,
         dedup_key=signal.dedup_key,
@@ -185,7 +184,6 @@ def alertmanager_webhook(request: HttpRequest) -> HttpResponse:
     signals = parse_webhook(body)
     alert_event_record(
         integration=integration,
-        service=integration.service,
         source=Source.ALERTMANAGER,
         action=body.get("status", ""),
         dedup_key=group_hash(signals[0].group_key),
@@ -204,7 +202,6 @@ def generic_webhook(request: HttpRequest) -> HttpResponse:
     dedup_key = signal.dedup_key or uuid.uuid4().hex
     alert_event_record(
         integration=integration,
-        service=integration.service,
         source=Source.GENERIC,
         action=signal.action,
         dedup_key=dedup_key,

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from incidents.ingest.dispatch import signals_of
@@ -34,8 +37,14 @@ from incidents.services.incident import (
 logger = logging.getLogger(__name__)
 
 Source = AlertEvent.Source
-# Events handled in one transaction; a storm is worked through batch by batch.
-BATCH = 500
+# Events applied in one transaction; a storm is worked through batch by batch.
+# Small enough that a batch of new incidents holds its locks (the day's
+# incident counter among them) for about a second, not for many.
+BATCH = 100
+# A task gives its worker back after about this long, asking for more.
+PASS_SECONDS = 5.0
+# While events of an integration keep arriving, the wait between two looks.
+LINGER_SECONDS = 0.1
 DETECTION: dict[str, str] = {
     Source.HEARTBEAT: Incident.DetectionSource.HEALTH_CHECK,
     Source.USER_REPORT: Incident.DetectionSource.USER_REPORT,
@@ -44,111 +53,253 @@ DETECTION: dict[str, str] = {
 
 def alert_event_record(
     *,
-    service: Service,
     source: str,
     action: str,
     dedup_key: str,
     payload: Any,
     integration: Integration | None = None,
+    service: Service | None = None,
     reported_by: User | None = None,
 ) -> AlertEvent:
     """Store a received event durably and have a worker process it.
 
-    This is the request path's only write. The task is enqueued after commit;
-    if the broker cannot take it, the row waits for the recovery sweep, so an
-    accepted event is never lost.
+    This is the request path's only write; `service` defaults to the
+    integration's. After commit a worker is asked to process the event,
+    unless an older event of the integration is still pending: whichever
+    task applies that one goes on until none is left, so it applies this one
+    too. If the broker cannot take the message, the row waits for the
+    recovery sweep, so an accepted event is never lost.
     """
-    from incidents.tasks import enqueue_processing
-
+    if service is not None:
+        service_id = service.pk
+    elif integration is not None:
+        service_id = integration.service_id
+    else:
+        raise ValueError("an event needs a service or an integration")
     event = AlertEvent.objects.create(
         integration=integration,
-        service=service,
+        service_id=service_id,
         source=source,
         action=action,
         dedup_key=dedup_key,
         payload=payload,
         reported_by=reported_by,
     )
-    transaction.on_commit(lambda: enqueue_processing(event), robust=True)
+    transaction.on_commit(lambda: _ask_for_processing(event), robust=True)
     return event
 
 
+def _ask_for_processing(event: AlertEvent) -> None:
+    from incidents.tasks import enqueue_processing
+
+    if event.integration_id is not None:
+        try:
+            if _pending_before(event):
+                return
+        except DatabaseError:
+            logger.exception("could not look for pending events; enqueuing")
+    enqueue_processing(event)
+
+
+def _pending_before(event: AlertEvent) -> bool:
+    """Return whether an older event of the same integration awaits processing.
+
+    Run after the event committed. If so, the task that applies that older
+    event commits after this moment and then looks again before it stops,
+    so it finds this event: its own message would only wake a worker to
+    find nothing. Older only, so that two events never count on each other.
+    """
+    # Raw SQL: this runs on every accepted request, and building it with
+    # the ORM costs several times what PostgreSQL takes to answer it (an
+    # index-only probe of the partial index `alertevent_pending_idx`).
+    with connection.cursor() as cursor:
+        cursor.execute(_PENDING_BEFORE, [event.integration_id, event.pk])
+        row = cursor.fetchone()
+    return row is not None
+
+
+_PENDING_BEFORE = (
+    f"SELECT 1 FROM {AlertEvent._meta.db_table} "  # noqa: S608 - no user input
+    "WHERE integration_id = %s AND processed_at IS NULL AND id < %s LIMIT 1"
+)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What one call of `alert_events_process` did."""
+
+    applied: int
+    # Stopped for time with events possibly left: process the integration again.
+    more: bool = False
+
+
 def alert_events_process(
-    *, integration_id: int | None, event_id: int | None = None
-) -> int:
+    *,
+    integration_id: int | None,
+    event_id: int | None = None,
+    seconds: float = PASS_SECONDS,
+) -> Progress:
     """Apply pending events of one integration (or one report), in order.
 
     Events of an integration are applied one batch at a time under that
-    integration's row lock, oldest first: a resolve never overtakes its
-    trigger, and two workers never work the same events. Return how many
-    events were applied.
+    integration's row lock (FOR NO KEY UPDATE: it does not block the request
+    path's inserts, whose foreign key takes FOR KEY SHARE), oldest first: a
+    resolve never overtakes its trigger, and two workers never work the same
+    events. It goes on until a look finds nothing pending, or for about
+    `seconds`, after which it says there may be `more`, so that one busy
+    integration does not keep a worker from the others.
     """
-    done = 0
+    if integration_id is None:
+        return Progress(_apply_batch(None, event_id=event_id))
+    deadline = time.monotonic() + seconds
+    applied = looks = 0
     while True:
-        with transaction.atomic():
-            pending = AlertEvent.objects.filter(processed_at__isnull=True)
-            if integration_id is not None:
-                Integration.objects.select_for_update().filter(
-                    pk=integration_id
-                ).first()
-                pending = pending.filter(integration_id=integration_id)
-            else:
-                pending = pending.filter(pk=event_id or 0).select_for_update(
-                    of=("self",)
-                )
-            batch = list(
-                pending.select_related("integration", "service__team").order_by("id")[
-                    :BATCH
-                ]
+        done = _apply_batch(integration_id)
+        applied, looks = applied + done, looks + 1
+        if done == 0:
+            return Progress(applied)
+        if time.monotonic() >= deadline:
+            return Progress(applied, more=True)
+        if looks > 1 and done < BATCH:
+            # Events keep coming a few at a time: let them gather, so that
+            # a storm costs a few transactions a second, not hundreds.
+            time.sleep(LINGER_SECONDS)
+
+
+@transaction.atomic
+def _apply_batch(integration_id: int | None, event_id: int | None = None) -> int:
+    pending = AlertEvent.objects.filter(processed_at__isnull=True)
+    integration = None
+    if integration_id is not None:
+        integration = (
+            Integration.objects.select_for_update(no_key=True)
+            .filter(pk=integration_id)
+            .first()
+        )
+        if integration is None:  # deleted, and its events with it
+            return 0
+        pending = pending.filter(integration_id=integration_id)
+    else:
+        # A report: events of integrations are only applied under its lock.
+        pending = pending.filter(pk=event_id or 0, integration__isnull=True)
+        pending = pending.select_for_update(of=("self",))
+    events = list(pending.select_related("service__team").order_by("id")[:BATCH])
+    batch = _Batch(integration)
+    for event in events:
+        if integration is not None:
+            event.integration = integration
+        batch.read(event)
+    batch.lock_open_alerts(events)
+    for event in events:
+        _apply_event(batch, event)
+    batch.flush(events)
+    return len(events)
+
+
+class _Batch:
+    """What one batch transaction holds: its events' signals, the open alerts
+    of their keys (locked), and the few rows every event would look up."""
+
+    def __init__(self, integration: Integration | None) -> None:
+        self.integration = integration
+        self.signals: dict[int, list[AlertSignal] | InvalidEvent] = {}
+        # (service id, dedup key) → its open alert, or None if it has none.
+        self.open: dict[tuple[int, str], Alert | None] = {}
+        self.counted: dict[int, Alert] = {}
+        self.severities: dict[str, SeverityLevel] = {}
+
+    def read(self, event: AlertEvent) -> None:
+        try:
+            self.signals[event.pk] = signals_of(event)
+        except InvalidEvent as error:  # stored before a validation change
+            self.signals[event.pk] = error
+
+    def lock_open_alerts(self, events: list[AlertEvent]) -> None:
+        """Find and lock the open alerts of every key the batch mentions.
+
+        Only the holder of the integration's lock creates or changes its
+        alerts, so what is not found here stays absent until this batch
+        creates it.
+        """
+        keys = {
+            (event.service_id, signal.dedup_key)
+            for event in events
+            if isinstance(signals := self.signals[event.pk], list)
+            for signal in signals
+        }
+        if not keys:
+            return
+        found = (
+            Alert.objects.select_for_update(of=("self",))
+            .filter(
+                integration=self.integration,
+                service_id__in={service for service, _ in keys},
+                dedup_key__in={key for _, key in keys},
             )
-            for event in batch:
-                _apply_event(event)
-        done += len(batch)
-        if len(batch) < BATCH or integration_id is None:
-            return done
+            .exclude(status=Alert.Status.RESOLVED)
+            .select_related("incident")
+        )
+        self.open = dict.fromkeys(keys)
+        for alert in found:
+            self.open[alert.service_id, alert.dedup_key] = alert
+
+    def severity(self, code: str) -> SeverityLevel:
+        if code not in self.severities:
+            self.severities[code] = SeverityLevel.objects.get(code=code)
+        return self.severities[code]
+
+    def flush(self, events: list[AlertEvent]) -> None:
+        """Write what was counted in memory: alerts' counts, events' outcomes.
+
+        Events with the same outcome (a storm's) are stamped by one UPDATE.
+        """
+        for alert in self.counted.values():
+            Alert.objects.filter(pk=alert.pk).update(
+                event_count=alert.event_count, last_seen_at=alert.last_seen_at
+            )
+        now = timezone.now()
+        alike: dict[tuple[str, int | None], list[int]] = defaultdict(list)
+        for event in events:
+            event.processed_at = now
+            alike[event.outcome, event.incident_id].append(event.pk)
+        for (outcome, incident_id), ids in alike.items():
+            AlertEvent.objects.filter(pk__in=ids).update(
+                processed_at=now, outcome=outcome, incident_id=incident_id
+            )
 
 
-def _apply_event(event: AlertEvent) -> None:
+def _apply_event(batch: _Batch, event: AlertEvent) -> None:
     outcomes: list[str] = []
-    try:
-        signals = signals_of(event)
-    except InvalidEvent as error:  # stored before a validation change; keep it
+    signals = batch.signals[event.pk]
+    if isinstance(signals, InvalidEvent):  # stored before a validation change
+        outcomes.append("invalid: " + "; ".join(signals.errors))
         signals = []
-        outcomes.append("invalid: " + "; ".join(error.errors))
     for signal in signals:
-        incident, outcome = _apply_signal(event, signal)
+        incident, outcome = _apply_signal(batch, event, signal)
         outcomes.append(outcome)
         event.incident = event.incident or incident
-    event.processed_at = timezone.now()
     event.outcome = "; ".join(outcomes)[:200]
-    event.save(update_fields=["processed_at", "outcome", "incident"])
-
-
-def _open_alert(event: AlertEvent, dedup_key: str) -> Alert | None:
-    return (
-        Alert.objects.select_for_update(of=("self",))
-        .filter(integration=event.integration, service=event.service)
-        .filter(dedup_key=dedup_key)
-        .exclude(status=Alert.Status.RESOLVED)
-        .select_related("incident")
-        .first()
-    )
 
 
 def _apply_signal(
-    event: AlertEvent, signal: AlertSignal
+    batch: _Batch, event: AlertEvent, signal: AlertSignal
 ) -> tuple[Incident | None, str]:
-    alert = _open_alert(event, signal.dedup_key)
+    key = (event.service_id, signal.dedup_key)
+    alert = batch.open[key]
     if signal.action == RESOLVE:
+        batch.open[key] = None
         return _resolve(event, alert)
     if signal.action == ACKNOWLEDGE:
         return _acknowledge(event, alert)
     if alert is not None:
+        # Counted in memory, written once per batch: a storm of one key
+        # costs one UPDATE per batch, not one per event.
         alert.event_count += 1
         alert.last_seen_at = event.received_at
-        alert.save(update_fields=["event_count", "last_seen_at"])
+        batch.counted[alert.pk] = alert
         return alert.incident, f"deduplicated into alert {alert.pk}"
-    return _trigger(event, signal)
+    incident, outcome, batch.open[key] = _trigger(batch, event, signal)
+    return incident, outcome
 
 
 def _window(service: Service, at: datetime) -> MaintenanceWindow | None:
@@ -157,7 +308,9 @@ def _window(service: Service, at: datetime) -> MaintenanceWindow | None:
     ).first()
 
 
-def _trigger(event: AlertEvent, signal: AlertSignal) -> tuple[Incident | None, str]:
+def _trigger(
+    batch: _Batch, event: AlertEvent, signal: AlertSignal
+) -> tuple[Incident | None, str, Alert]:
     severity = map_severity(
         integration=event.integration,
         sender_severity=signal.sender_severity,
@@ -179,10 +332,11 @@ def _trigger(event: AlertEvent, signal: AlertSignal) -> tuple[Incident | None, s
         maintenance_window=window,
     )
     if window is not None:
-        return None, f"alert {alert.pk} suppressed by maintenance window {window.pk}"
+        outcome = f"alert {alert.pk} suppressed by maintenance window {window.pk}"
+        return None, outcome, alert
     incident = _group_incident(alert)
     if incident is None:
-        incident = _declare(event, signal, severity)
+        incident = _declare(event, signal, batch.severity(severity))
         message = f"Alert from {_sender(event)}: {alert.summary}"
     else:
         message = f"New alert firing in this group ({_sender(event)}): {alert.summary}"
@@ -196,7 +350,7 @@ def _trigger(event: AlertEvent, signal: AlertSignal) -> tuple[Incident | None, s
         via=event.source,
         data={"alert": alert.pk, "dedup_key": alert.dedup_key, "event": event.pk},
     )
-    return incident, f"alert {alert.pk} on {incident.public_id}"
+    return incident, f"alert {alert.pk} on {incident.public_id}", alert
 
 
 def _group_hash(group_key: str) -> str:
@@ -207,20 +361,23 @@ def _group_incident(alert: Alert) -> Incident | None:
     """Return the open incident this alert's group already has, if any."""
     if not alert.group_key or alert.integration_id is None:
         return None
-    sibling = (
+    incident_id = (
         Alert.objects.filter(
             integration_id=alert.integration_id,
             group_key=alert.group_key,
             incident__status__in=OPEN_STATUSES,
         )
         .exclude(pk=alert.pk)
-        .select_related("incident")
+        .order_by("-first_seen_at", "-id")
+        .values_list("incident_id", flat=True)
         .first()
     )
-    return sibling.incident if sibling is not None else None
+    return None if incident_id is None else Incident.objects.get(pk=incident_id)
 
 
-def _declare(event: AlertEvent, signal: AlertSignal, severity: str) -> Incident:
+def _declare(
+    event: AlertEvent, signal: AlertSignal, severity: SeverityLevel
+) -> Incident:
     received = event.received_at
     started = (
         signal.occurred_at
@@ -230,7 +387,7 @@ def _declare(event: AlertEvent, signal: AlertSignal, severity: str) -> Incident:
     title = signal.summary or "(no summary)"
     return incident_create(
         title=title if len(title) <= 200 else title[:199] + "…",
-        severity=SeverityLevel.objects.get(code=severity),
+        severity=severity,
         service=event.service,
         by=event.reported_by,
         via=event.source,
@@ -254,6 +411,15 @@ def _sender(event: AlertEvent) -> str:
     return f"report by {event.reported_by}" if event.reported_by else "a report"
 
 
+def _current_incident(alert: Alert) -> Incident | None:
+    # Re-read: an earlier event of the batch may have moved the incident
+    # through another of its alerts.
+    if alert.incident_id is None:
+        return None
+    alert.incident = Incident.objects.get(pk=alert.incident_id)
+    return alert.incident
+
+
 def _acknowledge(event: AlertEvent, alert: Alert | None) -> tuple[Incident | None, str]:
     if alert is None:
         return None, "ignored: no open alert with that key"
@@ -261,7 +427,7 @@ def _acknowledge(event: AlertEvent, alert: Alert | None) -> tuple[Incident | Non
         alert.status = Alert.Status.ACKNOWLEDGED
         alert.acknowledged_at = event.received_at
         alert.save(update_fields=["status", "acknowledged_at"])
-    incident = alert.incident
+    incident = _current_incident(alert)
     if incident is not None and incident.status == Incident.Status.TRIGGERED:
         incident_transition(
             incident=incident,
@@ -280,7 +446,7 @@ def _resolve(event: AlertEvent, alert: Alert | None) -> tuple[Incident | None, s
     alert.status = Alert.Status.RESOLVED
     alert.resolved_at = event.received_at
     alert.save(update_fields=["status", "resolved_at"])
-    incident = alert.incident
+    incident = _current_incident(alert)
     if incident is None:
         return None, f"alert {alert.pk} resolved"
     record_timeline(

@@ -39,7 +39,7 @@ def change_event_record(
     """Keep a change (deploy, config push) on the service's record."""
     return ChangeEvent.objects.create(
         integration=integration,
-        service=integration.service,
+        service_id=integration.service_id,
         summary=summary,
         source=source,
         timestamp=timestamp or timezone.now(),
@@ -58,7 +58,6 @@ def heartbeat_ping(*, integration: Integration) -> None:
         return
     alert_event_record(
         integration=integration,
-        service=integration.service,
         source=AlertEvent.Source.HEARTBEAT,
         action=RESOLVE,
         dedup_key=HEARTBEAT_KEY,
@@ -107,7 +106,6 @@ def heartbeat_check_missed(*, now: datetime) -> int:
             last = integration.last_ping_at
             alert_event_record(
                 integration=integration,
-                service=integration.service,
                 source=AlertEvent.Source.HEARTBEAT,
                 action=TRIGGER,
                 dedup_key=HEARTBEAT_KEY,
