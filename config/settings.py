@@ -192,7 +192,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Vigil API",
     "DESCRIPTION": (
         "Incident response: incidents by severity, their lifecycle, roles and "
-        "timeline. Authenticate with `Authorization: Token <key>`."
+        "timeline; integrations and alerts; contact methods, notification rules, "
+        "channels and the delivery log. Authenticate with "
+        "`Authorization: Token <key>`."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -201,6 +203,8 @@ SPECTACULAR_SETTINGS = {
         "IncidentStatusEnum": "incidents.models.Incident.Status",
         "IntegrationKindEnum": "incidents.models.Integration.Kind",
         "TimelineKindEnum": "incidents.models.TimelineEvent.Kind",
+        "ContactKindEnum": "notifications.models.Kind",
+        "ChannelKindEnum": "notifications.models.CHANNEL_KINDS",
     },
     # Swagger UI's assets come from the installed sidecar package, not a CDN,
     # so /api/docs/ works on machines without internet access.
