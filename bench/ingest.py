@@ -58,10 +58,23 @@ RESULTS = ROOT / "bench" / "results"
 
 
 def metered(stack: Stack, run: Callable[[], T]) -> tuple[T, dict[str, Any]]:
-    """Run `run`, and say where the machine's CPU went meanwhile."""
+    """Run `run`; say where the machine's CPU went meanwhile, and how many
+    PostgreSQL checkpoints ran (the server's, whoever asked for them)."""
+    checkpoints = _checkpoints(stack)
     with cpu.Meter(stack.sessions(), stack.database) as meter:
         result = run()
-    return result, meter.usage()
+    return result, {
+        "cpu": meter.usage(),
+        "pg_checkpoints": _checkpoints(stack) - checkpoints,
+    }
+
+
+def _checkpoints(stack: Stack) -> int:
+    # A checkpoint writes every dirty page of the server, then the first
+    # change to each page logs it whole: commits wait longer for a while.
+    return int(
+        stack.scalar("SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter")
+    )
 
 
 def db_sessions(stack: Stack) -> int:
@@ -156,7 +169,7 @@ def closed_loop(stack: Stack, path: str, connections: int, seconds: float) -> di
         "rows_stored": stored(stack, path) - rows,
         "latency_ms_closed_loop": result.latency_ms,
         "db_connections_opened_per_s": round(opened / result.seconds, 1),
-        "cpu": usage,
+        **usage,
     }
     if path == VIGIL:
         processed = processed_between(stack, start, end)
@@ -197,7 +210,7 @@ def latency(stack: Stack, rate: float, seconds: float) -> dict:
         ),
     )
     result["generator"] = "bench.openloop (Python asyncio, open loop)"
-    result["cpu"] = usage
+    result |= usage
     result["reset"] = reset_backlog(stack)
     return result
 
@@ -224,7 +237,7 @@ def storm(stack: Stack, events: int, connections: int) -> dict:
         "seconds": round(burst.seconds, 2),
         "events_per_s": round(burst.rate, 1),
         "latency_ms_closed_loop": burst.latency_ms,
-        "cpu": usage,
+        **usage,
         "drained": drained,
         "drain_seconds_after_last_request": round(drain, 2),
         "seconds_first_request_to_drained": round(burst.seconds + drain, 2),
@@ -266,7 +279,7 @@ def storm_baseline(stack: Stack, events: int, connections: int) -> dict:
         "seconds": round(burst.seconds, 2),
         "events_per_s": round(burst.rate, 1),
         "latency_ms_closed_loop": burst.latency_ms,
-        "cpu": usage,
+        **usage,
         "reset": reset_backlog(stack),
     }
 
@@ -533,7 +546,16 @@ def _level_line(name: str, run: dict[str, Any]) -> str:
     return (
         f"  {name:10} {run['connections']:>5} {run['events_per_s']:>9} {errors:>7} "
         f"{lat['p50']:>7.1f} {lat['p99']:>7.1f} {worker!s:>9}  {cores}"
+        f"{_disturbed(run)}"
     )
+
+
+def _disturbed(run: dict[str, Any]) -> str:
+    """Name what else ran on the machine meanwhile, if anything did."""
+    notes = [f"{k} {v}" for k, v in run["cpu"]["other_busiest"].items()]
+    if run["pg_checkpoints"]:
+        notes.append(f"{run['pg_checkpoints']} pg checkpoint(s)")
+    return f"  [disturbed: {', '.join(notes)}]" if notes else ""
 
 
 def _latency_lines(half: dict[str, Any]) -> str:
@@ -543,7 +565,7 @@ def _latency_lines(half: dict[str, Any]) -> str:
         f"{half['seconds']}s, {half['sent']} requests)\n"
         f"  p50 {lat['p50']:.1f} ms  p90 {lat['p90']:.1f} ms  p99 {lat['p99']:.1f} ms"
         f"  max {lat['max']:.1f} ms  statuses {half['statuses']}"
-        f"  client send lag p99 {half['send_lag_ms']['p99']:.1f} ms"
+        f"  client send lag p99 {half['send_lag_ms']['p99']:.1f} ms{_disturbed(half)}"
     )
 
 
@@ -552,12 +574,13 @@ def _storm_lines(st: dict[str, Any], base: dict[str, Any]) -> str:
         f"3. Dedup storm ({st['events']} triggers, one dedup key, ab -c "
         f"{st['connections']})\n"
         f"  {st['seconds']} s, {st['events_per_s']} events/s, failed {st['failed']}, "
-        f"non-2xx {st['non_2xx']}, p99 {st['latency_ms_closed_loop']['p99']} ms\n"
+        f"non-2xx {st['non_2xx']}, p99 {st['latency_ms_closed_loop']['p99']} ms"
+        f"{_disturbed(st)}\n"
         f"  drained: {st['drained']} after {st['drain_seconds_after_last_request']} s;"
         f" incidents {st['incidents_created']}, alerts {st['alerts_created']},"
         f" event_count {st['event_count']}\n"
         f"  the same burst against the baseline: {base['events_per_s']} events/s,"
-        f" p99 {base['latency_ms_closed_loop']['p99']} ms"
+        f" p99 {base['latency_ms_closed_loop']['p99']} ms{_disturbed(base)}"
     )
 
 

@@ -109,18 +109,21 @@ def _pending_before(event: AlertEvent) -> bool:
     so it finds this event: its own message would only wake a worker to
     find nothing. Older only, so that two events never count on each other.
     """
-    # Raw SQL: this runs on every accepted request, and building it with
-    # the ORM costs several times what PostgreSQL takes to answer it (an
-    # index-only probe of the partial index `alertevent_pending_idx`).
     with connection.cursor() as cursor:
         cursor.execute(_PENDING_BEFORE, [event.integration_id, event.pk])
         row = cursor.fetchone()
     return row is not None
 
 
+# Raw SQL: it runs on every accepted request, and the ORM takes several times
+# longer to build it than PostgreSQL to answer it. Newest first: under a
+# backlog the event just before this one is pending, the first entry of the
+# partial index `alertevent_pending_idx` read, rather than after every
+# processed event whose entry vacuum has not removed yet.
 _PENDING_BEFORE = (
     f"SELECT 1 FROM {AlertEvent._meta.db_table} "  # noqa: S608 - no user input
-    "WHERE integration_id = %s AND processed_at IS NULL AND id < %s LIMIT 1"
+    "WHERE integration_id = %s AND processed_at IS NULL AND id < %s"
+    " ORDER BY id DESC LIMIT 1"
 )
 
 
