@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import hmac
 import time
+from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from incidents.models import Integration
 
-# Written out rather than built with the ORM: every ingest request runs the
-# first, and building it cost more CPU than all the rest of the request's own
-# work. Two simple lookups, not one OR, because PostgreSQL plans the OR for
+# Every ingest request runs the first query, so it is written out and its row
+# made an Integration by hand: the ORM took 1 ms of CPU to build the query and
+# the model (`raw()` 0.25 ms, this 0.17 ms), more than the rest of the request's
+# own work. Two simple lookups, not one OR, because PostgreSQL plans the OR for
 # ten times as long as it takes to run either. Each key column is unique.
-_TABLE = Integration._meta.db_table
-_BY_KEY = f"SELECT * FROM {_TABLE} WHERE key_hash = %s AND enabled"  # noqa: S608
+_FIELDS = Integration._meta.concrete_fields
+_SELECT = "SELECT {} FROM {} WHERE ".format(  # noqa: S608 - names from the model
+    ", ".join(connection.ops.quote_name(f.column) for f in _FIELDS),
+    connection.ops.quote_name(Integration._meta.db_table),
+)
+_BY_KEY = _SELECT + "key_hash = %s AND enabled"
 _BY_PREVIOUS_KEY = (
-    f"SELECT * FROM {_TABLE} WHERE previous_key_hash = %s"  # noqa: S608
-    " AND previous_key_expires_at > %s AND enabled"
+    _SELECT + "previous_key_hash = %s AND previous_key_expires_at > %s AND enabled"
 )
 
 
@@ -31,12 +37,29 @@ def integration_for_key(key: str) -> Integration | None:
     close a guess came.
     """
     digest = Integration.hash_key(key)
-    found = next(iter(Integration.objects.raw(_BY_KEY, [digest])), None)
+    found = _integration(_BY_KEY, [digest])
     if found is not None and hmac.compare_digest(found.key_hash, digest):
         return found
-    rows = Integration.objects.raw(_BY_PREVIOUS_KEY, [digest, timezone.now()])
-    found = next(iter(rows), None)
+    found = _integration(_BY_PREVIOUS_KEY, [digest, timezone.now()])
     if found is not None and hmac.compare_digest(found.previous_key_hash or "", digest):
         return found
     time.sleep(settings.VIGIL_INGEST_UNKNOWN_KEY_DELAY)
     return None
+
+
+def _integration(sql: str, params: list[Any]) -> Integration | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    # What the ORM does with a row: each field's conversion (JSON), then from_db.
+    values = [
+        field.from_db_value(value, None, connection)
+        if hasattr(field, "from_db_value")
+        else value
+        for field, value in zip(_FIELDS, row, strict=True)
+    ]
+    return Integration.from_db(
+        connection.alias, [field.attname for field in _FIELDS], values
+    )
