@@ -201,13 +201,37 @@ def latency(
     }
 
 
-def _verdicts(figures: dict[str, float]) -> dict[str, dict[str, Any]]:
+def _verdicts(
+    figures: dict[str, float], targets: dict[str, tuple[str, float]] = TARGETS
+) -> dict[str, dict[str, Any]]:
     out = {}
-    for name, (op, target) in TARGETS.items():
+    for name, (op, target) in targets.items():
         value = figures[name]
         ok = value >= target if op == ">=" else value <= target
         out[name] = {"value": value, "target": f"{op} {target:g}", "pass": ok}
     return out
+
+
+def paging_stack(stack: contextlib.ExitStack) -> tuple[dict[str, str], Path, int]:
+    """Set up what the paging benchmarks share, undone when `stack` closes.
+
+    A scratch database (migrated) and RabbitMQ vhost, a var folder, and the
+    webhook receiver; return the environment, the folder and its port.
+    """
+    tag = secrets.token_hex(4)
+    var_dir = Path(tempfile.mkdtemp(prefix="vigil-bench-"))
+    stack.callback(shutil.rmtree, var_dir, ignore_errors=True)
+    database_url = scratch_database(stack, f"vigil_bench_{tag}")
+    broker_url = scratch_vhost(stack, f"vigil_bench_{tag}")
+    env = vigil_env(database_url, broker_url, var_dir)
+    env["VIGIL_OUTBOUND_ALLOWLIST"] = "127.0.0.1/32"
+    manage(env, "migrate", "--no-input")
+    port = pick_port()
+    receiver = spawn([sys.executable, "-m", "bench.receiver", str(port)], env,
+                     var_dir / "receiver.log")  # fmt: skip
+    stack.callback(stop, receiver)
+    _until("the receiver", lambda: _answers(port))
+    return env, var_dir, port
 
 
 def main() -> None:
@@ -219,19 +243,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--output", type=Path, default=RESULTS / "notify.json")
     args = parser.parse_args()
-    tag = secrets.token_hex(4)
     with contextlib.ExitStack() as stack:
-        var_dir = Path(tempfile.mkdtemp(prefix="vigil-bench-"))
-        stack.callback(shutil.rmtree, var_dir, ignore_errors=True)
-        database_url = scratch_database(stack, f"vigil_bench_{tag}")
-        broker_url = scratch_vhost(stack, f"vigil_bench_{tag}")
-        env = vigil_env(database_url, broker_url, var_dir)
-        env["VIGIL_OUTBOUND_ALLOWLIST"] = "127.0.0.1/32"
-        manage(env, "migrate", "--no-input")
-        port = pick_port()
-        receiver = spawn([sys.executable, "-m", "bench.receiver", str(port)], env,
-                         var_dir / "receiver.log")  # fmt: skip
-        stack.callback(stop, receiver)
+        env, var_dir, port = paging_stack(stack)
         worker = spawn(
             [sys.executable, "-m", "celery", "-A", "config", "worker",
              "--queues", "notifications", "--concurrency", str(args.concurrency),
@@ -239,8 +252,7 @@ def main() -> None:
             env, var_dir / "worker.log",
         )  # fmt: skip
         stack.callback(stop, worker)
-        _until("the receiver", lambda: _answers(port))
-        _until("the worker", lambda: _consuming(broker_url))
+        _until("the worker", lambda: _consuming(env["CELERY_BROKER_URL"]))
         os.environ.update(env)
         import django
 

@@ -36,3 +36,12 @@ def valid_input(
     )
     serializer.is_valid(raise_exception=True)
     return dict(serializer.validated_data)
+
+
+def valid_query(serializer_class: type[Any], request: Request) -> dict[str, Any]:
+    """Return the query string validated by `serializer_class`, or raise 400."""
+    serializer = serializer_class(
+        data=request.query_params, context={"request": request}
+    )
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)

@@ -66,6 +66,13 @@ app.conf.beat_schedule = {
         "task": "incidents.tasks.incident_targets_sweep_task",
         "schedule": 30.0,
     },
+    # Fire escalation steps that are due and that no task fired: the wait was
+    # too long for an ETA, the worker was down, or the message was lost.
+    # Every second, so such a step is at most about a second late.
+    "escalations-sweep": {
+        "task": "escalation.tasks.escalations_sweep_task",
+        "schedule": 1.0,
+    },
     # Send deliveries whose task message was lost, and the ones whose wait was
     # too long to hand to the broker as a countdown, as they come due.
     "deliveries-dispatch-due": {

@@ -193,8 +193,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Incident response: incidents by severity, their lifecycle, roles and "
         "timeline; integrations and alerts; contact methods, notification rules, "
-        "channels and the delivery log. Authenticate with "
-        "`Authorization: Token <key>`."
+        "channels and the delivery log; on-call schedules, overrides and swaps. "
+        "Authenticate with `Authorization: Token <key>`."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
@@ -205,6 +205,11 @@ SPECTACULAR_SETTINGS = {
         "TimelineKindEnum": "incidents.models.TimelineEvent.Kind",
         "ContactKindEnum": "notifications.models.Kind",
         "ChannelKindEnum": "notifications.models.CHANNEL_KINDS",
+        # Named here, or the shifts' `source` choices would rename this one.
+        "SourceEnum": "incidents.models.AlertEvent.Source",
+        "WeekdayEnum": "escalation.models.Weekday",
+        "ShiftUnitEnum": "escalation.models.ShiftUnit",
+        "ShiftSourceEnum": "escalation.serializers.schedules.SHIFT_SOURCES",
     },
     # Swagger UI's assets come from the installed sidecar package, not a CDN,
     # so /api/docs/ works on machines without internet access.
@@ -275,6 +280,13 @@ VIGIL_ACTION_LINK_HOURS = env_int("VIGIL_ACTION_LINK_HOURS", 24, minimum=1)
 # mid-send; the recovery sweep sends it again (see docs/notifications.md).
 VIGIL_DELIVERY_LEASE_SECONDS = env_int("VIGIL_DELIVERY_LEASE_SECONDS", 120, minimum=5)
 VIGIL_DELIVERY_MAX_ATTEMPTS = env_int("VIGIL_DELIVERY_MAX_ATTEMPTS", 6, minimum=1)
+# An escalation step due within this many seconds is handed to the broker as
+# a task with an ETA; later ones are fired by the sweep. Keep it well under
+# RabbitMQ's consumer_timeout (30 min by default): a worker holds an ETA task
+# unacknowledged until it runs.
+VIGIL_ESCALATION_ETA_MAX_SECONDS = env_int(
+    "VIGIL_ESCALATION_ETA_MAX_SECONDS", 600, minimum=0
+)
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER", "")

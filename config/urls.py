@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from escalation.urls import ical_urlpatterns
 from incidents.apis import respond
 from incidents.ingest import views as ingest
 
@@ -18,6 +19,8 @@ urlpatterns = [
     path("notifications/twilio/sms/", respond.twilio_sms, name="twilio-sms"),
     path("api/v1/", include("incidents.urls")),
     path("api/v1/", include("notifications.urls")),
+    path("api/v1/", include("escalation.urls")),
+    path("", include(ical_urlpatterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from incidents.models import TimelineEvent
-from incidents.services.incident import record_timeline
+from incidents.timeline import record_timeline
 from notifications.models import Delivery
 from notifications.signals import delivery_finished
 

@@ -17,6 +17,7 @@ from django.utils.safestring import SafeString
 
 from config.admin_actions import apply_each
 from config.auth import request_actor
+from escalation.models import EscalationPolicy
 from incidents import selectors, services
 from incidents.models import (
     AlertEvent,
@@ -309,15 +310,41 @@ class TeamAdmin(admin.ModelAdmin):
     inlines = [MembershipInline]
 
 
+class ServiceAdminForm(forms.ModelForm):
+    class Meta:
+        model = Service
+        fields = ["name", "slug", "team", "description", "escalation_policy"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        policy, team = data.get("escalation_policy"), data.get("team")
+        if policy is not None and team is not None and policy.team_id != team.pk:
+            self.add_error(
+                "escalation_policy",
+                f"policy {policy} belongs to team {policy.team}, not {team}",
+            )
+        return data
+
+
 @admin.register(Service)
 class ServiceAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "team"]
+    form = ServiceAdminForm
+    list_display = ["name", "slug", "team", "escalation_policy"]
     list_filter = ["team"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Service]:
         return selectors.service_list(user=request.user)
+
+    def formfield_for_foreignkey(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> Any:
+        if db_field.name == "escalation_policy":
+            kwargs["queryset"] = EscalationPolicy.objects.filter(
+                team__in=selectors.team_list(user=request.user)
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class RevisionInline(ReadOnlyInline):

@@ -53,6 +53,14 @@ class Service(models.Model):
     slug = models.SlugField(max_length=100, unique=True)
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="services")
     description = models.TextField(blank=True)
+    escalation_policy = models.ForeignKey(
+        "escalation.EscalationPolicy",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="services",
+        help_text="Who is paged when this service has an incident.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -301,6 +309,12 @@ class TimelineEvent(models.Model):
         RESOLVE_TARGET_MISSED = "resolve_target_missed", "Resolve target missed"
         NOTIFICATION_SENT = "notification_sent", "Notification sent"
         NOTIFICATION_FAILED = "notification_failed", "Notification failed"
+        ESCALATED = "escalated", "Escalated"
+        ESCALATION_SKIPPED = "escalation_skipped", "Escalation level skipped"
+        ESCALATION_STOPPED = "escalation_stopped", "Escalation stopped"
+        ESCALATION_RESTARTED = "escalation_restarted", "Escalation restarted"
+        REASSIGNED = "reassigned", "Reassigned"
+        RESPONDER_ADDED = "responder_added", "Responder added"
 
     class NoteKind(models.TextChoices):
         NOTE = "note", "Note"

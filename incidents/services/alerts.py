@@ -14,6 +14,7 @@ from django.contrib.auth.models import User
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from escalation.services import escalation_renotify
 from incidents.ingest.dispatch import signals_of
 from incidents.ingest.severity import map_severity
 from incidents.ingest.signals import ACKNOWLEDGE, RESOLVE, AlertSignal, InvalidEvent
@@ -28,11 +29,8 @@ from incidents.models import (
     SeverityLevel,
     TimelineEvent,
 )
-from incidents.services.incident import (
-    incident_create,
-    incident_transition,
-    record_timeline,
-)
+from incidents.services.incident import incident_create, incident_transition
+from incidents.timeline import record_timeline
 
 logger = logging.getLogger(__name__)
 
@@ -366,6 +364,7 @@ def _trigger(
         outcome = f"alert {alert.pk} suppressed by maintenance window {window.pk}"
         return None, outcome, alert
     incident = _group_incident(alert)
+    declared = incident is None
     if incident is None:
         incident = _declare(event, signal, batch.severity(severity))
         message = f"Alert from {_sender(event)}: {alert.summary}"
@@ -381,6 +380,8 @@ def _trigger(
         via=event.source,
         data={"alert": alert.pk, "dedup_key": alert.dedup_key, "event": event.pk},
     )
+    if not declared:
+        escalation_renotify(incident=incident, alert=alert)
     return incident, f"alert {alert.pk} on {incident.public_id}", alert
 
 

@@ -10,13 +10,17 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
+from escalation.services import (
+    escalation_severity_raised,
+    escalation_start,
+    escalation_status_changed,
+)
 from incidents.exceptions import (
     IllegalTransitionError,
     IncidentError,
     InvalidAssigneeError,
 )
 from incidents.lifecycle import ACKNOWLEDGING, allowed_next
-from incidents.live import publish_after_commit
 from incidents.models import (
     Incident,
     IncidentDaySequence,
@@ -27,6 +31,7 @@ from incidents.models import (
     TimelineEvent,
 )
 from incidents.selectors import user_is_member
+from incidents.timeline import record_timeline
 from notifications.services import deliveries_cancel, notify
 
 S = Incident.Status
@@ -63,29 +68,6 @@ EDITABLE_FIELDS = (
     "root_cause",
     "resolution_type",
 )
-
-
-def record_timeline(
-    incident: Incident,
-    kind: str,
-    message: str,
-    *,
-    by: Actor,
-    via: str,
-    at: datetime | None = None,
-    data: dict[str, Any] | None = None,
-) -> TimelineEvent:
-    event = TimelineEvent.objects.create(
-        incident=incident,
-        kind=kind,
-        message=message,
-        actor=by,
-        via=via,
-        at=at or timezone.now(),
-        data=data or {},
-    )
-    publish_after_commit(event)
-    return event
 
 
 def _next_public_id(declared_at: datetime) -> str:
@@ -175,6 +157,7 @@ def incident_create(
         data={"severity": severity.code, "service": service.slug},
     )
     notify(incident=incident, message_kind="initial", event_key=f"tl{declared.pk}")
+    escalation_start(incident=incident)
     return incident
 
 
@@ -228,6 +211,7 @@ def incident_transition(
         data={"from": before, "to": to, "reason": reason},
     )
     _tell_channels(incident, event, reason)
+    escalation_status_changed(incident=incident, before=before, by=by)
     return incident
 
 
@@ -322,6 +306,8 @@ def incident_change_severity(
         via=via,
         data={"from": before.code, "to": severity.code, "reason": reason},
     )
+    if direction == "raised":
+        escalation_severity_raised(incident=incident)
     return incident
 
 

@@ -8,7 +8,7 @@ from django.test import Client
 
 from incidents.models import Incident, Integration, SeverityLevel, TimelineEvent
 from incidents.services import incident_acknowledge
-from tests.factories import MembershipFactory, ServiceFactory, declare
+from tests.factories import MembershipFactory, ServiceFactory, core_timeline, declare
 
 CHANGELIST = "/admin/incidents/incident/"
 
@@ -151,7 +151,7 @@ def test_declare_from_the_admin_form(browser, service):
     assert response.status_code == 302, response.content.decode()[:3000]
     incident = Incident.objects.get()
     assert re.fullmatch(r"INC-\d{4}-\d\d-\d\d-001", incident.public_id)
-    created = incident.timeline.get()
+    created = core_timeline(incident).get()
     assert (created.kind, created.via) == ("created", "admin")
 
 

@@ -10,6 +10,7 @@ import pytest
 from incidents.models import Alert, AlertEvent, ChangeEvent, Incident, TimelineEvent
 from incidents.services import integration_create, integration_update
 from incidents.tasks import ingest_process_task
+from tests.factories import core_timeline
 from tests.incidents.ingest_helpers import fixture, post_json
 
 ENQUEUE = "/v2/enqueue"
@@ -61,7 +62,7 @@ def test_a_trigger_opens_an_incident_with_the_alert_attached(trigger, pd, servic
     assert incident.title == "DISK at 99% on machine prod-datapipe03.example.com"
     assert incident.service == service
     assert incident.detection_source == "monitoring_alert"
-    assert list(incident.timeline.values_list("kind", flat=True)) == [
+    assert list(core_timeline(incident).values_list("kind", flat=True)) == [
         "created",
         "alert_attached",
     ]

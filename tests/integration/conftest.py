@@ -119,6 +119,21 @@ def worker(
     process.stop()
 
 
+@pytest.fixture
+def workers(
+    django_db_serialized_rollback: None, transactional_db: None, tmp_path: Path
+) -> Iterator[list[Process]]:
+    """Processes the test starts (workers, beat) and appends; stopped after."""
+    from config.celery import app
+
+    app.control.purge()
+    started: list[Process] = []
+    yield started
+    for process in started:
+        if process.popen.poll() is None:
+            process.stop()
+
+
 @contextmanager
 def scratch_database_named(prefix: str) -> Iterator[str]:
     """An empty database of its own on the DATABASE_URL server, dropped after."""

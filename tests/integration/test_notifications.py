@@ -34,21 +34,6 @@ def receiver() -> Iterator[HTTPReceiver]:
     server.stop()
 
 
-@pytest.fixture
-def workers(
-    django_db_serialized_rollback: None, transactional_db: None, tmp_path: Path
-) -> Iterator[list[Process]]:
-    """Start workers on demand (`workers.append(...)` is done by `more`)."""
-    from config.celery import app
-
-    app.control.purge()
-    started: list[Process] = []
-    yield started
-    for process in started:
-        if process.popen.poll() is None:
-            process.stop()
-
-
 def more(workers: list[Process], tmp_path: Path) -> Process:
     process = start_worker(tmp_path / f"worker-{len(workers)}.log", **ENV)
     workers.append(process)

@@ -10,6 +10,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
+from escalation.demo import demo_escalation_policy_create
 from incidents.models import Integration, Service, Team, TeamMembership
 from incidents.services import (
     integration_create,
@@ -51,6 +52,14 @@ class Command(BaseCommand):
         service = Service.objects.filter(slug="website").first() or service_create(
             name="Website", team=team, description="The public web site (demo)."
         )
+        demo_escalation_policy_create(
+            team=team,
+            service=service,
+            engineer=admin,
+            lead=admin,
+            commander=admin,
+            manager=admin,
+        )
         _, key = integration_create(
             name="Monitoring (demo)", kind=Integration.Kind.PAGERDUTY, service=service
         )
@@ -64,6 +73,7 @@ class Command(BaseCommand):
             ("API docs", f"{base_url}/api/docs/"),
             ("  API token", f"Authorization: Token {token.key}"),
             ("Team / service", f"{team.name} / {service.name}"),
+            ("Escalation", "SOP escalation (L1 to L4), all levels page you for now"),
             ("Integration key", key),
         ):
             self.stdout.write(f"  {label:<16} {value}")

@@ -1,0 +1,189 @@
+"""Benchmark of escalation punctuality: 2,000 incidents, steps due over a minute.
+
+Run from the project root (PostgreSQL and RabbitMQ on 127.0.0.1 as for
+bench.ingest):
+
+    .venv/bin/python -m bench.escalation          # about two minutes
+
+It makes a scratch database and RabbitMQ vhost, starts one Celery worker
+(2 processes, queues `escalation` and `notifications`), Celery beat (the
+sweep every second) and a local webhook receiver (bench/receiver.py). Then
+it declares 2,000 P1 incidents at an even rate over one minute on a service
+whose policy pages one person at level 1 and, 30 s later, another at level
+2, so that the 2,000 level-2 steps come due over one minute while the
+worker is also sending the level-1 pages.
+
+It reports the lateness of each level-2 step (fired_at - due_at, both taken
+from the database rows the engine writes): p50/p99/max, and duplicates:
+steps fired twice for one level, and pages the receiver got twice. Prints a
+table and writes bench/results/escalation.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import secrets
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench.notify import _duplicates, _stats, _until, _verdicts, paging_stack
+from bench.openloop import percentile
+from bench.stack import (
+    ROOT,
+    spawn,
+    stop,
+)
+
+RESULTS = ROOT / "bench" / "results"
+TARGETS = {
+    "p99_lateness_s": ("<=", 2.0),
+    "max_lateness_s": ("<=", 5.0),
+    "duplicates": ("<=", 0),
+}
+
+
+def _setup(port: int, wait: timedelta) -> Any:
+    """Create a service whose two-level policy pages two webhook users."""
+    from django.contrib.auth.models import User
+    from django.utils import timezone
+
+    from escalation.models import EscalationLevel, EscalationPolicy, EscalationTarget
+    from incidents.services import service_create, team_create
+    from notifications.models import ContactMethod, Kind
+
+    team = team_create(name="Bench")
+    policy = EscalationPolicy.objects.create(name="Bench", team=team)
+    for position in (1, 2):
+        user = User.objects.create(username=f"level{position}")
+        ContactMethod.objects.create(
+            user=user, kind=Kind.WEBHOOK, address=f"http://127.0.0.1:{port}/u{position}",
+            secret=secrets.token_hex(16), verified_at=timezone.now(),
+        )  # fmt: skip
+        level = EscalationLevel.objects.create(
+            policy=policy, position=position, name=f"L{position}", delay=wait
+        )
+        EscalationTarget.objects.create(level=level, kind="user", user=user)
+    service = service_create(name="Bench escalation", team=team)
+    service.escalation_policy = policy
+    service.save()
+    return service
+
+
+def declare(service: Any, incidents: int, seconds: float) -> float:
+    """Declare `incidents` P1 incidents evenly over `seconds`; return how long."""
+    from incidents.models import SeverityLevel
+    from incidents.services import incident_create
+
+    p1 = SeverityLevel.objects.get(code="P1")
+    start = time.monotonic()
+    for i in range(incidents):
+        pause = start + i * seconds / incidents - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        incident_create(title=f"Bench {i}", severity=p1, service=service)
+    return time.monotonic() - start
+
+
+def measure(port: int, incidents: int, timeout: float) -> dict[str, Any]:
+    from django.db.models import Count
+
+    from escalation.models import EscalationStep
+
+    second = EscalationStep.objects.filter(level=2, cause="escalation")
+    deadline = time.monotonic() + timeout
+    while second.count() < incidents and time.monotonic() < deadline:
+        time.sleep(1)
+    time.sleep(5)  # any duplicate task or sweep has had time to act
+    late = sorted(
+        (fired - due).total_seconds()
+        for due, fired in second.values_list("due_at", "fired_at")
+    )
+    twice = (
+        EscalationStep.objects.values("escalation", "level", "run", "repeat", "cause")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .count()
+    )
+    stats = _stats(port)
+    pages = sum(1 for key in stats["arrivals"])
+    return {
+        "steps_due": incidents,
+        "steps_fired": len(late),
+        "p50_lateness_s": round(percentile(late, 50), 3),
+        "p99_lateness_s": round(percentile(late, 99), 3),
+        "max_lateness_s": round(late[-1], 3) if late else None,
+        "steps_fired_twice": twice,
+        "pages_received": pages,
+        "pages_received_twice": _duplicates(stats["arrivals"]),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--incidents", type=int, default=2000)
+    parser.add_argument("--over", type=float, default=60.0, help="seconds")
+    parser.add_argument("--wait", type=float, default=30.0, help="level 1's delay, s")
+    parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument("--output", type=Path, default=RESULTS / "escalation.json")
+    args = parser.parse_args()
+    with contextlib.ExitStack() as stack:
+        env, var_dir, port = paging_stack(stack)
+        worker = spawn(
+            [sys.executable, "-m", "celery", "-A", "config", "worker",
+             "--queues", "escalation,notifications",
+             "--concurrency", str(args.concurrency), "--loglevel", "WARNING"],
+            env, var_dir / "worker.log",
+        )  # fmt: skip
+        stack.callback(stop, worker)
+        beat = spawn(
+            [sys.executable, "-m", "celery", "-A", "config", "beat",
+             "--loglevel", "INFO", "--schedule", str(var_dir / "beat.db")],
+            env, var_dir / "beat.log",
+        )  # fmt: skip
+        stack.callback(stop, beat)
+        _until("beat", lambda: "Starting" in (var_dir / "beat.log").read_text())
+        os.environ.update(env)
+        import django
+
+        django.setup()
+        service = _setup(port, timedelta(seconds=args.wait))
+        took = declare(service, args.incidents, args.over)
+        figures = measure(port, args.incidents, timeout=args.wait + 120)
+    figures["declare_seconds"] = round(took, 1)
+    result = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "setup": {
+            "database": "PostgreSQL",
+            "broker": "RabbitMQ",
+            "worker": f"celery prefork, --concurrency {args.concurrency}, "
+            "queues escalation + notifications",
+            "beat": "django-celery-beat, escalation sweep every 1 s",
+            "incidents": args.incidents,
+            "due_over_seconds": args.over,
+        },
+        "lateness": figures,
+        "targets": _verdicts(
+            {
+                "p99_lateness_s": figures["p99_lateness_s"],
+                "max_lateness_s": figures["max_lateness_s"],
+                "duplicates": figures["steps_fired_twice"]
+                + figures["pages_received_twice"],
+            },
+            TARGETS,
+        ),
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

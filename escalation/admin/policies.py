@@ -1,0 +1,417 @@
+"""Admin for escalation policies, the preview, and incidents' escalations.
+
+A policy is saved through the services, levels and targets as a whole: each
+level row names its targets (users, teams or their leads and managers,
+schedules), and the whole is checked before anything is written. An
+escalation is looked at, not edited; its page has the manual controls.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template import engines
+from django.template.backends.django import Template
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from config.auth import request_actor
+from escalation.exceptions import EscalationError, EscalationPolicyError
+from escalation.models import (
+    Escalation,
+    EscalationLevel,
+    EscalationPolicy,
+    EscalationStep,
+    EscalationTarget,
+    Schedule,
+)
+from escalation.preview import escalation_preview
+from escalation.selectors import (
+    escalation_list,
+    escalation_policy_list,
+    teammate_list,
+)
+from escalation.services import (
+    escalation_add_responder,
+    escalation_escalate,
+    escalation_reassign,
+)
+from escalation.services.policies import (
+    escalation_policy_create,
+    escalation_policy_delete,
+    escalation_policy_update,
+    escalation_policy_validate,
+)
+from incidents.admin.core import ReadOnlyInline
+from incidents.admin.ingest import ReadOnlyAdmin
+from incidents.models import Service, SeverityLevel, Team, TeamMembership
+from incidents.selectors import service_list, team_list
+
+Kind = EscalationTarget.Kind
+POLICY_FIELDS = ["name", "team", "description", "repeat"]
+ESCALATION_FIELDS = ("incident", "policy", "state", "run", "repeat", "level",
+                     "next_level", "due_at", "started_at", "updated_at")  # fmt: skip
+LEVEL_FIELDS = ["position", "name", "delay", "up_to_severity",
+                "page_at_declaration_up_to"]  # fmt: skip
+
+
+def _team_choices() -> list[tuple[str, str]]:
+    """Offer each team whole, and each team's members of one role."""
+    roles = TeamMembership.Role.choices
+    choices = []
+    for team in Team.objects.order_by("name"):
+        choices.append((team.slug, f"{team.name}: everyone"))
+        choices += [
+            (f"{team.slug}:{r}", f"{team.name}: {n.lower()}s") for r, n in roles
+        ]
+    return choices
+
+
+def _team_value(target: EscalationTarget) -> str:
+    """Return the team target's choice in the form: `slug` or `slug:role`."""
+    slug = target.team.slug if target.team else ""
+    return f"{slug}:{target.team_role}" if target.team_role else slug
+
+
+class LevelForm(forms.ModelForm):
+    users = forms.ModelMultipleChoiceField(User.objects.none(), required=False)
+    teams = forms.MultipleChoiceField(required=False, help_text="Or their role.")
+    schedules = forms.ModelMultipleChoiceField(Schedule.objects.all(), required=False)
+
+    class Meta:
+        model = EscalationLevel
+        fields = LEVEL_FIELDS
+
+    def __init__(self, *args: Any, caller: Any = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["users"].queryset = teammate_list(user=caller)  # type: ignore[attr-defined]
+        self.fields["teams"].choices = _team_choices()  # type: ignore[attr-defined]
+        if self.instance.pk:
+            targets = list(self.instance.targets.select_related("team"))
+            self.initial.update(
+                {
+                    "users": [t.user_id for t in targets if t.kind == Kind.USER],
+                    "teams": [_team_value(t) for t in targets if t.kind == Kind.TEAM],
+                    "schedules": [
+                        t.schedule_id for t in targets if t.kind == Kind.SCHEDULE
+                    ],
+                }
+            )
+
+    def validate_unique(self) -> None:
+        # The levels are replaced as a whole: positions are checked among the
+        # levels submitted (the formset, the service), not the stored ones.
+        pass
+
+    def level(self) -> dict[str, Any]:
+        """Return the level in the shape the policy services take."""
+        data = self.cleaned_data
+        teams = {t.slug: t for t in Team.objects.all()}
+        targets: list[dict[str, Any]] = [
+            {"kind": Kind.USER, "user": user} for user in data["users"]
+        ]
+        for value in data["teams"]:
+            slug, _, role = value.partition(":")
+            targets.append({"kind": Kind.TEAM, "team": teams[slug], "team_role": role})
+        targets += [{"kind": Kind.SCHEDULE, "schedule": s} for s in data["schedules"]]
+        return {**{f: data[f] for f in LEVEL_FIELDS}, "targets": targets}
+
+
+class LevelFormSet(forms.BaseInlineFormSet):
+    def kept(self) -> list[LevelForm]:
+        """Return the forms of the levels to save: stored or newly filled in."""
+        forms = [*self.initial_forms]
+        forms += [form for form in self.extra_forms if form.has_changed()]
+        return [form for form in forms if not form.cleaned_data.get("DELETE")]
+
+    def levels(self) -> list[dict[str, Any]]:
+        return [form.level() for form in self.kept()]
+
+    def clean(self) -> None:
+        super().clean()
+        policy = self.instance
+        if any(self.errors) or policy.team_id is None:
+            return
+        try:
+            escalation_policy_validate(
+                team=policy.team, levels=self.levels(), repeat=policy.repeat
+            )
+        except EscalationPolicyError as error:
+            index = re.match(r"levels\[(\d+)\]", str(error.details.get("field")))
+            if index is None:
+                raise ValidationError(error.message) from error
+            self.kept()[int(index[1])].add_error(None, error.message)
+
+
+class LevelInline(admin.StackedInline):
+    model = EscalationLevel
+    form = LevelForm
+    formset = LevelFormSet
+    extra = 1
+    ordering = ["position"]
+
+
+@cache
+def _template(source: str) -> Template:
+    return engines["django"].from_string(source)  # type: ignore[return-value]
+
+
+PREVIEW_PAGE = """{% extends "admin/base_site.html" %}{% block content %}
+<form method="get"><table>{{ form.as_table }}</table>
+<div class="submit-row"><input type="submit" value="Preview" class="default"></div>
+</form>{% if preview %}<h2>{{ preview.severity.code }} on {{ preview.service }}:
+policy {{ preview.policy|default:"none" }}</h2>
+<table id="preview"><thead><tr><th>Minute</th><th>Level</th><th>Cause</th>
+<th>Who</th><th>Channels</th><th>Skips</th></tr></thead><tbody>
+{% for step in preview.steps %}<tr><td>{{ step.minute|floatformat:"-2" }}</td>
+<td>{{ step.label }}</td><td>{{ step.cause }}</td>
+<td>{% for page in step.pages %}{{ page.user.username }}<br>{% endfor %}</td>
+<td>{% for page in step.pages %}{% for c in page.channels %}{{ c.kind }}
+{{ c.address }} @ {{ c.minute|floatformat:"-2" }} min
+{% if not forloop.last %}, {% endif %}{% endfor %}<br>{% endfor %}</td>
+<td>{% for skip in step.skips %}{{ skip.detail }}<br>{% endfor %}</td></tr>
+{% endfor %}</tbody></table>
+<ul>{% for note in preview.notes %}<li>{{ note }}</li>{% endfor %}</ul>
+{% endif %}{% endblock %}"""
+
+CONTROLS_PAGE = """{% extends "admin/change_form.html" %}{% block content %}
+{{ block.super }}{% if controls %}<h2>Manual controls</h2>
+<form method="post" action="{{ controls_url }}">{% csrf_token %}
+<table>{{ controls.as_table }}</table>
+<div class="submit-row"><input type="submit" value="Do it" class="default"></div>
+</form>{% endif %}{% endblock %}"""
+
+
+class PreviewForm(forms.Form):
+    service = forms.ModelChoiceField(Service.objects.none())
+    severity = forms.ModelChoiceField(
+        SeverityLevel.objects.order_by("rank"), to_field_name="code"
+    )
+    at = forms.DateTimeField(required=False, help_text="Default: now.")
+
+
+@admin.register(EscalationPolicy)
+class EscalationPolicyAdmin(admin.ModelAdmin):
+    list_display = ["name", "team", "repeat", "used_by"]
+    list_filter = ["team"]
+    search_fields = ["name"]
+    fields = [*POLICY_FIELDS, "preview_links"]
+    readonly_fields = ["preview_links"]
+    inlines = [LevelInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[EscalationPolicy]:
+        return escalation_policy_list(user=request.user)
+
+    def formfield_for_foreignkey(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> Any:
+        if db_field.name == "team":
+            kwargs["queryset"] = team_list(user=request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_formset_kwargs(
+        self, request: HttpRequest, obj: Any, inline: Any, prefix: str
+    ) -> dict[str, Any]:
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        return {**kwargs, "form_kwargs": {"caller": request.user}}
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        # Deleting goes through the service, one policy at a time.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.display(description="Services")
+    def used_by(self, policy: EscalationPolicy) -> str:
+        return ", ".join(s.name for s in policy.services.all()) or "—"
+
+    @admin.display(description="Preview")
+    def preview_links(self, policy: EscalationPolicy) -> SafeString:
+        url = reverse("admin:escalation_escalationpolicy_preview")
+        links = format_html_join(
+            " · ",
+            '<a href="{}?service={}&amp;severity={}">{} {}</a>',
+            (
+                (url, s.pk, code, s.name, code)
+                for s in (policy.services.all() if policy.pk else [])
+                for code in SeverityLevel.objects.values_list("code", flat=True)
+            ),
+        )
+        return format_html('{} <a href="{}">Choose a service…</a>', links, url)
+
+    def save_model(
+        self, request: HttpRequest, obj: Any, form: Any, change: bool
+    ) -> None:
+        # Written with its levels, by the service, in save_related.
+        pass
+
+    def save_related(
+        self, request: HttpRequest, form: Any, formsets: Any, change: bool
+    ) -> None:
+        data = {f: form.cleaned_data[f] for f in POLICY_FIELDS}
+        levels = formsets[0].levels()
+        if change:
+            escalation_policy_update(policy=form.instance, levels=levels, **data)
+            return
+        policy = escalation_policy_create(levels=levels, **data)
+        form.instance.pk = policy.pk
+        form.instance._state.adding = False
+
+    def construct_change_message(
+        self, request: HttpRequest, form: Any, formsets: Any, add: bool = False
+    ) -> list[dict[str, Any]]:
+        # The levels were replaced by the service, not saved by the formset.
+        return super().construct_change_message(request, form, [], add)
+
+    def delete_model(self, request: HttpRequest, obj: EscalationPolicy) -> None:
+        escalation_policy_delete(policy=obj)
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: Any = None
+    ) -> HttpResponse:
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except EscalationPolicyError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return HttpResponseRedirect(
+                reverse("admin:escalation_escalationpolicy_change", args=[object_id])
+            )
+
+    def get_urls(self) -> list[URLPattern]:
+        preview = path(
+            "preview/",
+            self.admin_site.admin_view(self.preview_view),
+            name="escalation_escalationpolicy_preview",
+        )
+        return [preview, *super().get_urls()]
+
+    def preview_view(self, request: HttpRequest) -> HttpResponse:
+        """Show who a severity's incident on a service would page, and when."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = PreviewForm(request.GET or None)
+        form.fields["service"].queryset = service_list(user=request.user)  # type: ignore[attr-defined]
+        preview = None
+        if form.is_valid():
+            preview = escalation_preview(
+                service=form.cleaned_data["service"],
+                severity=form.cleaned_data["severity"],
+                at=form.cleaned_data["at"],
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Escalation preview",
+            "form": form,
+            "preview": preview,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, _template(PREVIEW_PAGE), context)
+
+
+class StepInline(ReadOnlyInline):
+    model = EscalationStep
+    fields = ["fired_at", "key", "cause", "level", "outcome", "users", "due_at", "by"]
+    ordering = ["fired_at", "id"]
+    verbose_name_plural = "Steps (every level fired or skipped, every manual page)"
+
+
+CONTROLS: dict[str, tuple[str, Callable[..., EscalationStep]]] = {
+    "escalate": ("Escalate now (page the next level)", escalation_escalate),
+    "reassign": ("Reassign to the user", escalation_reassign),
+    "responder": ("Add the user as a responder", escalation_add_responder),
+}
+PAGING = ("reassign", "responder")
+
+
+class ControlForm(forms.Form):
+    action = forms.ChoiceField(choices=[(k, v[0]) for k, v in CONTROLS.items()])
+    user = forms.ModelChoiceField(User.objects.none(), required=False)
+    reason = forms.CharField(required=False, max_length=500)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("action") in PAGING and data.get("user") is None:
+            self.add_error("user", "Choose whom to page.")
+        return data
+
+
+@admin.register(Escalation)
+class EscalationAdmin(ReadOnlyAdmin):
+    list_display = ["incident", "state", "level", "next_level", "due_at", "policy"]
+    list_filter = ["state"]
+    search_fields = ["incident__public_id", "incident__title"]
+    fields = ESCALATION_FIELDS
+    readonly_fields = ESCALATION_FIELDS
+    inlines = [StepInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Escalation]:
+        return escalation_list(user=request.user)
+
+    def may_act(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("escalation.change_escalation")
+
+    def _controls(self, request: HttpRequest, data: Any = None) -> ControlForm:
+        form = ControlForm(data)
+        form.fields["user"].queryset = teammate_list(user=request.user)  # type: ignore[attr-defined]
+        return form
+
+    def render_change_form(
+        self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        obj = kwargs.get("obj")
+        if obj is not None and self.may_act(request):
+            context["controls"] = self._controls(request)
+            context["controls_url"] = reverse(
+                "admin:escalation_escalation_controls", args=[obj.pk]
+            )
+        response = super().render_change_form(request, context, *args, **kwargs)
+        if isinstance(response, TemplateResponse):
+            response.template_name = _template(CONTROLS_PAGE)
+        return response
+
+    def get_urls(self) -> list[URLPattern]:
+        controls = path(
+            "<int:pk>/controls/",
+            self.admin_site.admin_view(self.controls_view),
+            name="escalation_escalation_controls",
+        )
+        return [controls, *super().get_urls()]
+
+    def controls_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Escalate, reassign or add a responder by hand; report the outcome."""
+        escalation = self.get_object(request, str(pk))
+        if escalation is None or request.method != "POST" or not self.may_act(request):
+            raise PermissionDenied
+        back = HttpResponseRedirect(
+            reverse("admin:escalation_escalation_change", args=[pk])
+        )
+        form = self._controls(request, request.POST)
+        if not form.is_valid():
+            self.message_user(request, form.errors.as_text(), messages.ERROR)
+            return back
+        data = form.cleaned_data
+        action = data["action"]
+        who = {"user": data["user"], "reason": data["reason"]}
+        try:
+            step = CONTROLS[action][1](
+                incident=escalation.incident,
+                by=request_actor(request),
+                **(who if action in PAGING else {}),
+            )
+        except EscalationError as error:
+            messages.error(request, error.message)
+            return back
+        paged = ", ".join(step.users) or "nobody"
+        messages.success(request, f"{step.get_cause_display()}: paged {paged}")
+        return back

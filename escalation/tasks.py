@@ -1,0 +1,19 @@
+"""Celery tasks of the escalation app (queue `escalation`): thin."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from escalation.services import escalation_fire_due, escalations_sweep
+
+
+@shared_task
+def escalation_step_task(*, escalation_id: int) -> int:
+    """Fire the escalation's step if it is due (sent with the step's ETA)."""
+    return escalation_fire_due(escalation_id=escalation_id)
+
+
+@shared_task
+def escalations_sweep_task() -> int:
+    """Fire every due step that its task did not (beat)."""
+    return escalations_sweep()

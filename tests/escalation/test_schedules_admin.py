@@ -1,0 +1,229 @@
+"""The schedules admin: who is on call now, the next shifts, changes via services."""
+
+from __future__ import annotations
+
+import pytest
+import time_machine
+from django.contrib.auth.models import Permission, User
+from django.test import Client
+
+from escalation.models import Layer, Override, Schedule
+from escalation.services import schedule_create
+from incidents.models import Team
+from tests.escalation.conftest import at
+
+ADMIN = "/admin/escalation/"
+NOW = at("2026-03-11T12:00")
+
+
+@pytest.fixture
+def browser(db) -> Client:
+    client = Client()
+    client.force_login(User.objects.create_superuser("boss", "boss@example.com", "pw"))
+    return client
+
+
+@pytest.fixture
+def staff_responder(responder) -> Client:
+    """The responder as staff, allowed to see and change schedules."""
+    User.objects.filter(pk=responder.pk).update(is_staff=True)
+    responder.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="escalation")
+    )
+    client = Client()
+    client.force_login(responder)
+    return client
+
+
+def page(response) -> str:
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def inline(prefix: str, rows: list[dict], initial: int = 0) -> dict:
+    data = {
+        f"{prefix}-TOTAL_FORMS": len(rows),
+        f"{prefix}-INITIAL_FORMS": initial,
+        f"{prefix}-MIN_NUM_FORMS": 0,
+        f"{prefix}-MAX_NUM_FORMS": 1000,
+    }
+    for index, row in enumerate(rows):
+        data.update({f"{prefix}-{index}-{key}": value for key, value in row.items()})
+    return data
+
+
+def test_the_changelist_shows_who_is_on_call_now(browser, schedule):
+    with time_machine.travel(NOW, tick=False):
+        text = page(browser.get(f"{ADMIN}schedule/"))
+    assert "On call now" in text
+    assert '<td class="field-oncall_now">Bob</td>' in text
+
+
+def test_a_gap_shows_as_nobody(browser, team):
+    schedule_create(team=team, name="Empty", time_zone="UTC")
+    text = page(browser.get(f"{ADMIN}schedule/"))
+    assert "nobody (a gap)" in text
+
+
+def test_the_change_page_lists_the_next_shifts_in_local_time(browser, schedule):
+    with time_machine.travel(NOW, tick=False):
+        text = page(browser.get(f"{ADMIN}schedule/{schedule.pk}/change/"))
+    assert (
+        "<td>Mon 2026-03-09 09:00 CET</td><td>Mon 2026-03-16 09:00 CET</td>"
+        "<td>Bob</td><td>layer: Weekly</td>" in text
+    )
+    assert "<td>Mon 2026-03-23 09:00 CET</td><td>Mon 2026-03-30 09:00 CEST</td>" in text
+    assert text.count("layer: Weekly") == 10
+    assert f"/ical/schedules/{schedule.ical_token}.ics" in text
+    assert "alice → bob" in text  # the layer's turns
+
+
+def test_a_schedule_and_its_layers_are_added_through_the_services(browser, team):
+    data = {
+        "name": "Night watch",
+        "team": team.pk,
+        "time_zone": "Asia/Tokyo",
+        "description": "",
+        **inline(
+            "layers",
+            [
+                {
+                    "position": 1,
+                    "name": "Nights",
+                    "start_date": "2026-03-02",
+                    "handoff_time": "20:00",
+                    "shift_count": 1,
+                    "shift_unit": "days",
+                }
+            ],
+        ),
+    }
+    response = browser.post(f"{ADMIN}schedule/add/", data, follow=True)
+    assert "was added successfully" in page(response)
+    schedule = Schedule.objects.get(name="Night watch")
+    assert schedule.time_zone == "Asia/Tokyo"
+    layer = schedule.layers.get()
+    assert (layer.name, layer.shift_unit, layer.members.count()) == (
+        "Nights",
+        "days",
+        0,
+    )
+
+
+def test_an_unknown_time_zone_is_refused_by_the_form(browser, team):
+    data = {
+        "name": "X",
+        "team": team.pk,
+        "time_zone": "Nowhere/Land",
+        "description": "",
+        **inline("layers", []),
+    }
+    response = browser.post(f"{ADMIN}schedule/add/", data)
+    assert "is not an IANA time zone" in page(response)
+    assert not Schedule.objects.exists()
+
+
+def layer_form(layer: Layer, members: list[dict], restrictions: list[dict]) -> dict:
+    return {
+        "name": layer.name,
+        "position": layer.position,
+        "start_date": layer.start_date.isoformat(),
+        "handoff_time": "09:00",
+        "shift_count": layer.shift_count,
+        "shift_unit": layer.shift_unit,
+        **inline("members", members),
+        **inline("restrictions", restrictions),
+    }
+
+
+def test_the_layer_page_sets_members_in_order_and_restrictions(
+    browser, schedule, alice, bob, carol
+):
+    layer = schedule.layers.get()
+    layer.members.all().delete()
+    members = [
+        {"position": 2, "user": alice.pk},
+        {"position": 1, "user": carol.pk},
+        {"position": 3, "user": alice.pk},
+    ]
+    office = [
+        {"start_day": 0, "start_time": "09:00", "end_day": 4, "end_time": "17:00"}
+    ]
+    url = f"{ADMIN}layer/{layer.pk}/change/"
+    response = browser.post(url, layer_form(layer, members, office), follow=True)
+    assert "was changed successfully" in page(response)
+    assert [m.user for m in layer.members.all()] == [carol, alice, alice]
+    assert str(layer.restrictions.get()) == "Monday 09:00 → Friday 17:00"
+
+
+def test_only_active_team_members_can_be_picked_for_a_layer(
+    browser, schedule, outsider
+):
+    layer = schedule.layers.get()
+    text = page(browser.get(f"{ADMIN}layer/{layer.pk}/change/"))
+    assert ">alice<" in text
+    assert ">outsider<" not in text
+    members = [{"position": 1, "user": outsider.pk}]
+    response = browser.post(
+        f"{ADMIN}layer/{layer.pk}/change/", layer_form(layer, members, [])
+    )
+    assert "Select a valid choice" in page(response)
+    assert [m.user.username for m in layer.members.all()] == ["alice", "bob"]
+
+
+def override_form(schedule: Schedule, user: User, **fields: object) -> dict:
+    return {
+        "schedule": schedule.pk,
+        "user": user.pk,
+        "covered_user": "",
+        "start_0": "2026-03-12",
+        "start_1": "09:00:00",
+        "end_0": "2026-03-12",
+        "end_1": "18:00:00",
+        "reason": "",
+        **fields,
+    }
+
+
+def test_an_override_is_added_through_the_service(browser, schedule, carol):
+    response = browser.post(
+        f"{ADMIN}override/add/",
+        override_form(schedule, carol, reason="conference"),
+        follow=True,
+    )
+    assert "was added successfully" in page(response)
+    override = Override.objects.get()
+    assert (override.user, override.reason, override.created_by.username) == (
+        carol,
+        "conference",
+        "boss",
+    )
+
+
+def test_a_bad_override_shows_the_error_and_stores_nothing(browser, schedule, carol):
+    response = browser.post(
+        f"{ADMIN}override/add/", override_form(schedule, carol, end_1="08:00:00")
+    )
+    assert "the end comes after the start" in page(response)
+    assert not Override.objects.exists()
+
+
+def test_a_responder_sees_only_their_teams_schedules(
+    staff_responder, schedule, outsider
+):
+    theirs = schedule_create(
+        team=Team.objects.get(slug="bots"), name="Bots rota", time_zone="UTC"
+    )
+    text = page(staff_responder.get(f"{ADMIN}schedule/"))
+    assert "Primary" in text
+    assert "Bots rota" not in text
+    other = staff_responder.get(f"{ADMIN}schedule/{theirs.pk}/change/", follow=True)
+    assert "Bots rota" not in other.content.decode()
+
+
+def test_deleting_a_schedule_in_the_admin_removes_it(browser, schedule):
+    response = browser.post(
+        f"{ADMIN}schedule/{schedule.pk}/delete/", {"post": "yes"}, follow=True
+    )
+    assert "was deleted successfully" in page(response)
+    assert not Schedule.objects.exists()
