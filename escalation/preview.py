@@ -21,7 +21,7 @@ from escalation.models import (
     EscalationStep,
     EscalationTarget,
 )
-from escalation.services.engine import _levels, _target_users
+from escalation.services.levels import levels_of, target_users
 from incidents.models import Incident, Service, SeverityLevel
 from notifications.services.paging import page_targets, urgency_of
 
@@ -123,7 +123,7 @@ def _reach(step: PreviewStep, urgency: str, declared: datetime) -> None:
             PreviewSkip(SkipReason.NO_TARGETS, "the level has no targets")
         )
     for target in targets:
-        named = _target_users(target, step.at)
+        named = target_users(target, step.at)
         if not named:
             step.skips.append(
                 PreviewSkip(GAP_REASONS[Kind(target.kind)], f"{target} has nobody")
@@ -204,7 +204,7 @@ def escalation_preview(
             f"Service {service} has no escalation policy: nobody is paged."
         )
         return preview
-    levels = _levels(policy)
+    levels = levels_of(policy)
     offset = timedelta(0)
     climbed: list[PreviewStep] = []
     for level in levels:

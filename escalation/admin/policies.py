@@ -9,8 +9,6 @@ escalation is looked at, not edited; its page has the manual controls.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from functools import cache
 from typing import Any
 
 from django import forms
@@ -19,33 +17,22 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template import engines
-from django.template.backends.django import Template
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from config.auth import request_actor
-from escalation.exceptions import EscalationError, EscalationPolicyError
+from escalation.exceptions import EscalationPolicyError
 from escalation.models import (
-    Escalation,
     EscalationLevel,
     EscalationPolicy,
-    EscalationStep,
     EscalationTarget,
     Schedule,
 )
 from escalation.preview import escalation_preview
 from escalation.selectors import (
-    escalation_list,
     escalation_policy_list,
     teammate_list,
-)
-from escalation.services import (
-    escalation_add_responder,
-    escalation_escalate,
-    escalation_reassign,
 )
 from escalation.services.policies import (
     escalation_policy_create,
@@ -53,15 +40,11 @@ from escalation.services.policies import (
     escalation_policy_update,
     escalation_policy_validate,
 )
-from incidents.admin.core import ReadOnlyInline
-from incidents.admin.ingest import ReadOnlyAdmin
 from incidents.models import Service, SeverityLevel, Team, TeamMembership
 from incidents.selectors import service_list, team_list
 
 Kind = EscalationTarget.Kind
 POLICY_FIELDS = ["name", "team", "description", "repeat"]
-ESCALATION_FIELDS = ("incident", "policy", "state", "run", "repeat", "level",
-                     "next_level", "due_at", "started_at", "updated_at")  # fmt: skip
 LEVEL_FIELDS = ["position", "name", "delay", "up_to_severity",
                 "page_at_declaration_up_to"]  # fmt: skip
 
@@ -160,37 +143,6 @@ class LevelInline(admin.StackedInline):
     formset = LevelFormSet
     extra = 1
     ordering = ["position"]
-
-
-@cache
-def _template(source: str) -> Template:
-    return engines["django"].from_string(source)  # type: ignore[return-value]
-
-
-PREVIEW_PAGE = """{% extends "admin/base_site.html" %}{% block content %}
-<form method="get"><table>{{ form.as_table }}</table>
-<div class="submit-row"><input type="submit" value="Preview" class="default"></div>
-</form>{% if preview %}<h2>{{ preview.severity.code }} on {{ preview.service }}:
-policy {{ preview.policy|default:"none" }}</h2>
-<table id="preview"><thead><tr><th>Minute</th><th>Level</th><th>Cause</th>
-<th>Who</th><th>Channels</th><th>Skips</th></tr></thead><tbody>
-{% for step in preview.steps %}<tr><td>{{ step.minute|floatformat:"-2" }}</td>
-<td>{{ step.label }}</td><td>{{ step.cause }}</td>
-<td>{% for page in step.pages %}{{ page.user.username }}<br>{% endfor %}</td>
-<td>{% for page in step.pages %}{% for c in page.channels %}{{ c.kind }}
-{{ c.address }} @ {{ c.minute|floatformat:"-2" }} min
-{% if not forloop.last %}, {% endif %}{% endfor %}<br>{% endfor %}</td>
-<td>{% for skip in step.skips %}{{ skip.detail }}<br>{% endfor %}</td></tr>
-{% endfor %}</tbody></table>
-<ul>{% for note in preview.notes %}<li>{{ note }}</li>{% endfor %}</ul>
-{% endif %}{% endblock %}"""
-
-CONTROLS_PAGE = """{% extends "admin/change_form.html" %}{% block content %}
-{{ block.super }}{% if controls %}<h2>Manual controls</h2>
-<form method="post" action="{{ controls_url }}">{% csrf_token %}
-<table>{{ controls.as_table }}</table>
-<div class="submit-row"><input type="submit" value="Do it" class="default"></div>
-</form>{% endif %}{% endblock %}"""
 
 
 class PreviewForm(forms.Form):
@@ -316,102 +268,4 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
             "preview": preview,
             "opts": self.model._meta,
         }
-        return TemplateResponse(request, _template(PREVIEW_PAGE), context)
-
-
-class StepInline(ReadOnlyInline):
-    model = EscalationStep
-    fields = ["fired_at", "key", "cause", "level", "outcome", "users", "due_at", "by"]
-    ordering = ["fired_at", "id"]
-    verbose_name_plural = "Steps (every level fired or skipped, every manual page)"
-
-
-CONTROLS: dict[str, tuple[str, Callable[..., EscalationStep]]] = {
-    "escalate": ("Escalate now (page the next level)", escalation_escalate),
-    "reassign": ("Reassign to the user", escalation_reassign),
-    "responder": ("Add the user as a responder", escalation_add_responder),
-}
-PAGING = ("reassign", "responder")
-
-
-class ControlForm(forms.Form):
-    action = forms.ChoiceField(choices=[(k, v[0]) for k, v in CONTROLS.items()])
-    user = forms.ModelChoiceField(User.objects.none(), required=False)
-    reason = forms.CharField(required=False, max_length=500)
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if data.get("action") in PAGING and data.get("user") is None:
-            self.add_error("user", "Choose whom to page.")
-        return data
-
-
-@admin.register(Escalation)
-class EscalationAdmin(ReadOnlyAdmin):
-    list_display = ["incident", "state", "level", "next_level", "due_at", "policy"]
-    list_filter = ["state"]
-    search_fields = ["incident__public_id", "incident__title"]
-    fields = ESCALATION_FIELDS
-    readonly_fields = ESCALATION_FIELDS
-    inlines = [StepInline]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Escalation]:
-        return escalation_list(user=request.user)
-
-    def may_act(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("escalation.change_escalation")
-
-    def _controls(self, request: HttpRequest, data: Any = None) -> ControlForm:
-        form = ControlForm(data)
-        form.fields["user"].queryset = teammate_list(user=request.user)  # type: ignore[attr-defined]
-        return form
-
-    def render_change_form(
-        self, request: HttpRequest, context: dict[str, Any], *args: Any, **kwargs: Any
-    ) -> Any:
-        obj = kwargs.get("obj")
-        if obj is not None and self.may_act(request):
-            context["controls"] = self._controls(request)
-            context["controls_url"] = reverse(
-                "admin:escalation_escalation_controls", args=[obj.pk]
-            )
-        response = super().render_change_form(request, context, *args, **kwargs)
-        if isinstance(response, TemplateResponse):
-            response.template_name = _template(CONTROLS_PAGE)
-        return response
-
-    def get_urls(self) -> list[URLPattern]:
-        controls = path(
-            "<int:pk>/controls/",
-            self.admin_site.admin_view(self.controls_view),
-            name="escalation_escalation_controls",
-        )
-        return [controls, *super().get_urls()]
-
-    def controls_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        """Escalate, reassign or add a responder by hand; report the outcome."""
-        escalation = self.get_object(request, str(pk))
-        if escalation is None or request.method != "POST" or not self.may_act(request):
-            raise PermissionDenied
-        back = HttpResponseRedirect(
-            reverse("admin:escalation_escalation_change", args=[pk])
-        )
-        form = self._controls(request, request.POST)
-        if not form.is_valid():
-            self.message_user(request, form.errors.as_text(), messages.ERROR)
-            return back
-        data = form.cleaned_data
-        action = data["action"]
-        who = {"user": data["user"], "reason": data["reason"]}
-        try:
-            step = CONTROLS[action][1](
-                incident=escalation.incident,
-                by=request_actor(request),
-                **(who if action in PAGING else {}),
-            )
-        except EscalationError as error:
-            messages.error(request, error.message)
-            return back
-        paged = ", ".join(step.users) or "nobody"
-        messages.success(request, f"{step.get_cause_display()}: paged {paged}")
-        return back
+        return TemplateResponse(request, "admin/escalation/preview.html", context)

@@ -12,19 +12,18 @@ from django.utils import timezone
 
 from escalation.exceptions import EscalationError
 from escalation.models import Escalation, EscalationStep
-from escalation.services.engine import (
+from escalation.services.engine import State, _climb
+from escalation.services.levels import (
     Cause,
     Outcome,
-    State,
-    _climb,
-    _fire_level,
-    _levels,
-    _lock,
-    _page,
-    _record_step,
-    _timeline,
     level_after,
     level_at,
+    level_fire,
+    levels_of,
+    lock_incident,
+    step_record,
+    timeline_add,
+    users_page,
 )
 from incidents.lifecycle import OPEN_STATUSES
 from incidents.models import Alert, Incident, TimelineEvent
@@ -33,7 +32,7 @@ Kind = TimelineEvent.Kind
 
 
 def _open_escalation(incident: Incident) -> tuple[Incident, Escalation]:
-    incident, escalation = _lock(incident.pk)
+    incident, escalation = lock_incident(incident.pk)
     if incident.status not in OPEN_STATUSES:
         raise EscalationError(
             f"incident {incident.public_id} is {incident.get_status_display().lower()}"
@@ -55,7 +54,7 @@ def escalation_escalate(*, incident: Incident, by: User | None) -> EscalationSte
         raise EscalationError(
             f"service {incident.service} has no escalation policy to climb"
         )
-    levels = _levels(escalation.policy)
+    levels = levels_of(escalation.policy)
     following = level_after(levels, escalation.level)
     if escalation.state == State.ACTIVE:
         following = level_at(levels, escalation.next_level) or following
@@ -69,7 +68,7 @@ def escalation_escalate(*, incident: Incident, by: User | None) -> EscalationSte
         escalation.due_at = now
         _climb(incident, escalation, now, cause=Cause.MANUAL, by=by)
         return escalation.steps.filter(cause=Cause.MANUAL).latest("id")
-    step = _fire_level(
+    step = level_fire(
         incident,
         escalation,
         following,
@@ -99,12 +98,12 @@ def _page_one(
     if escalation.steps.filter(key=key).exists():
         raise EscalationError(f"{user.get_username()} was already paged for this")
     now = timezone.now()
-    paged, unreachable = _page(
+    paged, unreachable = users_page(
         incident, escalation, [user], key, stops_on_ack=stops_on_ack, now=now
     )
     if not paged:
         raise EscalationError(f"cannot page: {unreachable[0]}")
-    return _record_step(
+    return step_record(
         escalation,
         key=key,
         cause=cause,
@@ -138,13 +137,13 @@ def escalation_reassign(
         by=by,
     )
     if escalation.state == State.ACTIVE and escalation.policy is not None:
-        current = level_at(_levels(escalation.policy), escalation.level)
+        current = level_at(levels_of(escalation.policy), escalation.level)
         if current is not None:
             escalation.due_at = step.fired_at + current.wait_after(incident.severity)
             escalation.save()
             _climb(incident, escalation, step.fired_at)
     message = f"Reassigned to {user.get_username()}"
-    _timeline(
+    timeline_add(
         incident,
         Kind.REASSIGNED,
         f"{message} — {reason}" if reason else message,
@@ -170,7 +169,7 @@ def escalation_add_responder(
         by=by,
     )
     message = f"Responder added: {user.get_username()}"
-    _timeline(
+    timeline_add(
         incident,
         Kind.RESPONDER_ADDED,
         f"{message} — {reason}" if reason else message,
@@ -183,15 +182,15 @@ def escalation_add_responder(
 @transaction.atomic
 def escalation_renotify(*, incident: Incident, alert: Alert) -> EscalationStep | None:
     """Page the level reached so far again: a new alert fires on the incident."""
-    incident, escalation = _lock(incident.pk)
+    incident, escalation = lock_incident(incident.pk)
     if escalation is None or escalation.policy is None or not escalation.level:
         return None
-    level = level_at(_levels(escalation.policy), escalation.level)
+    level = level_at(levels_of(escalation.policy), escalation.level)
     key = f"r{escalation.run}.alert{alert.pk}"
     if level is None or escalation.steps.filter(key=key).exists():
         return None
     now = timezone.now()
-    return _fire_level(
+    return level_fire(
         incident,
         escalation,
         level,
@@ -209,7 +208,7 @@ def escalation_severity_raised(*, incident: Incident) -> list[EscalationStep]:
     An incident raised to P0 reaches, say, management at once, as if it had
     been declared a P0; levels the climb already reached are not paged again.
     """
-    incident, escalation = _lock(incident.pk)
+    incident, escalation = lock_incident(incident.pk)
     if (
         escalation is None
         or escalation.policy is None
@@ -218,7 +217,7 @@ def escalation_severity_raised(*, incident: Incident) -> list[EscalationStep]:
         return []
     now = timezone.now()
     fired = []
-    for level in _levels(escalation.policy):
+    for level in levels_of(escalation.policy):
         key = f"r{escalation.run}.declare.L{level.position}"
         if (
             level.position <= escalation.level
@@ -227,7 +226,7 @@ def escalation_severity_raised(*, incident: Incident) -> list[EscalationStep]:
         ):
             continue
         fired.append(
-            _fire_level(
+            level_fire(
                 incident,
                 escalation,
                 level,

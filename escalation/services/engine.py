@@ -15,8 +15,6 @@ page still gets its full time to be acknowledged.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -24,248 +22,24 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from escalation.models import (
-    Escalation,
-    EscalationLevel,
-    EscalationPolicy,
-    EscalationStep,
-    EscalationTarget,
+from escalation.models import Escalation, EscalationLevel
+from escalation.services.levels import (
+    Cause,
+    Kind,
+    Outcome,
+    S,
+    level_after,
+    level_at,
+    level_fire,
+    levels_of,
+    lock_incident,
+    timeline_add,
 )
-from escalation.selectors import schedule_oncall
-from incidents.models import Incident, TeamMembership, TimelineEvent
-from incidents.timeline import record_timeline
-from notifications.services import page_user
+from incidents.models import Incident
 
 logger = logging.getLogger(__name__)
 
-Kind = TimelineEvent.Kind
 State = Escalation.State
-Outcome = EscalationStep.Outcome
-Cause = EscalationStep.Cause
-S = Incident.Status
-VIA = "escalation"
-
-
-@dataclass
-class Reach:
-    """Who a level's targets name at an instant, and why some are missing."""
-
-    users: list[User] = field(default_factory=list)
-    gaps: list[str] = field(default_factory=list)
-
-
-def level_reach(level: EscalationLevel, at: datetime) -> Reach:
-    """Return the users `level` pages at `at`, each once, in target order."""
-    reach = Reach()
-    for target in level.targets.all():
-        users = _target_users(target, at)
-        if not users:
-            reach.gaps.append(f"{target} has nobody")
-        for user in users:
-            if not user.is_active:
-                reach.gaps.append(f"{user.get_username()} is inactive")
-            elif user not in reach.users:
-                reach.users.append(user)
-    return reach
-
-
-def _target_users(target: EscalationTarget, at: datetime) -> list[User]:
-    if target.kind == EscalationTarget.Kind.USER:
-        return [target.user] if target.user is not None else []
-    if target.kind == EscalationTarget.Kind.TEAM:
-        members = TeamMembership.objects.filter(team=target.team)
-        if target.team_role:
-            members = members.filter(role=target.team_role)
-        return [m.user for m in members.select_related("user").order_by("id")]
-    if target.schedule is None:
-        return []
-    return schedule_oncall(schedule=target.schedule, at=at)
-
-
-def _levels(policy: EscalationPolicy) -> list[EscalationLevel]:
-    return list(
-        policy.levels.select_related(
-            "up_to_severity", "page_at_declaration_up_to"
-        ).prefetch_related("targets__user", "targets__schedule", "targets__team")
-    )
-
-
-def level_at(
-    levels: list[EscalationLevel], position: int | None
-) -> EscalationLevel | None:
-    return next((lv for lv in levels if lv.position == position), None)
-
-
-def level_after(levels: list[EscalationLevel], position: int) -> EscalationLevel | None:
-    return next((lv for lv in levels if lv.position > position), None)
-
-
-def _lock(incident_id: int) -> tuple[Incident, Escalation | None]:
-    """Lock the incident, then its escalation: the order every writer takes."""
-    # No joins in the locking reads: PostgreSQL would lock the joined rows too
-    # (the severity row, shared by every incident of that severity).
-    incident = Incident.objects.select_for_update().get(pk=incident_id)
-    escalation = (
-        Escalation.objects.select_for_update().filter(incident=incident).first()
-    )
-    return incident, escalation
-
-
-def _record_step(
-    escalation: Escalation,
-    *,
-    key: str,
-    cause: str,
-    level: EscalationLevel | None,
-    outcome: str,
-    users: Iterable[User],
-    due_at: datetime,
-    now: datetime,
-    by: User | None = None,
-) -> EscalationStep:
-    return EscalationStep.objects.create(
-        escalation=escalation,
-        key=key,
-        cause=cause,
-        level=level.position if level is not None else None,
-        run=escalation.run,
-        repeat=escalation.repeat,
-        outcome=outcome,
-        users=[u.get_username() for u in users],
-        due_at=due_at,
-        fired_at=now,
-        by=by,
-    )
-
-
-def _page(
-    incident: Incident,
-    escalation: Escalation,
-    users: Iterable[User],
-    key: str,
-    *,
-    stops_on_ack: bool,
-    now: datetime,
-) -> tuple[list[User], list[str]]:
-    """Page each user; return who was reached and who has no way to be."""
-    paged: list[User] = []
-    unreachable: list[str] = []
-    for user in users:
-        deliveries = page_user(
-            incident=incident,
-            user=user,
-            event_key=f"esc{escalation.pk}.{key}",
-            stops_on_ack=stops_on_ack,
-            now=now,
-        )
-        if deliveries:
-            paged.append(user)
-        else:
-            unreachable.append(f"{user.get_username()} has no verified contact method")
-    return paged, unreachable
-
-
-def _fire_level(
-    incident: Incident,
-    escalation: Escalation,
-    level: EscalationLevel,
-    *,
-    key: str,
-    cause: str,
-    due_at: datetime,
-    now: datetime,
-    by: User | None = None,
-) -> EscalationStep:
-    """Page `level` (or record why nobody was), as the step named `key`."""
-    if not level.applies_to(incident.severity):
-        step = _record_step(
-            escalation,
-            key=key,
-            cause=cause,
-            level=level,
-            outcome=Outcome.NOT_FOR_SEVERITY,
-            users=(),
-            due_at=due_at,
-            now=now,
-            by=by,
-        )
-        limit = level.up_to_severity.code if level.up_to_severity else ""
-        _timeline(
-            incident,
-            Kind.ESCALATION_SKIPPED,
-            f"{level.label} skipped: only for {limit} and worse",
-            step,
-            by=by,
-        )
-        return step
-    reach = level_reach(level, now)
-    paged, unreachable = _page(
-        incident,
-        escalation,
-        reach.users,
-        key,
-        stops_on_ack=incident.status == S.TRIGGERED,
-        now=now,
-    )
-    problems = reach.gaps + unreachable
-    step = _record_step(
-        escalation,
-        key=key,
-        cause=cause,
-        level=level,
-        outcome=Outcome.PAGED if paged else Outcome.EMPTY,
-        users=paged,
-        due_at=due_at,
-        now=now,
-        by=by,
-    )
-    if paged:
-        names = ", ".join(u.get_username() for u in paged)
-        message = f"{_CAUSE_TEXT[cause]} {level.label}: paged {names}"
-        if problems:
-            message += f" ({'; '.join(problems)})"
-        _timeline(incident, Kind.ESCALATED, message, step, by=by)
-    else:
-        why = "; ".join(problems) or "the level has no targets"
-        _timeline(
-            incident,
-            Kind.ESCALATION_SKIPPED,
-            f"{level.label} has nobody to page, skipped: {why}",
-            step,
-            by=by,
-        )
-    return step
-
-
-_CAUSE_TEXT: dict[str, str] = {
-    Cause.DECLARATION: "Paged at declaration of this severity,",
-    Cause.ESCALATION: "Escalated to",
-    Cause.RENOTIFY: "New alert, re-notified",
-    Cause.MANUAL: "Escalated by hand to",
-}
-
-
-def _timeline(
-    incident: Incident,
-    kind: str,
-    message: str,
-    step: EscalationStep | None = None,
-    *,
-    by: User | None = None,
-    data: dict[str, object] | None = None,
-) -> None:
-    details: dict[str, object] = dict(data or {})
-    if step is not None:
-        details |= {
-            "step": step.key,
-            "level": step.level,
-            "run": step.run,
-            "repeat": step.repeat,
-            "users": step.users,
-            "due_at": step.due_at.isoformat(),
-            "lateness_seconds": round(step.lateness.total_seconds(), 3),
-        }
-    record_timeline(incident, kind, message, by=by, via=VIA, data=details)
 
 
 def _climb(
@@ -287,7 +61,7 @@ def _climb(
         _exhaust(incident, escalation, [], now)
         escalation.save()
         return 0
-    levels = _levels(policy)
+    levels = levels_of(policy)
     fired = 0
     while (
         escalation.state == State.ACTIVE
@@ -302,7 +76,7 @@ def _climb(
             _exhaust(incident, escalation, levels, now)
             break
         key = f"r{escalation.run}.{escalation.repeat}.L{level.position}"
-        step = _fire_level(
+        step = level_fire(
             incident,
             escalation,
             level,
@@ -363,7 +137,7 @@ def _exhaust(
         why = f"every level was paged ({escalation.repeat + 1} of {repeats + 1} times)"
     else:
         why = "no level had anybody to page"
-    _timeline(
+    timeline_add(
         incident,
         Kind.ESCALATION_STOPPED,
         f"Escalation ended: {why}; nobody more is paged until someone acts",
@@ -403,7 +177,7 @@ def escalation_start(*, incident: Incident, now: datetime | None = None) -> Esca
     nobody is paged, and that must not be silent.
     """
     now = now or timezone.now()
-    incident, existing = _lock(incident.pk)
+    incident, existing = lock_incident(incident.pk)
     if existing is not None:
         return existing
     policy = incident.service.escalation_policy
@@ -411,13 +185,13 @@ def escalation_start(*, incident: Incident, now: datetime | None = None) -> Esca
         escalation = Escalation.objects.create(
             incident=incident, state=State.NO_POLICY, started_at=now
         )
-        _timeline(
+        timeline_add(
             incident,
             Kind.ESCALATION_SKIPPED,
             f"Service {incident.service} has no escalation policy: nobody is paged",
         )
         return escalation
-    levels = _levels(policy)
+    levels = levels_of(policy)
     escalation = Escalation.objects.create(
         incident=incident,
         policy=policy,
@@ -433,7 +207,7 @@ def escalation_start(*, incident: Incident, now: datetime | None = None) -> Esca
         if level.position > escalation.level and level.pages_at_declaration(
             incident.severity
         ):
-            _fire_level(
+            level_fire(
                 incident,
                 escalation,
                 level,
@@ -460,7 +234,7 @@ def escalation_fire_due(*, escalation_id: int, now: datetime | None = None) -> i
         )
         if incident_id is None:
             return 0
-        incident, escalation = _lock(incident_id)
+        incident, escalation = lock_incident(incident_id)
         if escalation is None or escalation.state != State.ACTIVE:
             return 0
         now = now or timezone.now()
@@ -499,7 +273,7 @@ def _stop(incident: Incident, escalation: Escalation, why: str) -> None:
     escalation.state = State.STOPPED
     escalation.due_at = None
     escalation.save()
-    _timeline(
+    timeline_add(
         incident,
         Kind.ESCALATION_STOPPED,
         f"Escalation stopped: {why}",
@@ -512,7 +286,7 @@ def escalation_status_changed(
     *, incident: Incident, before: str, by: User | None
 ) -> None:
     """Stop the climb once someone is on it; restart it on un-acknowledge."""
-    incident, escalation = _lock(incident.pk)
+    incident, escalation = lock_incident(incident.pk)
     if escalation is None or escalation.policy is None:
         return
     if incident.status != S.TRIGGERED:
@@ -526,11 +300,11 @@ def escalation_status_changed(
     escalation.run += 1
     escalation.repeat = 0
     escalation.level = 0
-    levels = _levels(escalation.policy)
+    levels = levels_of(escalation.policy)
     escalation.next_level = levels[0].position if levels else None
     now = timezone.now()
     escalation.due_at = now
-    _timeline(
+    timeline_add(
         incident,
         Kind.ESCALATION_RESTARTED,
         f"Escalation restarted from the first level: incident is "

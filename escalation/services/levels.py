@@ -1,0 +1,254 @@
+"""Paging one escalation level, and the steps and timeline entries it leaves.
+
+Shared by the engine (`engine.py`) and the manual controls (`controls.py`);
+each caller holds the incident's and the escalation's locks, taken by
+`lock_incident`, in the order every writer takes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.contrib.auth.models import User
+
+from escalation.models import (
+    Escalation,
+    EscalationLevel,
+    EscalationPolicy,
+    EscalationStep,
+    EscalationTarget,
+)
+from escalation.selectors import schedule_oncall
+from incidents.models import Incident, TeamMembership, TimelineEvent
+from incidents.timeline import record_timeline
+from notifications.services import page_user
+
+Kind = TimelineEvent.Kind
+Outcome = EscalationStep.Outcome
+Cause = EscalationStep.Cause
+S = Incident.Status
+VIA = "escalation"
+
+
+@dataclass
+class Reach:
+    """Who a level's targets name at an instant, and why some are missing."""
+
+    users: list[User] = field(default_factory=list)
+    gaps: list[str] = field(default_factory=list)
+
+
+def level_reach(level: EscalationLevel, at: datetime) -> Reach:
+    """Return the users `level` pages at `at`, each once, in target order."""
+    reach = Reach()
+    for target in level.targets.all():
+        users = target_users(target, at)
+        if not users:
+            reach.gaps.append(f"{target} has nobody")
+        for user in users:
+            if not user.is_active:
+                reach.gaps.append(f"{user.get_username()} is inactive")
+            elif user not in reach.users:
+                reach.users.append(user)
+    return reach
+
+
+def target_users(target: EscalationTarget, at: datetime) -> list[User]:
+    if target.kind == EscalationTarget.Kind.USER:
+        return [target.user] if target.user is not None else []
+    if target.kind == EscalationTarget.Kind.TEAM:
+        members = TeamMembership.objects.filter(team=target.team)
+        if target.team_role:
+            members = members.filter(role=target.team_role)
+        return [m.user for m in members.select_related("user").order_by("id")]
+    if target.schedule is None:
+        return []
+    return schedule_oncall(schedule=target.schedule, at=at)
+
+
+def levels_of(policy: EscalationPolicy) -> list[EscalationLevel]:
+    return list(
+        policy.levels.select_related(
+            "up_to_severity", "page_at_declaration_up_to"
+        ).prefetch_related("targets__user", "targets__schedule", "targets__team")
+    )
+
+
+def level_at(
+    levels: list[EscalationLevel], position: int | None
+) -> EscalationLevel | None:
+    return next((lv for lv in levels if lv.position == position), None)
+
+
+def level_after(levels: list[EscalationLevel], position: int) -> EscalationLevel | None:
+    return next((lv for lv in levels if lv.position > position), None)
+
+
+def lock_incident(incident_id: int) -> tuple[Incident, Escalation | None]:
+    """Lock the incident, then its escalation: the order every writer takes."""
+    # No joins in the locking reads: PostgreSQL would lock the joined rows too
+    # (the severity row, shared by every incident of that severity).
+    incident = Incident.objects.select_for_update().get(pk=incident_id)
+    escalation = (
+        Escalation.objects.select_for_update().filter(incident=incident).first()
+    )
+    return incident, escalation
+
+
+def step_record(
+    escalation: Escalation,
+    *,
+    key: str,
+    cause: str,
+    level: EscalationLevel | None,
+    outcome: str,
+    users: Iterable[User],
+    due_at: datetime,
+    now: datetime,
+    by: User | None = None,
+) -> EscalationStep:
+    return EscalationStep.objects.create(
+        escalation=escalation,
+        key=key,
+        cause=cause,
+        level=level.position if level is not None else None,
+        run=escalation.run,
+        repeat=escalation.repeat,
+        outcome=outcome,
+        users=[u.get_username() for u in users],
+        due_at=due_at,
+        fired_at=now,
+        by=by,
+    )
+
+
+def users_page(
+    incident: Incident,
+    escalation: Escalation,
+    users: Iterable[User],
+    key: str,
+    *,
+    stops_on_ack: bool,
+    now: datetime,
+) -> tuple[list[User], list[str]]:
+    """Page each user; return who was reached and who has no way to be."""
+    paged: list[User] = []
+    unreachable: list[str] = []
+    for user in users:
+        deliveries = page_user(
+            incident=incident,
+            user=user,
+            event_key=f"esc{escalation.pk}.{key}",
+            stops_on_ack=stops_on_ack,
+            now=now,
+        )
+        if deliveries:
+            paged.append(user)
+        else:
+            unreachable.append(f"{user.get_username()} has no verified contact method")
+    return paged, unreachable
+
+
+def level_fire(
+    incident: Incident,
+    escalation: Escalation,
+    level: EscalationLevel,
+    *,
+    key: str,
+    cause: str,
+    due_at: datetime,
+    now: datetime,
+    by: User | None = None,
+) -> EscalationStep:
+    """Page `level` (or record why nobody was), as the step named `key`."""
+    if not level.applies_to(incident.severity):
+        step = step_record(
+            escalation,
+            key=key,
+            cause=cause,
+            level=level,
+            outcome=Outcome.NOT_FOR_SEVERITY,
+            users=(),
+            due_at=due_at,
+            now=now,
+            by=by,
+        )
+        limit = level.up_to_severity.code if level.up_to_severity else ""
+        timeline_add(
+            incident,
+            Kind.ESCALATION_SKIPPED,
+            f"{level.label} skipped: only for {limit} and worse",
+            step,
+            by=by,
+        )
+        return step
+    reach = level_reach(level, now)
+    paged, unreachable = users_page(
+        incident,
+        escalation,
+        reach.users,
+        key,
+        stops_on_ack=incident.status == S.TRIGGERED,
+        now=now,
+    )
+    problems = reach.gaps + unreachable
+    step = step_record(
+        escalation,
+        key=key,
+        cause=cause,
+        level=level,
+        outcome=Outcome.PAGED if paged else Outcome.EMPTY,
+        users=paged,
+        due_at=due_at,
+        now=now,
+        by=by,
+    )
+    if paged:
+        names = ", ".join(u.get_username() for u in paged)
+        message = f"{_CAUSE_TEXT[cause]} {level.label}: paged {names}"
+        if problems:
+            message += f" ({'; '.join(problems)})"
+        timeline_add(incident, Kind.ESCALATED, message, step, by=by)
+    else:
+        why = "; ".join(problems) or "the level has no targets"
+        timeline_add(
+            incident,
+            Kind.ESCALATION_SKIPPED,
+            f"{level.label} has nobody to page, skipped: {why}",
+            step,
+            by=by,
+        )
+    return step
+
+
+_CAUSE_TEXT: dict[str, str] = {
+    Cause.DECLARATION: "Paged at declaration of this severity,",
+    Cause.ESCALATION: "Escalated to",
+    Cause.RENOTIFY: "New alert, re-notified",
+    Cause.MANUAL: "Escalated by hand to",
+}
+
+
+def timeline_add(
+    incident: Incident,
+    kind: str,
+    message: str,
+    step: EscalationStep | None = None,
+    *,
+    by: User | None = None,
+    data: dict[str, object] | None = None,
+) -> None:
+    details: dict[str, object] = dict(data or {})
+    if step is not None:
+        details |= {
+            "step": step.key,
+            "level": step.level,
+            "run": step.run,
+            "repeat": step.repeat,
+            "users": step.users,
+            "due_at": step.due_at.isoformat(),
+            "lateness_seconds": round(step.lateness.total_seconds(), 3),
+        }
+    record_timeline(incident, kind, message, by=by, via=VIA, data=details)
