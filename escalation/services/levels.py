@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.auth.models import User
+from django.db.models import Prefetch
 
 from escalation.models import (
     Escalation,
@@ -69,10 +70,12 @@ def target_users(target: EscalationTarget, at: datetime) -> list[User]:
 
 
 def levels_of(policy: EscalationPolicy) -> list[EscalationLevel]:
+    """Return the policy's levels with their targets: two queries, every step."""
+    targets = EscalationTarget.objects.select_related("user", "schedule", "team")
     return list(
         policy.levels.select_related(
             "up_to_severity", "page_at_declaration_up_to"
-        ).prefetch_related("targets__user", "targets__schedule", "targets__team")
+        ).prefetch_related(Prefetch("targets", queryset=targets))
     )
 
 

@@ -43,10 +43,7 @@ def action_links_issue(
     SMS code a responder got by text also works after the email arrived.
     """
     now = now or timezone.now()
-    links = {
-        action: _live_link(incident=incident, user=user, action=action, now=now)
-        for action in Action.values
-    }
+    links = _live_links(incident=incident, user=user, now=now)
     return IssuedLinks(
         acknowledge_url=_url(links[Action.ACKNOWLEDGE]),
         resolve_url=_url(links[Action.RESOLVE]),
@@ -54,37 +51,52 @@ def action_links_issue(
     )
 
 
-def _live_link(
-    *, incident: Incident, user: User, action: str, now: datetime
-) -> ActionLink:
-    live = ActionLink.objects.filter(
-        incident=incident, user=user, action=action, used_at__isnull=True
-    ).first()
-    if live is not None and live.expires_at > now:
-        return live
-    if live is not None:  # expired: retire it so that a new one may be live
-        ActionLink.objects.filter(pk=live.pk, used_at__isnull=True).update(
+def _live_links(
+    *, incident: Incident, user: User, now: datetime
+) -> dict[str, ActionLink]:
+    """Return the live link of each action, issuing those that are missing.
+
+    One read for all of them: every page runs this, once per person paged.
+    """
+    live = {
+        link.action: link
+        for link in ActionLink.objects.filter(
+            incident=incident, user=user, used_at__isnull=True
+        )
+    }
+    expired = [link.pk for link in live.values() if link.expires_at <= now]
+    if expired:  # retire them so that new ones may be live
+        ActionLink.objects.filter(pk__in=expired, used_at__isnull=True).update(
             used_at=now, used_via="expired"
         )
-    sibling = ActionLink.objects.filter(
-        incident=incident, user=user, used_at__isnull=True, expires_at__gt=now
-    ).first()
-    code = sibling.code if sibling is not None else _free_code(user, now)
+        live = {a: link for a, link in live.items() if link.pk not in expired}
+    missing = [action for action in Action.values if action not in live]
+    if not missing:
+        return live
+    code = next(iter(live.values())).code if live else _free_code(user, now)
+    expires_at = now + timedelta(hours=settings.VIGIL_ACTION_LINK_HOURS)
     try:
         with transaction.atomic():
-            return ActionLink.objects.create(
-                incident=incident,
-                user=user,
-                action=action,
-                nonce=secrets.token_urlsafe(24),
-                code=code,
-                created_at=now,
-                expires_at=now + timedelta(hours=settings.VIGIL_ACTION_LINK_HOURS),
+            issued = ActionLink.objects.bulk_create(
+                ActionLink(
+                    incident=incident,
+                    user=user,
+                    action=action,
+                    nonce=secrets.token_urlsafe(24),
+                    code=code,
+                    created_at=now,
+                    expires_at=expires_at,
+                )
+                for action in missing
             )
-    except IntegrityError:  # issued concurrently by another page: use that one
-        return ActionLink.objects.get(
-            incident=incident, user=user, action=action, used_at__isnull=True
-        )
+    except IntegrityError:  # issued concurrently by another page: use those
+        return {
+            link.action: link
+            for link in ActionLink.objects.filter(
+                incident=incident, user=user, used_at__isnull=True
+            )
+        }
+    return live | {link.action: link for link in issued}
 
 
 def _free_code(user: User, now: datetime) -> str:
