@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.auth.models import User
+from django.db import connection
 from django.db.models import Prefetch
 
 from escalation.models import (
@@ -91,11 +92,22 @@ def level_after(levels: list[EscalationLevel], position: int) -> EscalationLevel
 
 def lock_incident(incident_id: int) -> tuple[Incident, Escalation | None]:
     """Lock the incident, then its escalation: the order every writer takes."""
-    # No joins in the locking reads: PostgreSQL would lock the joined rows too
-    # (the severity row, shared by every incident of that severity).
-    incident = Incident.objects.select_for_update().get(pk=incident_id)
+    # Only the incident's and the escalation's own rows: without OF, PostgreSQL
+    # would lock the joined rows too (the severity row, shared by every
+    # incident of that severity). SQLite locks the whole database anyway.
+    own: tuple[str, ...] = (
+        ("self",) if connection.features.has_select_for_update_of else ()
+    )
+    incident = (
+        Incident.objects.select_for_update(of=own)
+        .select_related("severity", "service")
+        .get(pk=incident_id)
+    )
     escalation = (
-        Escalation.objects.select_for_update().filter(incident=incident).first()
+        Escalation.objects.select_for_update(of=own)
+        .select_related("policy")
+        .filter(incident=incident)
+        .first()
     )
     return incident, escalation
 
