@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.auth.models import User
-from django.db import connection
 from django.db.models import Prefetch
 
+from config.db import own_rows
 from escalation.models import (
     Escalation,
     EscalationLevel,
@@ -92,19 +92,13 @@ def level_after(levels: list[EscalationLevel], position: int) -> EscalationLevel
 
 def lock_incident(incident_id: int) -> tuple[Incident, Escalation | None]:
     """Lock the incident, then its escalation: the order every writer takes."""
-    # Only the incident's and the escalation's own rows: without OF, PostgreSQL
-    # would lock the joined rows too (the severity row, shared by every
-    # incident of that severity). SQLite locks the whole database anyway.
-    own: tuple[str, ...] = (
-        ("self",) if connection.features.has_select_for_update_of else ()
-    )
     incident = (
-        Incident.objects.select_for_update(of=own)
+        Incident.objects.select_for_update(of=own_rows())
         .select_related("severity", "service")
         .get(pk=incident_id)
     )
     escalation = (
-        Escalation.objects.select_for_update(of=own)
+        Escalation.objects.select_for_update(of=own_rows())
         .select_related("policy")
         .filter(incident=incident)
         .first()

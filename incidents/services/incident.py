@@ -10,6 +10,7 @@ from django.contrib.auth.models import User
 from django.db import connection, transaction
 from django.utils import timezone
 
+from config.db import own_rows
 from escalation.services import (
     escalation_severity_raised,
     escalation_start,
@@ -93,7 +94,7 @@ def _next_public_id(declared_at: datetime) -> str:
 def _locked(incident: Incident) -> Incident:
     """Re-read the incident under a row lock, so concurrent changes queue."""
     return (
-        Incident.objects.select_for_update()
+        Incident.objects.select_for_update(of=own_rows())
         .select_related("severity")
         .get(pk=incident.pk)
     )
