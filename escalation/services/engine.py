@@ -234,6 +234,15 @@ def escalation_fire_due(*, escalation_id: int, now: datetime | None = None) -> i
         )
         if incident_id is None:
             return 0
+        free = Incident.objects.select_for_update(skip_locked=True).filter(
+            pk=incident_id
+        )
+        if not free.values_list("pk", flat=True):
+            # Being changed right now: by an acknowledgement (which stops the
+            # climb) or by another firing of this step. A worker blocked on
+            # the lock would be one fewer firing the rest; if a step is still
+            # due, the next sweep fires it.
+            return 0
         incident, escalation = lock_incident(incident_id)
         if escalation is None or escalation.state != State.ACTIVE:
             return 0

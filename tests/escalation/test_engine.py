@@ -414,3 +414,38 @@ def test_an_escalation_whose_policy_was_deleted_ends_and_leaves_the_sweep(
     assert incident.timeline.filter(
         kind=Kind.ESCALATION_STOPPED, message__contains="its policy was deleted"
     ).exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_step_whose_incident_is_being_changed_is_left_to_the_next_sweep(
+    sop_policy, service
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are what this tests; SQLite runs one writer")
+    import psycopg
+
+    incident = declare(service, "P1")
+    escalation = Escalation.objects.get(incident=incident)
+    later = timezone.now() + timedelta(hours=1, seconds=1)
+    settings = connection.settings_dict
+    other = psycopg.connect(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        host=settings["HOST"],
+        port=settings["PORT"] or 5432,
+    )
+    with connection.cursor() as cursor:  # waiting on the lock fails the test
+        cursor.execute("SET lock_timeout = '2s'")
+    try:
+        with other.transaction():  # someone acknowledging it, say
+            other.execute(
+                "SELECT id FROM incidents_incident WHERE id = %s FOR UPDATE",
+                [incident.pk],
+            )
+            assert escalation_fire_due(escalation_id=escalation.pk, now=later) == 0
+    finally:
+        other.close()
+        with connection.cursor() as cursor:
+            cursor.execute("RESET lock_timeout")
+    assert escalation_fire_due(escalation_id=escalation.pk, now=later) == 1
+    assert paged(incident) == ["responder", "lead", "lead"]
