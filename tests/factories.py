@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import factory
 from django.contrib.auth.models import User
+from django.utils import timezone
 
 from incidents.models import Incident, Service, SeverityLevel, Team, TeamMembership
 from incidents.services import incident_create
+from notifications.models import Channel, ContactMethod, Kind
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -57,3 +61,27 @@ def declare(
         service=service,
         **kwargs,  # type: ignore[arg-type]
     )
+
+
+def webhook_channels(
+    service: Service, url: Callable[[str], str], count: int
+) -> list[Channel]:
+    """Create channels #c0… of `service`, each a webhook to `url(f"/c{i}")`."""
+    return [
+        Channel.objects.create(
+            name=f"#c{i}",
+            kind=Kind.WEBHOOK,
+            address=url(f"/c{i}"),
+            secret="k",
+            service=service,
+        )
+        for i in range(count)
+    ]
+
+
+def webhook_contact(user: User, address: str) -> ContactMethod:
+    """Create a verified webhook contact method of `user`."""
+    return ContactMethod.objects.create(
+        user=user, kind=Kind.WEBHOOK, address=address, secret="k",
+        verified_at=timezone.now(),
+    )  # fmt: skip
