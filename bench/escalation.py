@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.notify import _duplicates, _stats, _until, _verdicts, paging_stack
+from bench.notify import _duplicates, _stats, _until, _verdicts, scratch_stack
 from bench.openloop import percentile
 from bench.stack import (
     ROOT,
@@ -166,7 +166,8 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=RESULTS / "escalation.json")
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
-        env, var_dir, port = paging_stack(stack)
+        env, port, _ = scratch_stack(stack)
+        var_dir = Path(env["VIGIL_VAR_DIR"])
         worker = spawn(
             [sys.executable, "-m", "celery", "-A", "config", "worker",
              "--queues", "escalation,notifications",

@@ -11,7 +11,7 @@ It makes a scratch database and RabbitMQ vhost, starts a Celery worker on the
 
 1. throughput: `notify()` to 50 webhook channels, 60 times (3,000
    deliveries), as fast as it returns; deliveries/s from the first call to
-   the last request received;
+   the last request received, and where the machine's CPU went meanwhile;
 2. latency on an idle system: `page_user()` at a steady rate, one webhook
    page each; from the transaction that wrote it returning (the task is
    enqueued on commit) to the receiver getting the request: p50/p99/max.
@@ -30,6 +30,7 @@ import os
 import platform
 import secrets
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +41,7 @@ from typing import Any
 
 from kombu import Connection
 
+from bench import cpu
 from bench.openloop import percentile
 from bench.stack import (
     ROOT,
@@ -101,6 +103,30 @@ def _until(what: str, ready: Any, seconds: float = 60) -> None:
         time.sleep(0.25)
 
 
+def scratch_stack(
+    stack: contextlib.ExitStack,
+) -> tuple[dict[str, str], int, subprocess.Popen[bytes]]:
+    """Make a migrated scratch database and vhost, and start the receiver.
+
+    Return the environment of Vigil's processes, the receiver's port and
+    process; `stack` drops and stops them all.
+    """
+    tag = secrets.token_hex(4)
+    var_dir = Path(tempfile.mkdtemp(prefix="vigil-bench-"))
+    stack.callback(shutil.rmtree, var_dir, ignore_errors=True)
+    database_url = scratch_database(stack, f"vigil_bench_{tag}")
+    broker_url = scratch_vhost(stack, f"vigil_bench_{tag}")
+    env = vigil_env(database_url, broker_url, var_dir)
+    env["VIGIL_OUTBOUND_ALLOWLIST"] = "127.0.0.1/32"
+    manage(env, "migrate", "--no-input")
+    port = pick_port()
+    receiver = spawn([sys.executable, "-m", "bench.receiver", str(port)], env,
+                     var_dir / "receiver.log")  # fmt: skip
+    stack.callback(stop, receiver)
+    _until("the receiver", lambda: _answers(port))
+    return env, port, receiver
+
+
 def _setup(port: int, channels: int) -> tuple[Any, Any]:
     """Create a service with `channels` webhook channels and a paged user."""
     from django.contrib.auth.models import User
@@ -139,7 +165,9 @@ def _duplicates(arrivals: dict[str, list[float]]) -> int:
     return sum(len(times) - 1 for times in arrivals.values())
 
 
-def throughput(port: int, incident: Any, channels: int, batches: int) -> dict[str, Any]:
+def throughput(
+    port: int, incident: Any, channels: int, batches: int, meter: cpu.Meter
+) -> dict[str, Any]:
     from django.db import transaction
 
     from notifications.services import notify
@@ -148,13 +176,14 @@ def throughput(port: int, incident: Any, channels: int, batches: int) -> dict[st
     time.sleep(1)
     _reset(port)
     total = channels * batches
-    started = time.time()
-    for i in range(batches):
-        with transaction.atomic():
-            notify(incident=incident, message_kind="update", event_key=f"b{i}",
-                   extra={"update": {"text": f"Update {i}"}})  # fmt: skip
-    written = time.time()
-    stats = _wait_for(port, total, 600)
+    with meter:
+        started = time.time()
+        for i in range(batches):
+            with transaction.atomic():
+                notify(incident=incident, message_kind="update", event_key=f"b{i}",
+                       extra={"update": {"text": f"Update {i}"}})  # fmt: skip
+        written = time.time()
+        stats = _wait_for(port, total, 600)
     last = max(t for times in stats["arrivals"].values() for t in times)
     return {
         "deliveries": total,
@@ -163,6 +192,9 @@ def throughput(port: int, incident: Any, channels: int, batches: int) -> dict[st
         "write_seconds": round(written - started, 3),
         "seconds": round(last - started, 3),
         "deliveries_per_s": round(total / (last - started), 1),
+        # Where the machine's CPU went meanwhile, in cores: "load generator"
+        # is this process writing the deliveries, "other" whatever else ran.
+        "cpu": meter.usage(),
     }
 
 
@@ -212,28 +244,6 @@ def _verdicts(
     return out
 
 
-def paging_stack(stack: contextlib.ExitStack) -> tuple[dict[str, str], Path, int]:
-    """Set up what the paging benchmarks share, undone when `stack` closes.
-
-    A scratch database (migrated) and RabbitMQ vhost, a var folder, and the
-    webhook receiver; return the environment, the folder and its port.
-    """
-    tag = secrets.token_hex(4)
-    var_dir = Path(tempfile.mkdtemp(prefix="vigil-bench-"))
-    stack.callback(shutil.rmtree, var_dir, ignore_errors=True)
-    database_url = scratch_database(stack, f"vigil_bench_{tag}")
-    broker_url = scratch_vhost(stack, f"vigil_bench_{tag}")
-    env = vigil_env(database_url, broker_url, var_dir)
-    env["VIGIL_OUTBOUND_ALLOWLIST"] = "127.0.0.1/32"
-    manage(env, "migrate", "--no-input")
-    port = pick_port()
-    receiver = spawn([sys.executable, "-m", "bench.receiver", str(port)], env,
-                     var_dir / "receiver.log")  # fmt: skip
-    stack.callback(stop, receiver)
-    _until("the receiver", lambda: _answers(port))
-    return env, var_dir, port
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--channels", type=int, default=50)
@@ -244,12 +254,12 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=RESULTS / "notify.json")
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
-        env, var_dir, port = paging_stack(stack)
+        env, port, receiver = scratch_stack(stack)
         worker = spawn(
             [sys.executable, "-m", "celery", "-A", "config", "worker",
              "--queues", "notifications", "--concurrency", str(args.concurrency),
              "--loglevel", "WARNING"],
-            env, var_dir / "worker.log",
+            env, Path(env["VIGIL_VAR_DIR"]) / "worker.log",
         )  # fmt: skip
         stack.callback(stop, worker)
         _until("the worker", lambda: _consuming(env["CELERY_BROKER_URL"]))
@@ -258,7 +268,11 @@ def main() -> None:
 
         django.setup()
         incident, user = _setup(port, args.channels)
-        bulk = throughput(port, incident, args.channels, args.batches)
+        meter = cpu.Meter(
+            {worker.pid: "celery worker", receiver.pid: "receiver"},
+            env["DATABASE_URL"].rsplit("/", 1)[1],
+        )
+        bulk = throughput(port, incident, args.channels, args.batches, meter)
         idle = latency(port, incident, user, args.pages, args.rate)
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -293,6 +293,10 @@ class Delivery(models.Model):
     notes = models.TextField(
         blank=True, help_text="Template fallbacks, recoveries, postponements."
     )
+    # Sent or failed, and the apps above not yet told (`deliveries_finished`):
+    # a batch tells them when it ends, and the recovery sweep tells them of
+    # what a worker that died first left behind.
+    report_due = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -321,6 +325,11 @@ class Delivery(models.Model):
                 fields=["claimed_at"],
                 name="delivery_sending_idx",
                 condition=Q(status="sending"),
+            ),
+            models.Index(
+                fields=["finished_at"],
+                name="delivery_report_due_idx",
+                condition=Q(report_due=True),
             ),
             models.Index(fields=["contact_method", "claimed_at"]),
             models.Index(fields=["incident", "status"]),

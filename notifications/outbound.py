@@ -19,6 +19,13 @@ Transports never call httpx themselves: they call `request()`, which
 * ignores proxy variables of the environment (`trust_env=False`): a proxy
   would connect on our behalf to addresses we never checked.
 
+Inside `connections()` (a worker opens it for each batch of deliveries),
+requests reuse kept-alive connections instead of each paying for TCP and TLS
+set-up. A pool serves one host name at one checked address, and every
+request, every redirect too, is still checked first: a connection is only
+reused for the very name it was opened (and its certificate verified) for,
+at an address the guard has just passed again.
+
 `raise_for_status()` turns an answer into the transport contract: 2xx passes;
 408, 425, 429 and 5xx are transient (with `retry_after` for 429/503); any
 other status is permanent. Failures to resolve or to connect and timeouts
@@ -27,14 +34,17 @@ are transient: bounded retries settle them.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import ipaddress
 import socket
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from http.cookiejar import CookieJar
 from typing import Any
 
 import httpx
@@ -241,6 +251,48 @@ def _timeout() -> httpx.Timeout:
     return httpx.Timeout(float(settings.VIGIL_OUTBOUND_TIMEOUT))
 
 
+# A pool per (scheme, host name, port, checked address): see `connections()`.
+PoolKey = tuple[str, str, int | None, IPAddress]
+_pools: ContextVar[dict[PoolKey, httpx.Client] | None] = ContextVar(
+    "outbound_pools", default=None
+)
+
+
+@contextlib.contextmanager
+def connections() -> Iterator[dict[PoolKey, httpx.Client]]:
+    """Reuse connections for the requests made inside the block; close them after.
+
+    Without it, each `request()` connects afresh. The pools belong to the
+    block, so a connection never outlives the batch that opened it.
+    """
+    pools = _pools.get()
+    if pools is not None:  # an enclosing block already pools
+        yield pools
+        return
+    pools = {}
+    token = _pools.set(pools)
+    try:
+        yield pools
+    finally:
+        _pools.reset(token)
+        for client in pools.values():
+            client.close()
+
+
+def _client(pools: dict[PoolKey, httpx.Client], checked: CheckedURL) -> httpx.Client:
+    # Keyed by the name as well as the address: httpx matches a kept
+    # connection by the address alone, and a connection verified for one name
+    # (SNI, certificate) must not carry a request for another name that
+    # resolves to the same address.
+    url = checked.url
+    key = (url.scheme, checked.host.lower(), url.port, checked.address)
+    client = pools.get(key)
+    if client is None:
+        client = httpx.Client(timeout=_timeout(), trust_env=False, verify=_tls())
+        pools[key] = client
+    return client
+
+
 def _send_once(
     client: httpx.Client,
     method: str,
@@ -249,8 +301,13 @@ def _send_once(
     body: dict[str, Any],
     headers: Mapping[str, str],
     auth: tuple[str, str] | None,
+    cookies: CookieJar,
 ) -> httpx.Response:
     url, host_header, extensions = _pinned(checked)
+    # The cookies of this request's own hops only (httpx keeps what the answer
+    # sets in this jar): a pooled client must not carry one request's cookies
+    # into the next.
+    client.cookies = cookies
     request = client.build_request(
         method,
         url,
@@ -311,12 +368,19 @@ def request(
     body = {key: value for key, value in body.items() if value is not None}
     headers = dict(headers or {})
     current = parse_url(url)
-    with httpx.Client(timeout=_timeout(), trust_env=False, verify=_tls()) as client:
+    cookies = CookieJar()
+    with connections() as pools:
         for _hop in range(MAX_REDIRECTS + 1):
             checked = check_url(current)
             try:
                 response = _send_once(
-                    client, method, checked, body=body, headers=headers, auth=auth
+                    _client(pools, checked),
+                    method,
+                    checked,
+                    body=body,
+                    headers=headers,
+                    auth=auth,
+                    cookies=cookies,
                 )
             except httpx.TimeoutException as exc:
                 raise TransportError(

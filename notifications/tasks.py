@@ -11,9 +11,10 @@ from notifications.services import (
 )
 
 
-# A batch is at most SEND_BATCH sends of at most VIGIL_OUTBOUND_TIMEOUT each.
-# Each delivery is claimed only when its turn comes, so the recovery lease
-# (VIGIL_DELIVERY_LEASE_SECONDS) covers one send, not the whole batch.
+# A batch starts no send after 60 s (or half the recovery lease,
+# VIGIL_DELIVERY_LEASE_SECONDS, if shorter: see services/sending.py), the rest
+# going back to the queue, and each send waits at most VIGIL_OUTBOUND_TIMEOUT
+# per step: the limits leave room for the last send.
 @shared_task(soft_time_limit=240, time_limit=300)
 def deliveries_send_task(*, delivery_ids: list[int]) -> list[str]:
     """Send the deliveries still pending and due, in turn; safe to run twice."""

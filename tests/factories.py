@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import factory
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
@@ -14,7 +16,7 @@ from incidents.models import (
     TimelineEvent,
 )
 from incidents.services import incident_create
-from notifications.models import ContactMethod, Kind
+from notifications.models import Channel, ContactMethod, Kind
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -94,3 +96,27 @@ class ContactMethodFactory(factory.django.DjangoModelFactory):
     kind = Kind.EMAIL
     address = factory.LazyAttribute(lambda m: f"{m.user.username}@example.com")
     verified_at = factory.LazyFunction(timezone.now)
+
+
+def webhook_channels(
+    service: Service, url: Callable[[str], str], count: int
+) -> list[Channel]:
+    """Create channels #c0… of `service`, each a webhook to `url(f"/c{i}")`."""
+    return [
+        Channel.objects.create(
+            name=f"#c{i}",
+            kind=Kind.WEBHOOK,
+            address=url(f"/c{i}"),
+            secret="k",
+            service=service,
+        )
+        for i in range(count)
+    ]
+
+
+def webhook_contact(user: User, address: str) -> ContactMethod:
+    """Create a verified webhook contact method of `user`."""
+    return ContactMethod.objects.create(
+        user=user, kind=Kind.WEBHOOK, address=address, secret="k",
+        verified_at=timezone.now(),
+    )  # fmt: skip

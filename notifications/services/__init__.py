@@ -13,9 +13,7 @@ from notifications.services.deliveries import (
     deliveries_cancel,
     deliveries_dispatch_due,
     deliveries_recover,
-    deliveries_send,
     delivery_retry,
-    delivery_send,
 )
 from notifications.services.links import (
     action_link_for_reply,
@@ -24,6 +22,7 @@ from notifications.services.links import (
     action_links_issue,
 )
 from notifications.services.paging import notify, page_user
+from notifications.services.sending import deliveries_send, delivery_send
 
 __all__ = [
     "action_link_for_reply",

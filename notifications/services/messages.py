@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import logging
 import time
 from datetime import datetime, timedelta
@@ -87,8 +88,13 @@ def incident_context(incident: Incident, *, now: datetime) -> dict[str, Any]:
     }
 
 
-def delivery_context(delivery: Delivery, *, now: datetime) -> dict[str, Any]:
-    """Return the whole template context of one delivery."""
+def delivery_context(
+    delivery: Delivery, *, now: datetime, incident: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Return the whole template context of one delivery.
+
+    `incident` is the incident's own context when the caller has it already.
+    """
     extra = delivery.extra or {}
     user = delivery.user
     context: dict[str, Any] = {
@@ -109,7 +115,7 @@ def delivery_context(delivery: Delivery, *, now: datetime) -> dict[str, Any]:
         "is_drill": False,
     }
     if delivery.incident is not None:
-        context["incident"] = incident_context(delivery.incident, now=now)
+        context["incident"] = incident or incident_context(delivery.incident, now=now)
         context["is_drill"] = delivery.incident.is_drill
     context["update"].update(extra.get("update", {}))
     context["links"].update(extra.get("links", {}))
@@ -140,14 +146,54 @@ def _overrides(kind: str) -> dict[str, str]:
 
 def message_render(delivery: Delivery, *, now: datetime) -> Message:
     """Render the delivery's message; report templates that fell back."""
-    rendered: Rendered = render_message(
-        kind=delivery.message_kind,
-        context=delivery_context(delivery, now=now),
-        overrides=_overrides(delivery.message_kind),
-    )
-    if rendered.errors:
-        _report_fallbacks(delivery, rendered.errors, now)
-    return dataclasses.replace(rendered.message, delivery_id=str(delivery.pk))
+    return MessageRenderer(now=now).render(delivery)
+
+
+class MessageRenderer:
+    """Render the messages of one batch of deliveries, each distinct one once.
+
+    A channel message goes to every channel with the same words, and its
+    deliveries travel together: the incident's context (which reads its
+    roles) is built once per incident, and a message once per distinct
+    context. Only the delivery id differs from one destination to the next.
+    """
+
+    def __init__(self, *, now: datetime) -> None:
+        self.now = now
+        self._incidents: dict[int, dict[str, Any]] = {}
+        self._rendered: dict[tuple[Any, ...], Rendered] = {}
+
+    def render(self, delivery: Delivery) -> Message:
+        """Render the delivery's message; report templates that fell back."""
+        # Everything `delivery_context()` reads of the delivery itself.
+        key = (
+            delivery.message_kind,
+            delivery.incident_id,
+            delivery.user_id,
+            delivery.created_at,
+            json.dumps(delivery.extra, sort_keys=True, default=str),
+        )
+        rendered = self._rendered.get(key)
+        if rendered is None:
+            rendered = render_message(
+                kind=delivery.message_kind,
+                context=delivery_context(
+                    delivery, now=self.now, incident=self._incident(delivery)
+                ),
+                overrides=_overrides(delivery.message_kind),
+            )
+            self._rendered[key] = rendered
+        if rendered.errors:
+            _report_fallbacks(delivery, rendered.errors, self.now)
+        return dataclasses.replace(rendered.message, delivery_id=str(delivery.pk))
+
+    def _incident(self, delivery: Delivery) -> dict[str, Any] | None:
+        incident = delivery.incident
+        if incident is None:
+            return None
+        if incident.pk not in self._incidents:
+            self._incidents[incident.pk] = incident_context(incident, now=self.now)
+        return self._incidents[incident.pk]
 
 
 def _report_fallbacks(delivery: Delivery, errors: list[str], now: datetime) -> None:

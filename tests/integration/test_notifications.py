@@ -14,21 +14,22 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from incidents.models import Incident
+from incidents.models import Incident, TimelineEvent
 from notifications.models import ContactMethod, Delivery, Kind
 from notifications.services import page_user
 from notifications.tasks import deliveries_recover_task, deliveries_send_task
-from tests.factories import declare
+from tests.factories import declare, webhook_channels
 from tests.integration.conftest import Process, start_worker, wait_until
 from tests.notifications.servers import Answer, HTTPReceiver
 
 HOOK = "/page"
+CHANNELS = 5
 ENV = {"VIGIL_OUTBOUND_ALLOWLIST": "127.0.0.1/32", "VIGIL_DELIVERY_LEASE_SECONDS": "5"}
 
 
 @pytest.fixture
 def receiver() -> Iterator[HTTPReceiver]:
-    server = HTTPReceiver().start()
+    server = HTTPReceiver(keep_alive=True).start()
     server.answer(HOOK, Answer(200, "ok"))
     yield server
     server.stop()
@@ -108,3 +109,82 @@ def test_a_worker_killed_mid_send_leaves_a_page_that_is_sent_again(
     delivery.refresh_from_db()
     assert delivery.attempts == 2
     assert "may arrive twice" in delivery.notes
+
+
+def told(service, receiver: HTTPReceiver) -> tuple[Incident, list[int]]:
+    """Declare an incident to the service's channels (sent on commit)."""
+    webhook_channels(service, receiver.url, CHANNELS)
+    incident = declare(service, "P0")
+    ids = incident.deliveries.order_by("id").values_list("pk", flat=True)
+    return incident, list(ids)
+
+
+def sends_handled(workers: list[Process]) -> int:
+    return sum(
+        line.count("succeeded")
+        for w in workers
+        for line in w.log.read_text().splitlines()
+        if "deliveries_send_task" in line
+    )
+
+
+def test_duplicate_messages_and_racing_workers_tell_each_channel_once(
+    workers, tmp_path, service, receiver
+):
+    more(workers, tmp_path)
+    more(workers, tmp_path)
+    incident, ids = told(service, receiver)  # enqueued once on commit
+
+    for _ in range(10):  # the same message delivered again and again
+        deliveries_send_task.delay(delivery_ids=ids)
+
+    wait_until(
+        lambda: Delivery.objects.filter(pk__in=ids, status="sent").count() == CHANNELS,
+        "every channel told",
+    )
+    wait_until(lambda: sends_handled(workers) >= 11, "every copy of the task handled")
+    paths = sorted(r.path for r in receiver.requests)
+    assert paths == [f"/c{i}" for i in range(CHANNELS)]
+    # Each delivery on the timeline once (racing claims may split them
+    # between two entries, each naming its own channels).
+    entries = incident.timeline.filter(kind=TimelineEvent.Kind.NOTIFICATION_SENT)
+    told_of = [d["delivery"] for e in entries for d in e.data["deliveries"]]
+    assert sorted(told_of) == ids
+
+
+def test_a_worker_killed_mid_batch_leaves_its_channels_to_the_recovery_sweep(
+    workers, tmp_path, service, receiver
+):
+    # The batch claims its channels together, then hangs on the first; the
+    # worker is killed: the one in flight may have arrived, the others not.
+    receiver.answer("/c0", Answer(200, "ok", delay=20), Answer(200, "ok"))
+    doomed = more(workers, tmp_path)
+    incident, ids = told(service, receiver)
+    wait_until(lambda: receiver.requests_to("/c0"), "the first channel to get it")
+
+    os.kill(doomed.popen.pid, signal.SIGKILL)
+    doomed.popen.wait(timeout=10)
+    statuses = Delivery.objects.filter(pk__in=ids).values_list("status", flat=True)
+    assert set(statuses) == {Delivery.Status.SENDING}
+
+    survivor = more(workers, tmp_path)
+    survivor.wait_for("'skipped'", seconds=30)  # the redelivered message
+    wait_until(
+        lambda: (
+            deliveries_recover_task.delay()
+            and Delivery.objects.filter(pk__in=ids, status="sent").count() == CHANNELS
+        ),
+        "the recovery sweep to send them",
+        seconds=40,
+        every=2,
+    )
+
+    counts = {f"/c{i}": len(receiver.requests_to(f"/c{i}")) for i in range(CHANNELS)}
+    assert counts == {"/c0": 2, **{f"/c{i}": 1 for i in range(1, CHANNELS)}}
+    assert all(
+        "may arrive twice" in notes
+        for notes in Delivery.objects.filter(pk__in=ids).values_list("notes", flat=True)
+    )
+    entries = incident.timeline.filter(kind=TimelineEvent.Kind.NOTIFICATION_SENT)
+    told_of = [d["delivery"] for e in entries for d in e.data["deliveries"]]
+    assert sorted(told_of) == ids

@@ -4,8 +4,9 @@
   every request is recorded in `.requests` (method, path, query, headers,
   raw body, `.json`, `.form`); `.answer(path, Answer(...), ...)` sets what a
   path answers (status, headers, body, delay), in sequence.
-* `make_http_receiver(host="127.0.0.1")` — start more receivers, e.g. on
-  127.0.0.2 or ::1. All are stopped at teardown.
+* `make_http_receiver(host="127.0.0.1", keep_alive=False)` — start more
+  receivers, e.g. on 127.0.0.2 or ::1, or one that keeps connections open.
+  All are stopped at teardown.
 * `smtp_server` — a started `SMTPReceiver` (aiosmtpd) on 127.0.0.1 with
   Django's EMAIL_* settings pointing at it; messages land in `.messages`,
   `.reply = "451 ..."` makes it refuse DATA, `.rcpt_reply` refuses recipients.
@@ -83,8 +84,8 @@ def make_http_receiver() -> Iterator[Callable[..., HTTPReceiver]]:
     """Return a function that starts an `HTTPReceiver` on a loopback host."""
     started: list[HTTPReceiver] = []
 
-    def make(host: str = "127.0.0.1") -> HTTPReceiver:
-        receiver = HTTPReceiver(host).start()
+    def make(host: str = "127.0.0.1", *, keep_alive: bool = False) -> HTTPReceiver:
+        receiver = HTTPReceiver(host, keep_alive=keep_alive).start()
         started.append(receiver)
         return receiver
 

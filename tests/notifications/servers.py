@@ -61,6 +61,7 @@ class Received:
     query: dict[str, list[str]]
     headers: httpx.Headers  # case-insensitive
     body: bytes
+    client: tuple[str, int] = ("", 0)  # the connection's far end: (host, port)
 
     @property
     def json(self) -> Any:
@@ -91,6 +92,7 @@ class _Handler(BaseHTTPRequestHandler):
             query=parse_qs(parts.query, keep_blank_values=True),
             headers=httpx.Headers(list(self.headers.items())),
             body=body,
+            client=(str(self.client_address[0]), int(self.client_address[1])),
         )
         answer = receiver.record(received)
         if answer.delay and receiver.stopping.wait(answer.delay):
@@ -101,7 +103,8 @@ class _Handler(BaseHTTPRequestHandler):
             for name, value in headers.items():
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(content)))
-            self.send_header("Connection", "close")
+            if not receiver.keep_alive:
+                self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(content)
         except OSError:
@@ -131,10 +134,12 @@ class HTTPReceiver:
     Unless told otherwise with `answer()`, every path answers 200 with an
     empty body. `answer(path, a, b)` answers the next request to `path`
     with `a`, and every later one with `b` (the last answer repeats).
+    Each answer closes the connection, unless `keep_alive` is set.
     """
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", *, keep_alive: bool = False) -> None:
         self.host = host
+        self.keep_alive = keep_alive
         self.requests: list[Received] = []
         self.default = Answer()
         self.stopping = threading.Event()

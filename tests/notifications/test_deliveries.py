@@ -108,8 +108,12 @@ def test_a_sent_page_is_on_the_incident_timeline(
         delivery_send(delivery_id=delivery.pk)
 
     event = incident.timeline.get(kind=TimelineEvent.Kind.NOTIFICATION_SENT)
-    assert "responder" in event.message
-    assert event.data["delivery"] == delivery.pk
+    assert (
+        event.message
+        == "Page to a responder sent to responder by Webhook (signed JSON)"
+    )
+    (entry,) = event.data["deliveries"]
+    assert (entry["delivery"], entry["user"]) == (delivery.pk, "responder")
 
 
 def test_a_server_error_is_retried_with_backoff_then_sent(incident, responder, hook):

@@ -335,3 +335,97 @@ def test_a_timeout_is_transient_and_bounded_by_the_setting(
 
     assert caught.value.permanent is False
     assert 0.9 <= time.monotonic() - started < 3
+
+
+# --- Connections kept for a batch (`outbound.connections()`) -----------------
+
+
+@pytest.fixture
+def kept(make_http_receiver: Any, allow_loopback: None) -> HTTPReceiver:
+    """Return a receiver that keeps connections open between requests."""
+    return make_http_receiver(keep_alive=True)
+
+
+def test_requests_in_a_block_share_a_connection_and_others_do_not(
+    kept: HTTPReceiver,
+) -> None:
+    with outbound.connections():
+        for path in ("/a", "/b", "/c"):
+            outbound.request("POST", kept.url(path), json={})
+    outbound.request("POST", kept.url("/d"), json={})
+    outbound.request("POST", kept.url("/e"), json={})
+
+    ports = [received.client[1] for received in kept.requests]
+    assert len(set(ports[:3])) == 1
+    assert len(set(ports)) == 3  # /d and /e each connected afresh
+
+
+def test_a_kept_connection_is_not_reused_for_another_name_at_that_address(
+    kept: HTTPReceiver, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two names, one address: a connection opened (and, with https, its
+    # certificate verified) for one name must not carry the other's request.
+    settings.VIGIL_OUTBOUND_ALLOWLIST = ["127.0.0.1/32"]
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host: str, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host in ("one.example", "two.example"):
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+        return real_getaddrinfo(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+
+    with outbound.connections():
+        for name in ("one.example", "two.example", "one.example"):
+            outbound.request("GET", f"http://{name}:{kept.port}/x")
+
+    first, second, third = kept.requests
+    assert [r.headers["host"].split(":")[0] for r in kept.requests] == [
+        "one.example",
+        "two.example",
+        "one.example",
+    ]
+    assert first.client == third.client
+    assert second.client != first.client
+
+
+def test_every_request_in_a_block_is_still_checked(
+    kept: HTTPReceiver, settings: Any
+) -> None:
+    with outbound.connections():
+        outbound.request("GET", kept.url("/allowed"))
+        settings.VIGIL_OUTBOUND_ALLOWLIST = []
+        with pytest.raises(TransportError, match="not a public address"):
+            outbound.request("GET", kept.url("/refused"))
+
+    assert [r.path for r in kept.requests] == ["/allowed"]
+
+
+def test_a_redirect_in_a_block_is_checked_before_it_is_followed(
+    kept: HTTPReceiver, make_http_receiver: Any
+) -> None:
+    inner = make_http_receiver("127.0.0.2")
+    kept.answer("/hook", Answer(307, b"", {"Location": inner.url("/internal")}))
+
+    with outbound.connections(), pytest.raises(TransportError, match=r"127\.0\.0\.2"):
+        outbound.request("POST", kept.url("/hook"), json={})
+
+    assert inner.requests == []
+
+
+def test_cookies_follow_a_requests_redirects_but_never_the_next_request(
+    kept: HTTPReceiver,
+) -> None:
+    kept.answer(
+        "/login", Answer(302, b"", {"Location": "/home", "Set-Cookie": "s=1; Path=/"})
+    )
+
+    with outbound.connections():
+        outbound.request("GET", kept.url("/login"))
+        outbound.request("GET", kept.url("/next"))
+
+    (home,) = kept.requests_to("/home")
+    assert home.headers.get("cookie") == "s=1"
+    (following,) = kept.requests_to("/next")
+    assert "cookie" not in following.headers
+    assert kept.requests[0].client == following.client  # the same connection
