@@ -34,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bench import cpu
 from bench.notify import _duplicates, _stats, _until, _verdicts, scratch_stack
 from bench.openloop import percentile
 from bench.stack import (
@@ -189,8 +190,14 @@ def main() -> None:
         service = _setup(port, timedelta(hours=1))
         took = declare(service, args.incidents)
         drain(port, args.incidents, timeout=600)
-        spread(args.over, lead=10)
-        figures = measure(port, args.incidents, timeout=args.over + 120)
+        meter = cpu.Meter(
+            {worker.pid: "celery worker", beat.pid: "celery beat"},
+            env["DATABASE_URL"].rsplit("/", 1)[1],
+        )
+        with meter:
+            spread(args.over, lead=10)
+            figures = measure(port, args.incidents, timeout=args.over + 120)
+        figures["cpu"] = meter.usage()
     figures["declare_seconds"] = round(took, 1)
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),

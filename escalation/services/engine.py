@@ -234,7 +234,7 @@ def escalation_fire_due(*, escalation_id: int, now: datetime | None = None) -> i
         )
         if incident_id is None:
             return 0
-        free = Incident.objects.select_for_update(skip_locked=True).filter(
+        free = Incident.objects.select_for_update(skip_locked=True, no_key=True).filter(
             pk=incident_id
         )
         if not free.values_list("pk", flat=True):

@@ -93,12 +93,12 @@ def level_after(levels: list[EscalationLevel], position: int) -> EscalationLevel
 def lock_incident(incident_id: int) -> tuple[Incident, Escalation | None]:
     """Lock the incident, then its escalation: the order every writer takes."""
     incident = (
-        Incident.objects.select_for_update(of=own_rows())
+        Incident.objects.select_for_update(of=own_rows(), no_key=True)
         .select_related("severity", "service")
         .get(pk=incident_id)
     )
     escalation = (
-        Escalation.objects.select_for_update(of=own_rows())
+        Escalation.objects.select_for_update(of=own_rows(), no_key=True)
         .select_related("policy")
         .filter(incident=incident)
         .first()

@@ -94,7 +94,7 @@ def _next_public_id(declared_at: datetime) -> str:
 def _locked(incident: Incident) -> Incident:
     """Re-read the incident under a row lock, so concurrent changes queue."""
     return (
-        Incident.objects.select_for_update(of=own_rows())
+        Incident.objects.select_for_update(of=own_rows(), no_key=True)
         .select_related("severity")
         .get(pk=incident.pk)
     )
