@@ -12,38 +12,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
-from django.db import models
 from django.utils import timezone
 
 from escalation.models import (
     EscalationLevel,
     EscalationPolicy,
     EscalationStep,
-    EscalationTarget,
 )
-from escalation.services.levels import levels_of, target_users
+from escalation.services.levels import Gap, SkipReason, level_reach, levels_of
 from incidents.models import Incident, Service, SeverityLevel
 from notifications.services.paging import page_targets, urgency_of
 
 Cause = EscalationStep.Cause
 Outcome = EscalationStep.Outcome
-Kind = EscalationTarget.Kind
-
-
-class SkipReason(models.TextChoices):
-    NOT_FOR_SEVERITY = "not_for_severity", "Level not for this severity"
-    NO_TARGETS = "no_targets", "Level has no targets"
-    SCHEDULE_GAP = "schedule_gap", "Nobody on call"
-    EMPTY_TEAM = "empty_team", "Team has nobody (with the role)"
-    INACTIVE_USER = "inactive_user", "User is not active"
-    NO_CONTACT_METHOD = "no_contact_method", "User has no verified contact method"
-
-
-GAP_REASONS = {
-    Kind.SCHEDULE: SkipReason.SCHEDULE_GAP,
-    Kind.TEAM: SkipReason.EMPTY_TEAM,
-    Kind.USER: SkipReason.INACTIVE_USER,
-}
 
 
 def minutes(offset: timedelta) -> float:
@@ -69,12 +50,6 @@ class PreviewPage:
     channels: list[PreviewChannel]
 
 
-@dataclass(frozen=True)
-class PreviewSkip:
-    reason: str
-    detail: str
-
-
 @dataclass
 class PreviewStep:
     """One step the engine would fire: a level paged, or skipped, and why."""
@@ -85,7 +60,7 @@ class PreviewStep:
     cause: str
     outcome: str = Outcome.PAGED
     pages: list[PreviewPage] = field(default_factory=list)
-    skips: list[PreviewSkip] = field(default_factory=list)
+    skips: list[Gap] = field(default_factory=list)
     # Until the next level; None for the levels paged at declaration.
     wait: timedelta | None = None
 
@@ -116,33 +91,14 @@ class Preview:
 
 def _reach(step: PreviewStep, urgency: str, declared: datetime) -> None:
     """Fill in whom the level pages at the step's instant, as level_reach does."""
-    users: list[User] = []
-    targets = list(step.level.targets.all())
-    if not targets:
-        step.skips.append(
-            PreviewSkip(SkipReason.NO_TARGETS, "the level has no targets")
-        )
-    for target in targets:
-        named = target_users(target, step.at)
-        if not named:
-            step.skips.append(
-                PreviewSkip(GAP_REASONS[Kind(target.kind)], f"{target} has nobody")
-            )
-        for user in named:
-            if not user.is_active:
-                step.skips.append(
-                    PreviewSkip(
-                        SkipReason.INACTIVE_USER,
-                        f"{user.get_username()} is not an active user",
-                    )
-                )
-            elif user not in users:
-                users.append(user)
+    reach = level_reach(step.level, step.at)
+    step.skips.extend(reach.gaps)
+    users = reach.users
     for user in users:
         reached = page_targets(user=user, urgency=urgency, now=step.at)
         if not reached:
             step.skips.append(
-                PreviewSkip(
+                Gap(
                     SkipReason.NO_CONTACT_METHOD,
                     f"{user.get_username()} has no verified contact method",
                 )
@@ -171,7 +127,7 @@ def _step(
         limit = level.up_to_severity.code if level.up_to_severity else ""
         step.outcome = Outcome.NOT_FOR_SEVERITY
         step.skips.append(
-            PreviewSkip(SkipReason.NOT_FOR_SEVERITY, f"only for {limit} and worse")
+            Gap(SkipReason.NOT_FOR_SEVERITY, f"only for {limit} and worse")
         )
     else:
         _reach(step, preview.urgency, preview.at)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.auth.models import User
+from django.db import models
 from django.db.models import Prefetch
 
 from config.db import own_rows
@@ -34,24 +35,57 @@ S = Incident.Status
 VIA = "escalation"
 
 
+class SkipReason(models.TextChoices):
+    """Why a level, or someone on it, is not paged."""
+
+    NOT_FOR_SEVERITY = "not_for_severity", "Level not for this severity"
+    NO_TARGETS = "no_targets", "Level has no targets"
+    SCHEDULE_GAP = "schedule_gap", "Nobody on call"
+    EMPTY_TEAM = "empty_team", "Team has nobody (with the role)"
+    INACTIVE_USER = "inactive_user", "User is not active"
+    NO_CONTACT_METHOD = "no_contact_method", "User has no verified contact method"
+
+
+NOBODY: dict[str, str] = {
+    EscalationTarget.Kind.SCHEDULE: SkipReason.SCHEDULE_GAP,
+    EscalationTarget.Kind.TEAM: SkipReason.EMPTY_TEAM,
+    EscalationTarget.Kind.USER: SkipReason.INACTIVE_USER,
+}
+
+
+@dataclass(frozen=True)
+class Gap:
+    reason: str
+    detail: str
+
+
 @dataclass
 class Reach:
     """Who a level's targets name at an instant, and why some are missing."""
 
     users: list[User] = field(default_factory=list)
-    gaps: list[str] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
 
 
 def level_reach(level: EscalationLevel, at: datetime) -> Reach:
-    """Return the users `level` pages at `at`, each once, in target order."""
+    """Return the users `level` pages at `at`, each once, in target order.
+
+    The engine pages them; the preview shows them. Both read this.
+    """
     reach = Reach()
-    for target in level.targets.all():
+    targets = list(level.targets.all())
+    if not targets:
+        reach.gaps.append(Gap(SkipReason.NO_TARGETS, "the level has no targets"))
+    for target in targets:
         users = target_users(target, at)
         if not users:
-            reach.gaps.append(f"{target} has nobody")
+            reach.gaps.append(Gap(NOBODY[target.kind], f"{target} has nobody"))
         for user in users:
             if not user.is_active:
-                reach.gaps.append(f"{user.get_username()} is inactive")
+                name = user.get_username()
+                reach.gaps.append(
+                    Gap(SkipReason.INACTIVE_USER, f"{name} is not an active user")
+                )
             elif user not in reach.users:
                 reach.users.append(user)
     return reach
@@ -202,7 +236,7 @@ def level_fire(
         stops_on_ack=incident.status == S.TRIGGERED,
         now=now,
     )
-    problems = reach.gaps + unreachable
+    problems = [gap.detail for gap in reach.gaps] + unreachable
     step = step_record(
         escalation,
         key=key,
@@ -221,7 +255,7 @@ def level_fire(
             message += f" ({'; '.join(problems)})"
         timeline_add(incident, Kind.ESCALATED, message, step, by=by)
     else:
-        why = "; ".join(problems) or "the level has no targets"
+        why = "; ".join(problems)
         timeline_add(
             incident,
             Kind.ESCALATION_SKIPPED,
