@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from escalation.exceptions import EscalationError
 from escalation.models import Escalation, EscalationStep
-from escalation.services.engine import State, _climb
+from escalation.services.engine import State, escalation_climb
 from escalation.services.levels import (
     Cause,
     Outcome,
@@ -66,7 +66,7 @@ def escalation_escalate(*, incident: Incident, by: User | None) -> EscalationSte
     if escalation.state == State.ACTIVE:
         escalation.next_level = following.position
         escalation.due_at = now
-        _climb(incident, escalation, now, cause=Cause.MANUAL, by=by)
+        escalation_climb(incident, escalation, now, cause=Cause.MANUAL, by=by)
         return escalation.steps.filter(cause=Cause.MANUAL).latest("id")
     step = level_fire(
         incident,
@@ -141,7 +141,7 @@ def escalation_reassign(
         if current is not None:
             escalation.due_at = step.fired_at + current.wait_after(incident.severity)
             escalation.save()
-            _climb(incident, escalation, step.fired_at)
+            escalation_climb(incident, escalation, step.fired_at)
     message = f"Reassigned to {user.get_username()}"
     timeline_add(
         incident,

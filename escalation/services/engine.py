@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 State = Escalation.State
 
 
-def _climb(
+def escalation_climb(
     incident: Incident,
     escalation: Escalation,
     now: datetime,
@@ -200,7 +200,7 @@ def escalation_start(*, incident: Incident, now: datetime | None = None) -> Esca
         due_at=now,
         started_at=now,
     )
-    _climb(incident, escalation, now)
+    escalation_climb(incident, escalation, now)
     # After the climb, so that a level it already reached (level 1 had
     # nobody) is not paged twice.
     for level in levels:
@@ -254,7 +254,7 @@ def escalation_fire_due(*, escalation_id: int, now: datetime | None = None) -> i
             # should have stopped it; stop it here rather than page.
             _stop(incident, escalation, f"incident {incident.get_status_display()}")
             return 0
-        return _climb(incident, escalation, now)
+        return escalation_climb(incident, escalation, now)
 
 
 def escalations_due(*, now: datetime, limit: int = 500) -> list[int]:
@@ -321,4 +321,4 @@ def escalation_status_changed(
         by=by,
         data={"run": escalation.run, "from": before},
     )
-    _climb(incident, escalation, now)
+    escalation_climb(incident, escalation, now)
