@@ -10,6 +10,21 @@ from rest_framework.test import APIClient
 
 from incidents.models import Incident, Service, Team, TeamMembership
 from tests.factories import MembershipFactory, ServiceFactory, TeamFactory, declare
+from tests.live import CONFIGURED
+
+# Tests that start real processes against PostgreSQL and RabbitMQ.
+LIVE_DIRECTORIES = ("tests/integration/", "tests/faults/")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    skip = pytest.mark.skip(
+        reason="set DATABASE_URL=postgres://… and CELERY_BROKER_URL=amqp://… to run"
+    )
+    for item in items:
+        if any(folder in str(item.path) for folder in LIVE_DIRECTORIES):
+            item.add_marker(pytest.mark.integration)
+            if not CONFIGURED:
+                item.add_marker(skip)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.config.test_runstack import free_port
-from tests.integration.conftest import (
+from tests.live import (
     Integration,
     LiveVigil,
     Process,

@@ -24,7 +24,7 @@ from incidents.models import Service, Team
 from notifications.models import ContactMethod, Kind
 from tests.escalation.conftest import add_level, user_target
 from tests.factories import MembershipFactory, declare
-from tests.integration.conftest import (
+from tests.live import (
     Process,
     database_url,
     start_worker,

@@ -19,7 +19,7 @@ from notifications.models import ContactMethod, Delivery, Kind
 from notifications.services import page_user
 from notifications.tasks import deliveries_recover_task, deliveries_send_task
 from tests.factories import declare, webhook_channels
-from tests.integration.conftest import Process, start_worker, wait_until
+from tests.live import Process, start_worker, wait_until
 from tests.notifications.servers import Answer, HTTPReceiver
 
 HOOK = "/page"

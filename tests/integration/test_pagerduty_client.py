@@ -18,7 +18,7 @@ import pagerduty
 import pytest
 import trustme
 
-from tests.integration.conftest import Integration, LiveVigil, wait_until
+from tests.live import Integration, LiveVigil, wait_until
 
 
 class TlsFront:

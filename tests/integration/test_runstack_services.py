@@ -11,7 +11,7 @@ import httpx
 import psycopg
 
 from tests.config.test_runstack import free_port
-from tests.integration.conftest import Process, database_url
+from tests.live import Process, database_url
 
 
 def test_runstack_on_postgres_and_rabbitmq(scratch_database, tmp_path: Path):

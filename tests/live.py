@@ -1,0 +1,255 @@
+"""Real services: PostgreSQL (DATABASE_URL) and RabbitMQ (CELERY_BROKER_URL).
+
+Helpers and fixtures for tests/integration/ and tests/faults/. Those tests
+run whenever both variables point at those services, and then fail, never
+skip, if a service does not answer. Without the variables (the embedded
+SQLite run) they are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+import psycopg
+import pytest
+from django.db import connection
+
+from tests.config.test_runstack import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
+CONFIGURED = os.environ.get("DATABASE_URL", "").startswith("postgres") and (
+    os.environ.get("CELERY_BROKER_URL", "").startswith(("amqp", "pyamqp"))
+)
+
+
+def database_url(name: str) -> str:
+    """Return DATABASE_URL pointed at database `name` on the same server."""
+    parts = urlsplit(os.environ["DATABASE_URL"])
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+class Process:
+    """A child process whose output goes to a file that tests can wait on."""
+
+    def __init__(self, argv: list[str], env: dict[str, str], log: Path) -> None:
+        self.log = log
+        with log.open("w") as out:
+            self.popen = subprocess.Popen(  # noqa: S603
+                argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+
+    def wait_for(self, *needles: str, seconds: float = 60) -> str:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            text = self.log.read_text()
+            if all(needle in text for needle in needles):
+                return text
+            if self.popen.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise AssertionError(f"never saw {needles}:\n{self.log.read_text()[-4000:]}")
+
+    def stop(self, timeout: float = 30) -> int:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+        return self.popen.wait(timeout=timeout)
+
+
+def start_worker(log: Path, **extra_env: str) -> Process:
+    """Start a real Celery worker on RabbitMQ using the test database."""
+    from config.celery import QUEUES
+
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url(connection.settings_dict["NAME"]),
+        **extra_env,
+    }
+    process = Process(
+        [sys.executable, "-m", "celery", "-A", "config", "worker",
+         "--queues", ",".join(QUEUES), "--pool", "solo", "--loglevel", "INFO",
+         "--hostname", f"itest-{uuid.uuid4().hex[:8]}@%h", "--without-gossip",
+         "--without-mingle"],
+        env,
+        log,
+    )  # fmt: skip
+    process.wait_for("ready.")
+    return process
+
+
+@pytest.fixture
+def worker(
+    django_db_serialized_rollback: None, transactional_db: None, tmp_path: Path
+) -> Iterator[Process]:
+    """A real Celery worker on RabbitMQ, using the test database.
+
+    Its writes are committed, so the test database is flushed afterwards;
+    serialized rollback restores the data migrations' rows (the severity
+    matrix) for the tests that follow.
+    """
+    from config.celery import app
+
+    app.control.purge()
+    process = start_worker(tmp_path / "worker.log")
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def workers(
+    django_db_serialized_rollback: None, transactional_db: None, tmp_path: Path
+) -> Iterator[list[Process]]:
+    """Processes the test starts (workers, beat) and appends; stopped after."""
+    from config.celery import app
+
+    app.control.purge()
+    started: list[Process] = []
+    yield started
+    for process in started:
+        if process.popen.poll() is None:
+            process.stop()
+
+
+@contextmanager
+def scratch_database_named(prefix: str) -> Iterator[str]:
+    """An empty database of its own on the DATABASE_URL server, dropped after."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin_url = database_url("postgres")
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield name
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def scratch_database() -> Iterator[str]:
+    with scratch_database_named("vigil_runstack") as name:
+        yield name
+
+
+def wait_until(
+    probe: Callable[[], T | None], what: str, seconds: float = 60, every: float = 0.2
+) -> T:
+    """Return probe()'s first truthy answer; fail after `seconds` without one."""
+    deadline = time.monotonic() + seconds
+    while True:
+        answer = probe()
+        if answer:
+            return answer
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {seconds:g}s for {what}; last: {answer!r}")
+        time.sleep(every)
+
+
+@dataclass(frozen=True)
+class Integration:
+    id: int
+    key: str
+
+
+@dataclass(frozen=True)
+class LiveVigil:
+    """`manage.py runstack` on a scratch database: web, worker and beat."""
+
+    url: str
+    env: dict[str, str]
+    token: str
+    stack: Process
+
+    def integration(self, kind: str, name: str) -> Integration:
+        """Create an integration on the demo service; return its id and key."""
+        code = (
+            "import json; from incidents.models import Service; "
+            "from incidents.services import integration_create; "
+            f"i, key = integration_create(name={name!r}, kind={kind!r}, "
+            "service=Service.objects.get(slug='website')); "
+            "print(json.dumps({'id': i.pk, 'key': key}))"
+        )
+        done = subprocess.run(  # noqa: S603
+            [sys.executable, "manage.py", "shell", "-c", code],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        created = json.loads(done.stdout.strip().splitlines()[-1])
+        assert re.fullmatch(r"[0-9a-f]{32}", created["key"]), created
+        return Integration(id=created["id"], key=created["key"])
+
+    def get(self, path: str, **params: str | int) -> Any:
+        """GET an API path as the seeded admin and return the decoded JSON."""
+        response = httpx.get(
+            f"{self.url}{path}",
+            params=params,
+            headers={"Authorization": f"Token {self.token}"},
+            timeout=10,
+        )
+        assert response.status_code == 200, (response.status_code, response.text)
+        return response.json()
+
+    def alerts(self, integration: Integration) -> list[dict[str, Any]]:
+        page = self.get("/api/v1/alerts/", integration=integration.id, page_size=200)
+        return list(page["results"])
+
+    def incident(self, public_id: str) -> dict[str, Any]:
+        return dict(self.get(f"/api/v1/incidents/{public_id}/"))
+
+    def timeline(self, public_id: str) -> list[dict[str, Any]]:
+        page = self.get(f"/api/v1/incidents/{public_id}/timeline/", page_size=200)
+        return list(page["results"])
+
+    def events(self, integration: Integration) -> list[dict[str, Any]]:
+        """What Vigil received from an integration, with how it was applied."""
+        page = self.get(
+            "/api/v1/alert-events/", integration=integration.id, page_size=200
+        )
+        return list(page["results"])
+
+
+@pytest.fixture(scope="module")
+def live_vigil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveVigil]:
+    """The whole stack on PostgreSQL and RabbitMQ, for one test module."""
+    tmp = tmp_path_factory.mktemp("vigil")
+    port = free_port()
+    with scratch_database_named("vigil_live") as name:
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url(name),
+            "VIGIL_VAR_DIR": str(tmp),
+            "PORT": str(port),
+        }
+        stack = Process([sys.executable, "manage.py", "runstack"], env, tmp / "log")
+        try:
+            text = stack.wait_for(
+                "Uvicorn running", "ready.", "beat: Starting", seconds=90
+            )
+            token = re.search(r"API token\s+Authorization: Token ([0-9a-f]{40})", text)
+            assert token is not None, text[-3000:]
+            yield LiveVigil(f"http://127.0.0.1:{port}", env, token.group(1), stack)
+        finally:
+            if stack.popen.poll() is None:
+                stack.popen.send_signal(signal.SIGINT)
+            try:
+                stack.popen.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                stack.popen.kill()
+                stack.popen.wait()
