@@ -19,6 +19,7 @@ from pathlib import Path
 from types import TracebackType
 
 TICK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
 CHILD = "child"
 RABBITMQ = ("beam.smp", "erl_child_setup", "epmd", "inet_gethost")
 
@@ -32,6 +33,7 @@ class Proc:
     comm: str
     ticks: int
     cmd: str = ""  # PostgreSQL processes only: which database a backend serves
+    rss: int = 0  # resident set size, bytes
 
 
 @dataclass
@@ -51,10 +53,13 @@ def _proc(pid: int) -> Proc | None:
     except OSError:
         return None
     # Fields from the 3rd of proc(5) on: ppid is the 4th, session the 6th,
-    # utime and stime the 14th and 15th, starttime the 22nd.
+    # utime and stime the 14th and 15th, starttime the 22nd, rss (pages) the 24th.
     fields = raw[raw.rindex(")") + 2 :].split()
     ticks = int(fields[11]) + int(fields[12])
-    return Proc(pid, int(fields[1]), int(fields[19]), int(fields[3]), comm, ticks, cmd)
+    rss = int(fields[21]) * PAGE
+    return Proc(
+        pid, int(fields[1]), int(fields[19]), int(fields[3]), comm, ticks, cmd, rss
+    )
 
 
 def _busy() -> int:
@@ -64,7 +69,8 @@ def _busy() -> int:
     return sum(values[:7]) - values[3] - values[4]
 
 
-def _procs() -> dict[tuple[int, int], Proc]:
+def procs() -> dict[tuple[int, int], Proc]:
+    """Every process on the machine now, by (pid, start time)."""
     procs = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit() and (proc := _proc(int(entry))) is not None:
@@ -74,7 +80,7 @@ def _procs() -> dict[tuple[int, int], Proc]:
 
 def snapshot() -> Snapshot:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return Snapshot(_busy(), _procs(), usage.ru_utime + usage.ru_stime)
+    return Snapshot(_busy(), procs(), usage.ru_utime + usage.ru_stime)
 
 
 @dataclass
@@ -102,7 +108,7 @@ class Meter:
 
     def _sample(self) -> None:
         while not self._stop.wait(self.interval):
-            self.seen.update(_procs())
+            self.seen.update(procs())
 
     def __exit__(
         self,

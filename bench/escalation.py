@@ -19,6 +19,9 @@ It reports the lateness of each level-2 step (fired_at - due_at, both taken
 from the database rows the engine writes): p50/p99/max, and duplicates:
 steps fired twice for one level, and pages the receiver got twice. Prints a
 table and writes bench/results/escalation.json.
+
+`run()` is the scenario alone, on a stack that is already running (with
+Django set up in this process): `python -m bench` runs it on its shared one.
 """
 
 from __future__ import annotations
@@ -29,27 +32,24 @@ import json
 import os
 import platform
 import secrets
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bench import cpu
-from bench.notify import _duplicates, _stats, _until, _verdicts, scratch_stack
+from bench.notify import scratch_stack
 from bench.openloop import percentile
-from bench.stack import (
-    ROOT,
-    spawn,
-    stop,
-)
+from bench.receiver import duplicates, reset, stats, wait_for
+from bench.results import RESULTS, verdicts, write
+from bench.stack import spawn_beat, spawn_worker, stop
 
-RESULTS = ROOT / "bench" / "results"
 TARGETS = {
     "p99_lateness_s": ("<=", 2.0),
     "max_lateness_s": ("<=", 5.0),
     "duplicates": ("<=", 0),
 }
+NAME = "Bench escalation"
 
 
 def _setup(port: int, wait: timedelta) -> Any:
@@ -61,10 +61,10 @@ def _setup(port: int, wait: timedelta) -> Any:
     from incidents.services import service_create, team_create
     from notifications.models import ContactMethod, Kind
 
-    team = team_create(name="Bench")
-    policy = EscalationPolicy.objects.create(name="Bench", team=team)
+    team = team_create(name=NAME)
+    policy = EscalationPolicy.objects.create(name=NAME, team=team)
     for position in (1, 2):
-        user = User.objects.create(username=f"level{position}")
+        user = User.objects.create(username=f"escalation-level{position}")
         ContactMethod.objects.create(
             user=user, kind=Kind.WEBHOOK, address=f"http://127.0.0.1:{port}/u{position}",
             secret=secrets.token_hex(16), verified_at=timezone.now(),
@@ -73,7 +73,7 @@ def _setup(port: int, wait: timedelta) -> Any:
             policy=policy, position=position, name=f"L{position}", delay=wait
         )
         EscalationTarget.objects.create(level=level, kind="user", user=user)
-    service = service_create(name="Bench escalation", team=team)
+    service = service_create(name=NAME, team=team)
     service.escalation_policy = policy
     service.save()
     return service
@@ -91,14 +91,7 @@ def declare(service: Any, incidents: int) -> float:
     return time.monotonic() - start
 
 
-def drain(port: int, pages: int, timeout: float) -> None:
-    """Wait until the receiver has the level-1 pages: the worker is idle."""
-    deadline = time.monotonic() + timeout
-    while _stats(port)["count"] < pages and time.monotonic() < deadline:
-        time.sleep(1)
-
-
-def spread(over: float, lead: float) -> None:
+def spread(service: Any, over: float, lead: float) -> None:
     """Make the level-2 steps come due evenly over `over` seconds from `lead` on.
 
     The declarations took longer than that; this puts each escalation's next
@@ -112,41 +105,46 @@ def spread(over: float, lead: float) -> None:
     from escalation.tasks import escalation_step_task
 
     start = timezone.now() + timedelta(seconds=lead)
-    ids = list(Escalation.objects.order_by("pk").values_list("pk", flat=True))
+    ids = list(
+        Escalation.objects.filter(incident__service=service)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     for i, pk in enumerate(ids):
         due = start + timedelta(seconds=over * i / len(ids))
         Escalation.objects.filter(pk=pk).update(due_at=due)
         escalation_step_task.apply_async(kwargs={"escalation_id": pk}, eta=due)
 
 
-def measure(port: int, incidents: int, timeout: float) -> dict[str, Any]:
+def measure(service: Any, port: int, incidents: int, timeout: float) -> dict[str, Any]:
     from django.db.models import Count
 
     from escalation.models import EscalationStep
 
-    second = EscalationStep.objects.filter(level=2, cause="escalation")
+    steps = EscalationStep.objects.filter(escalation__incident__service=service)
+    second = steps.filter(level=2, cause="escalation")
     deadline = time.monotonic() + timeout
     while second.count() < incidents and time.monotonic() < deadline:
         time.sleep(1)
-    drain(port, 2 * incidents, timeout=120)  # every page of both levels
+    wait_for(port, 2 * incidents, 120)  # every page of both levels
     time.sleep(5)  # any duplicate task or sweep has had time to act
     rows = sorted(second.values_list("due_at", "fired_at"))
-    late = sorted((fired - due).total_seconds() for due, fired in rows)
-    # When in the minute the late ones were due, to see what held them up.
     start = rows[0][0] if rows else None
-    slow = [
-        round((due - start).total_seconds(), 1)
+    # Each step: when in the minute it was due, and how late it fired.
+    series = [
+        ((due - start).total_seconds(), (fired - due).total_seconds())
         for due, fired in rows
-        if start is not None and (fired - due).total_seconds() > 1
+        if start is not None
     ]
+    late = sorted(lateness for _, lateness in series)
+    slow = [round(at, 1) for at, lateness in series if lateness > 1]
     twice = (
-        EscalationStep.objects.values("escalation", "level", "run", "repeat", "cause")
+        steps.values("escalation", "level", "run", "repeat", "cause")
         .annotate(n=Count("id"))
         .filter(n__gt=1)
         .count()
     )
-    stats = _stats(port)
-    pages = sum(1 for key in stats["arrivals"])
+    got = stats(port)
     return {
         "steps_due": incidents,
         "steps_fired": len(late),
@@ -156,8 +154,43 @@ def measure(port: int, incidents: int, timeout: float) -> dict[str, Any]:
         "steps_over_1s_late": len(slow),
         "over_1s_late_due_at_s": slow[:40],
         "steps_fired_twice": twice,
-        "pages_received": pages,
-        "pages_received_twice": _duplicates(stats["arrivals"]),
+        "pages_received": len(got["arrivals"]),
+        "pages_received_twice": duplicates(got["arrivals"]),
+        "series_due_s_lateness_s": [[round(a, 3), round(b, 4)] for a, b in series],
+    }
+
+
+def run(
+    port: int, sessions: dict[int, str], database: str, incidents: int, over: float
+) -> dict[str, Any]:
+    """Run the scenario on a running stack: workers, beat, receiver on `port`.
+
+    Django must be set up in this process, on the stack's database.
+    """
+    service = _setup(port, timedelta(hours=1))
+    reset(port)
+    took = declare(service, incidents)
+    wait_for(port, incidents, 600)  # the level-1 pages: the workers are idle
+    meter = cpu.Meter(sessions, database)
+    with meter:
+        spread(service, over, lead=10)
+        figures = measure(service, port, incidents, timeout=over + 120)
+    figures["cpu"] = meter.usage()
+    figures["declare_seconds"] = round(took, 1)
+    return {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "setup": {"incidents": incidents, "due_over_seconds": over},
+        "lateness": figures,
+        "targets": verdicts(
+            {
+                "p99_lateness_s": figures["p99_lateness_s"],
+                "max_lateness_s": figures["max_lateness_s"] or 0.0,
+                "duplicates": figures["steps_fired_twice"]
+                + figures["pages_received_twice"],
+            },
+            TARGETS,
+        ),
     }
 
 
@@ -171,61 +204,32 @@ def main() -> None:
     with contextlib.ExitStack() as stack:
         env, port, _ = scratch_stack(stack)
         var_dir = Path(env["VIGIL_VAR_DIR"])
-        worker = spawn(
-            [sys.executable, "-m", "celery", "-A", "config", "worker",
-             "--queues", "escalation,notifications",
-             "--concurrency", str(args.concurrency), "--loglevel", "WARNING"],
-            env, var_dir / "worker.log",
+        worker = spawn_worker(
+            env, var_dir / "worker.log", queues="escalation,notifications",
+            concurrency=args.concurrency,
         )  # fmt: skip
         stack.callback(stop, worker)
-        beat = spawn(
-            [sys.executable, "-m", "celery", "-A", "config", "beat",
-             "--loglevel", "INFO", "--schedule", str(var_dir / "beat.db")],
-            env, var_dir / "beat.log",
-        )  # fmt: skip
+        beat = spawn_beat(env, var_dir)
         stack.callback(stop, beat)
-        _until("beat", lambda: "Starting" in (var_dir / "beat.log").read_text())
         os.environ.update(env)
         import django
 
         django.setup()
-        service = _setup(port, timedelta(hours=1))
-        took = declare(service, args.incidents)
-        drain(port, args.incidents, timeout=600)
-        meter = cpu.Meter(
+        result = run(
+            port,
             {worker.pid: "celery worker", beat.pid: "celery beat"},
             env["DATABASE_URL"].rsplit("/", 1)[1],
+            args.incidents,
+            args.over,
         )
-        with meter:
-            spread(args.over, lead=10)
-            figures = measure(port, args.incidents, timeout=args.over + 120)
-        figures["cpu"] = meter.usage()
-    figures["declare_seconds"] = round(took, 1)
-    result = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "setup": {
-            "database": "PostgreSQL",
-            "broker": "RabbitMQ",
-            "worker": f"celery prefork, --concurrency {args.concurrency}, "
-            "queues escalation + notifications",
-            "beat": "django-celery-beat, escalation sweep every 1 s",
-            "incidents": args.incidents,
-            "due_over_seconds": args.over,
-        },
-        "lateness": figures,
-        "targets": _verdicts(
-            {
-                "p99_lateness_s": figures["p99_lateness_s"],
-                "max_lateness_s": figures["max_lateness_s"],
-                "duplicates": figures["steps_fired_twice"]
-                + figures["pages_received_twice"],
-            },
-            TARGETS,
-        ),
+    result["setup"] |= {
+        "database": "PostgreSQL",
+        "broker": "RabbitMQ",
+        "worker": f"celery prefork, --concurrency {args.concurrency}, "
+        "queues escalation + notifications",
+        "beat": "django-celery-beat, escalation sweep every 1 s",
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    write(result, args.output)
     print(json.dumps(result, indent=2))
 
 

@@ -12,12 +12,10 @@ processes on loopback, prints a table and writes bench/results/ingest.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import re
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -32,7 +30,15 @@ from kombu import Connection
 
 from bench import cpu
 from bench.load import ab, open_loop, tool, trigger_body, wrk
-from bench.stack import ROOT, Stack, running_stack, start_gunicorn, stop
+from bench.results import RESULTS, verdicts, write
+from bench.stack import (
+    ROOT,
+    Stack,
+    exit_on_signals,
+    running_stack,
+    start_gunicorn,
+    stop,
+)
 
 T = TypeVar("T")
 
@@ -51,7 +57,6 @@ TARGETS = {
     "p99_ms_at_half_load": ("<=", 50.0),
 }
 SKIPPED = "bench: skipped"
-RESULTS = ROOT / "bench" / "results"
 
 
 # --- Measuring -----------------------------------------------------------------
@@ -366,18 +371,9 @@ def run_all(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
             "diagnostic_storm_baseline": storm_base,
             "diagnostic_worker_stopped": alone,
         },
-        "targets": _targets(values),
+        "targets": verdicts(values, TARGETS),
         "checks": _checks(storm_),
     }
-
-
-def _targets(values: dict[str, float]) -> dict[str, dict[str, Any]]:
-    out = {}
-    for name, (op, target) in TARGETS.items():
-        value = values[name]
-        ok = value >= target if op == ">=" else value <= target
-        out[name] = {"value": round(value, 3), "target": f"{op} {target:g}", "pass": ok}
-    return out
 
 
 def _checks(storm_: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -608,19 +604,21 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _terminate(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)
+def run(
+    args: argparse.Namespace, on_stack: Callable[[Stack], None] | None = None
+) -> dict[str, Any]:
+    """Run the benchmark on a stack of its own; return the result.
 
-
-def main(argv: list[str] | None = None) -> None:
-    args = parse(argv)
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGHUP, _terminate)
+    `on_stack` is called with the stack once it serves (to watch its
+    processes, say).
+    """
     started = datetime.now(UTC)
     clock = time.monotonic()
     name = "ingest-sweep" if args.sweep else "ingest"
     print("setting up the stack (database, vhost, migrate, gunicorn, worker)...")
     with running_stack(args.sweep[0] if args.sweep else args.workers, args.vhost) as st:
+        if on_stack is not None:
+            on_stack(st)
         facts = machine(st)
         if args.sweep:
             body = sweep(
@@ -628,16 +626,20 @@ def main(argv: list[str] | None = None) -> None:
             )
         else:
             body = run_all(st, args)
-    result = {
+    return {
         "benchmark": name,
         "started_at": started.isoformat(timespec="seconds"),
         "duration_s": round(time.monotonic() - clock, 1),
         "machine": facts,
         **body,
     }
-    output = args.output or RESULTS / f"{name}.json"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(result, indent=2, default=str) + "\n")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    exit_on_signals()
+    result = run(args)
+    output = write(result, args.output or RESULTS / f"{result['benchmark']}.json")
     if not args.sweep:
         print("\n" + report(result))
     shown = output.relative_to(ROOT) if output.is_relative_to(ROOT) else output

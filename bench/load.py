@@ -207,10 +207,22 @@ def _parse_ab(out: str) -> Burst:
 
 
 def open_loop(
-    port: int, path: str, body: str, *, rate: float, seconds: float, run: str
+    port: int,
+    path: str,
+    body: str,
+    *,
+    rate: float,
+    seconds: float,
+    run: str,
+    record_sent: bool = False,
 ) -> dict[str, Any]:
-    """Requests at a fixed rate; latency from each request's scheduled time."""
+    """Requests at a fixed rate; latency from each request's scheduled time.
+
+    With `record_sent`, the result's `sent_at` maps each request's dedup key
+    to the wall-clock time it was sent.
+    """
     config = {
+        "record_sent": record_sent,
         "port": port,
         "path": path,
         "body": body,

@@ -29,78 +29,26 @@ import json
 import os
 import platform
 import secrets
-import shutil
 import subprocess
-import sys
-import tempfile
 import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kombu import Connection
-
 from bench import cpu
 from bench.openloop import percentile
+from bench.receiver import duplicates, reset, wait_for
+from bench.results import RESULTS, verdicts, write
 from bench.stack import (
-    ROOT,
-    manage,
-    scratch_database,
-    scratch_vhost,
-    spawn,
+    consuming,
+    prepare,
+    spawn_receiver,
+    spawn_worker,
     stop,
-    vigil_env,
+    until,
 )
-from bench.stack import free_port as pick_port
 
-RESULTS = ROOT / "bench" / "results"
 TARGETS = {"deliveries_per_s": (">=", 300.0), "p99_ms_idle": ("<=", 300.0)}
-
-
-def _stats(port: int) -> dict[str, Any]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=10) as r:
-        return dict(json.loads(r.read()))
-
-
-def _reset(port: int) -> None:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/reset", data=b"", method="POST"
-    )
-    urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
-
-
-def _wait_for(port: int, count: int, seconds: float) -> dict[str, Any]:
-    deadline = time.monotonic() + seconds
-    while True:
-        stats = _stats(port)
-        if stats["count"] >= count or time.monotonic() > deadline:
-            return stats
-        time.sleep(0.25)
-
-
-def _consuming(broker_url: str) -> bool:
-    try:
-        with Connection(broker_url, connect_timeout=5) as conn:
-            ok = conn.default_channel.queue_declare("notifications", passive=True)
-        return int(ok.consumer_count) > 0
-    except Exception:  # the worker has not declared its queue yet
-        return False
-
-
-def _answers(port: int) -> bool:
-    try:
-        return _stats(port) is not None
-    except OSError:
-        return False
-
-
-def _until(what: str, ready: Any, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while not ready():
-        if time.monotonic() > deadline:
-            raise SystemExit(f"{what} not ready after {seconds:g} s")
-        time.sleep(0.25)
 
 
 def scratch_stack(
@@ -111,20 +59,10 @@ def scratch_stack(
     Return the environment of Vigil's processes, the receiver's port and
     process; `stack` drops and stops them all.
     """
-    tag = secrets.token_hex(4)
-    var_dir = Path(tempfile.mkdtemp(prefix="vigil-bench-"))
-    stack.callback(shutil.rmtree, var_dir, ignore_errors=True)
-    database_url = scratch_database(stack, f"vigil_bench_{tag}")
-    broker_url = scratch_vhost(stack, f"vigil_bench_{tag}")
-    env = vigil_env(database_url, broker_url, var_dir)
-    env["VIGIL_OUTBOUND_ALLOWLIST"] = "127.0.0.1/32"
-    manage(env, "migrate", "--no-input")
-    port = pick_port()
-    receiver = spawn([sys.executable, "-m", "bench.receiver", str(port)], env,
-                     var_dir / "receiver.log")  # fmt: skip
-    stack.callback(stop, receiver)
-    _until("the receiver", lambda: _answers(port))
-    return env, port, receiver
+    st = prepare(stack)
+    receiver, port = spawn_receiver(st.env, st.var_dir)
+    st.others["receiver"] = receiver
+    return st.env, port, receiver
 
 
 def _setup(port: int, channels: int) -> tuple[Any, Any]:
@@ -161,10 +99,6 @@ def _setup(port: int, channels: int) -> tuple[Any, Any]:
     return incident, user
 
 
-def _duplicates(arrivals: dict[str, list[float]]) -> int:
-    return sum(len(times) - 1 for times in arrivals.values())
-
-
 def throughput(
     port: int, incident: Any, channels: int, batches: int, meter: cpu.Meter
 ) -> dict[str, Any]:
@@ -172,9 +106,9 @@ def throughput(
 
     from notifications.services import notify
 
-    _wait_for(port, channels, 60)  # the incident's own initial notification
+    wait_for(port, channels, 60)  # the incident's own initial notification
     time.sleep(1)
-    _reset(port)
+    reset(port)
     total = channels * batches
     with meter:
         started = time.time()
@@ -183,12 +117,12 @@ def throughput(
                 notify(incident=incident, message_kind="update", event_key=f"b{i}",
                        extra={"update": {"text": f"Update {i}"}})  # fmt: skip
         written = time.time()
-        stats = _wait_for(port, total, 600)
+        stats = wait_for(port, total, 600)
     last = max(t for times in stats["arrivals"].values() for t in times)
     return {
         "deliveries": total,
         "received": stats["count"],
-        "duplicates": _duplicates(stats["arrivals"]),
+        "duplicates": duplicates(stats["arrivals"]),
         "write_seconds": round(written - started, 3),
         "seconds": round(last - started, 3),
         "deliveries_per_s": round(total / (last - started), 1),
@@ -206,7 +140,7 @@ def latency(
     from notifications.services import page_user
 
     time.sleep(2)  # let the worker go idle
-    _reset(port)
+    reset(port)
     returned: dict[str, float] = {}
     start = time.monotonic()
     for i in range(pages):
@@ -216,7 +150,7 @@ def latency(
         with transaction.atomic():
             (delivery,) = page_user(incident=incident, user=user, event_key=f"p{i}")
         returned[str(delivery.pk)] = time.time()
-    stats = _wait_for(port, pages, 120)
+    stats = wait_for(port, pages, 120)
     arrivals = stats["arrivals"]
     waits = sorted(
         (arrivals[key][0] - t) * 1000 for key, t in returned.items() if key in arrivals
@@ -225,23 +159,12 @@ def latency(
         "pages": pages,
         "rate_per_s": rate,
         "received": stats["count"],
-        "duplicates": _duplicates(arrivals),
+        "duplicates": duplicates(arrivals),
         "p50_ms": round(percentile(waits, 50), 1),
         "p90_ms": round(percentile(waits, 90), 1),
         "p99_ms": round(percentile(waits, 99), 1),
         "max_ms": round(waits[-1], 1) if waits else None,
     }
-
-
-def _verdicts(
-    figures: dict[str, float], targets: dict[str, tuple[str, float]] = TARGETS
-) -> dict[str, dict[str, Any]]:
-    out = {}
-    for name, (op, target) in targets.items():
-        value = figures[name]
-        ok = value >= target if op == ">=" else value <= target
-        out[name] = {"value": value, "target": f"{op} {target:g}", "pass": ok}
-    return out
 
 
 def main() -> None:
@@ -255,14 +178,18 @@ def main() -> None:
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:
         env, port, receiver = scratch_stack(stack)
-        worker = spawn(
-            [sys.executable, "-m", "celery", "-A", "config", "worker",
-             "--queues", "notifications", "--concurrency", str(args.concurrency),
-             "--loglevel", "WARNING"],
-            env, Path(env["VIGIL_VAR_DIR"]) / "worker.log",
-        )  # fmt: skip
+        log = Path(env["VIGIL_VAR_DIR"]) / "worker.log"
+        worker = spawn_worker(
+            env, log, queues="notifications", concurrency=args.concurrency
+        )
         stack.callback(stop, worker)
-        _until("the worker", lambda: _consuming(env["CELERY_BROKER_URL"]))
+        broker = env["CELERY_BROKER_URL"]
+        until(
+            "the worker",
+            lambda: consuming(broker, ["notifications"]),
+            proc=worker,
+            log=log,
+        )
         os.environ.update(env)
         import django
 
@@ -285,15 +212,15 @@ def main() -> None:
         },
         "throughput": bulk,
         "latency_idle": idle,
-        "targets": _verdicts(
+        "targets": verdicts(
             {
                 "deliveries_per_s": bulk["deliveries_per_s"],
                 "p99_ms_idle": idle["p99_ms"],
-            }
+            },
+            TARGETS,
         ),
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
+    write(result, args.output)
     print(json.dumps(result, indent=2))
 
 

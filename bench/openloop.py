@@ -8,7 +8,9 @@ gunicorn's sync workers close the connection after every response.
 
     python -m bench.openloop '{"port": 8000, "path": "/v2/enqueue", ...}'
 
-prints one line `BENCH_RESULT {json}`.
+prints one line `BENCH_RESULT {json}`. With `"record_sent": true` in the
+configuration it also gives, by dedup key, the wall-clock time (time.time())
+each request started to connect, for measuring what happens after it.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class Tally:
     latencies: list[float] = field(default_factory=list)
     lags: list[float] = field(default_factory=list)
     statuses: dict[str, int] = field(default_factory=dict)
+    sent_at: dict[str, float] = field(default_factory=dict)
 
     def count(self, status: str) -> None:
         self.statuses[status] = self.statuses.get(status, 0) + 1
@@ -41,7 +44,7 @@ def requests_of(config: dict[str, Any]) -> list[bytes]:
     template = config["body"]
     out = []
     for i in range(total):
-        body = template.replace(config["mark"], f"{config['run']}-{i}").encode()
+        body = template.replace(config["mark"], key_of(config, i)).encode()
         head = (
             f"POST {config['path']} HTTP/1.1\r\n"
             f"Host: 127.0.0.1:{config['port']}\r\n"
@@ -53,8 +56,14 @@ def requests_of(config: dict[str, Any]) -> list[bytes]:
     return out
 
 
-async def one(port: int, request: bytes, due: float, tally: Tally) -> None:
+def key_of(config: dict[str, Any], i: int) -> str:
+    """The dedup key of request i."""
+    return f"{config['run']}-{i}"
+
+
+async def one(port: int, request: bytes, due: float, tally: Tally, key: str) -> None:
     tally.lags.append(time.perf_counter() - due)
+    tally.sent_at[key] = time.time()
     try:
         async with asyncio.timeout(TIMEOUT):
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -81,7 +90,8 @@ async def drive(config: dict[str, Any]) -> tuple[Tally, float]:
         delay = due - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
-        task = asyncio.create_task(one(config["port"], request, due, tally))
+        key = key_of(config, i)
+        task = asyncio.create_task(one(config["port"], request, due, tally, key))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
     await asyncio.gather(*tasks)
@@ -100,7 +110,8 @@ def summary(config: dict[str, Any], tally: Tally, elapsed: float) -> dict[str, A
     ms = sorted(x * 1000 for x in tally.latencies)
     lags = sorted(x * 1000 for x in tally.lags)
     sent = len(tally.lags)
-    return {
+    recorded = {"sent_at": tally.sent_at} if config.get("record_sent") else {}
+    return recorded | {
         "target_rate": config["rate"],
         "seconds": config["seconds"],
         "sent": sent,

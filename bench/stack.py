@@ -75,6 +75,9 @@ class Stack:
     workers: int = 0
     gunicorn: subprocess.Popen[bytes] | None = None
     worker: subprocess.Popen[bytes] | None = None
+    # Other processes of the stack (worker nodes, beat, ...), by what they are.
+    others: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    receiver_port: int = 0
 
     @property
     def database(self) -> str:
@@ -94,9 +97,7 @@ class Stack:
 
     def queue_depth(self, queue: str) -> tuple[int, int]:
         """Return (messages ready, consumers) of a queue on the broker."""
-        with Connection(self.broker_url, connect_timeout=5) as conn:
-            ok = conn.default_channel.queue_declare(queue=queue, passive=True)
-        return int(ok.message_count), int(ok.consumer_count)
+        return queue_depth(self.broker_url, queue)
 
     def purge(self, *queues: str) -> int:
         """Drop the messages waiting in `queues`; return how many."""
@@ -106,7 +107,23 @@ class Stack:
     def sessions(self) -> dict[int, str]:
         """Session ids of the processes started here, by what they are."""
         named = {"gunicorn": self.gunicorn, "celery worker": self.worker}
+        named |= self.others
         return {p.pid: name for name, p in named.items() if p and p.poll() is None}
+
+
+def queue_depth(broker_url: str, queue: str) -> tuple[int, int]:
+    """Return (messages ready, consumers) of a queue on the broker."""
+    with Connection(broker_url, connect_timeout=5) as conn:
+        ok = conn.default_channel.queue_declare(queue=queue, passive=True)
+    return int(ok.message_count), int(ok.consumer_count)
+
+
+def consuming(broker_url: str, queues: Sequence[str], consumers: int = 1) -> bool:
+    """Return whether every queue has at least `consumers` consumers."""
+    try:
+        return all(queue_depth(broker_url, q)[1] >= consumers for q in queues)
+    except Exception:  # the worker has not declared its queues yet
+        return False
 
 
 # --- Scratch database and virtual host ---------------------------------------
@@ -163,6 +180,8 @@ def vigil_env(database_url: str, broker_url: str, var_dir: Path) -> dict[str, st
         ALLOWED_HOSTS="127.0.0.1,localhost",
         LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
+        # Pages and channel messages go to the local webhook receiver.
+        VIGIL_OUTBOUND_ALLOWLIST="127.0.0.1/32",
     )
     return env
 
@@ -236,18 +255,6 @@ def log_tail(log: Path, lines: int = 30) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def _wait(what: str, ready: Any, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise StackError(f"{what} exited:\n{log_tail(log)}")
-        with contextlib.suppress(OSError, http.client.HTTPException):
-            if ready():
-                return
-        time.sleep(0.2)
-    raise StackError(f"{what} not ready after 60 s:\n{log_tail(log)}")
-
-
 def start_gunicorn(stack: Stack, workers: int) -> None:
     """(Re)start gunicorn with `workers` sync workers on a free port."""
     stop(stack.gunicorn)
@@ -261,7 +268,7 @@ def start_gunicorn(stack: Stack, workers: int) -> None:
         "--log-level", "warning",
     ]  # fmt: skip
     stack.gunicorn = spawn(args, stack.env, log)
-    _wait("gunicorn", lambda: _answers(stack.port), stack.gunicorn, log)
+    until("gunicorn", lambda: _answers(stack.port), proc=stack.gunicorn, log=log)
 
 
 def _answers(port: int) -> bool:
@@ -276,21 +283,77 @@ def _answers(port: int) -> bool:
 def start_worker(stack: Stack) -> None:
     """Start the one Celery worker on `ingest` and `default`."""
     log = stack.var_dir / "worker.log"
+    stack.worker = spawn_worker(stack.env, log, queues="ingest,default", concurrency=1)
+    until(
+        "celery worker",
+        lambda: consuming(stack.broker_url, ("ingest", "default")),
+        proc=stack.worker,
+        log=log,
+    )
+
+
+def spawn_worker(
+    env: dict[str, str], log: Path, *, queues: str, concurrency: int, node: str = ""
+) -> subprocess.Popen[bytes]:
+    """Start a Celery worker node (prefork) consuming `queues`."""
     args = [
         sys.executable, "-m", "celery", "-A", "config", "worker",
-        "--queues", "ingest,default",
-        "--concurrency", "1",
+        "--queues", queues,
+        "--concurrency", str(concurrency),
         "--loglevel", "WARNING",
     ]  # fmt: skip
-    stack.worker = spawn(args, stack.env, log)
-    _wait("celery worker", lambda: _consuming(stack), stack.worker, log)
+    if node:
+        args += ["--hostname", f"{node}@%h"]
+    return spawn(args, env, log)
 
 
-def _consuming(stack: Stack) -> bool:
-    try:
-        return all(stack.queue_depth(q)[1] > 0 for q in ("ingest", "default"))
-    except Exception:  # the worker has not declared its queues yet
-        return False
+def spawn_beat(env: dict[str, str], var_dir: Path) -> subprocess.Popen[bytes]:
+    """Start Celery beat; return once it has started its schedule."""
+    log = var_dir / "beat.log"
+    beat = spawn(
+        [sys.executable, "-m", "celery", "-A", "config", "beat",
+         "--loglevel", "INFO", "--schedule", str(var_dir / "beat.db")],
+        env, log,
+    )  # fmt: skip
+    until("beat", lambda: "Starting" in log.read_text(), proc=beat, log=log)
+    return beat
+
+
+def spawn_receiver(
+    env: dict[str, str], var_dir: Path
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Start the local webhook receiver (bench/receiver.py) on a free port."""
+    from bench import receiver
+
+    port = free_port()
+    log = var_dir / "receiver.log"
+    proc = spawn([sys.executable, "-m", "bench.receiver", str(port)], env, log)
+    until("the receiver", lambda: receiver.answers(port), proc=proc, log=log)
+    return proc, port
+
+
+def until(
+    what: str,
+    ready: Any,
+    seconds: float = 60,
+    proc: subprocess.Popen[bytes] | None = None,
+    log: Path | None = None,
+) -> None:
+    """Wait until `ready()` is true; fail after `seconds` or if `proc` exits.
+
+    `ready()` raising OSError or an HTTP error counts as not ready yet.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise StackError(f"{what} exited:\n{log_tail(log) if log else ''}")
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            if ready():
+                return
+        if time.monotonic() > deadline:
+            tail = f":\n{log_tail(log)}" if log else ""
+            raise StackError(f"{what} not ready after {seconds:g} s{tail}")
+        time.sleep(0.2)
 
 
 def _show_logs_on_error(var_dir: Path) -> Any:
@@ -302,28 +365,49 @@ def _show_logs_on_error(var_dir: Path) -> Any:
     return show
 
 
+def exit_on_signals() -> None:
+    """Turn SIGTERM and SIGHUP into SystemExit, so that clean-up runs."""
+
+    def terminate(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminate)
+    signal.signal(signal.SIGHUP, terminate)
+
+
 # --- The whole stack ------------------------------------------------------------
+
+
+def prepare(stack: contextlib.ExitStack, vhost: str | None = None) -> Stack:
+    """Make a scratch database (migrated), vhost and directory for a stack.
+
+    `stack` drops them all at the end, and stops whatever process is then
+    on the returned Stack.
+    """
+    tag = secrets.token_hex(4)
+    var_dir = Path(tempfile.mkdtemp(prefix="vigil-bench-"))
+    stack.callback(shutil.rmtree, var_dir, ignore_errors=True)
+    database_url = scratch_database(stack, f"vigil_bench_{tag}")
+    if vhost is None:
+        broker_url = scratch_vhost(stack, f"vigil_bench_{tag}")
+    else:
+        broker_url = AMQP_SERVER + vhost
+    env = vigil_env(database_url, broker_url, var_dir)
+    stack_ = Stack(database_url, broker_url, env, var_dir, vhost is None)
+    stack.push(_show_logs_on_error(var_dir))
+    stack.callback(lambda: stop(stack_.gunicorn))
+    stack.callback(lambda: stop(stack_.worker))
+    stack.callback(lambda: [stop(proc) for proc in stack_.others.values()])
+    manage(env, "migrate", "--no-input")
+    return stack_
 
 
 @contextlib.contextmanager
 def running_stack(workers: int, vhost: str | None) -> Iterator[Stack]:
     """Yield a migrated, populated, serving stack; tear it all down after."""
-    tag = secrets.token_hex(4)
     with contextlib.ExitStack() as stack:
-        var_dir = Path(tempfile.mkdtemp(prefix="vigil-bench-"))
-        stack.callback(shutil.rmtree, var_dir, ignore_errors=True)
-        database_url = scratch_database(stack, f"vigil_bench_{tag}")
-        if vhost is None:
-            broker_url = scratch_vhost(stack, f"vigil_bench_{tag}")
-        else:
-            broker_url = AMQP_SERVER + vhost
-        env = vigil_env(database_url, broker_url, var_dir)
-        stack_ = Stack(database_url, broker_url, env, var_dir, vhost is None)
-        stack.push(_show_logs_on_error(var_dir))
-        stack.callback(lambda: stop(stack_.gunicorn))
-        stack.callback(lambda: stop(stack_.worker))
-        manage(env, "migrate", "--no-input")
-        stack_.integrations = create_integrations(env)
+        stack_ = prepare(stack, vhost)
+        stack_.integrations = create_integrations(stack_.env)
         stack_.execute(CREATE_TABLE)
         start_worker(stack_)
         start_gunicorn(stack_, workers)

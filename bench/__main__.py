@@ -1,0 +1,186 @@
+"""Run every benchmark: `python -m bench` (or `make bench`).
+
+Scenarios: ingest (throughput, half-load latency, dedup storm, on a stack of
+its own: see bench/README.md), then on one shared stack (bench/shared.py)
+time-to-page, fanout and escalation. The RSS of every Vigil process is
+sampled throughout (memory). Writes bench/results/<scenario>.json, a chart
+per scenario and bench/results/summary.md. See docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import escalation, ingest, paging
+from bench.memory import RssSampler
+from bench.report import summary
+from bench.results import RESULTS, write
+from bench.shared import CONCURRENCY, NODES, WEB_WORKERS, shared_stack
+from bench.stack import Stack, exit_on_signals
+
+SCENARIOS = ("ingest", "time-to-page", "fanout", "escalation", "memory")
+ON_SHARED_STACK = ("time-to-page", "fanout", "escalation")
+# Full run, and --quick (a few minutes in all, for trying the harness out).
+FULL = {
+    "alerts": 500, "rate": 10.0, "responders": 50, "rounds": 3,
+    "incidents": 2000, "over": 60.0,
+    "ingest": [],
+}  # fmt: skip
+QUICK = {
+    "alerts": 100, "rate": 10.0, "responders": 50, "rounds": 1,
+    "incidents": 200, "over": 10.0,
+    "ingest": ["--levels", "16", "--seconds", "5", "--storm", "2000"],
+}  # fmt: skip
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument(
+        "--only",
+        type=lambda text: [x.strip() for x in text.split(",") if x.strip()],
+        default=list(SCENARIOS),
+        help=f"comma-separated scenarios, of: {', '.join(SCENARIOS)}",
+    )
+    p.add_argument("--quick", action="store_true", help="short runs of everything")
+    for name, kind, what in (
+        ("alerts", int, "time-to-page: alerts to send"),
+        ("rate", float, "time-to-page: alerts per second"),
+        ("responders", int, "fanout: people paged by the P0"),
+        ("rounds", int, "fanout: how many P0 alerts, one after the other"),
+        ("incidents", int, "escalation: level-2 steps due"),
+        ("over", float, "escalation: seconds they are due over"),
+    ):
+        p.add_argument(f"--{name}", type=kind, help=f"{what} (default {FULL[name]})")
+    p.add_argument(
+        "--ingest-args",
+        default=None,
+        help="options for bench.ingest, quoted (e.g. '--seconds 5 --levels 16')",
+    )
+    p.add_argument("--output-dir", type=Path, default=RESULTS)
+    args = p.parse_args(argv)
+    unknown = set(args.only) - set(SCENARIOS)
+    if unknown:
+        p.error(f"unknown scenario(s): {', '.join(sorted(unknown))}")
+    defaults = QUICK if args.quick else FULL
+    for name, value in defaults.items():
+        if name != "ingest" and getattr(args, name) is None:
+            setattr(args, name, value)
+    if args.ingest_args is None:
+        args.ingest_args = list(defaults["ingest"])
+    else:
+        args.ingest_args = args.ingest_args.split()
+    return args
+
+
+def _say(start: float, message: str) -> None:
+    print(f"[{time.monotonic() - start:7.1f}s] {message}", flush=True)
+
+
+def _watch(sampler: RssSampler, st: Stack, prefix: str = "") -> None:
+    """Sample Vigil's processes (not the receiver, which is the bench's)."""
+    sampler.watch(
+        {
+            pid: prefix + name
+            for pid, name in st.sessions().items()
+            if name != "receiver"
+        }
+    )
+
+
+def run_ingest(args: argparse.Namespace, sampler: RssSampler) -> dict[str, Any]:
+    options = ingest.parse(args.ingest_args)
+    result = ingest.run(options, lambda st: _watch(sampler, st, "ingest stack: "))
+    print(ingest.report(result))
+    return result
+
+
+def run_shared(
+    args: argparse.Namespace, sampler: RssSampler, start: float
+) -> dict[str, dict[str, Any]]:
+    """Start the shared stack and run its scenarios on it."""
+    out: dict[str, dict[str, Any]] = {}
+    _say(start, "starting the shared stack")
+    with shared_stack() as st:
+        _watch(sampler, st)
+        os.environ.update(st.env)
+        import django
+
+        django.setup()
+        if "time-to-page" in args.only:
+            _say(start, f"time-to-page: {args.alerts} alerts at {args.rate}/s")
+            out["time-to-page"] = paging.time_to_page(st, args.alerts, args.rate)
+        if "fanout" in args.only:
+            _say(start, f"fanout: P0 to {args.responders} responders x 3 channels")
+            out["fanout"] = paging.fanout(st, args.responders, args.rounds)
+        if "escalation" in args.only:
+            _say(start, f"escalation: {args.incidents} steps over {args.over:g} s")
+            sessions = {
+                pid: name for pid, name in st.sessions().items() if name != "receiver"
+            }
+            out["escalation"] = escalation.run(
+                st.receiver_port, sessions, st.database, args.incidents, args.over
+            )
+            out["escalation"]["setup"] |= _shared_setup()
+    return out
+
+
+def _shared_setup() -> dict[str, str]:
+    return {
+        "web": f"gunicorn config.wsgi:application, {WEB_WORKERS} sync workers; "
+        "uvicorn config.asgi:application for websockets",
+        "workers": f"{NODES} celery nodes on all queues, --concurrency "
+        f"{CONCURRENCY} each",
+        "beat": "one celery beat",
+    }
+
+
+def machine() -> dict[str, Any]:
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
+    kib = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
+    return {
+        "cores": len(os.sched_getaffinity(0)),
+        "cpu": model.group(1) if model else "unknown",
+        "memory_gib": round(int(kib.group(1)) / 2**20, 1) if kib else None,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    exit_on_signals()
+    start = time.monotonic()
+    facts = machine()
+    results: dict[str, dict[str, Any]] = {}
+    with RssSampler() as sampler:
+        if "ingest" in args.only:
+            _say(start, "ingest (a stack of its own)")
+            results["ingest"] = run_ingest(args, sampler)
+        if set(args.only) & set(ON_SHARED_STACK):
+            results |= run_shared(args, sampler, start)
+    if "memory" in args.only and sampler.series:
+        results["memory"] = sampler.result()
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    for name, result in results.items():
+        write({"machine": facts} | result, args.output_dir / f"{name}.json")
+    minutes = (time.monotonic() - start) / 60
+    header = (
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {minutes:.1f} min"
+        f"{' (--quick)' if args.quick else ''}; {facts['cores']} cores, "
+        f"{facts['cpu']}, load average at start {facts['load_average_at_start']}."
+    )
+    path = summary(results, args.output_dir, header)
+    _say(start, f"written: {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""The whole production-style stack `python -m bench` shares between scenarios.
+
+As README "Running on PostgreSQL and RabbitMQ" recommends: gunicorn serving
+`config.wsgi:application` with sync workers (the HTTP API), uvicorn serving
+`config.asgi:application` (websockets, which also consumes the live events),
+two Celery worker nodes on every queue, one Celery beat, and the local
+webhook receiver every page goes to. A scratch database and vhost, as for
+the other benches; all torn down at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+
+from bench.stack import (
+    Stack,
+    consuming,
+    free_port,
+    prepare,
+    spawn,
+    spawn_beat,
+    spawn_receiver,
+    spawn_worker,
+    start_gunicorn,
+    until,
+)
+
+QUEUES = ("ingest", "escalation", "notifications", "default")
+WEB_WORKERS = 4  # chosen by bench.ingest's sweep, see docs/benchmarks.md
+NODES = 2
+CONCURRENCY = 2  # per node: 4 processes on 2 cores, as the README recommends
+
+
+@contextlib.contextmanager
+def shared_stack(
+    web_workers: int = WEB_WORKERS, nodes: int = NODES, concurrency: int = CONCURRENCY
+) -> Iterator[Stack]:
+    """Yield the running stack; stop and drop everything after."""
+    with contextlib.ExitStack() as stack:
+        st = prepare(stack)
+        st.others["receiver"], st.receiver_port = spawn_receiver(st.env, st.var_dir)
+        for n in range(1, nodes + 1):
+            st.others[f"worker {n}"] = spawn_worker(
+                st.env,
+                st.var_dir / f"worker{n}.log",
+                queues=",".join(QUEUES),
+                concurrency=concurrency,
+                node=f"worker{n}",
+            )
+        until("the worker nodes", lambda: consuming(st.broker_url, QUEUES, nodes))
+        st.others["beat"] = spawn_beat(st.env, st.var_dir)
+        st.others["websockets (uvicorn)"] = _start_uvicorn(st)
+        start_gunicorn(st, web_workers)
+        yield st
+
+
+def _start_uvicorn(st: Stack) -> subprocess.Popen[bytes]:
+    port = free_port()
+    log = st.var_dir / "uvicorn.log"
+    args = [
+        sys.executable, "-m", "uvicorn", "config.asgi:application",
+        "--host", "127.0.0.1", "--port", str(port),
+        "--lifespan", "off", "--log-level", "warning",
+    ]  # fmt: skip
+    proc = spawn(args, st.env, log)
+    until("uvicorn", lambda: _listens(port), proc=proc, log=log)
+    return proc
+
+
+def _listens(port: int) -> bool:
+    with socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
