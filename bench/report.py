@@ -123,6 +123,15 @@ def _figures(name: str, r: dict[str, Any]) -> list[str]:
             f"{lt['p50_lateness_s']} s, p99 {lt['p99_lateness_s']} s, max "
             f"{lt['max_lateness_s']} s; {lt['pages_received']} pages received."
         ]
+    if name == "ingest":
+        s = r["scenarios"]
+        half = s["2_latency_half_load"]
+        return [
+            f"Vigil {s['1_throughput_vigil']['max_events_per_s']} events/s, "
+            f"baseline {s['4_throughput_baseline']['max_events_per_s']}/s; "
+            f"p99 {half['latency_ms']['p99']:.1f} ms at {half['target_rate']}/s; "
+            f"storm {s['3_dedup_storm']['events_per_s']} events/s."
+        ]
     if name == "memory":
         rows = ["| process | peak RSS (MB) |", "|---|---|"]
         rows += [f"| {p['role']} | {p['peak_mb']} |" for p in r["processes"]]
