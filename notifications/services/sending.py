@@ -291,10 +291,18 @@ def _bundle(delivery: Delivery, now: datetime) -> list[Delivery]:
     ).exclude(Q(pk=delivery.pk) | Q(purpose__in=NOT_BUNDLED))
     others = list(waiting.select_related(*rows.LOADED_WITH).order_by("due_at", "id"))
     others = [d for d in others if not _acknowledged(d)]
-    Delivery.objects.filter(pk__in=[d.pk for d in others], status=S.PENDING).update(
+    ids = [d.pk for d in others]
+    Delivery.objects.filter(pk__in=ids, status=S.PENDING).update(
         status=S.BUNDLED, bundled_into=delivery, claimed_at=now
     )
-    return others
+    # Only what the update took: a row another worker claimed since it was
+    # read (the same task message on two workers) is that worker's to send.
+    taken = set(
+        Delivery.objects.filter(
+            pk__in=ids, status=S.BUNDLED, bundled_into=delivery
+        ).values_list("pk", flat=True)
+    )
+    return [d for d in others if d.pk in taken]
 
 
 # --- Recording ---------------------------------------------------------------

@@ -287,6 +287,35 @@ def test_sms_over_its_rate_limit_waits_and_goes_out_bundled(
     assert method.deliveries.filter(status=S.SENT).count() == 2
 
 
+def test_a_page_another_worker_claims_while_it_is_bundled_is_not_bundled(
+    service, responder, hook, monkeypatch
+):
+    """The same task message on two workers: one bundles what waits for a
+    rate-limited method while the other claims one of those rows to send it.
+    Only what the bundling update took goes into the message."""
+    from notifications.services import rows, sending
+    from tests.factories import declare
+
+    contact(responder, hook, rate_limit_count=1, rate_limit_window=timedelta(hours=1))
+    (d1,) = page(declare(service, "P0", title="Outage 1"), responder)
+    (d2,) = page(declare(service, "P0", title="Outage 2"), responder)
+    seen = sending._acknowledged
+
+    def other_worker_claims_d2(delivery: Delivery) -> bool:
+        if delivery.pk == d2.pk:  # between reading what waits and taking it
+            assert rows.claim_one(d2.pk, timezone.now()) is not None
+        return seen(delivery)
+
+    monkeypatch.setattr(sending, "_acknowledged", other_worker_claims_d2)
+    assert delivery_send(delivery_id=d1.pk) == "sent"
+
+    (request,) = hook.requests_to(HOOK)
+    assert "Outage 2" not in request.body.decode()
+    d2.refresh_from_db()
+    assert (d2.status, d2.bundled_into_id, d2.sent_at) == (S.SENDING, None, None)
+    assert not Delivery.objects.filter(bundled_into=d1).exists()
+
+
 def test_the_sweep_enqueues_late_deliveries_only(incident, responder, hook):
     contact(responder, hook)
     (delivery,) = page(incident, responder)

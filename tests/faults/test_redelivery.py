@@ -1,0 +1,530 @@
+"""Every task type, its message delivered twice: the work is done once.
+
+RabbitMQ delivers at least once: a worker whose acknowledgement is lost
+(connection cut after the task ran) has its message handed out again, to
+itself or to another worker. Each case puts the database in a state where
+one task type has real work to do, publishes one task message (one id, one
+body) twice to two real workers, and counts what came of it once both
+copies and everything they caused have run: alerts, incidents, escalation
+steps, timeline entries, deliveries, and the requests a local webhook
+receiver got, which are what a responder's phone or a chat would show.
+
+Two ways the copies arrive: `after`, the second published once the first
+has finished (the lost acknowledgement); `together`, both at once, one to
+each idle worker (two workers racing on the same work).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from celery import Task
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from config.celery import QUEUES, app
+from escalation.models import Escalation, EscalationPolicy, EscalationStep
+from escalation.tasks import escalation_step_task, escalations_sweep_task
+from incidents.ingest.signals import TRIGGER
+from incidents.models import (
+    Alert,
+    AlertEvent,
+    Incident,
+    Integration,
+    MaintenanceWindow,
+    Service,
+    Team,
+    TimelineEvent,
+)
+from incidents.services import integration_create
+from incidents.tasks import (
+    incident_targets_sweep_task,
+    ingest_heartbeat_check_task,
+    ingest_process_task,
+    ingest_recover_task,
+    maintenance_windows_close_task,
+)
+from notifications.models import Channel, Delivery, Kind, NotificationRule
+from notifications.services import page_user
+from notifications.services.deliveries import Target, deliveries_write
+from notifications.tasks import (
+    deliveries_dispatch_due_task,
+    deliveries_recover_task,
+    deliveries_send_task,
+)
+from tests.escalation.conftest import add_level, user_target
+from tests.factories import MembershipFactory, declare, webhook_contact
+from tests.live import Process, start_worker, wait_until
+from tests.notifications.servers import HTTPReceiver
+
+ENV = {"VIGIL_OUTBOUND_ALLOWLIST": "127.0.0.1/32", "VIGIL_DELIVERY_LEASE_SECONDS": "60"}
+LEASE = timedelta(seconds=60)
+# Longer than any ETA the engine hands to the broker: the next level waits
+# in the database, so that nothing is left running when a case ends.
+LEVEL_WAIT = timedelta(hours=1)
+MODES = ("after", "together")
+# How a worker logs the end of a task, whatever the outcome.
+ENDED = re.compile(r"\] (?:succeeded in|raised unexpected|retry:|ignored|rejected)")
+Kinds = TimelineEvent.Kind
+
+
+@pytest.fixture(scope="module")
+def pair(
+    django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[list[Process]]:
+    """Two real workers for the whole module: starting them is the slow part."""
+    app.control.purge()
+    logs = tmp_path_factory.mktemp("redelivery")
+    started: list[Process] = []
+    try:
+        for n in range(2):
+            started.append(start_worker(logs / f"worker-{n}.log", **ENV))
+        yield started
+    finally:
+        for process in started:
+            process.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator[HTTPReceiver]:
+    server = HTTPReceiver(keep_alive=True).start()
+    yield server
+    server.stop()
+
+
+@dataclass(frozen=True)
+class World:
+    """A service whose policy pages `responder`, then `lead` an hour later,
+    each by a webhook to the receiver (`/responder`, `/lead`)."""
+
+    team: Team
+    service: Service
+    responder: User
+    lead: User
+    receiver: HTTPReceiver
+
+    def pages(self) -> dict[str, int]:
+        return {
+            name: len(self.receiver.requests_to(f"/{name}"))
+            for name in ("responder", "lead")
+        }
+
+
+@pytest.fixture
+def world(
+    django_db_serialized_rollback: None,
+    transactional_db: None,
+    pair: list[Process],
+    team: Team,
+    service: Service,
+    responder: User,
+    receiver: HTTPReceiver,
+) -> World:
+    lead = MembershipFactory(team=team, user__username="lead").user
+    policy = EscalationPolicy.objects.create(name="Two levels", team=team)
+    for position, user in enumerate((responder, lead), start=1):
+        webhook_contact(user, receiver.url(f"/{user.username}"))
+        add_level(policy, position, user.username, user_target(user), delay=LEVEL_WAIT)
+    service.escalation_policy = policy
+    service.save()
+    return World(team, service, responder, lead, receiver)
+
+
+# Delivering one message twice ------------------------------------------------
+
+
+def _log(workers: list[Process]) -> str:
+    return "".join(worker.log.read_text() for worker in workers)
+
+
+def _queued() -> int:
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        return sum(
+            channel.queue_declare(queue=name, passive=True).message_count
+            for name in QUEUES
+        )
+
+
+def settle(workers: list[Process]) -> None:
+    """Wait until the queues are empty and every task received has ended.
+
+    Twice the same answer in a row, so that a task's follow-up message
+    (published as it ends) is seen before the workers count as idle.
+    """
+    last: tuple[int, int, int] | None = None
+
+    def idle() -> bool:
+        nonlocal last
+        text = _log(workers)
+        now = (text.count("] received"), len(ENDED.findall(text)), _queued())
+        quiet = now[0] == now[1] and now[2] == 0 and now == last
+        last = now
+        return quiet
+
+    wait_until(idle, "the workers to finish everything", seconds=60, every=0.3)
+
+
+def ended(workers: list[Process], task_id: str) -> list[str]:
+    """Return the log line of each copy of the message that has ended."""
+    return [
+        line
+        for line in _log(workers).splitlines()
+        if f"[{task_id}]" in line and ENDED.search(line)
+    ]
+
+
+def deliver_twice(
+    workers: list[Process], task: Task, kwargs: dict[str, Any], mode: str
+) -> list[str]:
+    """Publish one message of `task` twice; return how the two copies ended.
+
+    The message is built once and sent twice as it is: what RabbitMQ hands
+    out again after a lost acknowledgement.
+    """
+    settle(workers)  # the set-up's own messages first
+    task_id = str(uuid.uuid4())
+    message = app.amqp.create_task_message(task_id, task.name, (), kwargs)
+    route = app.amqp.router.route({}, task.name, (), kwargs)
+    with app.producer_or_acquire() as producer:
+        for copy in range(2):
+            if copy and mode == "after":
+                wait_until(lambda: ended(workers, task_id), "the first copy to end")
+            app.amqp.send_task_message(producer, task.name, message, **route)
+    wait_until(lambda: len(ended(workers, task_id)) == 2, "both copies to end")
+    settle(workers)
+    return ended(workers, task_id)
+
+
+# State with work to do, and what doing it once leaves ------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    task: Task
+    kwargs: dict[str, Any]
+    check: Callable[[list[str]], None]
+
+
+def alert_events(world: World, *, ago: timedelta) -> Integration:
+    """Store three events, as the request path does, that no task processed:
+    two of key `disk` (one alert, counted twice) and one of key `cpu`."""
+    integration, _ = integration_create(
+        name="Prometheus", kind="generic", service=world.service
+    )
+    for key in ("disk", "disk", "cpu"):
+        AlertEvent.objects.create(
+            integration=integration,
+            service=world.service,
+            source=AlertEvent.Source.GENERIC,
+            action=TRIGGER,
+            dedup_key=key,
+            payload={"title": f"{key} is full", "dedup_key": key},
+            received_at=timezone.now() - ago,
+        )
+    return integration
+
+
+def declared_once(world: World, *, incidents: int) -> None:
+    """Each incident once, its alert attached once, level 1 paged once."""
+    assert Incident.objects.count() == incidents
+    assert not AlertEvent.objects.filter(processed_at__isnull=True).exists()
+    timeline = TimelineEvent.objects.filter(incident__service=world.service)
+    for kind in (Kinds.CREATED, Kinds.ALERT_ATTACHED, Kinds.ESCALATED):
+        assert timeline.filter(kind=kind).count() == incidents, kind
+    assert EscalationStep.objects.filter(level=1).count() == incidents
+    assert EscalationStep.objects.count() == incidents
+    assert Delivery.objects.filter(purpose="page").count() == incidents
+    assert Delivery.objects.exclude(status="sent").count() == 0
+    assert world.pages() == {"responder": incidents, "lead": 0}
+
+
+def the_alerts_of_three_events(world: World) -> None:
+    declared_once(world, incidents=2)
+    counts = dict(Alert.objects.values_list("dedup_key", "event_count"))
+    assert counts == {"disk": 2, "cpu": 1}
+
+
+def processing_integration(world: World) -> Case:
+    integration = alert_events(world, ago=timedelta(0))
+    return Case(
+        ingest_process_task,
+        {"integration_id": integration.pk},
+        lambda results: the_alerts_of_three_events(world),
+    )
+
+
+def processing_report(world: World) -> Case:
+    event = AlertEvent.objects.create(
+        service=world.service,
+        source=AlertEvent.Source.USER_REPORT,
+        action=TRIGGER,
+        dedup_key=f"report-{uuid.uuid4().hex}",
+        payload={"summary": "Checkout is slow", "severity": "P2"},
+        reported_by=world.responder,
+    )
+
+    def check(results: list[str]) -> None:
+        declared_once(world, incidents=1)
+        assert sorted(results) == ["0", "1"]
+
+    return Case(ingest_process_task, {"event_id": event.pk}, check)
+
+
+def recovering_events(world: World) -> Case:
+    alert_events(world, ago=timedelta(minutes=1))  # their message was lost
+    return Case(
+        ingest_recover_task, {}, lambda results: the_alerts_of_three_events(world)
+    )
+
+
+def missed_heartbeat(world: World) -> Case:
+    integration, _ = integration_create(
+        name="Nightly backup",
+        kind="heartbeat",
+        service=world.service,
+        heartbeat_interval=timedelta(minutes=1),
+        heartbeat_grace=timedelta(0),
+    )
+    Integration.objects.filter(pk=integration.pk).update(
+        last_ping_at=timezone.now() - timedelta(minutes=5)
+    )
+
+    def check(results: list[str]) -> None:
+        assert AlertEvent.objects.filter(source="heartbeat").count() == 1
+        assert Alert.objects.filter(integration=integration).count() == 1
+        declared_once(world, incidents=1)
+        assert sorted(results) == ["0", "1"]
+
+    return Case(ingest_heartbeat_check_task, {}, check)
+
+
+def ended_window(world: World) -> Case:
+    now = timezone.now()
+    window = MaintenanceWindow.objects.create(
+        service=world.service,
+        starts_at=now - timedelta(hours=1),
+        ends_at=now - timedelta(minutes=1),
+        reason="database upgrade",
+    )
+    for key, status in (("disk", "triggered"), ("cpu", "resolved")):
+        Alert.objects.create(
+            service=world.service,
+            source=AlertEvent.Source.GENERIC,
+            dedup_key=key,
+            summary=f"{key} alert",
+            severity="P2",
+            status=status,
+            first_seen_at=now - timedelta(minutes=30),
+            last_seen_at=now - timedelta(minutes=30),
+            maintenance_window=window,
+        )
+
+    def check(results: list[str]) -> None:
+        window.refresh_from_db()
+        assert window.summary == (
+            "2 alerts during the window, 1 still firing.\n"
+            "FIRING  disk: disk alert\n"
+            "resolved cpu: cpu alert"
+        )
+        assert sorted(results) == ["0", "1"]  # closed by one copy only
+        assert not Incident.objects.exists()
+
+    return Case(maintenance_windows_close_task, {}, check)
+
+
+def missed_targets(world: World) -> Case:
+    incident = declare(world.service, "P0")
+    Incident.objects.filter(pk=incident.pk).update(
+        detected_at=timezone.now() - timedelta(hours=2)
+    )
+
+    def check(results: list[str]) -> None:
+        kinds = list(incident.timeline.values_list("kind", flat=True))
+        assert kinds.count(Kinds.ACK_TARGET_MISSED) == 1
+        assert kinds.count(Kinds.RESOLVE_TARGET_MISSED) == 1
+        assert world.pages() == {"responder": 1, "lead": 0}
+
+    return Case(incident_targets_sweep_task, {}, check)
+
+
+def written_deliveries(world: World, *, due: timedelta) -> list[int]:
+    """A page to the responder and a message to three channels, due `due` ago.
+
+    Written as the product writes messages that wait longer than the broker
+    is trusted with (no task message), then their time comes.
+    """
+    incident = declare(world.service, "P2")  # no channels yet: level 1 only
+    later = timezone.now() + timedelta(hours=2)
+    NotificationRule.objects.create(
+        user=world.responder,
+        urgency="low",
+        contact_method=world.responder.contact_methods.get(),
+        delay=timedelta(hours=2),
+    )
+    pages = page_user(incident=incident, user=world.responder, event_key="manual")
+    channels = [
+        Channel.objects.create(
+            name=f"#c{i}",
+            kind=Kind.WEBHOOK,
+            address=world.receiver.url(f"/c{i}"),
+            secret="k",
+            service=world.service,
+        )
+        for i in range(3)
+    ]
+    told = deliveries_write(
+        purpose=Delivery.Purpose.BROADCAST,
+        message_kind="initial",
+        event_key=f"initial:again:{incident.pk}",
+        targets=[
+            Target(kind=c.kind, address=c.address, channel=c, due_at=later)
+            for c in channels
+        ],
+        incident=incident,
+    )
+    ids = [d.pk for d in (*pages, *told)]
+    Delivery.objects.filter(pk__in=ids).update(due_at=timezone.now() - due)
+    return ids
+
+
+def sent_once(world: World, ids: list[int], *, attempts: int = 1) -> None:
+    rows = Delivery.objects.filter(pk__in=ids)
+    assert set(rows.values_list("status", "attempts")) == {("sent", attempts)}
+    assert world.pages() == {"responder": 2, "lead": 0}  # level 1, then ours
+    assert {f"/c{i}": len(world.receiver.requests_to(f"/c{i}")) for i in range(3)} == {
+        f"/c{i}": 1 for i in range(3)
+    }
+    entries = TimelineEvent.objects.filter(kind=Kinds.NOTIFICATION_SENT)
+    told_of = [d["delivery"] for e in entries for d in e.data["deliveries"]]
+    assert sorted(told_of) == sorted(Delivery.objects.values_list("pk", flat=True))
+
+
+def pending_deliveries(world: World) -> Case:
+    ids = written_deliveries(world, due=timedelta(0))
+    return Case(
+        deliveries_send_task,
+        {"delivery_ids": ids},
+        lambda results: sent_once(world, ids),
+    )
+
+
+def late_deliveries(world: World) -> Case:
+    ids = written_deliveries(world, due=timedelta(minutes=1))
+    return Case(deliveries_dispatch_due_task, {}, lambda results: sent_once(world, ids))
+
+
+def deliveries_left_sending(world: World) -> Case:
+    """A worker died mid-batch: two rows left in `sending`, two sent but
+    never told of."""
+    ids = written_deliveries(world, due=timedelta(minutes=10))
+    long_ago = timezone.now() - 2 * LEASE
+    stuck, unreported = ids[:2], ids[2:]
+    Delivery.objects.filter(pk__in=stuck).update(
+        status="sending", claimed_at=long_ago, attempts=1
+    )
+    Delivery.objects.filter(pk__in=unreported).update(
+        status="sent",
+        claimed_at=long_ago,
+        attempts=1,
+        sent_at=long_ago,
+        finished_at=long_ago,
+        report_due=True,
+    )
+
+    def check(results: list[str]) -> None:
+        rows = Delivery.objects.filter(pk__in=stuck)
+        assert set(rows.values_list("status", "attempts")) == {("sent", 2)}
+        assert all(
+            notes.count("recovered") == 1
+            for notes in rows.values_list("notes", flat=True)
+        )
+        assert sorted(results) == ["0", "2"]
+        sent = {f"/c{i}": len(world.receiver.requests_to(f"/c{i}")) for i in range(3)}
+        # The page and #c0 were sent again; #c1 and #c2 only reported.
+        assert world.pages() == {"responder": 2, "lead": 0}
+        assert sent == {"/c0": 1, "/c1": 0, "/c2": 0}
+        entries = TimelineEvent.objects.filter(kind=Kinds.NOTIFICATION_SENT)
+        told_of = [d["delivery"] for e in entries for d in e.data["deliveries"]]
+        assert sorted(told_of) == sorted(Delivery.objects.values_list("pk", flat=True))
+
+    return Case(deliveries_recover_task, {}, check)
+
+
+def due_steps(world: World, count: int) -> list[Incident]:
+    """Incidents paged at level 1 whose hour for an acknowledgement is over."""
+    incidents = [declare(world.service, "P2", title=f"down {i}") for i in range(count)]
+    Escalation.objects.filter(incident__in=incidents).update(
+        due_at=timezone.now() - timedelta(seconds=1)
+    )
+    return incidents
+
+
+def climbed_once(world: World, incidents: list[Incident]) -> None:
+    for incident in incidents:
+        steps = EscalationStep.objects.filter(escalation__incident=incident)
+        assert sorted(steps.values_list("level", flat=True)) == [1, 2]
+        assert incident.timeline.filter(kind=Kinds.ESCALATED).count() == 2
+        assert incident.deliveries.filter(user=world.lead).count() == 1
+    assert world.pages() == {"responder": len(incidents), "lead": len(incidents)}
+
+
+def due_step(world: World) -> Case:
+    (incident,) = due_steps(world, 1)
+
+    def check(results: list[str]) -> None:
+        climbed_once(world, [incident])
+        assert sorted(results) == ["0", "1"]
+
+    return Case(escalation_step_task, {"escalation_id": incident.escalation.pk}, check)
+
+
+def due_escalations(world: World) -> Case:
+    incidents = due_steps(world, 3)
+
+    def check(results: list[str]) -> None:
+        climbed_once(world, incidents)
+        assert sum(map(int, results)) == 3
+
+    return Case(escalations_sweep_task, {}, check)
+
+
+CASES: dict[str, Callable[[World], Case]] = {
+    "ingest_process_task/integration": processing_integration,
+    "ingest_process_task/report": processing_report,
+    "ingest_recover_task": recovering_events,
+    "ingest_heartbeat_check_task": missed_heartbeat,
+    "maintenance_windows_close_task": ended_window,
+    "incident_targets_sweep_task": missed_targets,
+    "deliveries_send_task": pending_deliveries,
+    "deliveries_dispatch_due_task": late_deliveries,
+    "deliveries_recover_task": deliveries_left_sending,
+    "escalation_step_task": due_step,
+    "escalations_sweep_task": due_escalations,
+}
+
+
+def test_every_task_type_has_a_redelivery_case() -> None:
+    app.loader.import_default_modules()
+    registered = {
+        name.rsplit(".", 1)[-1] for name in app.tasks if not name.startswith("celery.")
+    }
+    assert registered == {name.split("/")[0] for name in CASES}
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", list(CASES))
+def test_a_message_delivered_twice_does_its_work_once(
+    world: World, pair: list[Process], name: str, mode: str
+) -> None:
+    case = CASES[name](world)
+    assert case.task.name.endswith(name.split("/")[0])
+    lines = deliver_twice(pair, case.task, case.kwargs, mode)
+    assert all("succeeded in" in line for line in lines), lines
+    case.check([line.split("s: ", 1)[1] for line in lines])  # what each returned
