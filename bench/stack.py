@@ -273,22 +273,27 @@ def _answers(port: int) -> bool:
         conn.close()
 
 
-def start_worker(stack: Stack) -> None:
-    """Start the one Celery worker on `ingest` and `default`."""
+def start_worker(
+    stack: Stack,
+    queues: Sequence[str] = ("ingest", "default"),
+    concurrency: int = 1,
+    loglevel: str = "WARNING",
+) -> None:
+    """Start the one Celery worker, by default on `ingest` and `default`."""
     log = stack.var_dir / "worker.log"
     args = [
         sys.executable, "-m", "celery", "-A", "config", "worker",
-        "--queues", "ingest,default",
-        "--concurrency", "1",
-        "--loglevel", "WARNING",
+        "--queues", ",".join(queues),
+        "--concurrency", str(concurrency),
+        "--loglevel", loglevel,
     ]  # fmt: skip
     stack.worker = spawn(args, stack.env, log)
-    _wait("celery worker", lambda: _consuming(stack), stack.worker, log)
+    _wait("celery worker", lambda: _consuming(stack, queues), stack.worker, log)
 
 
-def _consuming(stack: Stack) -> bool:
+def _consuming(stack: Stack, queues: Sequence[str]) -> bool:
     try:
-        return all(stack.queue_depth(q)[1] > 0 for q in ("ingest", "default"))
+        return all(stack.queue_depth(q)[1] > 0 for q in queues)
     except Exception:  # the worker has not declared its queues yet
         return False
 
