@@ -31,7 +31,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body.update(exc.details)
         return Response(body, status=exc.status_code)
     if isinstance(exc, DATABASE_UNAVAILABLE):
-        logger.exception("database unavailable; answered 503", exc_info=exc)
+        logger.warning("database unavailable, answered 503: %s", exc)
         set_rollback()
         return Response(
             {

@@ -114,8 +114,9 @@ def _guarded(
     def wrapper(request: HttpRequest) -> HttpResponse:
         try:
             return view(request)
-        except DATABASE_UNAVAILABLE:
-            logger.exception("database unavailable; answered 503")
+        except DATABASE_UNAVAILABLE as error:
+            # One line, not a traceback: an outage meets every request.
+            logger.warning("database unavailable, answered 503: %s", error)
             body = {
                 "status": "unavailable",
                 "message": "Service unavailable",
