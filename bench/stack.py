@@ -280,27 +280,44 @@ def _answers(port: int) -> bool:
         conn.close()
 
 
-def start_worker(stack: Stack) -> None:
-    """Start the one Celery worker on `ingest` and `default`."""
+def start_worker(
+    stack: Stack,
+    queues: Sequence[str] = ("ingest", "default"),
+    concurrency: int = 1,
+    loglevel: str = "WARNING",
+) -> None:
+    """Start the one Celery worker, by default on `ingest` and `default`."""
     log = stack.var_dir / "worker.log"
-    stack.worker = spawn_worker(stack.env, log, queues="ingest,default", concurrency=1)
+    stack.worker = spawn_worker(
+        stack.env,
+        log,
+        queues=",".join(queues),
+        concurrency=concurrency,
+        loglevel=loglevel,
+    )
     until(
         "celery worker",
-        lambda: consuming(stack.broker_url, ("ingest", "default")),
+        lambda: consuming(stack.broker_url, queues),
         proc=stack.worker,
         log=log,
     )
 
 
 def spawn_worker(
-    env: dict[str, str], log: Path, *, queues: str, concurrency: int, node: str = ""
+    env: dict[str, str],
+    log: Path,
+    *,
+    queues: str,
+    concurrency: int,
+    node: str = "",
+    loglevel: str = "WARNING",
 ) -> subprocess.Popen[bytes]:
     """Start a Celery worker node (prefork) consuming `queues`."""
     args = [
         sys.executable, "-m", "celery", "-A", "config", "worker",
         "--queues", queues,
         "--concurrency", str(concurrency),
-        "--loglevel", "WARNING",
+        "--loglevel", loglevel,
     ]  # fmt: skip
     if node:
         args += ["--hostname", f"{node}@%h"]

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
+from config.db import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
 from config.errors import VigilError
+
+logger = logging.getLogger(__name__)
 
 
 class Pagination(PageNumberPagination):
@@ -19,11 +24,23 @@ class Pagination(PageNumberPagination):
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Answer domain errors as 400/409 with a message; leave the rest to DRF."""
+    """Answer domain errors as 400/409 with a message, an unavailable
+    database as 503 with Retry-After; leave the rest to DRF."""
     if isinstance(exc, VigilError):
         body: dict[str, Any] = {"detail": exc.message, "code": exc.code}
         body.update(exc.details)
         return Response(body, status=exc.status_code)
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        logger.warning("database unavailable, answered 503: %s", exc)
+        set_rollback()
+        return Response(
+            {
+                "detail": "The database is unavailable; retry later.",
+                "code": "unavailable",
+            },
+            status=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     return drf_exception_handler(exc, context)
 
 

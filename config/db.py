@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
+
+# What a query raises when the database cannot serve it just now: down or
+# restarting, the connection lost, a deadlock victim. A request that meets
+# one is answered 503 with this Retry-After, never 500: the sender retries.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 5
 
 
 def own_rows() -> tuple[str, ...]:

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.models import User
+from django.db import OperationalError, connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -90,3 +94,16 @@ def api_client(user: User | None = None) -> APIClient:
 @pytest.fixture
 def api(responder: User) -> APIClient:
     return api_client(responder)
+
+
+@contextmanager
+def database_unavailable(statement: str = "") -> Iterator[None]:
+    """Fail every query (starting with `statement`) as a database that went away."""
+
+    def refuse(execute: Callable[..., Any], sql: str, *args: Any) -> Any:
+        if sql.lstrip().upper().startswith(statement.upper()):
+            raise OperationalError("the database system is shutting down")
+        return execute(sql, *args)
+
+    with connection.execute_wrapper(refuse):
+        yield

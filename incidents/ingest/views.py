@@ -7,6 +7,7 @@ byte for byte as PagerDuty does, and this is the hottest path Vigil has.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.db import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
 from incidents.ingest.alertmanager import group_hash, parse_webhook
 from incidents.ingest.auth import integration_for_key
 from incidents.ingest.generic import parse_generic
@@ -27,6 +29,7 @@ from incidents.services import alert_event_record, change_event_record, heartbea
 
 Kind = Integration.Kind
 Source = AlertEvent.Source
+logger = logging.getLogger(__name__)
 
 
 class Refused(Exception):
@@ -101,11 +104,27 @@ def _integration(key: str, kind: str) -> Integration:
 def _guarded(
     view: Callable[[HttpRequest], HttpResponse],
 ) -> Callable[..., HttpResponse]:
-    """Answer Refused and InvalidEvent in the senders' error shape."""
+    """Answer Refused and InvalidEvent in the senders' error shape.
+
+    An unavailable database is a 503 with Retry-After: the event was not
+    stored (its INSERT is the request's only write), so the sender must
+    send it again, and senders retry a 503 but drop a 4xx.
+    """
 
     def wrapper(request: HttpRequest) -> HttpResponse:
         try:
             return view(request)
+        except DATABASE_UNAVAILABLE as error:
+            # One line, not a traceback: an outage meets every request.
+            logger.warning("database unavailable, answered 503: %s", error)
+            body = {
+                "status": "unavailable",
+                "message": "Service unavailable",
+                "errors": ["the event was not stored: retry later"],
+            }
+            response = _answer(503, body)
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
         except Refused as refused:
             body = {
                 "status": "invalid",

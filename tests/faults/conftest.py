@@ -1,3 +1,11 @@
+from tests.faults.services import private_postgres, private_rabbitmq
 from tests.live import live_vigil, scratch_database, worker, workers
 
-__all__ = ["live_vigil", "scratch_database", "worker", "workers"]
+__all__ = [
+    "live_vigil",
+    "private_postgres",
+    "private_rabbitmq",
+    "scratch_database",
+    "worker",
+    "workers",
+]

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from incidents.models import Incident, IncidentRole, SeverityLevel
-from tests.conftest import api_client
+from tests.conftest import api_client, database_unavailable
 from tests.factories import ServiceFactory, core_timeline, declare
 
 URL = "/api/v1/incidents/"
@@ -380,3 +380,16 @@ def test_roles_choices_cover_the_sop_five():
         "Support Lead",
         "Scribe",
     ]
+
+
+def test_while_the_database_is_unavailable_the_api_answers_503(api):
+    with database_unavailable():
+        response = api.get(URL)
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "5"
+    assert response.json() == {
+        "detail": "The database is unavailable; retry later.",
+        "code": "unavailable",
+    }
+    assert api.get(URL).status_code == 200

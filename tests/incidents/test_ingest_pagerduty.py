@@ -10,6 +10,7 @@ import pytest
 from incidents.models import Alert, AlertEvent, ChangeEvent, Incident, TimelineEvent
 from incidents.services import integration_create, integration_update
 from incidents.tasks import ingest_process_task
+from tests.conftest import database_unavailable
 from tests.factories import core_timeline
 from tests.incidents.ingest_helpers import fixture, post_json
 
@@ -299,3 +300,19 @@ def test_change_events_need_a_summary(pd):
     response = post_json("/v2/change/enqueue", {"routing_key": pd[1], "payload": {}})
     assert response.status_code == 400
     assert not ChangeEvent.objects.exists()
+
+
+def test_while_the_database_is_unavailable_enqueue_is_503_and_stores_nothing(trigger):
+    with database_unavailable("INSERT"):
+        response = post_json(ENQUEUE, trigger)
+
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/json"
+    assert response["Retry-After"] == "5"
+    assert json.loads(response.content) == {
+        "status": "unavailable",
+        "message": "Service unavailable",
+        "errors": ["the event was not stored: retry later"],
+    }
+    assert not AlertEvent.objects.exists()
+    assert post_json(ENQUEUE, trigger).status_code == 202  # and once it is back
