@@ -44,13 +44,22 @@ def database_url(name: str) -> str:
 
 
 class Process:
-    """A child process whose output goes to a file that tests can wait on."""
+    """A child process whose output goes to a file that tests can wait on.
+
+    It leads a process group of its own, so that `kill()` takes its children
+    (a prefork worker's pool, gunicorn's workers) with it.
+    """
 
     def __init__(self, argv: list[str], env: dict[str, str], log: Path) -> None:
         self.log = log
         with log.open("w") as out:
             self.popen = subprocess.Popen(  # noqa: S603
-                argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+                argv,
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
 
     def wait_for(self, *needles: str, seconds: float = 60) -> str:
@@ -69,26 +78,77 @@ class Process:
             self.popen.terminate()
         return self.popen.wait(timeout=timeout)
 
+    def kill(self) -> None:
+        """`kill -9` the process and every process of its group, at once."""
+        os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(timeout=10)
 
-def start_worker(log: Path, **extra_env: str) -> Process:
-    """Start a real Celery worker on RabbitMQ using the test database."""
-    from config.celery import QUEUES
 
-    env = {
+def child_env(**extra_env: str) -> dict[str, str]:
+    """Return the environment of a child process using the test database."""
+    return {
         **os.environ,
         "DATABASE_URL": database_url(connection.settings_dict["NAME"]),
         **extra_env,
     }
+
+
+def start_worker(log: Path, *, concurrency: int = 0, **extra_env: str) -> Process:
+    """Start a real Celery worker on RabbitMQ using the test database.
+
+    One process (`--pool solo`) unless `concurrency` asks for a prefork pool
+    of that many, as production runs it.
+    """
+    from config.celery import QUEUES
+
+    pool = ["--concurrency", str(concurrency)] if concurrency else ["--pool", "solo"]
     process = Process(
         [sys.executable, "-m", "celery", "-A", "config", "worker",
-         "--queues", ",".join(QUEUES), "--pool", "solo", "--loglevel", "INFO",
+         "--queues", ",".join(QUEUES), *pool, "--loglevel", "INFO",
          "--hostname", f"itest-{uuid.uuid4().hex[:8]}@%h", "--without-gossip",
          "--without-mingle"],
-        env,
+        child_env(**extra_env),
         log,
     )  # fmt: skip
     process.wait_for("ready.")
     return process
+
+
+def start_beat(log: Path, **extra_env: str) -> Process:
+    """Start Celery beat (its schedule in the test database) on RabbitMQ."""
+    process = Process(
+        [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO",
+         "--schedule", str(log.with_suffix(".db"))],
+        child_env(**extra_env),
+        log,
+    )  # fmt: skip
+    process.wait_for("beat: Starting")
+    return process
+
+
+def start_web(log: Path, *, workers: int = 3, **extra_env: str) -> tuple[Process, str]:
+    """Serve Vigil as production does, with gunicorn's sync workers, on the
+    test database; return the process and its base URL."""
+    port = free_port()
+    env = child_env(DATABASE_CONN_MAX_AGE="60", **extra_env)
+    process = Process(
+        [sys.executable, "-m", "gunicorn", "config.wsgi:application",
+         "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+         "--worker-class", "sync", "--log-level", "info"],
+        env,
+        log,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    # A GET of the ingest endpoint answers 405 once a worker serves.
+    wait_until(lambda: _answers(f"{url}/v2/enqueue"), "gunicorn to serve", seconds=60)
+    return process, url
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 405
+    except httpx.TransportError:
+        return False
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@
 * `at(local, zone)` — the instant of a local time, for readable tests.
 * `sop_policy` — the SOPs' four escalation levels on the `service` fixture,
   with `commander` and `manager`; `add_level`, `user_target`, `team_target`
-  and `reachable` build other policies.
+  and `reachable` build other policies; `webhook_policy` one whose members
+  are reached by webhooks, for tests that run real workers.
 
 Hypothesis runs derandomized (the same examples on every run and in CI);
 `HYPOTHESIS_PROFILE=explore` tries new random examples instead.
@@ -15,6 +16,7 @@ Hypothesis runs derandomized (the same examples on every run and in CI);
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,7 +32,7 @@ from escalation.models import (
 )
 from escalation.services import LayerInput, schedule_create
 from incidents.models import Service, SeverityLevel, Team, TeamMembership
-from tests.factories import ContactMethodFactory, MembershipFactory
+from tests.factories import ContactMethodFactory, MembershipFactory, webhook_contact
 
 settings.register_profile(
     "ci",
@@ -113,6 +115,24 @@ def add_level(
 
 def user_target(user: User) -> dict[str, object]:
     return {"kind": EscalationTarget.Kind.USER, "user": user}
+
+
+def webhook_policy(
+    team: Team, url: Callable[[str], str], *levels: tuple[str, ...], delay: timedelta
+) -> EscalationPolicy:
+    """A policy of `team` whose levels page the named new members, in turn.
+
+    Each member is reached by a webhook to `url(f"/{name}")`; each level
+    waits `delay` before the next.
+    """
+    policy = EscalationPolicy.objects.create(name=f"Every {delay}", team=team)
+    for position, names in enumerate(levels, start=1):
+        users = [MembershipFactory(team=team, user__username=n).user for n in names]
+        for user in users:
+            webhook_contact(user, url(f"/{user.username}"))
+        targets = [user_target(user) for user in users]
+        add_level(policy, position, " and ".join(names), *targets, delay=delay)
+    return policy
 
 
 def team_target(team: Team, role: str = "") -> dict[str, object]:

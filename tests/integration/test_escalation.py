@@ -9,27 +9,16 @@ from __future__ import annotations
 import itertools
 import os
 import signal
-import sys
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.contrib.auth.models import User
-from django.db import connection
-from django.utils import timezone
 
-from escalation.models import EscalationPolicy, EscalationStep
-from incidents.models import Service, Team
-from notifications.models import ContactMethod, Kind
-from tests.escalation.conftest import add_level, user_target
-from tests.factories import MembershipFactory, declare
-from tests.live import (
-    Process,
-    database_url,
-    start_worker,
-    wait_until,
-)
+from escalation.models import EscalationStep
+from incidents.models import Service
+from tests.escalation.conftest import webhook_policy
+from tests.factories import declare
+from tests.live import start_beat, start_worker, wait_until
 from tests.notifications.servers import Answer, HTTPReceiver
 
 ENV = {"VIGIL_OUTBOUND_ALLOWLIST": "127.0.0.1/32"}
@@ -45,45 +34,16 @@ def receiver() -> Iterator[HTTPReceiver]:
     server.stop()
 
 
-def start_beat(log: Path) -> Process:
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url(connection.settings_dict["NAME"]),
-        **ENV,
-    }
-    process = Process(
-        [sys.executable, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO",
-         "--schedule", str(log.with_suffix(".db"))],
-        env,
-        log,
-    )  # fmt: skip
-    process.wait_for("beat: Starting")
-    return process
-
-
-def policy_of_three(team: Team, receiver: HTTPReceiver) -> EscalationPolicy:
-    policy = EscalationPolicy.objects.create(name="Every 5 s", team=team)
-    for position, name in enumerate(PEOPLE, start=1):
-        user: User = MembershipFactory(team=team, user__username=name).user
-        ContactMethod.objects.create(
-            user=user,
-            kind=Kind.WEBHOOK,
-            address=receiver.url(f"/{name}"),
-            secret="k",
-            verified_at=timezone.now(),
-        )
-        add_level(policy, position, name, user_target(user), delay=timedelta(seconds=5))
-    return policy
-
-
 def test_an_unacknowledged_incident_climbs_once_through_a_worker_restart(
     workers, tmp_path, service: Service, team, receiver
 ):
-    service.escalation_policy = policy_of_three(team, receiver)
+    service.escalation_policy = webhook_policy(
+        team, receiver.url, *[(name,) for name in PEOPLE], delay=timedelta(seconds=5)
+    )
     service.save()
     worker = start_worker(tmp_path / "worker-1.log", **ENV)
     workers.append(worker)
-    workers.append(start_beat(tmp_path / "beat.log"))
+    workers.append(start_beat(tmp_path / "beat.log", **ENV))
 
     incident = declare(service, "P2")
     wait_until(lambda: receiver.requests_to("/oncall"), "level 1's page", seconds=30)
