@@ -16,7 +16,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 
 TICK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -83,6 +82,24 @@ def snapshot() -> Snapshot:
     return Snapshot(_busy(), procs(), usage.ru_utime + usage.ru_stime)
 
 
+class Ticker:
+    """Call `tick()` every `interval` seconds, in a thread, until stop()."""
+
+    def __init__(self, interval: float, tick: Callable[[], None]) -> None:
+        self._stop = threading.Event()
+        self._interval, self._tick = interval, tick
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self._tick()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 @dataclass
 class Meter:
     """Snapshots around a run, and every half second during it.
@@ -96,29 +113,17 @@ class Meter:
     interval: float = 0.5
     before: Snapshot | None = None
     seen: dict[tuple[int, int], Proc] = field(default_factory=dict)
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _ticker: Ticker | None = None
     _start: float = 0.0
 
     def __enter__(self) -> Meter:
         self.before, self._start = snapshot(), time.monotonic()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
+        self._ticker = Ticker(self.interval, lambda: self.seen.update(procs()))
         return self
 
-    def _sample(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.seen.update(procs())
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+    def __exit__(self, *exc_info: object) -> None:
+        if self._ticker is not None:
+            self._ticker.stop()
 
     def usage(self) -> dict[str, object]:
         """CPU used during the run, in cores (1.0 = one core all the time)."""

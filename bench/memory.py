@@ -8,10 +8,8 @@ sync workers, Celery's prefork pool processes). Each is sampled separately.
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from bench import cpu
@@ -36,8 +34,7 @@ class RssSampler:
     watched: dict[int, str] = field(default_factory=dict)  # session id -> name
     series: dict[tuple[int, int], Series] = field(default_factory=dict)
     _children: dict[int, int] = field(default_factory=dict)  # session -> count
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    _ticker: cpu.Ticker | None = None
     _start: float = 0.0
 
     def watch(self, sessions: dict[int, str]) -> None:
@@ -46,23 +43,12 @@ class RssSampler:
 
     def __enter__(self) -> RssSampler:
         self._start = time.monotonic()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
+        self._ticker = cpu.Ticker(self.interval, self.sample)
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self.sample()
+    def __exit__(self, *exc_info: object) -> None:
+        if self._ticker is not None:
+            self._ticker.stop()
 
     def sample(self) -> None:
         now = round(time.monotonic() - self._start, 2)

@@ -137,6 +137,18 @@ class VigilStack:
         }
         return {name: int(self.scalar(sql)) for name, sql in queries.items()}
 
+    def assert_came_through(self, accepted: set[str]) -> None:
+        """Each accepted key stored once and made one alert and one incident,
+        nothing else stored; the worker and beat the same processes as before."""
+        assert self.stored_keys() == accepted
+        assert self.counts() == dict.fromkeys(
+            ["stored", "stored_keys", "processed", "alerts", "alert_keys",
+             "incidents", "alerted_incidents"],
+            len(accepted),
+        )  # fmt: skip
+        assert self.same_processes() == self.pids
+        assert len(self.pids) == 2
+
     def stored_keys(self) -> set[str]:
         rows = self.scalar(
             "SELECT coalesce(json_agg(dedup_key), '[]') FROM incidents_alertevent"

@@ -71,31 +71,6 @@ def test_alerts_sent_across_a_broker_restart_are_each_stored_and_paged_once(
     slowest = max(answer.seconds for answer in during)
     assert slowest < OUTAGE_LATENCY_LIMIT, slowest
 
-    import time as _t
-
-    _t0 = _t.monotonic()
-    print(
-        "DEBUG outage max",
-        slowest,
-        "probes",
-        [round(a.seconds, 3) for a in probes],
-        "mean during",
-        sum(a.seconds for a in during) / len(during),
-    )
     vigil.wait_settled(seconds=60)
-    print("DEBUG settle", _t.monotonic() - _t0)
-    accepted = {answer.dedup_key for answer in answers if answer.status == 202}
-    counts = vigil.counts()
-    assert vigil.stored_keys() == accepted
-    assert counts == {
-        "stored": len(accepted),
-        "stored_keys": len(accepted),
-        "processed": len(accepted),
-        "alerts": len(accepted),
-        "alert_keys": len(accepted),
-        "incidents": len(accepted),
-        "alerted_incidents": len(accepted),
-    }
     # The worker and beat came through the outage on their own.
-    assert vigil.same_processes() == vigil.pids
-    assert len(vigil.pids) == 2
+    vigil.assert_came_through({a.dedup_key for a in answers if a.status == 202})

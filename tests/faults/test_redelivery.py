@@ -91,13 +91,6 @@ def pair(
             process.stop()
 
 
-@pytest.fixture
-def receiver() -> Iterator[HTTPReceiver]:
-    server = HTTPReceiver(keep_alive=True).start()
-    yield server
-    server.stop()
-
-
 @dataclass(frozen=True)
 class World:
     """A service whose policy pages `responder`, then `lead` an hour later,
