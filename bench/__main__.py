@@ -116,9 +116,11 @@ def run_shared(
         if "time-to-page" in args.only:
             _say(start, f"time-to-page: {args.alerts} alerts at {args.rate}/s")
             out["time-to-page"] = paging.time_to_page(st, args.alerts, args.rate)
+            paging.resolve_left_open(st)
         if "fanout" in args.only:
             _say(start, f"fanout: P0 to {args.responders} responders x 3 channels")
             out["fanout"] = paging.fanout(st, args.responders, args.rounds)
+            paging.resolve_left_open(st)
         if "escalation" in args.only:
             _say(start, f"escalation: {args.incidents} steps over {args.over:g} s")
             sessions = {
