@@ -25,7 +25,12 @@ from incidents.ingest.generic import parse_generic
 from incidents.ingest.pagerduty import parse_change, parse_event
 from incidents.ingest.signals import TRIGGER, InvalidEvent
 from incidents.models import AlertEvent, Integration
-from incidents.services import alert_event_record, change_event_record, heartbeat_ping
+from incidents.services import (
+    alert_event_record,
+    alert_event_record_for_key,
+    change_event_record,
+    heartbeat_ping,
+)
 
 Kind = Integration.Kind
 Source = AlertEvent.Source
@@ -101,6 +106,23 @@ def _integration(key: str, kind: str) -> Integration:
     return integration
 
 
+def _record(
+    key: str, kind: str, *, source: str, action: str, dedup_key: str, payload: Any
+) -> None:
+    """Store the event for the integration `key` opens, in one statement
+    when the key is its enabled `kind` integration's current key (nearly
+    always), else after looking the key up (and refusing it if need be)."""
+    fields = {
+        "source": source,
+        "action": action,
+        "dedup_key": dedup_key,
+        "payload": payload,
+    }
+    digest = Integration.hash_key(key)
+    if alert_event_record_for_key(key_hash=digest, kind=kind, **fields) is None:
+        alert_event_record(integration=_integration(key, kind), **fields)
+
+
 def _guarded(
     view: Callable[[HttpRequest], HttpResponse],
 ) -> Callable[..., HttpResponse]:
@@ -159,12 +181,17 @@ def _routing_key(body: Any) -> str:
 def pagerduty_enqueue(request: HttpRequest) -> HttpResponse:
     """PagerDuty Events API v2: trigger, acknowledge or resolve an alert."""
     body = _read_json(request)
-    integration = _integration(_routing_key(body), Kind.PAGERDUTY)
+    key = _routing_key(body)
     if body.get("event_action") == TRIGGER and not body.get("dedup_key"):
         body["dedup_key"] = uuid.uuid4().hex
-    signal = parse_event(body)
-    alert_event_record(
-        integration=integration,
+    try:
+        signal = parse_event(body)
+    except InvalidEvent:
+        _integration(key, Kind.PAGERDUTY)  # an unknown key is refused first
+        raise
+    _record(
+        key,
+        Kind.PAGERDUTY,
         source=Source.PAGERDUTY,
         action=signal.action,
         dedup_key=signal.dedup_key,

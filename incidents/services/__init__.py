@@ -1,6 +1,10 @@
 """Every state change of the incident core goes through these services."""
 
-from incidents.services.alerts import alert_event_record, alert_events_process
+from incidents.services.alerts import (
+    alert_event_record,
+    alert_event_record_for_key,
+    alert_events_process,
+)
 from incidents.services.incident import (
     incident_acknowledge,
     incident_add_note,
@@ -31,6 +35,7 @@ from incidents.services.targets import incident_record_missed_targets
 
 __all__ = [
     "alert_event_record",
+    "alert_event_record_for_key",
     "alert_events_process",
     "change_event_record",
     "heartbeat_check_missed",

@@ -52,6 +52,27 @@ def test_the_fixture_is_accepted_with_pagerdutys_exact_bytes(trigger, pd):
     assert "routing_key" not in event.payload  # the secret is not kept
 
 
+def test_a_valid_key_is_checked_by_the_insert_that_stores_the_event(
+    trigger, pd, django_assert_num_queries
+):
+    """The request path's one round trip (its processing is asked for after
+    commit): the key lookup is part of the INSERT."""
+    with django_assert_num_queries(1) as queries:
+        assert post_json(ENQUEUE, trigger).status_code == 202
+    assert queries.captured_queries[0]["sql"].startswith("INSERT")
+    event = AlertEvent.objects.get()
+    assert (event.integration_id, event.service_id) == (pd[0].pk, pd[0].service_id)
+    assert event.dedup_key == "srv01/mysql"
+
+
+def test_an_unknown_key_with_an_invalid_event_is_404_not_400(trigger, settings):
+    settings.VIGIL_INGEST_UNKNOWN_KEY_DELAY = 0
+    trigger["routing_key"] = "f" * 32
+    del trigger["payload"]["summary"]
+    assert post_json(ENQUEUE, trigger).status_code == 404
+    assert not AlertEvent.objects.exists()
+
+
 def test_a_trigger_opens_an_incident_with_the_alert_attached(trigger, pd, service):
     send(trigger, pd)
 
