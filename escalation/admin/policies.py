@@ -22,6 +22,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from escalation.admin.teams import TeamOwnedAdmin
 from escalation.exceptions import EscalationPolicyError
 from escalation.models import (
     EscalationLevel,
@@ -41,7 +42,7 @@ from escalation.services.policies import (
     escalation_policy_validate,
 )
 from incidents.models import Service, SeverityLevel, Team, TeamMembership
-from incidents.selectors import service_list, team_list
+from incidents.selectors import service_list
 
 Kind = EscalationTarget.Kind
 POLICY_FIELDS = ["name", "team", "description", "repeat"]
@@ -154,7 +155,7 @@ class PreviewForm(forms.Form):
 
 
 @admin.register(EscalationPolicy)
-class EscalationPolicyAdmin(admin.ModelAdmin):
+class EscalationPolicyAdmin(TeamOwnedAdmin):
     list_display = ["name", "team", "repeat", "used_by"]
     list_filter = ["team"]
     search_fields = ["name"]
@@ -164,13 +165,6 @@ class EscalationPolicyAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[EscalationPolicy]:
         return escalation_policy_list(user=request.user)
-
-    def formfield_for_foreignkey(
-        self, db_field: Any, request: HttpRequest, **kwargs: Any
-    ) -> Any:
-        if db_field.name == "team":
-            kwargs["queryset"] = team_list(user=request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_formset_kwargs(
         self, request: HttpRequest, obj: Any, inline: Any, prefix: str

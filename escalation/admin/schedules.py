@@ -20,10 +20,10 @@ from django.utils.safestring import SafeString
 from config.admin_actions import apply_each
 from config.auth import request_actor
 from escalation import selectors, services
+from escalation.admin.teams import TeamOwnedAdmin
 from escalation.exceptions import ScheduleError
 from escalation.models import Layer, LayerMember, Override, Restriction, Schedule
 from escalation.oncall import Window
-from incidents.selectors import team_list
 
 NEXT_SHIFTS = 10
 LAYER_FIELDS = [
@@ -63,7 +63,7 @@ class LayerInline(admin.TabularInline):
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(admin.ModelAdmin):
+class ScheduleAdmin(TeamOwnedAdmin):
     list_display = ["name", "team", "time_zone", "oncall_now"]
     list_filter = ["team"]
     search_fields = ["name"]
@@ -86,13 +86,6 @@ class ScheduleAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fixed = ["team"] if obj is not None else []
         return [*fixed, *self.readonly_fields]
-
-    def formfield_for_foreignkey(
-        self, db_field: Any, request: HttpRequest, **kwargs: Any
-    ) -> Any:
-        if db_field.name == "team":
-            kwargs["queryset"] = team_list(user=request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     @admin.display(description="On call now")
     def oncall_now(self, schedule: Schedule) -> str:
