@@ -105,7 +105,9 @@ _database = dj_database_url.parse(
     conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     conn_health_checks=True,
 )
-if _database["ENGINE"] == "django.db.backends.sqlite3":
+if _database["ENGINE"] == "django.db.backends.postgresql":
+    _database["ENGINE"] = "config.postgresql"  # its health check: see there
+elif _database["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while the worker writes; IMMEDIATE
     # transactions take the write lock up front so concurrent writers queue
     # on the busy timeout instead of failing with "database is locked".

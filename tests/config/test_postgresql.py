@@ -1,0 +1,66 @@
+"""The PostgreSQL backend's health check (config/postgresql)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from django.db import connection
+
+pytestmark = [
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="the PostgreSQL backend's own health check",
+    ),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+@pytest.fixture
+def server() -> Iterator[psycopg.Connection]:
+    """A second connection to the test database, to watch and act on ours."""
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    with psycopg.connect(**params, autocommit=True) as conn:
+        yield conn
+
+
+def backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    return pid
+
+
+def last_query(server: psycopg.Connection, pid: int) -> str:
+    row = server.execute(
+        "SELECT query FROM pg_stat_activity WHERE pid = %s", [pid]
+    ).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def test_a_live_connection_is_usable_and_the_check_sends_nothing(server):
+    pid = backend_pid()
+    assert "pg_backend_pid" in last_query(server, pid)
+
+    assert connection.is_usable()
+    assert "pg_backend_pid" in last_query(server, pid)  # no SELECT 1 came
+
+
+def test_a_connection_the_server_closed_is_replaced_before_it_is_used(server):
+    pid = backend_pid()
+    server.execute("SELECT pg_terminate_backend(%s)", [pid])
+    deadline = time.monotonic() + 5
+    while connection.is_usable():
+        assert time.monotonic() < deadline, "the closed connection looks usable"
+        time.sleep(0.01)
+
+    # What Django does before the first query of a request or task.
+    connection.health_check_done = False
+    connection.close_if_health_check_failed()
+
+    assert backend_pid() != pid
