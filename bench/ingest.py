@@ -39,6 +39,7 @@ from bench.stack import (
     start_gunicorn,
     stop,
 )
+from config import gunicorn as gunicorn_settings
 
 T = TypeVar("T")
 
@@ -389,7 +390,8 @@ def _checks(storm_: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def _server(stack: Stack) -> dict[str, Any]:
     return {
-        "http": "gunicorn config.wsgi:application, sync workers",
+        "http": "gunicorn -c python:config.gunicorn config.wsgi:application",
+        "gunicorn_worker_class": gunicorn_settings.worker_class,
         "gunicorn_workers": stack.workers,
         "settings": "bench.baseline_settings (Vigil's settings + /baseline/)",
         "celery_worker": "-A config worker --queues ingest,default --concurrency 1",
@@ -497,7 +499,8 @@ def report(result: dict[str, Any]) -> str:
         f"Vigil ingest benchmark — {m['nproc']} cores, {m['memory_gib']} GiB, "
         f"Python {m['python']}, Django {m['django']}, PostgreSQL {m['postgresql']}, "
         f"RabbitMQ {m['rabbitmq']}",
-        f"gunicorn sync workers: {result['server']['gunicorn_workers']}; "
+        f"gunicorn {result['server']['gunicorn_worker_class']} workers: "
+        f"{result['server']['gunicorn_workers']}; "
         f"load average at start: {m['loadavg_at_start']}",
         "",
         "1/4. Sustained throughput (wrk, closed loop, distinct dedup keys)",

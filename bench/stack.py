@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 AMQP_SERVER = "amqp://guest:guest@127.0.0.1:5672/"
 SETTINGS = "bench.baseline_settings"
+GUNICORN_CONFIG = "python:config.gunicorn"
 
 SETUP_SCRIPT = """
 import json
@@ -256,15 +257,16 @@ def log_tail(log: Path, lines: int = 30) -> str:
 
 
 def start_gunicorn(stack: Stack, workers: int) -> None:
-    """(Re)start gunicorn with `workers` sync workers on a free port."""
+    """(Re)start gunicorn as README runs it, with `workers` workers, on a
+    free port."""
     stop(stack.gunicorn)
     stack.port, stack.workers = free_port(), workers
     log = stack.var_dir / "gunicorn.log"
     args = [
-        sys.executable, "-m", "gunicorn", "config.wsgi:application",
+        sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONFIG,
+        "config.wsgi:application",
         "--bind", f"127.0.0.1:{stack.port}",
         "--workers", str(workers),
-        "--worker-class", "sync",
         "--log-level", "warning",
     ]  # fmt: skip
     stack.gunicorn = spawn(args, stack.env, log)

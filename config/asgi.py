@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 from django.core.asgi import get_asgi_application
@@ -16,7 +17,11 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from config.accesslog import RedactUvicornAccess  # noqa: E402
 from incidents.routing import websocket_urlpatterns  # noqa: E402
+
+# uvicorn logs each request's URL, `?token=` keys included: not here.
+logging.getLogger("uvicorn.access").addFilter(RedactUvicornAccess())
 
 application = ProtocolTypeRouter(
     {

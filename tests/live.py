@@ -28,6 +28,7 @@ import psycopg
 import pytest
 from django.db import connection
 
+from bench.stack import GUNICORN_CONFIG
 from tests.config.test_runstack import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,14 +128,15 @@ def start_beat(log: Path, **extra_env: str) -> Process:
 
 
 def start_web(log: Path, *, workers: int = 3, **extra_env: str) -> tuple[Process, str]:
-    """Serve Vigil as production does, with gunicorn's sync workers, on the
-    test database; return the process and its base URL."""
+    """Serve Vigil as production does, with gunicorn and its settings, on
+    the test database; return the process and its base URL."""
     port = free_port()
     env = child_env(DATABASE_CONN_MAX_AGE="60", **extra_env)
     process = Process(
-        [sys.executable, "-m", "gunicorn", "config.wsgi:application",
+        [sys.executable, "-m", "gunicorn", "-c", GUNICORN_CONFIG,
+         "config.wsgi:application",
          "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--worker-class", "sync", "--log-level", "info"],
+         "--log-level", "info"],
         env,
         log,
     )  # fmt: skip

@@ -63,6 +63,9 @@ def test_runstack_sets_up_serves_runs_tasks_and_stops_on_ctrl_c(embedded_env):
         assert httpx.get(f"{base}/admin/login/").status_code == 200
         assert httpx.get(f"{base}/api/v1/incidents/").status_code == 401
         assert httpx.get(f"{base}/static/admin/css/base.css").status_code == 200
+        # An ingest key sent as ?token= stays out of the access log.
+        assert httpx.get(f"{base}/v2/enqueue?token=Secret0Key").status_code == 405
+        wait_for(log, "/v2/enqueue?token=[redacted]")
     finally:
         stack.send_signal(signal.SIGINT)
         code = stack.wait(timeout=40)
@@ -70,6 +73,7 @@ def test_runstack_sets_up_serves_runs_tasks_and_stops_on_ctrl_c(embedded_env):
     assert code == 0, text[-3000:]
     assert "Stopped web, worker and beat." in text
     assert "Traceback" not in text
+    assert "Secret0Key" not in text
 
 
 def test_runstack_stops_everything_when_one_program_dies(embedded_env):

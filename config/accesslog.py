@@ -1,0 +1,52 @@
+"""Access logs without secrets.
+
+Two kinds of secret travel in URLs: an integration key sent as `?token=` by
+a sender that cannot set headers (never to be logged, SPEC ING), and the
+token of a calendar feed, which is its path. gunicorn (config/gunicorn.py)
+and uvicorn (config/asgi.py) log every request's URL; both pass it through
+`redact()` first.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from urllib.parse import unquote_plus
+
+REDACTED = "[redacted]"
+# The query parameter that carries an ingest key (incidents/ingest/views.py).
+KEY_PARAMETER = "token"
+# Calendar feeds: escalation/urls.py, ical_urlpatterns.
+_FEED = re.compile(r"^(/ical/(?:schedules|users)/)[^/?]+(\.ics)$")
+
+
+def redact(target: str) -> str:
+    """Return a request target (path and query) with its secrets replaced."""
+    path, mark, query = target.partition("?")
+    return redact_path(path) + mark + redact_query(query)
+
+
+def redact_path(path: str) -> str:
+    return _FEED.sub(rf"\g<1>{REDACTED}\g<2>", path)
+
+
+def redact_query(query: str) -> str:
+    """Replace the value of every `token` parameter, however its name is
+    encoded (Django decodes `tok%65n=` to `token` too)."""
+    parts = query.split("&")
+    for i, part in enumerate(parts):
+        name, equals, _ = part.partition("=")
+        if equals and unquote_plus(name) == KEY_PARAMETER:
+            parts[i] = f"{name}={REDACTED}"
+    return "&".join(parts)
+
+
+class RedactUvicornAccess(logging.Filter):
+    """For the `uvicorn.access` logger, whose arguments are (client, method,
+    path with query, HTTP version, status)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) > 2 and isinstance(args[2], str):
+            record.args = (*args[:2], redact(args[2]), *args[3:])
+        return True
