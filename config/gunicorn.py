@@ -5,8 +5,9 @@
 Sync workers: each serves one request at a time and closes the connection
 after it, so a busy worker never holds connections another could serve.
 Threaded workers (`gthread`) keep connections open between requests, but a
-connection stays with the worker that accepted it: in `bench.ingest` that
-left some workers idle while others queued requests (docs/benchmarks.md).
+connection stays with the worker that accepted it; in `bench.ingest` they
+were slower with 8 connections and had a long tail with 16 or 32
+(docs/benchmarks.md).
 Anything here can be overridden on the command line or in
 GUNICORN_CMD_ARGS; the number of workers comes from `--workers` or
 WEB_CONCURRENCY.
