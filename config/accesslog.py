@@ -14,7 +14,8 @@ import re
 from urllib.parse import unquote_plus
 
 REDACTED = "[redacted]"
-# The query parameter that carries an ingest key (incidents/ingest/views.py).
+# The query parameter that carries an ingest key: the ingest views read it,
+# access logs hide it.
 KEY_PARAMETER = "token"
 # Calendar feeds: escalation/urls.py, ical_urlpatterns.
 _FEED = re.compile(r"^(/ical/(?:schedules|users)/)[^/?]+(\.ics)$")

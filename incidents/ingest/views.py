@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
+from config.accesslog import KEY_PARAMETER
 from config.db import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
 from incidents.ingest.alertmanager import group_hash, parse_webhook
 from incidents.ingest.auth import integration_for_key
@@ -87,7 +88,7 @@ def _key_from_request(request: HttpRequest) -> str:
     scheme, _, credentials = header.partition(" ")
     if scheme.lower() == "bearer" and credentials.strip():
         return credentials.strip()
-    token = request.GET.get("token", "")
+    token = request.GET.get(KEY_PARAMETER, "")
     if token:
         return token
     raise Refused(401, "Missing integration key", [
