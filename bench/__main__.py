@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import escalation, ingest, paging
+from bench import cpu, escalation, ingest, paging
 from bench.memory import RssSampler
 from bench.report import summary
 from bench.results import RESULTS, write
@@ -154,6 +154,7 @@ def machine() -> dict[str, Any]:
         "kernel": platform.release(),
         "python": platform.python_version(),
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "python_loop_s_at_start": cpu.python_loop_seconds(),
     }
 
 
@@ -171,6 +172,7 @@ def main(argv: list[str] | None = None) -> None:
             results |= run_shared(args, sampler, start)
     if "memory" in args.only and sampler.series:
         results["memory"] = sampler.result()
+    facts["python_loop_s_at_end"] = cpu.python_loop_seconds()
     args.output_dir.mkdir(parents=True, exist_ok=True)
     for name, result in results.items():
         write({"machine": facts} | result, args.output_dir / f"{name}.json")
@@ -178,7 +180,9 @@ def main(argv: list[str] | None = None) -> None:
     header = (
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {minutes:.1f} min"
         f"{' (--quick)' if args.quick else ''}; {facts['cores']} cores, "
-        f"{facts['cpu']}, load average at start {facts['load_average_at_start']}."
+        f"{facts['cpu']}, load average at start {facts['load_average_at_start']}; "
+        f"Python reference loop {facts['python_loop_s_at_start']} s at start, "
+        f"{facts['python_loop_s_at_end']} s at end (lower is faster)."
     )
     path = summary(results, args.output_dir, header)
     _say(start, f"written: {path}")

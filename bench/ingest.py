@@ -425,6 +425,7 @@ def machine(stack: Stack) -> dict[str, Any]:
         "wrk": _tool_version("wrk", "-v"),
         "ab": _tool_version("ab", "-V"),
         "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+        "python_loop_s_at_start": cpu.python_loop_seconds(),
     }
 
 
@@ -501,7 +502,9 @@ def report(result: dict[str, Any]) -> str:
         f"RabbitMQ {m['rabbitmq']}",
         f"gunicorn {result['server']['gunicorn_worker_class']} workers: "
         f"{result['server']['gunicorn_workers']}; "
-        f"load average at start: {m['loadavg_at_start']}",
+        f"load average at start: {m['loadavg_at_start']}; "
+        f"Python reference loop {m['python_loop_s_at_start']} s at start, "
+        f"{m['python_loop_s_at_end']} s at end (lower is faster)",
         "",
         "1/4. Sustained throughput (wrk, closed loop, distinct dedup keys)",
         f"  {'endpoint':10} {'conns':>5} {'events/s':>9} {'errors':>7} "
@@ -629,6 +632,7 @@ def run(
             )
         else:
             body = run_all(st, args)
+        facts["python_loop_s_at_end"] = cpu.python_loop_seconds()
     return {
         "benchmark": name,
         "started_at": started.isoformat(timespec="seconds"),
