@@ -20,6 +20,7 @@ from escalation.models import (
     CalendarFeed,
     Escalation,
     EscalationPolicy,
+    EscalationTarget,
     Layer,
     LayerMember,
     Override,
@@ -244,6 +245,38 @@ def team_member_choices(*, team: Team) -> QuerySet[User]:
     return User.objects.filter(is_active=True, memberships__team=team).order_by(
         "username"
     )
+
+
+def team_member_duties(*, team: Team, user: User, now: datetime) -> list[str]:
+    """Return what of `team`'s on call still names `user`: turns in its
+    schedules' layers, overrides not yet over and targets of its policies.
+
+    Each would go on paging `user` for the team after they left it, so a
+    membership is not removed while this is not empty.
+    """
+    turns = LayerMember.objects.filter(layer__schedule__team=team, user=user)
+    layers = {
+        f"a turn in schedule {m.layer.schedule.name}, layer {m.layer.name}": None
+        for m in turns.select_related("layer__schedule").order_by("layer_id")
+    }
+    overrides = Override.objects.filter(
+        schedule__team=team, user=user, end__gt=now
+    ).select_related("schedule")
+    targets = EscalationTarget.objects.filter(
+        kind=EscalationTarget.Kind.USER, user=user, level__policy__team=team
+    ).select_related("level__policy")
+    return [
+        *layers,
+        *(
+            f"an override in schedule {o.schedule.name}, "
+            f"until {o.end:%Y-%m-%d %H:%M} UTC"
+            for o in overrides
+        ),
+        *(
+            f"a target of policy {t.level.policy.name}, level {t.level.position}"
+            for t in targets.order_by("level__policy__name", "level__position")
+        ),
+    ]
 
 
 def schedule_people(*, user: Viewer) -> QuerySet[User]:

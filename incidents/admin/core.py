@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -18,6 +19,7 @@ from django.utils.safestring import SafeString
 from config.admin_actions import apply_each
 from config.auth import request_actor
 from escalation.models import EscalationPolicy
+from escalation.selectors import team_member_duties
 from incidents import selectors, services
 from incidents.models import (
     AlertEvent,
@@ -296,8 +298,34 @@ class IncidentAdmin(admin.ModelAdmin):
         )
 
 
+class MembershipFormSet(forms.BaseInlineFormSet):
+    """Keep a member in the team while its on call still names them."""
+
+    def clean(self) -> None:
+        super().clean()
+        problems = []
+        for form in self.initial_forms:
+            data = getattr(form, "cleaned_data", {})
+            if not (data.get("DELETE") or "user" in form.changed_data):
+                continue
+            user = User.objects.filter(pk=form.initial.get("user")).first()
+            if user is None:
+                continue
+            duties = team_member_duties(
+                team=self.instance, user=user, now=timezone.now()
+            )
+            if duties:
+                problems.append(
+                    f"{user.get_username()} is still on call for {self.instance}: "
+                    f"{'; '.join(duties)}. Take them out of these first."
+                )
+        if problems:
+            raise forms.ValidationError(problems)
+
+
 class MembershipInline(admin.TabularInline):
     model = TeamMembership
+    formset = MembershipFormSet
     extra = 1
     autocomplete_fields = ["user"]
 

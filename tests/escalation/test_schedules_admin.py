@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import date, time, timedelta
+
 import pytest
 import time_machine
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
-from escalation.models import Layer, Override, Schedule
-from escalation.services import schedule_create
-from incidents.models import Team
-from tests.escalation.conftest import at
+from escalation.models import EscalationPolicy, Layer, Override, Schedule
+from escalation.services import (
+    LayerInput,
+    layer_update,
+    override_create,
+    schedule_create,
+)
+from incidents.models import Team, TeamMembership
+from tests.escalation.conftest import add_level, at, member, user_target
+from tests.factories import MembershipFactory, TeamFactory
 
 ADMIN = "/admin/escalation/"
 NOW = at("2026-03-11T12:00")
@@ -227,3 +235,96 @@ def test_deleting_a_schedule_in_the_admin_removes_it(browser, schedule):
     )
     assert "was deleted successfully" in page(response)
     assert not Schedule.objects.exists()
+
+
+def team_form(team: Team, rows: list[dict]) -> dict:
+    """The team's change form, its memberships as `rows` (all existing ones)."""
+    return {"name": team.name, "slug": team.slug} | inline(
+        "memberships", rows, initial=len(rows)
+    )
+
+
+def membership_row(membership: TeamMembership, **changes: object) -> dict:
+    return {
+        "id": membership.pk,
+        "team": membership.team_id,
+        "user": membership.user_id,
+        "role": membership.role,
+    } | changes
+
+
+def test_a_member_still_on_call_is_not_removed_from_the_team(
+    browser, team, schedule, alice, bob
+):
+    """Gone from the team, alice would still be paged for it: her turns in
+    its rotations, her overrides and its policies' targets name her."""
+    policy = EscalationPolicy.objects.create(name="Default", team=team)
+    add_level(policy, 1, "On call", user_target(alice))
+    override_create(
+        schedule=schedule, user=alice, start=NOW, end=NOW + timedelta(days=1)
+    )
+    override_create(  # over: it pages nobody any more
+        schedule=schedule, user=alice, start=NOW - timedelta(days=2), end=NOW
+    )
+    hers, his = (TeamMembership.objects.get(user=u) for u in (alice, bob))
+    url = f"/admin/incidents/team/{team.pk}/change/"
+    with time_machine.travel(NOW, tick=False):
+        text = page(
+            browser.post(
+                url,
+                team_form(
+                    team, [membership_row(hers, DELETE="on"), membership_row(his)]
+                ),
+            )
+        )
+    assert (
+        "alice is still on call for Platform: a turn in schedule Primary, layer "
+        "Weekly; an override in schedule Primary, until 2026-03-12 11:00 UTC; a "
+        "target of policy Default, level 1. Take them out of these first." in text
+    )
+    assert "bob is still" not in text
+    assert TeamMembership.objects.filter(team=team, user=alice).exists()
+
+    # Giving her row to someone else removes her just the same.
+    carol = member(TeamFactory(slug="other"), "carol")
+    with time_machine.travel(NOW, tick=False):
+        text = page(
+            browser.post(
+                url,
+                team_form(
+                    team, [membership_row(hers, user=carol.pk), membership_row(his)]
+                ),
+            )
+        )
+    assert "alice is still on call for Platform" in text
+    assert TeamMembership.objects.get(pk=hers.pk).user == alice
+
+
+def test_a_member_with_no_duties_left_is_removed(browser, team, schedule, alice, bob):
+    layer = schedule.layers.get()
+    layer_update(layer=layer, members=[bob])
+    # Her turns in another team's schedule are that team's business.
+    other = TeamFactory(slug="other")
+    MembershipFactory(team=other, user=alice)
+    schedule_create(
+        team=other,
+        name="Theirs",
+        time_zone="UTC",
+        layers=[
+            LayerInput(
+                name="Daily",
+                start_date=date(2026, 3, 2),
+                handoff_time=time(9),
+                members=[alice],
+                shift_count=1,
+                shift_unit="days",
+            )
+        ],
+    )
+    hers, his = (TeamMembership.objects.get(team=team, user=u) for u in (alice, bob))
+    response = browser.post(
+        f"/admin/incidents/team/{team.pk}/change/",
+        team_form(team, [membership_row(hers, DELETE="on"), membership_row(his)]),
+    )
+    assert response.status_code == 302
+    assert list(team.memberships.values_list("user__username", flat=True)) == ["bob"]
