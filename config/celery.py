@@ -69,6 +69,12 @@ app.conf.beat_schedule = {
         "task": "incidents.tasks.incident_targets_sweep_task",
         "schedule": 30.0,
     },
+    # Trigger again the incidents whose acknowledgement expired (a policy's
+    # ack_timeout, SPEC ESC-3): their escalation restarts from level 1.
+    "incident-ack-expiry": {
+        "task": "incidents.tasks.incident_ack_expiry_sweep_task",
+        "schedule": 10.0,
+    },
     # Fire escalation steps that are due and that no task fired: the wait was
     # too long for an ETA, the worker was down, or the message was lost.
     # Every second, so such a step is at most about a second late.

@@ -45,7 +45,7 @@ from incidents.models import Service, SeverityLevel, Team, TeamMembership
 from incidents.selectors import service_list
 
 Kind = EscalationTarget.Kind
-POLICY_FIELDS = ["name", "team", "description", "repeat"]
+POLICY_FIELDS = ["name", "team", "description", "repeat", "ack_timeout"]
 LEVEL_FIELDS = ["position", "name", "delay", "up_to_severity",
                 "page_at_declaration_up_to"]  # fmt: skip
 
@@ -129,7 +129,10 @@ class LevelFormSet(forms.BaseInlineFormSet):
             return
         try:
             escalation_policy_validate(
-                team=policy.team, levels=self.levels(), repeat=policy.repeat
+                team=policy.team,
+                levels=self.levels(),
+                repeat=policy.repeat,
+                ack_timeout=policy.ack_timeout,
             )
         except EscalationPolicyError as error:
             index = re.match(r"levels\[(\d+)\]", str(error.details.get("field")))

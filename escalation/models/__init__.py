@@ -1,4 +1,5 @@
 from escalation.models.policies import (
+    ACK_TIMEOUT_RANGE,
     Escalation,
     EscalationLevel,
     EscalationPolicy,
@@ -17,6 +18,7 @@ from escalation.models.schedules import (
 )
 
 __all__ = [
+    "ACK_TIMEOUT_RANGE",
     "CalendarFeed",
     "Escalation",
     "EscalationLevel",

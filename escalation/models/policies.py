@@ -6,10 +6,14 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
 from incidents.models import Incident, SeverityLevel, Team, TeamMembership
+
+# How long an acknowledgement may be set to hold, when it expires at all.
+ACK_TIMEOUT_RANGE = (timedelta(minutes=1), timedelta(days=7))
 
 
 class EscalationPolicy(models.Model):
@@ -23,6 +27,17 @@ class EscalationPolicy(models.Model):
     repeat = models.PositiveSmallIntegerField(
         default=0,
         help_text="How many more times to go through the levels after the last.",
+    )
+    ack_timeout = models.DurationField(
+        null=True,
+        blank=True,
+        validators=[
+            MinValueValidator(ACK_TIMEOUT_RANGE[0], "At least 1 minute."),
+            MaxValueValidator(ACK_TIMEOUT_RANGE[1], "At most 7 days."),
+        ],
+        help_text="An incident still only acknowledged this long after its "
+        "acknowledgement is triggered again, and its escalation restarts "
+        "(1 minute to 7 days). Empty: acknowledgements do not expire.",
     )
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -131,6 +131,7 @@ class EscalationPolicySerializer(serializers.ModelSerializer[EscalationPolicy]):
             "team",
             "description",
             "repeat",
+            "ack_timeout",
             "services",
             "levels",
             "created_at",
@@ -170,6 +171,13 @@ class EscalationPolicyInputSerializer(StrictInputSerializer):
     description = serializers.CharField(allow_blank=True, default="")
     repeat = serializers.IntegerField(
         default=0, min_value=0, help_text="Passes after the first, up to 9."
+    )
+    ack_timeout = serializers.DurationField(
+        default=None,
+        allow_null=True,
+        help_text="How long an acknowledgement holds (1 minute to 7 days): an "
+        "incident still only acknowledged after it is triggered again and its "
+        "escalation restarts. null: acknowledgements do not expire.",
     )
     levels = EscalationLevelInputSerializer(
         many=True, help_text="All the levels; on update they replace the old ones."

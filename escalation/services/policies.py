@@ -20,11 +20,13 @@ from django.db import transaction
 
 from escalation.exceptions import EscalationPolicyError, EscalationPolicyInUseError
 from escalation.models import (
+    ACK_TIMEOUT_RANGE,
     Escalation,
     EscalationLevel,
     EscalationPolicy,
     EscalationTarget,
 )
+from incidents.formatting import human_duration
 from incidents.lifecycle import OPEN_STATUSES
 from incidents.models import Service, SeverityLevel, Team, TeamMembership
 
@@ -32,7 +34,7 @@ Kind = EscalationTarget.Kind
 MAX_DELAY = timedelta(days=7)
 MAX_REPEAT = 9
 NAME_LENGTH = 100
-POLICY_FIELDS = ("name", "team", "description", "repeat", "levels")
+POLICY_FIELDS = ("name", "team", "description", "repeat", "ack_timeout", "levels")
 LEVEL_KEYS = {
     "position",
     "name",
@@ -62,7 +64,12 @@ def _refuse(field: str, message: str) -> EscalationPolicyError:
 
 
 def _check_fields(
-    *, name: str, team: Team, repeat: int, policy: EscalationPolicy | None = None
+    *,
+    name: str,
+    team: Team,
+    repeat: int,
+    ack_timeout: timedelta | None,
+    policy: EscalationPolicy | None = None,
 ) -> None:
     if not name.strip():
         raise _refuse("name", "a policy needs a name")
@@ -73,8 +80,19 @@ def _check_fields(
         same_name = same_name.exclude(pk=policy.pk)
     if same_name.exists():
         raise _refuse("name", f"team {team} already has a policy named {name!r}")
+    _check_numbers(repeat, ack_timeout)
+
+
+def _check_numbers(repeat: int, ack_timeout: timedelta | None) -> None:
     if not 0 <= repeat <= MAX_REPEAT:
         raise _refuse("repeat", f"must be between 0 and {MAX_REPEAT}")
+    low, high = ACK_TIMEOUT_RANGE
+    if ack_timeout is not None and not low <= ack_timeout <= high:
+        raise _refuse(
+            "ack_timeout",
+            f"must be between {human_duration(low)} and {human_duration(high)}, "
+            "or empty for acknowledgements that do not expire",
+        )
 
 
 def _positions(levels: list[dict[str, Any]]) -> list[int]:
@@ -180,15 +198,19 @@ def _checked_levels(team: Team, levels: list[dict[str, Any]]) -> list[_Level]:
 
 
 def escalation_policy_validate(
-    *, team: Team, levels: list[dict[str, Any]], repeat: int = 0
+    *,
+    team: Team,
+    levels: list[dict[str, Any]],
+    repeat: int = 0,
+    ack_timeout: timedelta | None = None,
 ) -> None:
-    """Raise EscalationPolicyError unless `levels` and `repeat` make a policy.
+    """Raise EscalationPolicyError unless `levels`, `repeat` and
+    `ack_timeout` make a policy.
 
     For forms that show errors before anything is saved (the admin); the
     services that write check the same again.
     """
-    if not 0 <= repeat <= MAX_REPEAT:
-        raise _refuse("repeat", f"must be between 0 and {MAX_REPEAT}")
+    _check_numbers(repeat, ack_timeout)
     _checked_levels(team, levels)
 
 
@@ -243,6 +265,7 @@ def escalation_policy_create(
     levels: list[dict[str, Any]],
     description: str = "",
     repeat: int = 0,
+    ack_timeout: timedelta | None = None,
 ) -> EscalationPolicy:
     """Create a policy with its levels and their targets, all checked first.
 
@@ -250,11 +273,16 @@ def escalation_policy_create(
     `up_to_severity`, `page_at_declaration_up_to`, `targets` (dicts of
     `kind` and the `user`, `team` or `schedule` it names, and `team_role`)
     and optionally `position`; without positions the list order is used.
+    `ack_timeout`: how long an acknowledgement holds (None: for ever).
     """
-    _check_fields(name=name, team=team, repeat=repeat)
+    _check_fields(name=name, team=team, repeat=repeat, ack_timeout=ack_timeout)
     checked = _checked_levels(team, levels)
     policy = EscalationPolicy.objects.create(
-        name=name, team=team, description=description, repeat=repeat
+        name=name,
+        team=team,
+        description=description,
+        repeat=repeat,
+        ack_timeout=ack_timeout,
     )
     _write_levels(policy, checked)
     return policy
@@ -286,6 +314,7 @@ def escalation_policy_update(
         name=changes.get("name", policy.name),
         team=team,
         repeat=changes.get("repeat", policy.repeat),
+        ack_timeout=changes.get("ack_timeout", policy.ack_timeout),
         policy=policy,
     )
     levels = changes.pop("levels", None)

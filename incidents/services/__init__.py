@@ -31,7 +31,10 @@ from incidents.services.setup import (
     team_add_member,
     team_create,
 )
-from incidents.services.targets import incident_record_missed_targets
+from incidents.services.targets import (
+    incident_expire_acknowledgements,
+    incident_record_missed_targets,
+)
 
 __all__ = [
     "alert_event_record",
@@ -45,6 +48,7 @@ __all__ = [
     "incident_assign_role",
     "incident_change_severity",
     "incident_create",
+    "incident_expire_acknowledgements",
     "incident_record_missed_targets",
     "incident_transition",
     "incident_update",

@@ -16,12 +16,14 @@ Hypothesis runs derandomized (the same examples on every run and in CI);
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.contrib.auth.models import User
+from django.utils import timezone
 from hypothesis import HealthCheck, settings
 
 from escalation.models import (
@@ -31,7 +33,8 @@ from escalation.models import (
     Schedule,
 )
 from escalation.services import LayerInput, schedule_create
-from incidents.models import Service, SeverityLevel, Team, TeamMembership
+from incidents.models import Incident, Service, SeverityLevel, Team, TeamMembership
+from notifications.models import Delivery
 from tests.factories import ContactMethodFactory, MembershipFactory, webhook_contact
 
 settings.register_profile(
@@ -197,3 +200,25 @@ def five_second_policy(sop_policy: EscalationPolicy) -> EscalationPolicy:
     """The SOP policy with 5-second waits, for tests that run in real time."""
     sop_policy.levels.update(delay=timedelta(seconds=5))
     return sop_policy
+
+
+# --- Escalations in frozen time -----------------------------------------------
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.get_current_timezone())
+
+
+@pytest.fixture
+def clock() -> Iterator[time_machine.Coordinates]:
+    """Time frozen at START; move it with `clock.move_to`."""
+    with time_machine.travel(START, tick=False) as traveller:
+        yield traveller
+
+
+def paged(incident: Incident) -> list[str]:
+    """Return who was paged, in order, once per page (not per channel)."""
+    rows = Delivery.objects.filter(incident=incident, purpose="page")
+    seen: list[tuple[str, str]] = []
+    for key, user in rows.order_by("id").values_list("event_key", "user__username"):
+        if (key, user) not in seen:
+            seen.append((key, user))
+    return [user for _, user in seen]

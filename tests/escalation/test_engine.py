@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -20,29 +19,11 @@ from escalation.services import (
 from escalation.tasks import escalation_step_task, escalations_sweep_task
 from incidents.models import Incident, Service, TimelineEvent
 from incidents.services import incident_acknowledge, incident_transition
-from notifications.models import Delivery
-from tests.escalation.conftest import add_level, reachable, user_target
+from tests.escalation.conftest import START, add_level, paged, reachable, user_target
 from tests.factories import MembershipFactory, declare
 
 S = Incident.Status
 Kind = TimelineEvent.Kind
-START = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.get_current_timezone())
-
-
-@pytest.fixture
-def clock() -> Iterator[time_machine.Coordinates]:
-    with time_machine.travel(START, tick=False) as traveller:
-        yield traveller
-
-
-def paged(incident: Incident) -> list[str]:
-    """Return who was paged, in order, once per page (not per channel)."""
-    rows = Delivery.objects.filter(incident=incident, purpose="page")
-    seen: list[tuple[str, str]] = []
-    for key, user in rows.order_by("id").values_list("event_key", "user__username"):
-        if (key, user) not in seen:
-            seen.append((key, user))
-    return [user for _, user in seen]
 
 
 def steps(incident: Incident) -> list[tuple[int | None, str, str]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import User
@@ -116,6 +117,33 @@ def test_a_level_the_service_refuses_is_shown_on_the_form(
     browser, team, level, message
 ):
     response = browser.post(f"{POLICIES}add/", policy_form(team, level))
+
+    assert response.status_code == 200
+    assert message in page(response)
+    assert not EscalationPolicy.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("value", "saved"), [("00:30:00", timedelta(minutes=30)), ("", None)]
+)
+def test_the_acknowledgement_timeout_is_set_in_the_admin(
+    browser, team, responder, value, saved
+):
+    form = policy_form(team, {"users": [responder.pk]}, ack_timeout=value)
+    response = browser.post(f"{POLICIES}add/", form)
+
+    assert response.status_code == 302, page(response)
+    assert EscalationPolicy.objects.get().ack_timeout == saved
+
+
+@pytest.mark.parametrize(
+    ("value", "message"), [("00:00:59", "At least 1 minute."), ("8 00:00", "At most")]
+)
+def test_an_acknowledgement_timeout_out_of_range_is_refused(
+    browser, team, responder, value, message
+):
+    form = policy_form(team, {"users": [responder.pk]}, ack_timeout=value)
+    response = browser.post(f"{POLICIES}add/", form)
 
     assert response.status_code == 200
     assert message in page(response)

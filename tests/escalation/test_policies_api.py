@@ -177,6 +177,13 @@ def level_with(**fields: object) -> dict[str, object]:
         ),
         (sop_body(repeat=10), "repeat", "must be between 0 and 9"),
         (
+            sop_body(ack_timeout="00:00:59"),
+            "ack_timeout",
+            "must be between 1 min and 7 d, or empty for acknowledgements that "
+            "do not expire",
+        ),
+        (sop_body(ack_timeout="7 00:01:00"), "ack_timeout", "between 1 min and 7 d"),
+        (
             sop_body(levels=[{"position": 1, "targets": [user("responder")]}] * 2),
             "levels",
             "positions must run 1..2 without gaps or repeats; got 1, 1",
@@ -280,6 +287,21 @@ def test_patching_fields_keeps_the_levels(api, created):
     assert response.status_code == 200, response.content
     assert (response.json()["name"], response.json()["repeat"]) == ("SOP v2", 2)
     assert list(EscalationLevel.objects.values_list("pk", flat=True)) == before
+
+
+def test_acknowledgements_expire_only_when_the_policy_says_so(api, created):
+    url = f"{POLICIES}{created['id']}/"
+    assert created["ack_timeout"] is None
+
+    response = api.patch(url, {"ack_timeout": "00:30:00"}, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["ack_timeout"] == "00:30:00"
+    assert EscalationPolicy.objects.get().ack_timeout == timedelta(minutes=30)
+
+    # Another field patched leaves it; null takes it away.
+    assert api.patch(url, {"repeat": 0}, format="json").json()["ack_timeout"]
+    response = api.patch(url, {"ack_timeout": None}, format="json")
+    assert response.json()["ack_timeout"] is None
 
 
 def test_levels_given_replace_all_the_old_ones(api, created):
