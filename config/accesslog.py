@@ -4,7 +4,9 @@ Two kinds of secret travel in URLs: an integration key sent as `?token=` by
 a sender that cannot set headers (never to be logged, SPEC ING), and the
 token of a calendar feed, which is its path. gunicorn (config/gunicorn.py)
 and uvicorn (config/asgi.py) log every request's URL; both pass it through
-`redact()` first.
+`redact()` first. Django logs the path of every 4xx and 5xx answer
+("Not Found: <path>"); settings.LOGGING passes those through
+`RedactRequestPaths`.
 """
 
 from __future__ import annotations
@@ -50,4 +52,15 @@ class RedactUvicornAccess(logging.Filter):
         args = record.args
         if isinstance(args, tuple) and len(args) > 2 and isinstance(args[2], str):
             record.args = (*args[:2], redact(args[2]), *args[3:])
+        return True
+
+
+class RedactRequestPaths(logging.Filter):
+    """For the `django.request` logger, whose arguments are (reason, path)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redact_path(arg) if isinstance(arg, str) else arg for arg in record.args
+            )
         return True

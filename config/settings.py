@@ -307,7 +307,13 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_paths": {"()": "config.accesslog.RedactRequestPaths"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # httpx logs every request's URL at INFO, and webhook URLs are secrets.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    "loggers": {
+        # httpx logs every request's URL at INFO, and webhook URLs are secrets.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        # "Not Found: <path>" and the like: a calendar feed's path is its key.
+        "django.request": {"filters": ["redact_paths"]},
+    },
 }

@@ -55,6 +55,13 @@ def test_uvicorn_access_lines_are_redacted(caplog):
     ]
 
 
+def test_django_request_log_lines_hide_a_calendar_feeds_token(client, db, caplog):
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        response = client.get(f"/ical/users/{KEY}.ics")
+    assert response.status_code == 404
+    assert caplog.messages == ["Not Found: /ical/users/[redacted].ics"]
+
+
 def test_gunicorn_access_atoms_are_redacted():
     from gunicorn.config import Config
 
