@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from escalation.models import Escalation, EscalationPolicy
@@ -18,6 +17,7 @@ from incidents.services import (
     incident_transition,
 )
 from incidents.tasks import incident_ack_expiry_sweep_task
+from tests.concurrency import in_threads
 from tests.escalation.conftest import START, add_level, paged, reachable, user_target
 from tests.factories import declare
 
@@ -126,25 +126,9 @@ def test_sweeps_racing_on_postgresql_expire_each_acknowledgement_once(team, resp
     for incident in incidents:
         incident_acknowledge(incident=incident, by=responder)
     later = timezone.now() + timedelta(minutes=2)
-    barrier = threading.Barrier(4)
     expired: list[int] = []
-    errors: list[BaseException] = []
-
-    def sweep() -> None:
-        try:
-            barrier.wait()
-            expired.append(incident_expire_acknowledgements(now=later))
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=sweep) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    sweep = incident_expire_acknowledgements
+    assert in_threads(4, lambda n: expired.append(sweep(now=later))) == []
     assert sum(expired) == 20
     for incident in incidents:
         assert paged(incident) == ["responder", "responder"]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timedelta
 
 import pytest
 import time_machine
 from django.contrib.auth.models import User
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 
 from escalation.models import Escalation, EscalationPolicy, EscalationStep
@@ -19,6 +18,7 @@ from escalation.services import (
 from escalation.tasks import escalation_step_task, escalations_sweep_task
 from incidents.models import Incident, Service, TimelineEvent
 from incidents.services import incident_acknowledge, incident_transition
+from tests.concurrency import in_threads
 from tests.escalation.conftest import START, add_level, paged, reachable, user_target
 from tests.factories import MembershipFactory, declare
 
@@ -290,24 +290,7 @@ def test_sweeps_racing_on_postgresql_fire_each_level_once(team, responder, caplo
     )
     incidents = [declare(service, "P1", title=f"race {i}") for i in range(20)]
     later = timezone.now() + timedelta(seconds=5)
-    barrier = threading.Barrier(4)
-    errors: list[BaseException] = []
-
-    def sweep() -> None:
-        try:
-            barrier.wait()
-            escalations_sweep(now=later)
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=sweep) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    assert in_threads(4, lambda n: escalations_sweep(now=later)) == []
     assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []
     for incident in incidents:
         assert paged(incident) == ["responder", "second"]

@@ -2,41 +2,19 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from config.celery import app as celery_app
 from incidents.models import Alert, AlertEvent, Incident
 from incidents.services import integration_create
 from incidents.tasks import ingest_process_task, ingest_recover_task
+from tests.concurrency import in_threads
 from tests.incidents.ingest_helpers import fixture, post_json
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-def in_threads(count: int, work) -> list[BaseException]:
-    barrier = threading.Barrier(count)
-    errors: list[BaseException] = []
-
-    def run(n: int) -> None:
-        try:
-            barrier.wait(timeout=20)
-            work(n)
-        except BaseException as error:  # collected for the assert
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
 
 
 def test_fifty_simultaneous_identical_triggers_make_one_alert_and_one_incident(

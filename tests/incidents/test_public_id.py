@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-import threading
-
 import pytest
 import time_machine
-from django.db import connection
 
 from incidents.models import Incident
+from tests.concurrency import in_threads
 from tests.factories import declare
 
 
@@ -41,24 +39,8 @@ def test_the_thousandth_incident_of_a_day_still_gets_an_id(service):
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_twenty_concurrent_declarations_get_distinct_consecutive_ids(service):
-    barrier = threading.Barrier(20)
-    errors: list[BaseException] = []
-
-    def declare_one(n: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            declare(service, title=f"storm {n}")
-        except BaseException as error:
-            errors.append(error)
-        finally:
-            connection.close()
-
     with time_machine.travel("2026-06-01 10:00:00+00:00", tick=True):
-        threads = [threading.Thread(target=declare_one, args=(n,)) for n in range(20)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        errors = in_threads(20, lambda n: declare(service, title=f"storm {n}"))
 
     assert errors == []
     ids = sorted(Incident.objects.values_list("public_id", flat=True))
