@@ -42,8 +42,9 @@ from incidents.models import (
     Team,
     TimelineEvent,
 )
-from incidents.services import integration_create
+from incidents.services import incident_acknowledge, integration_create
 from incidents.tasks import (
+    incident_ack_expiry_sweep_task,
     incident_targets_sweep_task,
     ingest_heartbeat_check_task,
     ingest_process_task,
@@ -347,6 +348,36 @@ def missed_targets(world: World) -> Case:
     return Case(incident_targets_sweep_task, {}, check)
 
 
+def expired_acknowledgements(world: World) -> Case:
+    """Two incidents acknowledged an hour ago, under a 30-minute timeout."""
+    EscalationPolicy.objects.filter(pk=world.service.escalation_policy_id).update(
+        ack_timeout=timedelta(minutes=30)
+    )
+    incidents = [declare(world.service, "P2", title=f"acked {i}") for i in range(2)]
+    for incident in incidents:
+        incident_acknowledge(incident=incident, by=world.responder)
+    Incident.objects.filter(pk__in=[i.pk for i in incidents]).update(
+        acknowledged_at=timezone.now() - timedelta(hours=1)
+    )
+
+    def check(results: list[str]) -> None:
+        assert sum(map(int, results)) == 2
+        for incident in incidents:
+            incident.refresh_from_db()
+            assert incident.status == Incident.Status.TRIGGERED
+            restarts = incident.timeline.filter(kind=Kinds.ESCALATION_RESTARTED)
+            assert restarts.count() == 1
+            # The declaration's page (sent or cancelled by the acknowledgement
+            # as the workers raced it) and the restart's, sent.
+            pages = incident.deliveries.filter(purpose="page", user=world.responder)
+            assert pages.count() == 2
+            assert pages.order_by("id").last().status == "sent"
+        sent = Delivery.objects.filter(purpose="page", status="sent").count()
+        assert world.pages() == {"responder": sent, "lead": 0}
+
+    return Case(incident_ack_expiry_sweep_task, {}, check)
+
+
 def written_deliveries(world: World, *, due: timedelta) -> list[int]:
     """A page to the responder and a message to three channels, due `due` ago.
 
@@ -495,6 +526,7 @@ CASES: dict[str, Callable[[World], Case]] = {
     "ingest_heartbeat_check_task": missed_heartbeat,
     "maintenance_windows_close_task": ended_window,
     "incident_targets_sweep_task": missed_targets,
+    "incident_ack_expiry_sweep_task": expired_acknowledgements,
     "deliveries_send_task": pending_deliveries,
     "deliveries_dispatch_due_task": late_deliveries,
     "deliveries_recover_task": deliveries_left_sending,
