@@ -8,6 +8,7 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F, QuerySet
 
+from config.db import own_rows
 from incidents.formatting import human_duration
 from incidents.lifecycle import OPEN_STATUSES
 from incidents.models import Incident, TimelineEvent
@@ -97,12 +98,13 @@ def incident_expire_acknowledgements(*, now: datetime) -> int:
     starts a new wait. Return how many expired.
     """
     due = _ack_expired(Incident.objects.all(), now).order_by("ack_expires_at")
+    # Locked as every writer of an incident locks it (its row only, no key).
+    locking = Incident.objects.select_for_update(of=own_rows(), no_key=True)
     expired = 0
-    for pk in due.values_list("pk", flat=True)[:EXPIRE_BATCH]:
+    for incident in due.only("pk")[:EXPIRE_BATCH]:
         with transaction.atomic():
-            incident = Incident.objects.select_for_update().get(pk=pk)
             timeout = (
-                _ack_expired(Incident.objects.filter(pk=pk), now)
+                _ack_expired(locking.filter(pk=incident.pk), now)
                 .values_list("escalation__policy__ack_timeout", flat=True)
                 .first()
             )
