@@ -19,8 +19,8 @@ from django.utils.safestring import SafeString
 from config.admin_actions import apply_each
 from config.auth import request_actor
 from escalation.models import EscalationPolicy
-from escalation.selectors import team_member_duties
 from incidents import selectors, services
+from incidents.exceptions import IncidentError
 from incidents.models import (
     AlertEvent,
     Incident,
@@ -299,7 +299,8 @@ class IncidentAdmin(admin.ModelAdmin):
 
 
 class MembershipFormSet(forms.BaseInlineFormSet):
-    """Keep a member in the team while its on call still names them."""
+    """Members leave a team through the service, once its on call no longer
+    names them; handing a row to another user is leaving too."""
 
     def clean(self) -> None:
         super().clean()
@@ -311,16 +312,16 @@ class MembershipFormSet(forms.BaseInlineFormSet):
             user = User.objects.filter(pk=form.initial.get("user")).first()
             if user is None:
                 continue
-            duties = team_member_duties(
-                team=self.instance, user=user, now=timezone.now()
-            )
-            if duties:
-                problems.append(
-                    f"{user.get_username()} is still on call for {self.instance}: "
-                    f"{'; '.join(duties)}. Take them out of these first."
-                )
+            try:
+                services.team_member_check_removable(team=self.instance, user=user)
+            except IncidentError as error:
+                problems.append(error.message)
         if problems:
             raise forms.ValidationError(problems)
+
+    def delete_existing(self, obj: TeamMembership, commit: bool = True) -> None:
+        if commit:
+            services.team_remove_member(team=obj.team, user=obj.user)
 
 
 class MembershipInline(admin.TabularInline):

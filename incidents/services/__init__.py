@@ -30,6 +30,8 @@ from incidents.services.setup import (
     severity_level_update,
     team_add_member,
     team_create,
+    team_member_check_removable,
+    team_remove_member,
 )
 from incidents.services.targets import (
     incident_expire_acknowledgements,
@@ -61,5 +63,7 @@ __all__ = [
     "severity_level_update",
     "team_add_member",
     "team_create",
+    "team_member_check_removable",
+    "team_remove_member",
     "user_report_create",
 ]

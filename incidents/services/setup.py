@@ -9,8 +9,10 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.forms.models import model_to_dict
+from django.utils import timezone
 from django.utils.text import slugify
 
+from escalation.selectors import team_member_duties
 from incidents.exceptions import IncidentError
 from incidents.models import (
     Integration,
@@ -47,6 +49,28 @@ def team_add_member(
         team=team, user=user, defaults={"role": role}
     )
     return membership
+
+
+def team_member_check_removable(*, team: Team, user: User) -> None:
+    """Raise IncidentError while `team`'s on call still names `user`.
+
+    Their turns in its rotations, overrides not yet over and its policies'
+    user targets would go on paging them for a team they left.
+    """
+    duties = team_member_duties(team=team, user=user, now=timezone.now())
+    if duties:
+        raise IncidentError(
+            f"{user.get_username()} is still on call for {team}: "
+            f"{'; '.join(duties)}. Take them out of these first.",
+            field="user",
+        )
+
+
+@transaction.atomic
+def team_remove_member(*, team: Team, user: User) -> None:
+    """Take `user` out of `team`, once its on call no longer names them."""
+    team_member_check_removable(team=team, user=user)
+    TeamMembership.objects.filter(team=team, user=user).delete()
 
 
 def service_create(

@@ -16,7 +16,9 @@ from escalation.services import (
     override_create,
     schedule_create,
 )
+from incidents.exceptions import IncidentError
 from incidents.models import Team, TeamMembership
+from incidents.services import team_remove_member
 from tests.escalation.conftest import add_level, at, member, user_target
 from tests.factories import MembershipFactory, TeamFactory
 
@@ -328,3 +330,9 @@ def test_a_member_with_no_duties_left_is_removed(browser, team, schedule, alice,
     )
     assert response.status_code == 302
     assert list(team.memberships.values_list("user__username", flat=True)) == ["bob"]
+
+
+def test_the_service_refuses_to_remove_a_member_still_on_call(team, schedule, alice):
+    with pytest.raises(IncidentError, match="alice is still on call for Platform"):
+        team_remove_member(team=team, user=alice)
+    assert TeamMembership.objects.filter(team=team, user=alice).exists()
