@@ -251,13 +251,16 @@ CELERY_TIMEZONE = "UTC"
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- Email ------------------------------------------------------------------
-# Without EMAIL_HOST, mail is printed to the console (the embedded default).
+# Without EMAIL_HOST (the embedded default), mail is written to files under
+# var/outbox/, readable by the owner only: pages carry acknowledge links and
+# verification codes, which must not end up in a console or a process log.
 EMAIL_HOST = env_str("EMAIL_HOST", "")
-EMAIL_BACKEND = (
-    "django.core.mail.backends.smtp.EmailBackend"
-    if EMAIL_HOST
-    else "django.core.mail.backends.console.EmailBackend"
-)
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = VAR_DIR / "outbox"
+    EMAIL_FILE_PATH.mkdir(mode=0o700, exist_ok=True)
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
@@ -313,7 +316,8 @@ LOGGING = {
         # httpx logs every request's URL at INFO, and webhook URLs are secrets.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
-        # "Not Found: <path>" and the like: a calendar feed's path is its key.
+        # "Not Found: <path>" and the like: a calendar feed's path is its key,
+        # an acknowledge link's path acts as the person paged.
         "django.request": {"filters": ["redact_paths"]},
     },
 }
