@@ -25,8 +25,9 @@ KEY_PARAMETER = "token"
 _FEED = re.compile(r"^(/ical/(?:schedules|users)/)[^/?]+(\.ics)$")
 # Acknowledge/resolve links: config/urls.py, "respond". The token is signed
 # data (URL-safe base64 and colons), so it ends at the first character that
-# cannot be part of it, wherever the path is quoted (a log line, a JSON body).
-_RESPOND = re.compile(r"(/respond/)[A-Za-z0-9_.:%-]+")
+# cannot be part of it, wherever the path is quoted (a log line, a JSON body,
+# whose encoder may have escaped the slashes).
+_RESPOND = re.compile(r"(\\?/respond\\?/)[A-Za-z0-9_.:%-]+")
 
 
 def redact(target: str) -> str:
