@@ -249,6 +249,12 @@ CELERY_TIMEZONE = "UTC"
 
 # --- Channels ---------------------------------------------------------------
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# How often an open websocket checks that its session still signs its user in
+# (not signed out, not expired, user still active); signing out closes it at
+# once as well.
+VIGIL_WS_SESSION_CHECK_SECONDS = env_int(
+    "VIGIL_WS_SESSION_CHECK_SECONDS", 60, minimum=1
+)
 
 # --- Email ------------------------------------------------------------------
 # Without EMAIL_HOST (the embedded default), mail is written to files under
