@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from django.contrib.auth.models import User
+from importlib import import_module
+from types import SimpleNamespace
+
+from django.conf import settings
+from django.contrib.auth import get_user
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from rest_framework.request import Request
@@ -14,3 +19,13 @@ def request_actor(request: HttpRequest | Request) -> User:
     if not isinstance(user, User) or not user.is_authenticated:
         raise PermissionDenied("sign in first")
     return user
+
+
+def session_user(session_key: str) -> AbstractBaseUser | AnonymousUser:
+    """Return who is signed in with the session now, as a request would see it.
+
+    AnonymousUser when the session is gone (signed out), has expired, or its
+    user was deactivated or changed password since.
+    """
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    return get_user(SimpleNamespace(session=store))  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ import zoneinfo
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 
 from config.env import (
     ConfigurationError,
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "channels",
+    "csp",
     "incidents",
     "escalation",
     "notifications",
@@ -66,6 +68,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -164,7 +167,24 @@ SECURE_HSTS_PRELOAD = VIGIL_HTTPS
 if VIGIL_HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Every response: scripts, styles, images and connections from our own origin
+# only (Swagger UI's start-up script is a file, see config/urls.py), never in
+# a frame. Inline styles stay allowed: the admin and the respond page use
+# style attributes; inline scripts and event handlers do not run.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # --- REST API ---------------------------------------------------------------
 _renderers = ["rest_framework.renderers.JSONRenderer"]
@@ -249,15 +269,24 @@ CELERY_TIMEZONE = "UTC"
 
 # --- Channels ---------------------------------------------------------------
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# How often an open websocket checks that its session still signs its user in
+# (not signed out, not expired, user still active); signing out closes it at
+# once as well.
+VIGIL_WS_SESSION_CHECK_SECONDS = env_int(
+    "VIGIL_WS_SESSION_CHECK_SECONDS", 60, minimum=1
+)
 
 # --- Email ------------------------------------------------------------------
-# Without EMAIL_HOST, mail is printed to the console (the embedded default).
+# Without EMAIL_HOST (the embedded default), mail is written to files under
+# var/outbox/, readable by the owner only: pages carry acknowledge links and
+# verification codes, which must not end up in a console or a process log.
 EMAIL_HOST = env_str("EMAIL_HOST", "")
-EMAIL_BACKEND = (
-    "django.core.mail.backends.smtp.EmailBackend"
-    if EMAIL_HOST
-    else "django.core.mail.backends.console.EmailBackend"
-)
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = VAR_DIR / "outbox"
+    EMAIL_FILE_PATH.mkdir(mode=0o700, exist_ok=True)
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
@@ -313,7 +342,8 @@ LOGGING = {
         # httpx logs every request's URL at INFO, and webhook URLs are secrets.
         "httpx": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},
-        # "Not Found: <path>" and the like: a calendar feed's path is its key.
+        # "Not Found: <path>" and the like: a calendar feed's path is its key,
+        # an acknowledge link's path acts as the person paged.
         "django.request": {"filters": ["redact_paths"]},
     },
 }

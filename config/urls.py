@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from escalation.urls import ical_urlpatterns
 from incidents.apis import respond
@@ -22,5 +22,9 @@ urlpatterns = [
     path("api/v1/", include("escalation.urls")),
     path("", include(ical_urlpatterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    # The split view serves Swagger UI's start-up script as a file of its own
+    # (?script), which the Content-Security-Policy allows; an inline one not.
+    path(
+        "api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"
+    ),
 ]

@@ -8,6 +8,7 @@ change made by a worker on another machine reaches every browser.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import socket
 import threading
@@ -28,6 +29,15 @@ EXCHANGE = Exchange("vigil.live", type="fanout", durable=False, auto_delete=Fals
 # An event older than this is no longer news: a relay that was down drops it.
 MAX_AGE_SECONDS = 60
 EVERYTHING = "incidents.all"
+
+
+def session_group(session_key: str) -> str:
+    """Return the group of the sockets opened with a session.
+
+    The key is hashed: it goes through the broker, and whoever holds it is
+    signed in.
+    """
+    return f"session.{hashlib.sha256(session_key.encode()).hexdigest()}"
 
 
 def team_group(team_id: int) -> str:
@@ -70,9 +80,24 @@ def publish_after_commit(event: TimelineEvent) -> None:
     transaction.on_commit(lambda: _publish(payload))
 
 
+def session_end_publish(session_key: str) -> None:
+    """Tell every ASGI process to close the sockets of a session (a sign-out).
+
+    The periodic check of each socket (VIGIL_WS_SESSION_CHECK_SECONDS) closes
+    them too, should this message be lost.
+    """
+    payload = {
+        "type": "session.ended",
+        "sent_at": time.time(),
+        "group": session_group(session_key),
+    }
+    transaction.on_commit(lambda: _publish(payload))
+
+
 def _publish(payload: dict[str, Any]) -> None:
-    # Live updates are a convenience: the database already holds the event,
-    # so a broker hiccup here is logged, never raised into the request.
+    # Live updates are a convenience: the database already holds the event
+    # (and a socket checks its session on its own), so a broker hiccup here
+    # is logged, never raised into the request.
     try:
         with celery_app.producer_pool.acquire(block=True, timeout=2) as producer:
             producer.publish(
@@ -86,7 +111,8 @@ def _publish(payload: dict[str, Any]) -> None:
                 retry_policy={"max_retries": 2, "interval_start": 0.1},
             )
     except Exception:
-        logger.exception("could not publish live event %s", payload["event"]["id"])
+        what = payload.get("event", {}).get("id", payload["type"])
+        logger.exception("could not publish live event %s", what)
 
 
 def _relay_queue(transport: str) -> Queue:
@@ -165,6 +191,9 @@ class Relay:
 async def _fan_out(body: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
+        return
+    if body.get("type") == "session.ended":
+        await layer.group_send(str(body["group"]), {"type": "session.ended"})
         return
     message = {"type": "timeline.event", "payload": body}
     for group in (

@@ -1,10 +1,15 @@
-"""What the incident core hears from the apps below it (SPEC §2)."""
+"""What the incident core hears from the apps below it (SPEC §2), and from
+Django's auth (a sign-out closes that session's websockets)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
+from django.contrib.auth.signals import user_logged_out
+from django.http import HttpRequest
+
+from incidents.live import session_end_publish
 from incidents.models import TimelineEvent
 from incidents.timeline import record_timeline
 from notifications.models import Delivery
@@ -78,7 +83,17 @@ def _record_message(deliveries: list[Delivery], bundled: Mapping[int, int]) -> N
     )
 
 
+def close_live_sockets(sender: Any, *, request: HttpRequest, **_: Any) -> None:
+    """Close the websockets opened with the session that signs out."""
+    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    if session_key:
+        session_end_publish(session_key)
+
+
 def connect() -> None:
     deliveries_finished.connect(
         record_deliveries, dispatch_uid="incidents.record_deliveries"
+    )
+    user_logged_out.connect(
+        close_live_sockets, dispatch_uid="incidents.close_live_sockets"
     )

@@ -264,6 +264,15 @@ class DeliveryAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Delivery]:
         return selectors.delivery_list(user=request.user)
 
+    def get_object(
+        self, request: HttpRequest, object_id: str, from_field: str | None = None
+    ) -> Delivery | None:
+        # Links and codes in the message are for its recipient only.
+        delivery = super().get_object(request, object_id, from_field)
+        if delivery is None:
+            return None
+        return selectors.delivery_as_seen_by(delivery=delivery, viewer=request.user)
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import copy
+import re
+from typing import Any
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
+from config.accesslog import REDACTED, redact_links
 from notifications.models import Channel, ContactMethod, Delivery, NotificationRule
 
 User = AbstractBaseUser | AnonymousUser
+# What a delivery's message carries that acts as its recipient: the
+# acknowledge/resolve links of a page, its SMS reply code, a verification code.
+SECRET_CODES = ("sms_code", "code")
+# The provider's answer and the errors may quote the message (Twilio echoes
+# an SMS's body).
+QUOTING_FIELDS = ("provider_response", "error", "notes")
 
 
 def _everything(user: User) -> bool:
@@ -50,3 +61,35 @@ def delivery_list(*, user: User) -> QuerySet[Delivery]:
         | Q(channel__team__memberships__user_id=user.pk)
         | Q(channel__service__team__memberships__user_id=user.pk)
     ).distinct()
+
+
+def delivery_as_seen_by(*, delivery: Delivery, viewer: User | None) -> Delivery:
+    """Return the delivery as `viewer` may see it.
+
+    Only its recipient sees the links and codes its message carries: anyone
+    else (a team mate, an admin) gets a copy with them replaced, wherever
+    they are quoted, since whoever holds them acts as the recipient.
+    """
+    if viewer is not None and delivery.user_id and viewer.pk == delivery.user_id:
+        return delivery
+    extra: dict[str, Any] = dict(delivery.extra or {})
+    codes = [str(extra[name]) for name in SECRET_CODES if extra.get(name)]
+    for name in SECRET_CODES:
+        if name in extra:
+            extra[name] = REDACTED
+    if isinstance(extra.get("links"), dict):
+        extra["links"] = {
+            action: redact_links(str(url)) for action, url in extra["links"].items()
+        }
+    seen = copy.copy(delivery)
+    seen.extra = extra
+    for field in QUOTING_FIELDS:
+        setattr(seen, field, _without(getattr(delivery, field), codes))
+    return seen
+
+
+def _without(text: str, codes: list[str]) -> str:
+    text = redact_links(text)
+    for code in codes:
+        text = re.sub(rf"(?<!\d){re.escape(code)}(?!\d)", REDACTED, text)
+    return text

@@ -21,6 +21,7 @@ from notifications.models import (
     NotificationRule,
     Urgency,
 )
+from notifications.selectors import delivery_as_seen_by
 
 
 class ContactMethodSerializer(serializers.ModelSerializer[ContactMethod]):
@@ -195,3 +196,10 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
             "notes",
             "created_at",
         ]
+
+    def to_representation(self, instance: Delivery) -> dict[str, Any]:
+        # Links and codes in the message are for its recipient only.
+        request = self.context.get("request")
+        viewer = getattr(request, "user", None)
+        seen = delivery_as_seen_by(delivery=instance, viewer=viewer)
+        return super().to_representation(seen)

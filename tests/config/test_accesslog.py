@@ -12,10 +12,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from config.accesslog import RedactUvicornAccess, redact
+from config.accesslog import RedactUvicornAccess, redact, redact_links
 from tests.config.test_runstack import ROOT, free_port
 
 KEY = "Rk3v9QxW2mTz8LpA0sYbNc4dEf6gHj1K"
+# What an acknowledge link's token looks like (signed, compressed data).
+LINK_TOKEN = ".eJyLVjI0MjKwNDJQ0lEqS8wpTgUAMe4FYw:1vRzKx:Qm3kP2a_b-Zt9yWc4LdE"
 
 
 @pytest.mark.parametrize(
@@ -29,6 +31,8 @@ KEY = "Rk3v9QxW2mTz8LpA0sYbNc4dEf6gHj1K"
         (f"/ingest/heartbeat/?tok%65n={KEY}", "/ingest/heartbeat/?tok%65n=[redacted]"),
         (f"/ical/users/{KEY}.ics", "/ical/users/[redacted].ics"),
         (f"/ical/schedules/{KEY}.ics?x=1", "/ical/schedules/[redacted].ics?x=1"),
+        (f"/respond/{LINK_TOKEN}/", "/respond/[redacted]/"),
+        (f"/respond/{LINK_TOKEN}/?x=1", "/respond/[redacted]/?x=1"),
         ("/api/v1/incidents/?status=triggered", "/api/v1/incidents/?status=triggered"),
         (
             "/api/v1/incidents/?tokens=1&no_token=2",
@@ -60,6 +64,24 @@ def test_django_request_log_lines_hide_a_calendar_feeds_token(client, db, caplog
         response = client.get(f"/ical/users/{KEY}.ics")
     assert response.status_code == 404
     assert caplog.messages == ["Not Found: /ical/users/[redacted].ics"]
+
+
+def test_django_request_log_lines_hide_an_action_links_token(client, db, caplog):
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        response = client.get(f"/respond/{LINK_TOKEN}/")
+    assert response.status_code == 410  # not a valid link
+    assert caplog.messages == ["Gone: /respond/[redacted]/"]
+
+
+def test_redact_links_hides_every_link_in_a_text():
+    text = (
+        f"Ack: http://vigil.example.com/respond/{LINK_TOKEN}/ "
+        f'{{"resolve": "https://v.example/respond/{LINK_TOKEN.replace(":", "%3A")}/"}}'
+    )
+    assert redact_links(text) == (
+        "Ack: http://vigil.example.com/respond/[redacted]/ "
+        '{"resolve": "https://v.example/respond/[redacted]/"}'
+    )
 
 
 def test_gunicorn_access_atoms_are_redacted():
