@@ -273,6 +273,10 @@ class DeliveryAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
+        visible = selectors.provider_responses_visible(user=request.user)
+        return [] if visible else ["provider_response"]
+
     @admin.display(description="Status", ordering="status")
     def badge(self, delivery: Delivery) -> SafeString:
         return format_html(

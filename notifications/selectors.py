@@ -50,3 +50,13 @@ def delivery_list(*, user: User) -> QuerySet[Delivery]:
         | Q(channel__team__memberships__user_id=user.pk)
         | Q(channel__service__team__memberships__user_id=user.pk)
     ).distinct()
+
+
+def provider_responses_visible(*, user: User | None) -> bool:
+    """Return whether `user` may read what providers answered to deliveries.
+
+    Only superusers may: with an allow-listed host, the answer is whatever
+    that host says, and a user who points a webhook at it must not read it
+    back. Everyone else sees the status and the error (our own words).
+    """
+    return user is not None and _everything(user)

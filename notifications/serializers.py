@@ -12,6 +12,7 @@ from incidents.serializers.core import (
     VisibleServiceField,
     VisibleTeamField,
 )
+from notifications import selectors
 from notifications.models import (
     CHANNEL_KINDS,
     Channel,
@@ -167,6 +168,7 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
     )
     destination = serializers.CharField(source="display_destination")
     channel: serializers.StringRelatedField[Channel] = serializers.StringRelatedField()
+    provider_response = serializers.SerializerMethodField()
 
     class Meta:
         model = Delivery
@@ -195,3 +197,8 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
             "notes",
             "created_at",
         ]
+
+    def get_provider_response(self, delivery: Delivery) -> str:
+        user = getattr(self.context.get("request"), "user", None)
+        visible = selectors.provider_responses_visible(user=user)
+        return delivery.provider_response if visible else ""
