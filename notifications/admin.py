@@ -109,6 +109,15 @@ class ContactMethodAdmin(OwnRowsAdmin):
         fixed = ["user", "kind", "address"] if obj is not None else []
         return [*fixed, *self.readonly_fields]
 
+    def delete_model(self, request: HttpRequest, obj: ContactMethod) -> None:
+        services.contact_method_delete(contact_method=obj)
+
+    def delete_queryset(
+        self, request: HttpRequest, queryset: QuerySet[ContactMethod]
+    ) -> None:
+        for method in queryset:
+            services.contact_method_delete(contact_method=method)
+
     @admin.action(description="Send a new verification code")
     def send_code(
         self, request: HttpRequest, queryset: QuerySet[ContactMethod]

@@ -23,7 +23,11 @@ from notifications.models import (
     NotificationRule,
     Urgency,
 )
-from notifications.services.deliveries import Target, deliveries_write
+from notifications.services.deliveries import (
+    OWNER_DELETED,
+    Target,
+    deliveries_write,
+)
 from notifications.transports import get_transport
 
 CODE_VALID_FOR = timedelta(minutes=30)
@@ -104,6 +108,24 @@ def contact_method_send_verification(
         now=now,
     )
     return delivery
+
+
+@transaction.atomic
+def contact_method_delete(
+    *, contact_method: ContactMethod, now: datetime | None = None
+) -> None:
+    """Remove the method and stop what it has not yet been sent.
+
+    Its pending deliveries are cancelled, with the reason, before the row
+    goes: the delivery log keeps them (their method becomes empty), and a
+    delivery left pending would keep retrying to an address its owner took
+    back. One the worker is sending now is cancelled at its next claim.
+    """
+    now = now or timezone.now()
+    Delivery.objects.filter(
+        contact_method=contact_method, status=Delivery.Status.PENDING
+    ).update(status=Delivery.Status.CANCELLED, finished_at=now, error=OWNER_DELETED)
+    contact_method.delete()
 
 
 def contact_method_verify(

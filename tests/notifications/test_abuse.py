@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import socket
 import threading
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+import time_machine
 from django.contrib.auth.models import Group, User
 from django.test import Client
+from django.utils import timezone
 
 from notifications import outbound
-from notifications.models import Delivery
+from notifications.models import ContactMethod, Delivery
 from notifications.services import contact_method_create, delivery_send
 from notifications.transports.base import TransportError
 from tests.conftest import api_client
@@ -25,6 +28,7 @@ from tests.notifications.servers import Answer, HTTPReceiver
 
 METHODS = "/api/v1/contact-methods/"
 DELIVERIES = "/api/v1/deliveries/"
+PHONE = "+14155550100"
 INTERNAL = "db_password=hunter2"  # what an internal service would answer
 
 
@@ -158,3 +162,67 @@ def test_a_local_apprise_target_is_400_when_the_contact_method_is_added(
     assert syslog.status_code == 400
     assert "syslog:// are not accepted here" in str(syslog.json())
     assert not responder.contact_methods.exists()
+
+
+# --- A deleted contact method stops its deliveries ---------------------------------
+
+
+def _retrying_webhook(receiver: HTTPReceiver, responder: User) -> Delivery:
+    delivery = _verification_sent_to(receiver, responder, Answer(503, "busy"))
+    assert delivery.status == "pending"  # to be retried
+    return delivery
+
+
+def test_deleting_a_contact_method_cancels_its_retries_with_the_reason(
+    http_receiver: HTTPReceiver, allow_loopback: None, responder: User
+) -> None:
+    delivery = _retrying_webhook(http_receiver, responder)
+
+    response = api_client(responder).delete(f"{METHODS}{delivery.contact_method_id}/")
+
+    assert response.status_code == 204
+    delivery.refresh_from_db()
+    assert (delivery.status, delivery.contact_method_id) == ("cancelled", None)
+    assert delivery.error == "its contact method or channel was deleted"
+    assert delivery.finished_at is not None
+    with time_machine.travel(timezone.now() + timedelta(hours=1)):
+        assert delivery_send(delivery_id=delivery.pk) == "skipped"
+    assert len(http_receiver.requests_to("/internal")) == 1
+
+
+def test_a_retry_recorded_after_its_method_was_deleted_is_cancelled_when_claimed(
+    http_receiver: HTTPReceiver, allow_loopback: None, responder: User
+) -> None:
+    delivery = _retrying_webhook(http_receiver, responder)
+    # The worker was sending while the method was deleted, then put it back.
+    Delivery.objects.filter(pk=delivery.pk).update(
+        contact_method=None, due_at=timezone.now()
+    )
+
+    assert delivery_send(delivery_id=delivery.pk) == "cancelled"
+
+    delivery.refresh_from_db()
+    assert delivery.status == "cancelled"
+    assert delivery.error == "its contact method or channel was deleted"
+    assert len(http_receiver.requests_to("/internal")) == 1
+
+
+def test_deleting_contact_methods_in_the_admin_cancels_their_deliveries(
+    responder: User, superuser: User
+) -> None:
+    method = contact_method_create(user=responder, kind="sms", address=PHONE)
+    boss = Client()
+    boss.force_login(superuser)
+
+    response = boss.post(
+        "/admin/notifications/contactmethod/",
+        {"action": "delete_selected", "_selected_action": [method.pk], "post": "yes"},
+    )
+
+    assert response.status_code == 302
+    assert not ContactMethod.objects.filter(pk=method.pk).exists()
+    (delivery,) = Delivery.objects.filter(purpose="verification")
+    assert (delivery.status, delivery.error) == (
+        "cancelled",
+        "its contact method or channel was deleted",
+    )
