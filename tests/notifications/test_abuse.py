@@ -226,3 +226,58 @@ def test_deleting_contact_methods_in_the_admin_cancels_their_deliveries(
         "cancelled",
         "its contact method or channel was deleted",
     )
+
+
+# --- Verification messages are capped ----------------------------------------------
+
+
+def test_unverified_contact_methods_are_capped_per_user(
+    responder: User, settings: Any
+) -> None:
+    settings.VIGIL_MAX_UNVERIFIED_CONTACT_METHODS = 2
+    client = api_client(responder)
+    for address in ("a@example.org", "b@example.org"):
+        added = client.post(METHODS, {"kind": "email", "address": address})
+        assert added.status_code == 201
+
+    third = client.post(METHODS, {"kind": "email", "address": "c@example.org"})
+
+    assert third.status_code == 400
+    assert "2 contact methods waiting for their code" in third.json()["detail"]
+    assert responder.contact_methods.count() == 2
+    ContactMethod.objects.filter(address="a@example.org").update(
+        verified_at=timezone.now()
+    )
+    again = client.post(METHODS, {"kind": "email", "address": "c@example.org"})
+    assert again.status_code == 201
+
+
+def test_verification_codes_are_capped_per_user_and_hour(
+    responder: User, settings: Any
+) -> None:
+    settings.VIGIL_VERIFICATION_SENDS_PER_HOUR = 3
+    client = api_client(responder)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        method = client.post(METHODS, {"kind": "email", "address": "a@example.org"})
+        for _ in range(2):
+            clock.shift(timedelta(seconds=31))
+            sent = client.post(f"{METHODS}{method.json()['id']}/send-code/")
+            assert sent.status_code == 202
+
+        clock.shift(timedelta(seconds=31))
+        refused = client.post(f"{METHODS}{method.json()['id']}/send-code/")
+        elsewhere = client.post(METHODS, {"kind": "email", "address": "b@example.org"})
+
+        assert refused.status_code == 429
+        assert refused.json()["detail"] == (
+            "at most 3 verification codes an hour; try again in 59 min"
+        )
+        assert refused.json()["retry_after"] == 3600 - 93
+        assert elsewhere.status_code == 429  # the cap is the user's, not a method's
+        assert responder.contact_methods.count() == 1
+        assert Delivery.objects.filter(purpose="verification").count() == 3
+
+        clock.shift(timedelta(hours=1) - timedelta(seconds=93))
+        later = client.post(f"{METHODS}{method.json()['id']}/send-code/")
+        assert later.status_code == 202
