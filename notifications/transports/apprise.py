@@ -18,9 +18,12 @@ their server (matrix:// follows `.well-known`). For an accepted plugin:
   ntfy without a host goes to ntfy.sh.
 * `Rule.SMTP` plugins (mailto://, mailtos://) connect to the SMTP server:
   `smtp=` when given, else a known provider's server for the domain, else
-  the URL's host — on the URL's port or the mode's default. The PGP and
-  Web Key Directory parameters are refused: they read key files on the
-  worker's host and fetch keys over HTTPS from the recipient's domain.
+  the URL's host — on the URL's port or the mode's default.
+
+Parameters that read files on the worker's host or fetch from elsewhere are
+refused for every plugin (`REFUSED_PARAMETERS`): `template=` of Telegram,
+Discord and Slack (a local path or any URL), and mail's PGP key paths and
+Web Key Directory lookups (keys fetched from the recipient's domain).
 
 Every target goes through the SSRF guard: on creation, `validate_host()`
 (IP literals and localhost names, with the port for allow-list entries);
@@ -80,9 +83,15 @@ PLUGINS: dict[str, Rule] = {
     ),
     **dict.fromkeys(["mailto", "mailtos"], Rule.SMTP),
 }
-# Mail parameters that read files on the worker's host (key paths) or fetch
-# from the recipient's domain (Web Key Directory).
-REFUSED_MAIL_PARAMETERS = frozenset({"pgp", "pgpkey", "pgppub", "pgpprv", "wkd"})
+# Parameters that read files on the worker's host or fetch from elsewhere:
+# `template` (Telegram, Discord, Slack) loads a local path or any URL; the
+# mail PGP ones read key files and fetch keys from the recipient's domain
+# (Web Key Directory).
+REFUSED_PARAMETERS = frozenset({"template", "pgp", "pgpkey", "pgppub", "pgpprv", "wkd"})
+_REFUSED = (
+    "Apprise URLs cannot use parameters that read files or fetch keys "
+    "(template, PGP, Web Key Directory): {}."
+)
 
 
 def _scheme(address: str) -> str:
@@ -98,7 +107,10 @@ def _port(value: object, default: int) -> int:
 
 
 def plugin_rule(address: str) -> Rule:
-    """Return where the plugin of `address` connects; refuse other plugins."""
+    """Return where the plugin of `address` connects, before Apprise reads it.
+
+    Raise ValueError for other plugins and for refused parameters.
+    """
     scheme = _scheme(address)
     rule = PLUGINS.get(scheme)
     if rule is None:
@@ -107,6 +119,10 @@ def plugin_rule(address: str) -> Rule:
             f"Apprise URLs of kind {scheme}:// are not accepted here (Vigil "
             f"cannot check where they connect); use one of: {known}"
         )
+    query = {key.lower() for key, _ in parse_qsl(urlsplit(address).query)}
+    refused = sorted(query & REFUSED_PARAMETERS)
+    if refused:
+        raise ValueError(_REFUSED.format(", ".join(refused)))
     return rule
 
 
@@ -116,19 +132,14 @@ def targets(address: str, plugin: apprise.NotifyBase) -> list[tuple[str, int]]:
     Raise ValueError when the plugin is not one whose targets we know.
     """
     rule = plugin_rule(address)
+    if getattr(plugin, "use_wkd", False):  # a default we did not ask for
+        raise ValueError(_REFUSED.format("wkd"))
     if rule is Rule.FIXED:
         return []
     host = getattr(plugin, "host", None) or ""
     default = 443 if getattr(plugin, "secure", False) else 80
     if rule is Rule.HOST:
         return [(host, _port(getattr(plugin, "port", None), default))] if host else []
-    query = {key.lower() for key, _ in parse_qsl(urlsplit(address).query)}
-    refused = sorted(query & REFUSED_MAIL_PARAMETERS)
-    if refused or getattr(plugin, "use_wkd", False):
-        raise ValueError(
-            "Mail through Apprise cannot use PGP or Web Key Directory "
-            f"parameters ({', '.join(refused) or 'wkd'})."
-        )
     server = getattr(plugin, "smtp_host", None) or host
     return [(server, _port(getattr(plugin, "port", None), 25))]
 

@@ -20,7 +20,7 @@ from django.test import Client
 from django.utils import timezone
 
 from notifications import outbound
-from notifications.models import ContactMethod, Delivery
+from notifications.models import Channel, ContactMethod, Delivery
 from notifications.services import contact_method_create, delivery_send
 from notifications.transports.base import TransportError
 from tests.conftest import api_client
@@ -28,6 +28,7 @@ from tests.notifications.servers import Answer, HTTPReceiver
 
 METHODS = "/api/v1/contact-methods/"
 DELIVERIES = "/api/v1/deliveries/"
+CHANNELS = "/api/v1/channels/"
 PHONE = "+14155550100"
 INTERNAL = "db_password=hunter2"  # what an internal service would answer
 
@@ -162,6 +163,23 @@ def test_a_local_apprise_target_is_400_when_the_contact_method_is_added(
     assert syslog.status_code == 400
     assert "syslog:// are not accepted here" in str(syslog.json())
     assert not responder.contact_methods.exists()
+
+
+def test_a_channel_with_a_local_apprise_target_is_400(
+    responder: User, team: Any, settings: Any
+) -> None:
+    settings.VIGIL_OUTBOUND_ALLOWLIST = []
+    client = api_client(responder)
+    smtp = "mailtos://u:p@example.org?smtp=169.254.169.254&to=ops@example.org"
+
+    for address in (smtp, "syslog://", "discord://1/abc?template=/etc/passwd"):
+        response = client.post(
+            CHANNELS,
+            {"name": "ops", "kind": "apprise", "address": address, "team": team.slug},
+        )
+        assert response.status_code == 400, address
+
+    assert not Channel.objects.exists()
 
 
 # --- A deleted contact method stops its deliveries ---------------------------------

@@ -118,15 +118,26 @@ def test_plugins_whose_targets_are_unknown_are_refused_on_entry_and_on_send(
 
 
 @pytest.mark.parametrize(
-    "query", ["pgppub=/etc/passwd", "pgpprv=/etc/shadow", "wkd=yes", "PGP=encrypt"]
+    "url",
+    [
+        "mailtos://user:pw@example.org?to=ops@example.org&pgppub=/etc/passwd",
+        "mailtos://user:pw@example.org?to=ops@example.org&pgpprv=/etc/shadow",
+        "mailtos://user:pw@example.org?to=ops@example.org&wkd=yes",
+        "mailtos://user:pw@example.org?to=ops@example.org&PGP=encrypt",
+        "discord://123456/abcdefg?template=/etc/passwd",
+        "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ?template=file:///etc/passwd",
+        "tgram://123456789:abcdefg_hijklmnop/12315544?template=http://10.0.0.1/t.json",
+    ],
 )
-def test_mail_parameters_that_read_files_or_fetch_keys_are_refused(
-    query: str,
+def test_parameters_that_read_files_or_fetch_from_elsewhere_are_refused(
+    url: str, message: Message
 ) -> None:
-    with pytest.raises(ValueError, match="PGP or Web Key Directory"):
-        AppriseTransport().validate_address(
-            f"mailtos://user:pw@example.org?to=ops@example.org&{query}"
-        )
+    with pytest.raises(ValueError, match="read files or fetch keys"):
+        AppriseTransport().validate_address(url)
+
+    with pytest.raises(TransportError, match="read files or fetch keys") as caught:
+        AppriseTransport().send(message, Destination("apprise", url))
+    assert caught.value.permanent is True
 
 
 def test_mail_through_an_allow_listed_smtp_server_arrives(
