@@ -307,6 +307,21 @@ VIGIL_OUTBOUND_ALLOWLIST = env_list("VIGIL_OUTBOUND_ALLOWLIST", [])
 VIGIL_OUTBOUND_TIMEOUT = env_int("VIGIL_OUTBOUND_TIMEOUT", 10, minimum=1)
 # How long acknowledge/resolve links in messages stay valid.
 VIGIL_ACTION_LINK_HOURS = env_int("VIGIL_ACTION_LINK_HOURS", 24, minimum=1)
+# What any user can make Vigil send to addresses not yet proven theirs:
+# contact methods waiting for their code, and verification codes an hour.
+VIGIL_MAX_UNVERIFIED_CONTACT_METHODS = env_int(
+    "VIGIL_MAX_UNVERIFIED_CONTACT_METHODS", 5, minimum=1
+)
+VIGIL_VERIFICATION_SENDS_PER_HOUR = env_int(
+    "VIGIL_VERIFICATION_SENDS_PER_HOUR", 10, minimum=1
+)
+# SMS replies ("ACK 4821") with this many wrong codes within the lockout
+# from a number, or from the numbers of one user, lock them out until the
+# oldest of those failures is that old: 4-digit codes must not be guessed.
+VIGIL_SMS_REPLY_MAX_FAILURES = env_int("VIGIL_SMS_REPLY_MAX_FAILURES", 5, minimum=1)
+VIGIL_SMS_REPLY_LOCKOUT_MINUTES = env_int(
+    "VIGIL_SMS_REPLY_LOCKOUT_MINUTES", 15, minimum=1
+)
 # A delivery left in "sending" this long belonged to a worker that died
 # mid-send; the recovery sweep sends it again (see docs/notifications.md).
 VIGIL_DELIVERY_LEASE_SECONDS = env_int("VIGIL_DELIVERY_LEASE_SECONDS", 120, minimum=5)

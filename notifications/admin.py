@@ -109,6 +109,15 @@ class ContactMethodAdmin(OwnRowsAdmin):
         fixed = ["user", "kind", "address"] if obj is not None else []
         return [*fixed, *self.readonly_fields]
 
+    def delete_model(self, request: HttpRequest, obj: ContactMethod) -> None:
+        services.contact_method_delete(contact_method=obj)
+
+    def delete_queryset(
+        self, request: HttpRequest, queryset: QuerySet[ContactMethod]
+    ) -> None:
+        for method in queryset:
+            services.contact_method_delete(contact_method=method)
+
     @admin.action(description="Send a new verification code")
     def send_code(
         self, request: HttpRequest, queryset: QuerySet[ContactMethod]
@@ -281,6 +290,10 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
+        visible = selectors.provider_responses_visible(user=request.user)
+        return [] if visible else ["provider_response"]
 
     @admin.display(description="Status", ordering="status")
     def badge(self, delivery: Delivery) -> SafeString:

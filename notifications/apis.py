@@ -78,6 +78,9 @@ class ContactMethodViewSet(
         body = ContactMethodCreatedSerializer(method).data
         return Response(body, status=status.HTTP_201_CREATED)
 
+    def perform_destroy(self, instance: ContactMethod) -> None:
+        services.contact_method_delete(contact_method=instance)
+
     @extend_schema(
         summary="Confirm the code the contact method received",
         request=VerifySerializer,

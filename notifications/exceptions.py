@@ -21,3 +21,10 @@ class DeliveryStateError(NotificationError):
 
     status_code = 409
     code = "delivery_state"
+
+
+class NotificationLimitError(NotificationError):
+    """The user has sent as many verification codes as allowed for now."""
+
+    status_code = 429
+    code = "limit_reached"

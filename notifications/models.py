@@ -382,6 +382,20 @@ class ActionLink(models.Model):
         return f"{self.get_action_display()} {self.incident_id} for {self.user}"
 
 
+class ReplyFailure(models.Model):
+    """An SMS reply that named no waiting page: a wrong code, counted."""
+
+    phone = models.CharField(max_length=32)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["phone", "at"])]
+
+    def __str__(self) -> str:
+        return f"wrong code from {self.phone} at {self.at:%Y-%m-%d %H:%M}"
+
+
 def mask_address(kind: str, address: str) -> str:
     """Return `address` with the secret part of a URL hidden."""
     if kind not in URL_KINDS:

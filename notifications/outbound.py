@@ -8,7 +8,8 @@ Transports never call httpx themselves: they call `request()`, which
   link-local (169.254.169.254 included), multicast, reserved, unspecified,
   shared 100.64/10, and the IPv4 embedded in IPv4-mapped, 6to4 and NAT64
   IPv6 addresses — unless the address lies in a network of
-  `settings.VIGIL_OUTBOUND_ALLOWLIST` or the host name itself is listed;
+  `settings.VIGIL_OUTBOUND_ALLOWLIST` or the host name itself is listed
+  (an entry with a port allows that port only: `notifications.allowlist`);
 * connects to the very address it checked, so a second DNS answer cannot
   swap in another one (DNS rebinding): the URL carries the IP, the `Host`
   header the name, and TLS sends SNI and verifies the certificate for the
@@ -44,16 +45,20 @@ from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from http import HTTPStatus
 from http.cookiejar import CookieJar
 from typing import Any
 
 import httpx
 from django.conf import settings
 
+from notifications.allowlist import (
+    IPAddress,
+    host_is_allowlisted,
+    is_allowed,
+    name_is_allowed,
+)
 from notifications.transports.base import TransportError
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 MAX_REDIRECTS = 5
 MAX_BODY = 1024 * 1024
@@ -73,19 +78,6 @@ class CheckedURL:
     url: httpx.URL
     host: str
     address: IPAddress
-
-
-def _allowlist() -> tuple[list[IPNetwork], set[str]]:
-    networks: list[IPNetwork] = []
-    names: set[str] = set()
-    for entry in settings.VIGIL_OUTBOUND_ALLOWLIST:
-        entry = entry.strip()
-        try:
-            networks.append(ipaddress.ip_network(entry, strict=False))
-        except ValueError:
-            if entry:
-                names.add(entry.lower().rstrip("."))
-    return networks, names
 
 
 def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
@@ -118,33 +110,6 @@ def is_public(address: IPAddress) -> bool:
     return True
 
 
-def is_allowed(address: IPAddress) -> bool:
-    """Return whether `address` lies inside an allow-listed network.
-
-    An IPv4-mapped IPv6 address is the same host as its IPv4 address; a 6to4
-    or NAT64 one goes through a gateway, so it is not allowed by its IPv4.
-    """
-    networks, _ = _allowlist()
-    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
-    candidates = [address, mapped]
-    return any(
-        candidate in network
-        for candidate in candidates
-        if candidate is not None
-        for network in networks
-        if candidate.version == network.version
-    )
-
-
-def host_is_allowlisted(host: str) -> bool:
-    """Return whether `host` (a name or an IP literal) is allow-listed as such."""
-    host = host.strip("[]").lower().rstrip(".")
-    try:
-        return is_allowed(ipaddress.ip_address(host))
-    except ValueError:
-        return host in _allowlist()[1]
-
-
 def check_host(host: str, port: int) -> tuple[IPAddress, ...]:
     """Resolve `host` and return its addresses, or refuse it if any is private."""
     name = host.strip("[]").lower().rstrip(".")
@@ -161,13 +126,14 @@ def check_host(host: str, port: int) -> tuple[IPAddress, ...]:
             addresses.append(address)
     if not addresses:
         raise TransportError(f"Cannot resolve {name}.", permanent=False)
-    if name in _allowlist()[1]:
+    if name_is_allowed(name, port):
         return tuple(addresses)
     for address in addresses:
-        if not is_public(address) and not is_allowed(address):
+        if not is_public(address) and not is_allowed(address, port):
             raise TransportError(
                 f"Refusing to connect to {name} at {address}: not a public "
-                "address (add it to VIGIL_OUTBOUND_ALLOWLIST to permit it).",
+                "address (add it, or host:port, to VIGIL_OUTBOUND_ALLOWLIST to "
+                "permit it).",
                 permanent=True,
             )
     return tuple(addresses)
@@ -195,12 +161,30 @@ def check_url(url: str | httpx.URL) -> CheckedURL:
     return CheckedURL(url=parsed, host=host, address=addresses[0])
 
 
+def validate_host(host: str, port: int) -> None:
+    """Raise ValueError if the guard would refuse `host` on `port` without a lookup.
+
+    IP literals are checked as the guard checks them, and `localhost` names
+    are refused; other names are only resolved when sending.
+    """
+    name = host.strip("[]").lower().rstrip(".")
+    if host_is_allowlisted(name, port):
+        return
+    if name == "localhost" or name.endswith(".localhost"):
+        raise ValueError(f"{name} is not a public address.")
+    try:
+        literal = ipaddress.ip_address(name)
+    except ValueError:
+        return
+    if not is_public(literal):
+        raise ValueError(f"{literal} is not a public address.")
+
+
 def validate_url(address: str) -> str:
     """Return a webhook URL stripped, or raise ValueError saying why not.
 
     Require https, except for allow-listed hosts (a relay on the private
-    network, the tests' local server). Refuse IP literals that the guard
-    would refuse; names are only resolved when sending.
+    network, the tests' local server). Refuse what `validate_host` refuses.
     """
     address = address.strip()
     try:
@@ -212,14 +196,10 @@ def validate_url(address: str) -> str:
     if any(char.isspace() for char in address):
         raise ValueError("A URL cannot contain spaces.")
     host = parsed.raw_host.decode("ascii")
-    if parsed.scheme == "http" and not host_is_allowlisted(host):
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    if parsed.scheme == "http" and not host_is_allowlisted(host, port):
         raise ValueError("Use https: the URL is a secret and must not travel in clear.")
-    try:
-        literal = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return address
-    if not is_public(literal) and not is_allowed(literal):
-        raise ValueError(f"{literal} is not a public address.")
+    validate_host(host, port)
     return address
 
 
@@ -384,11 +364,17 @@ def request(
                 )
             except httpx.TimeoutException as exc:
                 raise TransportError(
-                    f"{checked.host} did not answer in time: {exc!r}", permanent=False
+                    f"{checked.host} did not answer in time.",
+                    permanent=False,
+                    body=repr(exc)[:BODY_EXCERPT],
                 ) from exc
             except httpx.HTTPError as exc:
+                # What the far end said (a protocol error quotes the bytes it
+                # got) goes into the body, which only administrators see.
                 raise TransportError(
-                    f"Cannot reach {checked.host}: {exc!r}", permanent=False
+                    f"Cannot reach {checked.host}: {type(exc).__name__}.",
+                    permanent=False,
+                    body=repr(exc)[:BODY_EXCERPT],
                 ) from exc
             location = response.headers.get("Location")
             if (
@@ -452,7 +438,12 @@ def raise_for_status(response: httpx.Response) -> None:
     retry_after = None
     if status in (429, 503):
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
-    reason = response.reason_phrase or "error"
+    # The standard phrase, not the server's: the error is shown to every
+    # user who sees the delivery, and a reason phrase is the server's text.
+    try:
+        reason = HTTPStatus(status).phrase
+    except ValueError:
+        reason = "error"
     raise TransportError(
         f"{response.request.url.host} answered HTTP {status} {reason}.",
         permanent=not transient,

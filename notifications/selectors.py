@@ -93,3 +93,13 @@ def _without(text: str, codes: list[str]) -> str:
     for code in codes:
         text = re.sub(rf"(?<!\d){re.escape(code)}(?!\d)", REDACTED, text)
     return text
+
+
+def provider_responses_visible(*, user: User | None) -> bool:
+    """Return whether `user` may read what providers answered to deliveries.
+
+    Only superusers may: with an allow-listed host, the answer is whatever
+    that host says, and a user who points a webhook at it must not read it
+    back. Everyone else sees the status and the error (our own words).
+    """
+    return user is not None and _everything(user)

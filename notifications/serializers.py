@@ -12,6 +12,7 @@ from incidents.serializers.core import (
     VisibleServiceField,
     VisibleTeamField,
 )
+from notifications import selectors
 from notifications.models import (
     CHANNEL_KINDS,
     Channel,
@@ -168,6 +169,7 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
     )
     destination = serializers.CharField(source="display_destination")
     channel: serializers.StringRelatedField[Channel] = serializers.StringRelatedField()
+    provider_response = serializers.SerializerMethodField()
 
     class Meta:
         model = Delivery
@@ -203,3 +205,8 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
         viewer = getattr(request, "user", None)
         seen = delivery_as_seen_by(delivery=instance, viewer=viewer)
         return super().to_representation(seen)
+
+    def get_provider_response(self, delivery: Delivery) -> str:
+        user = getattr(self.context.get("request"), "user", None)
+        visible = selectors.provider_responses_visible(user=user)
+        return delivery.provider_response if visible else ""

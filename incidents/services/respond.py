@@ -47,9 +47,12 @@ def incident_respond_by_link(*, token: str) -> Response:
     return _act(action_link_get(token=token), via="link")
 
 
-@transaction.atomic
 def incident_respond_by_sms(*, phone: str, body: str) -> Response:
-    """Act on an SMS reply "ACK <code>" or "RESOLVE <code>" from `phone`."""
+    """Act on an SMS reply "ACK <code>" or "RESOLVE <code>" from `phone`.
+
+    The code is looked up outside the transaction that acts: a wrong code
+    must stay counted when it is refused.
+    """
     match = REPLY.match(body)
     if match is None:
         raise ActionLinkError('reply "ACK <code>" or "RESOLVE <code>"')
@@ -60,4 +63,5 @@ def incident_respond_by_sms(*, phone: str, body: str) -> Response:
         else ActionLink.Action.RESOLVE
     )
     link = action_link_for_reply(phone=phone, action=action, code=code)
-    return _act(link, via="sms")
+    with transaction.atomic():
+        return _act(link, via="sms")

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from incidents.models import Service, SeverityLevel, Team
-from notifications.exceptions import NotificationError
+from notifications.exceptions import NotificationError, NotificationLimitError
 from notifications.models import (
     CHANNEL_KINDS,
     Channel,
@@ -23,13 +25,18 @@ from notifications.models import (
     NotificationRule,
     Urgency,
 )
-from notifications.services.deliveries import Target, deliveries_write
+from notifications.services.deliveries import (
+    OWNER_DELETED,
+    Target,
+    deliveries_write,
+)
 from notifications.transports import get_transport
 
 CODE_VALID_FOR = timedelta(minutes=30)
 RESEND_AFTER = timedelta(seconds=30)
 MAX_CODE_FAILURES = 5
 MAX_RULE_DELAY = timedelta(hours=24)
+VERIFICATION_WINDOW = timedelta(hours=1)
 
 
 CHANNEL_KIND_VALUES = [kind for kind, _label in CHANNEL_KINDS]
@@ -52,12 +59,30 @@ def _secret_for(kind: str) -> str:
     return secrets.token_hex(32) if kind == Kind.WEBHOOK else ""
 
 
+def _lock_user(user: User) -> None:
+    """Take the user's row lock: caps are counted one request at a time."""
+    User.objects.select_for_update().filter(pk=user.pk).first()
+
+
 @transaction.atomic
 def contact_method_create(
     *, user: User, kind: str, address: str, label: str = ""
 ) -> ContactMethod:
-    """Add a way to reach `user` and send it a verification code."""
+    """Add a way to reach `user` and send it a verification code.
+
+    Refuse a new method while the user has the most unverified ones allowed
+    (`VIGIL_MAX_UNVERIFIED_CONTACT_METHODS`): each one sends codes to an
+    address nobody has shown to be theirs.
+    """
     address = _address(kind, address)
+    _lock_user(user)
+    cap = settings.VIGIL_MAX_UNVERIFIED_CONTACT_METHODS
+    if user.contact_methods.filter(verified_at__isnull=True).count() >= cap:
+        raise NotificationError(
+            f"you have {cap} contact methods waiting for their code; verify "
+            "or remove one before adding another",
+            field="address",
+        )
     try:
         with transaction.atomic():
             method = ContactMethod.objects.create(
@@ -79,14 +104,20 @@ def contact_method_create(
 def contact_method_send_verification(
     *, contact_method: ContactMethod, now: datetime | None = None
 ) -> Delivery:
-    """Send a fresh 6-digit code to the method; it proves the address works."""
+    """Send a fresh 6-digit code to the method; it proves the address works.
+
+    A user sends at most `VIGIL_VERIFICATION_SENDS_PER_HOUR` codes in any
+    hour, to all their methods together (deleted ones included).
+    """
     now = now or timezone.now()
+    _lock_user(contact_method.user)
     method = ContactMethod.objects.select_for_update().get(pk=contact_method.pk)
     sent = method.verification_sent_at
     if sent is not None and now - sent < RESEND_AFTER:
         raise NotificationError(
             "a code was sent less than 30 seconds ago; wait for it", field="address"
         )
+    _check_verification_sends(method.user, now)
     code = f"{secrets.randbelow(10**6):06d}"
     method.verification_code_hash = _hash(code)
     method.verification_sent_at = now
@@ -104,6 +135,42 @@ def contact_method_send_verification(
         now=now,
     )
     return delivery
+
+
+@transaction.atomic
+def contact_method_delete(
+    *, contact_method: ContactMethod, now: datetime | None = None
+) -> None:
+    """Remove the method and stop what it has not yet been sent.
+
+    Its pending deliveries are cancelled, with the reason, before the row
+    goes: the delivery log keeps them (their method becomes empty), and a
+    delivery left pending would keep retrying to an address its owner took
+    back. One the worker is sending now is cancelled at its next claim.
+    """
+    now = now or timezone.now()
+    Delivery.objects.filter(
+        contact_method=contact_method, status=Delivery.Status.PENDING
+    ).update(status=Delivery.Status.CANCELLED, finished_at=now, error=OWNER_DELETED)
+    contact_method.delete()
+
+
+def _check_verification_sends(user: User, now: datetime) -> None:
+    cap = settings.VIGIL_VERIFICATION_SENDS_PER_HOUR
+    recent = Delivery.objects.filter(
+        user=user,
+        purpose=Delivery.Purpose.VERIFICATION,
+        created_at__gt=now - VERIFICATION_WINDOW,
+    ).order_by("-created_at")
+    times = list(recent.values_list("created_at", flat=True)[:cap])
+    if len(times) >= cap:
+        wait = math.ceil((times[-1] + VERIFICATION_WINDOW - now).total_seconds())
+        raise NotificationLimitError(
+            f"at most {cap} verification codes an hour; try again in "
+            f"{math.ceil(wait / 60)} min",
+            field="address",
+            retry_after=wait,
+        )
 
 
 def contact_method_verify(

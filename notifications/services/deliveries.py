@@ -45,6 +45,8 @@ SWEEP_GRACE = timedelta(seconds=5)
 # once and keeps one connection per host; `sending.BATCH_SECONDS` bounds how
 # long a batch runs.
 SEND_BATCH = 50
+# Why a delivery stopped whose contact method or channel is gone.
+OWNER_DELETED = "its contact method or channel was deleted"
 
 
 @dataclass(frozen=True)

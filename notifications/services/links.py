@@ -8,20 +8,23 @@ which only works from the phone number of the user it was sent to.
 
 from __future__ import annotations
 
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core import signing
 from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from incidents.models import Incident
-from notifications.exceptions import ActionLinkError
-from notifications.models import ActionLink, ContactMethod, Kind
+from notifications.exceptions import ActionLinkError, NotificationLimitError
+from notifications.models import ActionLink, ContactMethod, Kind, ReplyFailure
 
 SALT = "vigil.notifications.action-link"
 Action = ActionLink.Action
@@ -163,19 +166,53 @@ def action_link_for_reply(
 ) -> ActionLink:
     """Return the live link an SMS reply names, or raise ActionLinkError.
 
-    The reply must come from a verified SMS number of the link's user.
+    The reply must come from a verified SMS number of the link's user. A
+    code that names no waiting page is counted against the number; with
+    `VIGIL_SMS_REPLY_MAX_FAILURES` of them within the lockout, from it or
+    from another number of the same user, every reply is refused
+    (`NotificationLimitError`) until the lockout has passed. Call it outside
+    a transaction that the refusal rolls back, so that a failure stays
+    counted.
     """
     now = now or timezone.now()
-    users = ContactMethod.objects.filter(
+    owners = ContactMethod.objects.filter(
         kind=Kind.SMS, address=phone, verified_at__isnull=False
     ).values("user_id")
+    _check_not_locked_out(phone, owners, now)
     link = (
         ActionLink.objects.select_related("incident", "user")
-        .filter(user_id__in=users, action=action, code=code, used_at__isnull=True)
+        .filter(user_id__in=owners, action=action, code=code, used_at__isnull=True)
         .order_by("-created_at")
         .first()
     )
     if link is None:
+        lockout = timedelta(minutes=settings.VIGIL_SMS_REPLY_LOCKOUT_MINUTES)
+        ReplyFailure.objects.filter(phone=phone, at__lte=now - lockout).delete()
+        ReplyFailure.objects.create(phone=phone, at=now)
         raise ActionLinkError(f"no page with code {code} is waiting for this number")
     _check_usable(link, now)
     return link
+
+
+def _check_not_locked_out(phone: str, owners: QuerySet[Any], now: datetime) -> None:
+    """Refuse the reply while the number, or its user's numbers, are locked out."""
+    lockout = timedelta(minutes=settings.VIGIL_SMS_REPLY_LOCKOUT_MINUTES)
+    cap = settings.VIGIL_SMS_REPLY_MAX_FAILURES
+    siblings = ContactMethod.objects.filter(
+        kind=Kind.SMS, verified_at__isnull=False, user_id__in=owners
+    ).values("address")
+    failures = (
+        ReplyFailure.objects.filter(Q(phone=phone) | Q(phone__in=siblings))
+        .filter(at__gt=now - lockout)
+        .order_by("-at")
+        .values_list("at", flat=True)
+    )
+    recent = list(failures[:cap])
+    if len(recent) < cap:
+        return
+    wait = math.ceil((recent[-1] + lockout - now).total_seconds() / 60)
+    raise NotificationLimitError(
+        f"too many wrong codes from this number; try again in {wait} min, "
+        "or use the link in the message",
+        retry_after=wait * 60,
+    )

@@ -44,6 +44,7 @@ from notifications import outbound
 from notifications.models import ContactMethod, Delivery
 from notifications.services import rows
 from notifications.services.deliveries import (
+    OWNER_DELETED,
     deliveries_enqueue,
     schedule_after_commit,
 )
@@ -221,6 +222,11 @@ def _claim(delivery: Delivery, now: datetime) -> tuple[str, Claim | None]:
     delivery.notes = notes
     if delivery.incident is not None and incident_status is not None:
         delivery.incident.status = incident_status
+    if delivery.contact_method_id is None and delivery.channel_id is None:
+        # Deleted while this delivery was being sent (it then went back to
+        # pending to retry): nobody wants it any more.
+        _close(delivery, S.CANCELLED, error=OWNER_DELETED)
+        return "cancelled", None
     if _acknowledged(delivery):
         _close(delivery, S.CANCELLED, error="acknowledged before it was sent")
         return "cancelled", None

@@ -1,31 +1,41 @@
-"""Send a message through an Apprise URL (Telegram, ntfy, Matrix, Pushover…).
+"""Send a message through an Apprise URL (Telegram, ntfy, Pushover, mail…).
 
 One destination is exactly one Apprise URL, turned into one plugin by
 `Apprise.instantiate()` (so "a, b" cannot smuggle in a second service), and
 notified with `title=message.subject`, `body=message.chat` as Markdown.
 
-Apprise does its own HTTP, with `requests`, so `notifications.outbound`
-cannot pin its connections. What the guard covers, and what it does not:
+Apprise does its own connections (HTTP with `requests`, SMTP with
+`smtplib`), so `notifications.outbound` cannot pin them. Only the plugins
+whose connection targets we can name are accepted, by URL scheme
+(`PLUGINS`); any other plugin is refused, at creation and when sending —
+those that write on the worker's host (syslog://, windows://, dbus://),
+that reach hosts out of any parameter we have not read, or that discover
+their server (matrix:// follows `.well-known`). For an accepted plugin:
 
-* Covered: before sending, the host of the URL goes through
-  `outbound.check_host()` — for every plugin whose URL templates name a
-  `{host}` (json://, ntfy://host/topic, matrix://, gotify://, mailto://…),
-  and for any other plugin whose host is an IP literal or a dotted DNS name.
-  A loopback, private or link-local address is refused, permanently, unless
-  allow-listed. A host we cannot resolve is let through: Apprise cannot
-  reach it either, and in many plugins that slot holds a token or a topic,
-  not a host (pover://user@token, tgram://bot-token/chat, ntfy://topic).
-* Covered: redirects are switched off (`AppriseAsset(http_redirects=False)`
-  and the plugin's `redirects`), so no 3xx can lead Apprise elsewhere;
-  connect and read time out after `VIGIL_OUTBOUND_TIMEOUT` seconds (the
-  plugin's `cto`/`rto`).
-* Not covered: DNS rebinding — Apprise resolves the name again when it
-  connects, so a name that changes its answer between our check and that
-  connect is not caught; single-label names that hold a token in plugins
-  without a `{host}` template; proxies from the environment (`requests`
-  honours HTTP(S)_PROXY); non-HTTP protocols (SMTP, MQTT, XMPP, IRC…)
-  beyond the check of their host; the fixed public APIs plugins call
-  (api.telegram.org…), which are public by construction.
+* `Rule.FIXED` plugins connect only to their provider's public API
+  (api.telegram.org…); the host slot of their URL is a token.
+* `Rule.HOST` plugins connect to the URL's host and port over HTTP(S);
+  ntfy without a host goes to ntfy.sh.
+* `Rule.SMTP` plugins (mailto://, mailtos://) connect to the SMTP server:
+  `smtp=` when given, else a known provider's server for the domain, else
+  the URL's host — on the URL's port or the mode's default.
+
+Parameters that read files on the worker's host or fetch from elsewhere are
+refused for every plugin (`REFUSED_PARAMETERS`): `template=` of Telegram,
+Discord and Slack (a local path or any URL), and mail's PGP key paths and
+Web Key Directory lookups (keys fetched from the recipient's domain).
+
+Every target goes through the SSRF guard: on creation, `validate_host()`
+(IP literals and localhost names, with the port for allow-list entries);
+when sending, `check_host()` resolves it and refuses, permanently, any
+non-public address that is not allow-listed. A target that does not
+resolve now is a transient failure.
+
+Redirects are switched off (`AppriseAsset(http_redirects=False)` and the
+plugin's `redirects`); connect and read time out after
+`VIGIL_OUTBOUND_TIMEOUT` seconds (the plugin's `cto`/`rto`). Not covered:
+DNS rebinding (Apprise resolves the name again when it connects) and
+proxies from the environment (`requests` honours HTTP(S)_PROXY).
 
 Apprise reports only success or failure, never the provider's status, so a
 failure is always transient, and a 429's Retry-After is lost: the delivery
@@ -35,9 +45,9 @@ Apprise captured (they name the HTTP status) go into the error's body.
 
 from __future__ import annotations
 
-import ipaddress
+import enum
 import logging
-import re
+from urllib.parse import parse_qsl, urlsplit
 
 import apprise
 from django.conf import settings
@@ -51,42 +61,97 @@ from notifications.transports.base import (
     TransportError,
 )
 
-_DNS_NAME = re.compile(
-    r"(?=.{1,253}\Z)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]*[a-z0-9]"
+
+class Rule(enum.Enum):
+    """Where a plugin connects."""
+
+    FIXED = "its provider's public API"
+    HOST = "the URL's host"
+    SMTP = "the SMTP server"
+
+
+PLUGINS: dict[str, Rule] = {
+    **dict.fromkeys(
+        ["tgram", "pover", "discord", "slack", "pagerduty", "opsgenie"], Rule.FIXED
+    ),
+    **dict.fromkeys(
+        ["json", "jsons", "xml", "xmls", "form", "forms", "gotify", "gotifys"],
+        Rule.HOST,
+    ),
+    **dict.fromkeys(
+        ["ntfy", "ntfys", "mmost", "mmosts", "rocket", "rockets"], Rule.HOST
+    ),
+    **dict.fromkeys(["mailto", "mailtos"], Rule.SMTP),
+}
+# Parameters that read files on the worker's host or fetch from elsewhere:
+# `template` (Telegram, Discord, Slack) loads a local path or any URL; the
+# mail PGP ones read key files and fetch keys from the recipient's domain
+# (Web Key Directory).
+REFUSED_PARAMETERS = frozenset({"template", "pgp", "pgpkey", "pgppub", "pgpprv", "wkd"})
+_REFUSED = (
+    "Apprise URLs cannot use parameters that read files or fetch keys "
+    "(template, PGP, Web Key Directory): {}."
 )
 
 
-def _looks_like_host(host: str) -> bool:
-    host = host.strip("[]").lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return bool(_DNS_NAME.fullmatch(host))
-    return True
+def _scheme(address: str) -> str:
+    return address.partition("://")[0].strip().lower()
 
 
 def _plugin(url: str, asset: apprise.AppriseAsset) -> apprise.NotifyBase | None:
     return apprise.Apprise.instantiate(url, asset=asset, suppress_exceptions=True)
 
 
-def guard_host(plugin: apprise.NotifyBase) -> None:
-    """Refuse the plugin's host if it resolves to a non-public address."""
-    host = getattr(plugin, "host", None)
-    if not isinstance(host, str) or not host:
-        return
-    templates = getattr(plugin, "templates", ())
-    names_host = any("{host}" in template for template in templates)
-    if not names_host and not _looks_like_host(host):
-        return
-    port = getattr(plugin, "port", None)
+def _port(value: object, default: int) -> int:
+    return value if isinstance(value, int) and value > 0 else default
+
+
+def plugin_rule(address: str) -> Rule:
+    """Return where the plugin of `address` connects, before Apprise reads it.
+
+    Raise ValueError for other plugins and for refused parameters.
+    """
+    scheme = _scheme(address)
+    rule = PLUGINS.get(scheme)
+    if rule is None:
+        known = ", ".join(f"{name}://" for name in sorted(PLUGINS))
+        raise ValueError(
+            f"Apprise URLs of kind {scheme}:// are not accepted here (Vigil "
+            f"cannot check where they connect); use one of: {known}"
+        )
+    query = {key.lower() for key, _ in parse_qsl(urlsplit(address).query)}
+    refused = sorted(query & REFUSED_PARAMETERS)
+    if refused:
+        raise ValueError(_REFUSED.format(", ".join(refused)))
+    return rule
+
+
+def targets(address: str, plugin: apprise.NotifyBase) -> list[tuple[str, int]]:
+    """Return the (host, port) pairs the plugin of `address` connects to.
+
+    Raise ValueError when the plugin is not one whose targets we know.
+    """
+    rule = plugin_rule(address)
+    if getattr(plugin, "use_wkd", False):  # a default we did not ask for
+        raise ValueError(_REFUSED.format("wkd"))
+    if rule is Rule.FIXED:
+        return []
+    host = getattr(plugin, "host", None) or ""
+    default = 443 if getattr(plugin, "secure", False) else 80
+    if rule is Rule.HOST:
+        return [(host, _port(getattr(plugin, "port", None), default))] if host else []
+    server = getattr(plugin, "smtp_host", None) or host
+    return [(server, _port(getattr(plugin, "port", None), 25))]
+
+
+def guard(address: str, plugin: apprise.NotifyBase) -> None:
+    """Refuse the plugin unless every host it connects to passes the guard."""
     try:
-        outbound.check_host(host, port if isinstance(port, int) else 443)
-    except TransportError as exc:
-        if exc.permanent:
-            raise
-        # Unresolvable: Apprise cannot reach it either, or it is not a host.
+        pairs = targets(address, plugin)
+    except ValueError as exc:
+        raise TransportError(str(exc), permanent=True) from None
+    for host, port in pairs:
+        outbound.check_host(host, port)
 
 
 class AppriseTransport(Transport):
@@ -97,11 +162,15 @@ class AppriseTransport(Transport):
 
     def send(self, message: Message, destination: Destination) -> ProviderResult:
         """Notify the service of `destination.address` with `message`."""
+        try:
+            plugin_rule(destination.address)
+        except ValueError as exc:
+            raise TransportError(str(exc), permanent=True) from None
         asset = apprise.AppriseAsset(http_redirects=False)
         plugin = _plugin(destination.address, asset)
         if plugin is None:
             raise TransportError("Apprise does not accept this URL.", permanent=True)
-        guard_host(plugin)
+        guard(destination.address, plugin)
         timeout = float(settings.VIGIL_OUTBOUND_TIMEOUT)
         plugin.redirects = False
         plugin.socket_connect_timeout = timeout
@@ -126,13 +195,17 @@ class AppriseTransport(Transport):
         return ProviderResult(body=logs[: outbound.BODY_EXCERPT])
 
     def validate_address(self, address: str) -> str:
-        """Return the URL if Apprise accepts it, or raise ValueError."""
+        """Return the URL if Apprise accepts it and its targets pass the guard."""
         address = address.strip()
         if not address or any(char.isspace() for char in address):
             raise ValueError("Enter one Apprise URL, without spaces.")
-        if _plugin(address, apprise.AppriseAsset()) is None:
+        plugin_rule(address)
+        plugin = _plugin(address, apprise.AppriseAsset())
+        if plugin is None:
             raise ValueError(
                 "Apprise does not recognise this URL; see "
                 "https://github.com/caronc/apprise/wiki for the supported ones."
             )
+        for host, port in targets(address, plugin):
+            outbound.validate_host(host, port)
         return address

@@ -376,3 +376,83 @@ def test_a_shared_phone_acts_for_the_user_the_code_was_sent_to(
     response = sms_reply(client, f"ACK {links.code}")
     assert "acknowledged" in response.content.decode()
     assert incident.timeline.get(kind="acknowledged").actor.username == "responder"
+
+
+# --- Guessing reply codes -----------------------------------------------------------
+
+
+def wrong_code(code: str) -> str:
+    return f"{(int(code) + 1) % 10 ** len(code):0{len(code)}d}"
+
+
+def test_wrong_codes_lock_the_number_out_even_for_the_right_code(
+    client, twilio_token, links, incident, settings
+):
+    settings.VIGIL_SMS_REPLY_MAX_FAILURES = 3
+    settings.VIGIL_SMS_REPLY_LOCKOUT_MINUTES = 15
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        for _ in range(3):
+            refused = sms_reply(client, f"ACK {wrong_code(links.code)}")
+            assert "no page with code" in refused.content.decode()
+            clock.shift(timedelta(minutes=1))
+
+        locked = sms_reply(client, f"ACK {links.code}")
+
+        assert "too many wrong codes from this number" in locked.content.decode()
+        assert "try again in 12 min" in locked.content.decode()
+        assert status_of(incident) == "triggered"
+        assert link(incident, "acknowledge").used_at is None
+
+        clock.shift(timedelta(minutes=12))  # the first failure is 15 min old
+        freed = sms_reply(client, f"ACK {links.code}")
+        assert f"{incident.public_id} acknowledged" in freed.content.decode()
+
+
+def test_wrong_codes_from_all_numbers_of_a_user_count_together(
+    client, twilio_token, links, incident, responder, settings
+):
+    settings.VIGIL_SMS_REPLY_MAX_FAILURES = 4
+    other = "+14155550122"
+    ContactMethod.objects.create(
+        user=responder, kind="sms", address=other, verified_at=timezone.now()
+    )
+    for sender in (PHONE, other, PHONE, other):
+        sms_reply(client, f"ACK {wrong_code(links.code)}", sender=sender)
+
+    for sender in (PHONE, other):
+        locked = sms_reply(client, f"ACK {links.code}", sender=sender)
+        assert "too many wrong codes" in locked.content.decode()
+    assert status_of(incident) == "triggered"
+
+
+def test_wrong_codes_older_than_the_lockout_no_longer_count(
+    client, twilio_token, links, incident, settings
+):
+    settings.VIGIL_SMS_REPLY_MAX_FAILURES = 3
+    settings.VIGIL_SMS_REPLY_LOCKOUT_MINUTES = 15
+    start = timezone.now()
+    with time_machine.travel(start, tick=False) as clock:
+        for _ in range(2):
+            sms_reply(client, f"ACK {wrong_code(links.code)}")
+        clock.shift(timedelta(minutes=16))
+        for _ in range(2):
+            sms_reply(client, f"ACK {wrong_code(links.code)}")
+
+        response = sms_reply(client, f"RESOLVE {links.code}")
+
+    assert f"{incident.public_id} resolved" in response.content.decode()
+
+
+def test_a_wrong_code_from_an_unknown_number_locks_only_that_number(
+    client, twilio_token, links, incident, settings
+):
+    settings.VIGIL_SMS_REPLY_MAX_FAILURES = 2
+    for _ in range(2):
+        sms_reply(client, f"ACK {links.code}", sender="+14155550199")
+
+    locked = sms_reply(client, f"ACK {links.code}", sender="+14155550199")
+    mine = sms_reply(client, f"ACK {links.code}")
+
+    assert "too many wrong codes" in locked.content.decode()
+    assert f"{incident.public_id} acknowledged" in mine.content.decode()
