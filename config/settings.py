@@ -21,6 +21,7 @@ from config.env import (
     env_str,
     env_url,
 )
+from config.strict_json import DEPTH_CEILING
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VIGIL_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -232,7 +233,12 @@ VIGIL_INGEST_MAX_BYTES = env_int("VIGIL_INGEST_MAX_BYTES", 512 * 1024, minimum=1
 # objects; deeper is refused with 400. Capped well below the depth at which
 # Python's recursive JSON code (decoding a stored event, showing it) would
 # run out of stack.
-VIGIL_JSON_MAX_DEPTH = env_int("VIGIL_JSON_MAX_DEPTH", 64, minimum=2, maximum=200)
+VIGIL_JSON_MAX_DEPTH = env_int(
+    "VIGIL_JSON_MAX_DEPTH", 64, minimum=2, maximum=DEPTH_CEILING
+)
+# Attempts at applying a received event before the worker quarantines it
+# (keeps it, marked failed with its error) and goes on with the next.
+VIGIL_INGEST_MAX_ATTEMPTS = env_int("VIGIL_INGEST_MAX_ATTEMPTS", 3, minimum=1)
 # Seconds an unknown integration key waits before its 404.
 VIGIL_INGEST_UNKNOWN_KEY_DELAY = (
     env_int("VIGIL_INGEST_UNKNOWN_KEY_DELAY_MS", 250, minimum=0) / 1000

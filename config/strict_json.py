@@ -23,6 +23,10 @@ from typing import Any
 _ESCAPE = re.compile(r"\\.", re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+# The deepest nesting Vigil ever decodes, whatever the configured limit: well
+# within what Python's recursive JSON code (decoding, indenting for display)
+# can do from any stack Vigil runs it on.
+DEPTH_CEILING = 200
 
 
 class JSONRefused(ValueError):
