@@ -23,6 +23,11 @@ from typing import Any
 _ESCAPE = re.compile(r"\\.", re.DOTALL)
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+# Escapes of what PostgreSQL stores in no JSON or text value: NUL (preceded by
+# an even run of backslashes, so not itself an escaped backslash), and UTF-16
+# surrogates, of which only whole pairs (an emoji, say) make a character.
+_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 # The deepest nesting Vigil ever decodes, whatever the configured limit: well
 # within what Python's recursive JSON code (decoding, indenting for display)
 # can do from any stack Vigil runs it on.
@@ -73,7 +78,8 @@ def loads(raw: bytes | str, *, max_depth: int) -> Any:
 
     Refused: malformed JSON, text that is not UTF-8 (or UTF-16/32 with a
     byte order json recognises), `NaN`, `Infinity`, `-Infinity`, numbers
-    that overflow a float, and deeper nesting.
+    that overflow a float, deeper nesting, and the two escapes PostgreSQL
+    cannot store: `\\u0000` and a lone surrogate.
     """
     try:
         text = raw if isinstance(raw, str) else raw.decode(json.detect_encoding(raw))
@@ -82,8 +88,22 @@ def loads(raw: bytes | str, *, max_depth: int) -> Any:
     if nesting_depth(text, above=max_depth) > max_depth:
         raise JSONRefused(f"nested deeper than {max_depth} levels")
     try:
-        return _DECODER.decode(text)
+        value = _DECODER.decode(text)
     except JSONRefused:
         raise
     except ValueError as error:
         raise JSONRefused(f"malformed JSON: {error}") from None
+    _check_storable(text, value)
+    return value
+
+
+def _check_storable(text: str, value: Any) -> None:
+    if "\\u0000" in text and _NUL.search(text):
+        raise JSONRefused("the character \\u0000 (NUL) cannot be stored")
+    if _SURROGATE.search(text):
+        try:
+            json.dumps(value, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            raise JSONRefused(
+                "a lone UTF-16 surrogate (\\ud800-\\udfff) is not a character"
+            ) from None

@@ -49,11 +49,20 @@ def test_closing_brackets_inside_strings_cannot_hide_depth():
         ("[1e999]", "the number 1e999 is too large"),
         ("[1", "malformed JSON: Expecting ',' delimiter"),
         (b'["\xff"]', "malformed JSON: 'utf-8' codec can't decode"),
+        ('["a\\u0000b"]', "the character \\\\u0000 \\(NUL\\) cannot be stored"),
+        ('["\\\\\\u0000"]', "NUL"),  # an escaped backslash, then the NUL
+        ('{"\\ud800": 1}', "a lone UTF-16 surrogate"),
+        ('["\\udc00\\ud800"]', "a lone UTF-16 surrogate"),
     ],
 )
 def test_what_is_not_standard_json_is_refused_with_the_reason(text, reason):
     with pytest.raises(JSONRefused, match=reason):
         loads(text, max_depth=64)
+
+
+def test_escapes_that_only_look_like_nul_or_lone_surrogates_are_read():
+    text = '["\\\\u0000", "\\ud83d\\ude00", "\\\\ud800"]'
+    assert loads(text, max_depth=1) == ["\\u0000", "\U0001f600", "\\ud800"]
 
 
 def test_large_finite_numbers_and_utf16_are_read():

@@ -22,6 +22,9 @@ NON_STANDARD = {
     "-Infinity": "-Infinity is not a JSON number",
     "1e999": "the number 1e999 is too large",
     "-1e999": "the number -1e999 is too large",
+    # Standard, but stored by PostgreSQL in no JSON or text value.
+    '"a\\u0000b"': "the character \\u0000 (NUL) cannot be stored",
+    '"\\ud800"': "a lone UTF-16 surrogate (\\ud800-\\udfff) is not a character",
 }
 
 
@@ -97,7 +100,9 @@ def test_a_body_deeper_than_the_interpreter_can_parse_is_400_not_500(keys, endpo
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 @pytest.mark.parametrize("value", sorted(NON_STANDARD))
-def test_non_standard_numbers_are_400_and_nothing_is_stored(keys, endpoint, value):
+def test_non_standard_or_unstorable_values_are_400_and_nothing_is_stored(
+    keys, endpoint, value
+):
     path, body, headers = bodies_with(keys, value)[endpoint]
     response = post_json(path, body, **headers)
     assert response.status_code == 400, response.content
