@@ -124,13 +124,17 @@ class EventStatusFilter(admin.SimpleListFilter):
 @admin.register(AlertEvent)
 class AlertEventAdmin(ReadOnlyAdmin):
     list_display = ["received_at", "source", "integration", "action", "dedup_key",
-                    "status", "attempts", "incident", "outcome"]  # fmt: skip
+                    "state", "attempts", "incident", "outcome"]  # fmt: skip
     list_filter = [EventStatusFilter, "source", "integration", "action"]
     search_fields = ["dedup_key", "incident__public_id"]
     readonly_fields = ["raw"]
     exclude = ["payload"]
     change_list_template = "admin/incidents/alertevent/change_list.html"
     actions = ["redrive"]
+
+    @admin.display(description="Status")
+    def state(self, event: AlertEvent) -> str:
+        return AlertEvent.Status(event.status).label
 
     @admin.action(
         description="Re-drive (apply failed events again)", permissions=["view"]

@@ -234,7 +234,9 @@ def alert_events_process(
     resolve never overtakes its trigger, and two workers never work the same
     events. It goes on until a look finds nothing pending, or for about
     `seconds`, after which it says there may be `more`, so that one busy
-    integration does not keep a worker from the others.
+    integration does not keep a worker from the others. An event that fails
+    to apply stops the pass (EventFailedError) until its next attempt, or,
+    at its last, is quarantined and the pass goes on.
     """
     if integration_id is None:
         return Progress(_apply_batch(None, event_id=event_id))

@@ -156,7 +156,9 @@ def test_the_admin_pages_of_the_integration_and_its_events_render(
         assert admin_client.get(page).status_code == 200, page
     failed = admin_client.get("/admin/incidents/alertevent/?status=failed")
     assert failed.context["cl"].result_count == 1
-    assert "Failed (quarantined)" in failed.content.decode()
+    assert '<td class="field-state">Failed (quarantined)</td>' in (
+        failed.content.decode()
+    )
     change = admin_client.get(f"/admin/incidents/alertevent/{quarantined.pk}/change/")
     assert "nested deeper than 200 levels" in change.content.decode()
 
