@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Mapping
+from typing import IO, Any
 
+from django.conf import settings
+from rest_framework.exceptions import ParseError
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -13,6 +17,7 @@ from rest_framework.views import set_rollback
 
 from config.db import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
 from config.errors import VigilError
+from config.strict_json import JSONRefused, loads
 
 logger = logging.getLogger(__name__)
 
@@ -21,6 +26,22 @@ class Pagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+class StrictJSONParser(JSONParser):
+    """DRF's JSON parser, refusing what Vigil's JSON refuses (400, not 500):
+    `NaN`, infinities, and nesting deeper than VIGIL_JSON_MAX_DEPTH."""
+
+    def parse(
+        self,
+        stream: IO[Any],
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
+        try:
+            return loads(stream.read(), max_depth=settings.VIGIL_JSON_MAX_DEPTH)
+        except JSONRefused as error:
+            raise ParseError(f"JSON parse error - {error}") from None
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

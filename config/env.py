@@ -44,8 +44,10 @@ def env_bool(name: str, *, default: bool) -> bool:
     )
 
 
-def env_int(name: str, default: int, *, minimum: int = 0) -> int:
-    """Return the variable as an integer no smaller than `minimum`."""
+def env_int(
+    name: str, default: int, *, minimum: int = 0, maximum: int | None = None
+) -> int:
+    """Return the variable as an integer from `minimum` to `maximum`."""
     value = _raw(name)
     if value is None or value == "":
         return default
@@ -55,6 +57,8 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
         raise ConfigurationError(f"{name}={value!r} is not a whole number") from None
     if number < minimum:
         raise ConfigurationError(f"{name}={number} is below the minimum of {minimum}")
+    if maximum is not None and number > maximum:
+        raise ConfigurationError(f"{name}={number} is above the maximum of {maximum}")
     return number
 
 

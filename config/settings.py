@@ -22,6 +22,7 @@ from config.env import (
     env_str,
     env_url,
 )
+from config.strict_json import DEPTH_CEILING
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VIGIL_VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -208,6 +209,12 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": _renderers,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # DRF's own parsers but JSON's: standard and depth-bounded, as ingest's.
+    "DEFAULT_PARSER_CLASSES": [
+        "config.api.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 
 SPECTACULAR_SETTINGS = {
@@ -242,6 +249,16 @@ SPECTACULAR_SETTINGS = {
 
 # --- Ingestion --------------------------------------------------------------
 VIGIL_INGEST_MAX_BYTES = env_int("VIGIL_INGEST_MAX_BYTES", 512 * 1024, minimum=1024)
+# How deeply a JSON body (an alert, an API request) may nest arrays and
+# objects; deeper is refused with 400. Capped well below the depth at which
+# Python's recursive JSON code (decoding a stored event, showing it) would
+# run out of stack.
+VIGIL_JSON_MAX_DEPTH = env_int(
+    "VIGIL_JSON_MAX_DEPTH", 64, minimum=2, maximum=DEPTH_CEILING
+)
+# Attempts at applying a received event before the worker quarantines it
+# (keeps it, marked failed with its error) and goes on with the next.
+VIGIL_INGEST_MAX_ATTEMPTS = env_int("VIGIL_INGEST_MAX_ATTEMPTS", 3, minimum=1)
 # Seconds an unknown integration key waits before its 404.
 VIGIL_INGEST_UNKNOWN_KEY_DELAY = (
     env_int("VIGIL_INGEST_UNKNOWN_KEY_DELAY_MS", 250, minimum=0) / 1000

@@ -22,5 +22,16 @@ class InvalidAssigneeError(IncidentError):
     code = "invalid_assignee"
 
 
+class EventStateError(IncidentError):
+    """The received event's status does not allow this."""
+
+    status_code = 409
+    code = "event_state"
+
+
+class EventFailedError(Exception):
+    """A received event failed to apply and waits, pending, for another try."""
+
+
 class TimelineAppendOnlyError(Exception):
     """Someone tried to change or delete a timeline event."""

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import django_filters
+from django.db.models import QuerySet
 
-from incidents.models import Incident, SeverityLevel
+from incidents.models import AlertEvent, Incident, SeverityLevel
 
 
 class IncidentFilter(django_filters.FilterSet):
@@ -30,3 +31,18 @@ class IncidentFilter(django_filters.FilterSet):
     class Meta:
         model = Incident
         fields = ["status", "severity", "service", "team", "is_drill"]
+
+
+class AlertEventFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(
+        choices=AlertEvent.Status.choices, method="filter_status"
+    )
+
+    class Meta:
+        model = AlertEvent
+        fields = ["source", "integration", "incident__public_id", "dedup_key"]
+
+    def filter_status(
+        self, events: QuerySet[AlertEvent], name: str, value: str
+    ) -> QuerySet[AlertEvent]:
+        return events.filter(AlertEvent.with_status(value))

@@ -10,6 +10,7 @@ from django.db import OperationalError
 from django.db.models import Min
 from django.utils import timezone
 
+from incidents.exceptions import EventFailedError
 from incidents.models import AlertEvent
 from incidents.services import (
     alert_events_process,
@@ -47,8 +48,9 @@ def enqueue_processing(event: AlertEvent) -> None:
     # A lost connection or a deadlock victim: the pending events rely on this
     # task (later requests no longer send messages of their own while older
     # events wait), so it tries again soon instead of leaving them to the
-    # recovery sweep.
-    autoretry_for=(OperationalError,),
+    # recovery sweep. An event that failed to apply is tried again the same
+    # way, until its last attempt quarantines it.
+    autoretry_for=(OperationalError, EventFailedError),
     max_retries=5,
     retry_backoff=1,
     retry_backoff_max=30,

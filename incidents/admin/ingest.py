@@ -12,6 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.safestring import SafeString
 
+from config.admin_actions import apply_each
 from config.auth import request_actor
 from incidents import selectors, services
 from incidents.admin.core import pretty_json
@@ -104,15 +105,43 @@ class ReportForm(forms.Form):
     )
 
 
+class EventStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
+        return AlertEvent.Status.choices
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[AlertEvent]
+    ) -> QuerySet[AlertEvent]:
+        value = self.value()
+        if value in AlertEvent.Status.values:
+            return queryset.filter(AlertEvent.with_status(value))
+        return queryset
+
+
 @admin.register(AlertEvent)
 class AlertEventAdmin(ReadOnlyAdmin):
     list_display = ["received_at", "source", "integration", "action", "dedup_key",
-                    "processed_at", "incident", "outcome"]  # fmt: skip
-    list_filter = ["source", "integration", "action"]
+                    "state", "attempts", "incident", "outcome"]  # fmt: skip
+    list_filter = [EventStatusFilter, "source", "integration", "action"]
     search_fields = ["dedup_key", "incident__public_id"]
     readonly_fields = ["raw"]
     exclude = ["payload"]
     change_list_template = "admin/incidents/alertevent/change_list.html"
+    actions = ["redrive"]
+
+    @admin.display(description="Status")
+    def state(self, event: AlertEvent) -> str:
+        return AlertEvent.Status(event.status).label
+
+    @admin.action(
+        description="Re-drive (apply failed events again)", permissions=["view"]
+    )
+    def redrive(self, request: HttpRequest, queryset: QuerySet[AlertEvent]) -> None:
+        redrive = services.alert_event_redrive
+        apply_each(request, self, queryset, "Re-driven", lambda e: redrive(event=e))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[AlertEvent]:
         return selectors.alert_event_list(user=request.user).select_related(

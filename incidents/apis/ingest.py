@@ -16,7 +16,8 @@ from rest_framework.views import APIView
 from config.api import valid_input
 from config.auth import request_actor
 from incidents import selectors, services
-from incidents.apis.core import COMMON, INVALID, UNAUTHENTICATED
+from incidents.apis.core import COMMON, CONFLICT, INVALID, UNAUTHENTICATED
+from incidents.filters import AlertEventFilter
 from incidents.models import Alert, AlertEvent, Integration, MaintenanceWindow
 from incidents.serializers.ingest import (
     AlertEventSerializer,
@@ -142,10 +143,22 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet[Alert]):
 class AlertEventViewSet(viewsets.ReadOnlyModelViewSet[AlertEvent]):
     queryset = AlertEvent.objects.none()
     serializer_class = AlertEventSerializer
-    filterset_fields = ["source", "integration", "incident__public_id", "dedup_key"]
+    filterset_class = AlertEventFilter
 
     def get_queryset(self) -> QuerySet[AlertEvent]:
         return selectors.alert_event_list(user=self.request.user)
+
+    @extend_schema(
+        summary="Apply a failed (quarantined) event again",
+        request=None,
+        responses={202: AlertEventSerializer, 409: CONFLICT, **COMMON},
+    )
+    @action(detail=True, methods=["post"])
+    def redrive(self, request: Request, pk: str) -> Response:
+        event = services.alert_event_redrive(event=self.get_object())
+        return Response(
+            AlertEventSerializer(event).data, status=status.HTTP_202_ACCEPTED
+        )
 
 
 class UserReportView(APIView):

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from config.accesslog import KEY_PARAMETER
 from config.db import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
+from config.strict_json import JSONRefused, loads
 from incidents.ingest.alertmanager import group_hash, parse_webhook
 from incidents.ingest.auth import integration_for_key
 from incidents.ingest.generic import parse_generic
@@ -76,11 +77,9 @@ def _read_json(request: HttpRequest) -> Any:
     if len(raw) > limit:
         raise Refused(413, "Request body too large", [f"the limit is {limit} bytes"])
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise Refused(
-            400, "Event object is invalid", [f"malformed JSON: {error}"]
-        ) from None
+        return loads(raw, max_depth=settings.VIGIL_JSON_MAX_DEPTH)
+    except JSONRefused as error:
+        raise Refused(400, "Event object is invalid", [str(error)]) from None
 
 
 def _key_from_request(request: HttpRequest) -> str:

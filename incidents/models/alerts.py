@@ -10,6 +10,7 @@ from django.db import models
 from django.utils import timezone
 
 from incidents.models.core import Incident, Service
+from incidents.models.fields import PayloadField
 
 
 class Integration(models.Model):
@@ -76,8 +77,16 @@ class AlertEvent(models.Model):
     """One event as received, kept verbatim: the inbox of the paging path.
 
     The request path writes only this row; a worker turns it into alerts and
-    incidents and stamps `processed_at`.
+    incidents and stamps `processed_at`. An event the worker fails to apply
+    `VIGIL_INGEST_MAX_ATTEMPTS` times is quarantined: stamped too, with
+    `failed_at` and its `error`, so that the events behind it go on; it
+    stays until someone re-drives it.
     """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSED = "processed", "Processed"
+        FAILED = "failed", "Failed (quarantined)"
 
     class Source(models.TextChoices):
         PAGERDUTY = "pagerduty", "PagerDuty Events v2"
@@ -97,7 +106,7 @@ class AlertEvent(models.Model):
     source = models.CharField(max_length=16, choices=Source.choices)
     action = models.CharField(max_length=16)
     dedup_key = models.CharField(max_length=255, blank=True)
-    payload = models.JSONField()
+    payload = PayloadField()
     received_at = models.DateTimeField(default=timezone.now)
     reported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -115,6 +124,11 @@ class AlertEvent(models.Model):
         related_name="alert_events",
     )
     outcome = models.CharField(max_length=200, blank=True)
+    # Failed attempts to apply it, the last one's error, and when it was
+    # quarantined (also its `processed_at`).
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
@@ -128,6 +142,25 @@ class AlertEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_source_display()} {self.action} {self.dedup_key}"
+
+    @property
+    def status(self) -> str:
+        if self.failed_at is not None:
+            return self.Status.FAILED
+        if self.processed_at is not None:
+            return self.Status.PROCESSED
+        return self.Status.PENDING
+
+    @classmethod
+    def with_status(cls, status: str) -> models.Q:
+        """Return the condition that selects events in `status`."""
+        return {
+            cls.Status.PENDING: models.Q(processed_at__isnull=True),
+            cls.Status.PROCESSED: models.Q(
+                processed_at__isnull=False, failed_at__isnull=True
+            ),
+            cls.Status.FAILED: models.Q(failed_at__isnull=False),
+        }[cls.Status(status)]
 
 
 class MaintenanceWindow(models.Model):
@@ -244,7 +277,7 @@ class ChangeEvent(models.Model):
     summary = models.CharField(max_length=1024)
     source = models.CharField(max_length=255, blank=True)
     timestamp = models.DateTimeField()
-    payload = models.JSONField()
+    payload = PayloadField()
     received_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -162,6 +162,9 @@ class AlertEventSerializer(serializers.ModelSerializer[AlertEvent]):
     incident: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="public_id", read_only=True
     )
+    # Failed: quarantined after its last attempt, with `error`; re-drive it
+    # with POST …/redrive/.
+    status = serializers.ChoiceField(choices=AlertEvent.Status.choices, read_only=True)
 
     class Meta:
         model = AlertEvent
@@ -176,6 +179,10 @@ class AlertEventSerializer(serializers.ModelSerializer[AlertEvent]):
             "processed_at",
             "incident",
             "outcome",
+            "status",
+            "attempts",
+            "error",
+            "failed_at",
         ]
         read_only_fields = fields
 

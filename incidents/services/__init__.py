@@ -23,6 +23,7 @@ from incidents.services.ingest import (
     maintenance_windows_close,
     user_report_create,
 )
+from incidents.services.quarantine import alert_event_fail, alert_event_redrive
 from incidents.services.setup import (
     integration_create,
     integration_update,
@@ -39,8 +40,10 @@ from incidents.services.targets import (
 )
 
 __all__ = [
+    "alert_event_fail",
     "alert_event_record",
     "alert_event_record_for_key",
+    "alert_event_redrive",
     "alert_events_process",
     "change_event_record",
     "heartbeat_check_missed",

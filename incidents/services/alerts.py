@@ -15,7 +15,9 @@ from django.contrib.auth.models import User
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from config.db import DATABASE_UNAVAILABLE
 from escalation.services import escalation_renotify
+from incidents.exceptions import EventFailedError
 from incidents.ingest.dispatch import signals_of
 from incidents.ingest.severity import map_severity
 from incidents.ingest.signals import ACKNOWLEDGE, RESOLVE, AlertSignal, InvalidEvent
@@ -31,6 +33,7 @@ from incidents.models import (
     TimelineEvent,
 )
 from incidents.services.incident import incident_create, incident_transition
+from incidents.services.quarantine import alert_event_fail
 from incidents.timeline import record_timeline
 
 logger = logging.getLogger(__name__)
@@ -231,7 +234,9 @@ def alert_events_process(
     resolve never overtakes its trigger, and two workers never work the same
     events. It goes on until a look finds nothing pending, or for about
     `seconds`, after which it says there may be `more`, so that one busy
-    integration does not keep a worker from the others.
+    integration does not keep a worker from the others. An event that fails
+    to apply stops the pass (EventFailedError) until its next attempt, or,
+    at its last, is quarantined and the pass goes on.
     """
     if integration_id is None:
         return Progress(_apply_batch(None, event_id=event_id))
@@ -250,8 +255,37 @@ def alert_events_process(
             time.sleep(LINGER_SECONDS)
 
 
-@transaction.atomic
 def _apply_batch(integration_id: int | None, event_id: int | None = None) -> int:
+    """Apply the next batch of pending events; return how many were handled.
+
+    If applying the batch fails, it is rolled back and its events applied
+    again one at a time, so that the failure is only the failing event's:
+    see `_apply_one_by_one`. Raise EventFailedError when an event failed
+    and stays pending for another attempt (the task retries it, later).
+    """
+    try:
+        return _apply_pending(integration_id, event_id)[0]
+    except DATABASE_UNAVAILABLE:
+        raise  # the task retries the whole batch
+    except Exception:
+        logger.warning(
+            "a batch of integration %s failed; applying its events one by one",
+            integration_id,
+            exc_info=True,
+        )
+    handled, held = _apply_pending(integration_id, event_id, one_by_one=True)
+    if held is not None:
+        raise EventFailedError(
+            f"event {held.pk} failed (attempt {held.attempts}), retrying later: "
+            f"{held.error}"
+        )
+    return handled
+
+
+@transaction.atomic
+def _apply_pending(
+    integration_id: int | None, event_id: int | None = None, one_by_one: bool = False
+) -> tuple[int, AlertEvent | None]:
     pending = AlertEvent.objects.filter(processed_at__isnull=True)
     integration = None
     if integration_id is not None:
@@ -261,23 +295,50 @@ def _apply_batch(integration_id: int | None, event_id: int | None = None) -> int
             .first()
         )
         if integration is None:  # deleted, and its events with it
-            return 0
+            return 0, None
         pending = pending.filter(integration_id=integration_id)
     else:
         # A report: events of integrations are only applied under its lock.
         pending = pending.filter(pk=event_id or 0, integration__isnull=True)
         pending = pending.select_for_update(of=("self",))
     events = list(pending.select_related("service__team").order_by("id")[:BATCH])
-    batch = _Batch(integration)
     for event in events:
         if integration is not None:
             event.integration = integration
+    if one_by_one:
+        return _apply_one_by_one(integration, events)
+    _apply_events(integration, events)
+    return len(events), None
+
+
+def _apply_events(integration: Integration | None, events: list[AlertEvent]) -> None:
+    batch = _Batch(integration)
+    for event in events:
         batch.read(event)
     batch.lock_open_alerts(events)
     for event in events:
         _apply_event(batch, event)
     batch.flush(events)
-    return len(events)
+
+
+def _apply_one_by_one(
+    integration: Integration | None, events: list[AlertEvent]
+) -> tuple[int, AlertEvent | None]:
+    """Apply each event in its own savepoint, in order; record a failure on
+    its event. Stop at an event that failed but has attempts left (return
+    it: it must be applied before the ones behind it); go on past one that
+    failed its last attempt, now quarantined."""
+    for done, event in enumerate(events):
+        try:
+            with transaction.atomic():
+                _apply_events(integration, [event])
+        except DATABASE_UNAVAILABLE:
+            raise
+        except Exception as error:
+            logger.warning("event %s failed to apply", event.pk, exc_info=True)
+            if not alert_event_fail(event=event, error=error):
+                return done, event
+    return len(events), None
 
 
 class _Batch:

@@ -47,6 +47,8 @@ def test_lists_drop_blanks(monkeypatch):
         (lambda: env_int("VIGIL_X", 1), "ten", "VIGIL_X='ten' is not a whole number"),
         (lambda: env_int("VIGIL_X", 1, minimum=1), "0",
          "VIGIL_X=0 is below the minimum"),
+        (lambda: env_int("VIGIL_X", 1, maximum=200), "201",
+         "VIGIL_X=201 is above the maximum of 200"),
         (lambda: env_url("VIGIL_X", "", schemes={"amqp"}), "redis://h",
          "VIGIL_X='redis://h' has scheme 'redis'"),
         (lambda: env_choice("VIGIL_X", "A", choices={"A"}), "B",

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 from celery import Task
 from django.contrib.auth.models import User
+from django.db import connection
 from django.utils import timezone
 
 from config.celery import QUEUES, app
@@ -64,7 +65,12 @@ from tests.factories import MembershipFactory, declare, webhook_contact
 from tests.live import Process, start_worker, wait_until
 from tests.notifications.servers import HTTPReceiver
 
-ENV = {"VIGIL_OUTBOUND_ALLOWLIST": "127.0.0.1/32", "VIGIL_DELIVERY_LEASE_SECONDS": "60"}
+ENV = {
+    "VIGIL_OUTBOUND_ALLOWLIST": "127.0.0.1/32",
+    "VIGIL_DELIVERY_LEASE_SECONDS": "60",
+    # An event that fails is quarantined at once, not retried later.
+    "VIGIL_INGEST_MAX_ATTEMPTS": "1",
+}
 LEASE = timedelta(seconds=60)
 # Longer than any ETA the engine hands to the broker: the next level waits
 # in the database, so that nothing is left running when a case ends.
@@ -252,6 +258,28 @@ def processing_integration(world: World) -> Case:
         {"integration_id": integration.pk},
         lambda results: the_alerts_of_three_events(world),
     )
+
+
+def processing_with_a_poison_event(world: World) -> Case:
+    """A row no worker can decode, stored between the other three."""
+    integration = alert_events(world, ago=timedelta(0))
+    poison = AlertEvent.objects.filter(integration=integration)[1]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE incidents_alertevent SET payload = %s WHERE id = %s",
+            ["[" * 950 + "]" * 950, poison.pk],
+        )
+
+    def check(results: list[str]) -> None:
+        declared_once(world, incidents=2)
+        assert dict(Alert.objects.values_list("dedup_key", "event_count")) == {
+            "disk": 1,
+            "cpu": 1,
+        }
+        poison.refresh_from_db()
+        assert (poison.status, poison.attempts) == ("failed", 1)
+
+    return Case(ingest_process_task, {"integration_id": integration.pk}, check)
 
 
 def processing_report(world: World) -> Case:
@@ -522,6 +550,7 @@ def due_escalations(world: World) -> Case:
 CASES: dict[str, Callable[[World], Case]] = {
     "ingest_process_task/integration": processing_integration,
     "ingest_process_task/report": processing_report,
+    "ingest_process_task/poison": processing_with_a_poison_event,
     "ingest_recover_task": recovering_events,
     "ingest_heartbeat_check_task": missed_heartbeat,
     "maintenance_windows_close_task": ended_window,
