@@ -82,7 +82,7 @@ def browser(
         chromium.save_screenshot(str(SCREENSHOTS / f"{request.node.name}.png"))
 
 
-def wait(driver: WebDriver, seconds: float = 30) -> WebDriverWait[WebDriver]:
+def wait(driver: WebDriver, seconds: float = 60) -> WebDriverWait[WebDriver]:
     return WebDriverWait(driver, seconds)
 
 
