@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 
 from django.core.asgi import get_asgi_application
 
@@ -15,19 +16,27 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from config.accesslog import RedactUvicornAccess  # noqa: E402
 from incidents.routing import websocket_urlpatterns  # noqa: E402
+
+# WhiteNoise answers with a file read synchronously; Django then reads it in
+# a thread, as its own static files handler would, and warns that it does.
+# Static files are the only streamed responses here.
+warnings.filterwarnings(
+    "ignore",
+    message="StreamingHttpResponse must consume synchronous iterators",
+    category=Warning,
+)
 
 # uvicorn logs each request's URL, `?token=` keys included: not here.
 logging.getLogger("uvicorn.access").addFilter(RedactUvicornAccess())
 
 application = ProtocolTypeRouter(
     {
-        # Static files (admin CSS/JS) are streamed asynchronously here;
-        # WhiteNoise serves them in the WSGI processes of production.
-        "http": ASGIStaticFilesHandler(django_asgi_app),
+        # Static files (admin CSS/JS) are served by WhiteNoise's middleware
+        # from STATIC_ROOT, by their fingerprinted names, as under WSGI.
+        "http": django_asgi_app,
         # Session cookie auth, and only from pages served by our own hosts.
         "websocket": AllowedHostsOriginValidator(
             AuthMiddlewareStack(URLRouter(websocket_urlpatterns))

@@ -1,10 +1,29 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import APIRootView
 
+from escalation import urls as escalation_urls
 from escalation.urls import ical_urlpatterns
+from incidents import urls as incidents_urls
 from incidents.apis import respond
 from incidents.ingest import views as ingest
+from notifications import urls as notifications_urls
+
+# The API root lists the resources of every app's router, and the two
+# resources that are views of their own, each by the URL name of its list.
+api_root = APIRootView.as_view(
+    api_root_dict={
+        **{
+            prefix: f"{basename}-list"
+            for app_urls in (incidents_urls, notifications_urls, escalation_urls)
+            for prefix, _, basename in app_urls.router.registry
+            if "(" not in prefix  # nested under another resource
+        },
+        "reports": "user-report",
+        "calendar-feed": "calendar-feed",
+    }
+)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -17,6 +36,7 @@ urlpatterns = [
     path("ingest/heartbeat/", ingest.heartbeat, name="ingest-heartbeat"),
     path("respond/<str:token>/", respond.respond, name="respond"),
     path("notifications/twilio/sms/", respond.twilio_sms, name="twilio-sms"),
+    path("api/v1/", api_root, name="api-root"),
     path("api/v1/", include("incidents.urls")),
     path("api/v1/", include("notifications.urls")),
     path("api/v1/", include("escalation.urls")),

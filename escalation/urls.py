@@ -1,5 +1,5 @@
 from django.urls import URLPattern, path, re_path
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import SimpleRouter
 
 from escalation import ical
 from escalation.apis.controls import IncidentEscalationViewSet
@@ -15,7 +15,8 @@ from escalation.apis.schedules import (
     ScheduleViewSet,
 )
 
-router = DefaultRouter()
+# No API root of its own: config/urls.py lists every app's resources in one.
+router = SimpleRouter()
 router.register(
     "escalation-policies", EscalationPolicyViewSet, basename="escalation-policy"
 )

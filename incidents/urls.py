@@ -1,5 +1,5 @@
 from django.urls import path
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import SimpleRouter
 
 from incidents.apis.core import (
     IncidentViewSet,
@@ -15,7 +15,8 @@ from incidents.apis.ingest import (
     UserReportView,
 )
 
-router = DefaultRouter()
+# No API root of its own: config/urls.py lists every app's resources in one.
+router = SimpleRouter()
 router.register("incidents", IncidentViewSet, basename="incident")
 router.register("services", ServiceViewSet, basename="service")
 router.register("teams", TeamViewSet, basename="team")

@@ -1,4 +1,4 @@
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import SimpleRouter
 
 from notifications.apis import (
     ChannelViewSet,
@@ -7,7 +7,8 @@ from notifications.apis import (
     NotificationRuleViewSet,
 )
 
-router = DefaultRouter()
+# No API root of its own: config/urls.py lists every app's resources in one.
+router = SimpleRouter()
 router.register("contact-methods", ContactMethodViewSet, basename="contact-method")
 router.register(
     "notification-rules", NotificationRuleViewSet, basename="notification-rule"

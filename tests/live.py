@@ -287,6 +287,31 @@ class LiveVigil:
         return list(page["results"])
 
 
+@contextmanager
+def runstack(env: dict[str, str], log: Path) -> Iterator[tuple[Process, str]]:
+    """Run `manage.py runstack` as `make run` does; yield it and its output
+    once web, worker and beat are up; stop it with Ctrl-C after."""
+    stack = Process([sys.executable, "manage.py", "runstack"], env, log)
+    try:
+        text = stack.wait_for("Uvicorn running", "ready.", "beat: Starting", seconds=90)
+        yield stack, text
+    finally:
+        if stack.popen.poll() is None:
+            stack.popen.send_signal(signal.SIGINT)
+        try:
+            stack.popen.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            stack.popen.kill()
+            stack.popen.wait()
+
+
+def printed(text: str, label: str, value: str = r"\S+") -> str:
+    """Return the value the first run printed after `label`."""
+    found = re.search(rf"^\s*{label}\s+({value})\s*$", text, re.MULTILINE)
+    assert found is not None, f"no {label!r} in:\n{text[-3000:]}"
+    return found.group(1)
+
+
 @pytest.fixture(scope="module")
 def live_vigil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveVigil]:
     """The whole stack on PostgreSQL and RabbitMQ, for one test module."""
@@ -299,19 +324,46 @@ def live_vigil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveVigil]:
             "VIGIL_VAR_DIR": str(tmp),
             "PORT": str(port),
         }
-        stack = Process([sys.executable, "manage.py", "runstack"], env, tmp / "log")
-        try:
-            text = stack.wait_for(
-                "Uvicorn running", "ready.", "beat: Starting", seconds=90
-            )
-            token = re.search(r"API token\s+Authorization: Token ([0-9a-f]{40})", text)
-            assert token is not None, text[-3000:]
-            yield LiveVigil(f"http://127.0.0.1:{port}", env, token.group(1), stack)
-        finally:
-            if stack.popen.poll() is None:
-                stack.popen.send_signal(signal.SIGINT)
-            try:
-                stack.popen.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                stack.popen.kill()
-                stack.popen.wait()
+        with runstack(env, tmp / "log") as (stack, text):
+            token = printed(text, "API token", r"Authorization: Token [0-9a-f]{40}")
+            yield LiveVigil(f"http://127.0.0.1:{port}", env, token.split()[-1], stack)
+
+
+@dataclass(frozen=True)
+class FirstRun:
+    """`make run` on a fresh clone with the defaults, and what it printed once."""
+
+    url: str
+    env: dict[str, str]
+    text: str
+    stack: Process
+
+    @property
+    def username(self) -> str:
+        return printed(self.text, "username")
+
+    @property
+    def password(self) -> str:
+        return printed(self.text, "password")
+
+    @property
+    def token(self) -> str:
+        header = printed(self.text, "API token", r"Authorization: Token [0-9a-f]{40}")
+        return header.removeprefix("Authorization: Token ")
+
+    @property
+    def integration_key(self) -> str:
+        return printed(self.text, "Integration key", r"[0-9a-f]{32}")
+
+
+@contextmanager
+def first_run(var_dir: Path) -> Iterator[FirstRun]:
+    """Run the stack as `make run` does on a fresh clone: the real settings
+    (not the tests'), the embedded default (SQLite, filesystem broker), DEBUG
+    off, an empty var dir."""
+    unset = {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "CELERY_BROKER_URL", "DEBUG"}
+    env = {key: value for key, value in os.environ.items() if key not in unset}
+    port = free_port()
+    env.update(VIGIL_VAR_DIR=str(var_dir), PORT=str(port))
+    with runstack(env, var_dir / "runstack.log") as (stack, text):
+        yield FirstRun(f"http://127.0.0.1:{port}", env, text, stack)

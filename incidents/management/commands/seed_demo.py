@@ -75,5 +75,7 @@ class Command(BaseCommand):
             ("Team / service", f"{team.name} / {service.name}"),
             ("Escalation", "SOP escalation (L1 to L4), all levels page you for now"),
             ("Integration key", key),
+            ("  kind", "pagerduty: the routing_key of PagerDuty Events API v2"),
+            ("  send events to", f"POST {base_url}/v2/enqueue"),
         ):
             self.stdout.write(f"  {label:<16} {value}")
