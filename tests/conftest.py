@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.db import OperationalError, connection
+from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -88,6 +89,15 @@ def api_client(user: User | None = None) -> APIClient:
     if user is not None:
         token, _ = Token.objects.get_or_create(user=user)
         client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+def staff_client(user: User) -> Client:
+    """Sign `user` in to the admin as staff in the "Responders" group."""
+    User.objects.filter(pk=user.pk).update(is_staff=True)
+    user.groups.add(Group.objects.get(name="Responders"))
+    client = Client()
+    client.force_login(user)
     return client
 
 
