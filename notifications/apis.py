@@ -227,6 +227,8 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet[Delivery]):
     serializer_class = DeliverySerializer
     filterset_class = DeliveryFilter
     ordering_fields = ["created_at", "due_at", "sent_at"]
+    # As the admin's "Send again" action: whoever sees a delivery may retry it.
+    write_permissions = {"retry": ["notifications.view_delivery"]}
 
     def get_queryset(self) -> QuerySet[Delivery]:
         return selectors.delivery_list(user=self.request.user)

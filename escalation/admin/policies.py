@@ -82,9 +82,9 @@ class LevelForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # Only the caller's teams are offered (the policy's team is one of
         # them); the services refuse any target outside the policy's team.
-        self.teams = team_list(user=caller)
+        self.offered_teams = team_list(user=caller)
         self.fields["users"].queryset = teammate_list(user=caller)  # type: ignore[attr-defined]
-        self.fields["teams"].choices = _team_choices(self.teams)  # type: ignore[attr-defined]
+        self.fields["teams"].choices = _team_choices(self.offered_teams)  # type: ignore[attr-defined]
         self.fields["schedules"].queryset = schedule_list(user=caller)  # type: ignore[attr-defined]
         if self.instance.pk:
             targets = list(self.instance.targets.select_related("team"))
@@ -106,7 +106,7 @@ class LevelForm(forms.ModelForm):
     def level(self) -> dict[str, Any]:
         """Return the level in the shape the policy services take."""
         data = self.cleaned_data
-        teams = {t.slug: t for t in self.teams}
+        teams = {t.slug: t for t in self.offered_teams}
         targets: list[dict[str, Any]] = [
             {"kind": Kind.USER, "user": user} for user in data["users"]
         ]

@@ -151,6 +151,9 @@ class AlertEventViewSet(viewsets.ReadOnlyModelViewSet[AlertEvent]):
 class UserReportView(APIView):
     """Report a problem (SOP: user reports and tickets); it becomes an alert."""
 
+    # A report opens an incident, as declaring one does.
+    write_permissions = {"post": ["incidents.add_incident"]}
+
     @extend_schema(
         summary="Report a problem with a service",
         request=UserReportSerializer,
