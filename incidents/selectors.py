@@ -95,6 +95,13 @@ def maintenance_window_list(*, user: User) -> QuerySet[MaintenanceWindow]:
     return _scoped(windows, user, "service__team__")
 
 
+def change_event_list(*, user: User) -> QuerySet[ChangeEvent]:
+    """Return the change events of `user`'s teams' services."""
+    return _scoped(
+        ChangeEvent.objects.select_related("service"), user, "service__team__"
+    )
+
+
 def change_list(*, service: Service) -> QuerySet[ChangeEvent]:
     """Return a service's recent changes, newest first."""
     return service.changes.order_by("-timestamp", "-id")
