@@ -34,7 +34,6 @@ from escalation.preview import escalation_preview
 from escalation.selectors import (
     escalation_policy_list,
     schedule_list,
-    teammate_list,
 )
 from escalation.services.policies import (
     escalation_policy_create,
@@ -43,7 +42,7 @@ from escalation.services.policies import (
     escalation_policy_validate,
 )
 from incidents.models import Service, SeverityLevel, Team, TeamMembership
-from incidents.selectors import service_list, team_list
+from incidents.selectors import service_list, team_list, teammate_list
 
 Kind = EscalationTarget.Kind
 POLICY_FIELDS = ["name", "team", "description", "repeat", "ack_timeout"]

@@ -26,10 +26,13 @@ from escalation.models import (
 from escalation.selectors import (
     escalation_policy_list,
     schedule_list,
-    teammate_list,
 )
 from incidents.models import Incident, Service, SeverityLevel, Team, TeamMembership
-from incidents.serializers.core import StrictInputSerializer, VisibleTeamField
+from incidents.serializers.core import (
+    StrictInputSerializer,
+    VisibleTeamField,
+    VisibleUserField,
+)
 
 User = get_user_model()
 
@@ -65,16 +68,6 @@ class TargetKindField(serializers.ChoiceField):
 class TeamRoleField(serializers.ChoiceField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(TeamMembership.Role.choices, **kwargs)
-
-
-class VisibleUserField(serializers.SlugRelatedField[Any]):
-    """An active user given by username, among the members of the caller's teams."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(slug_field="username", queryset=User.objects.all(), **kwargs)
-
-    def get_queryset(self) -> Any:
-        return teammate_list(user=self.context["request"].user)
 
 
 class VisibleScheduleField(serializers.PrimaryKeyRelatedField[Schedule]):

@@ -17,6 +17,7 @@ from config.api import valid_input
 from config.auth import request_actor
 from incidents import selectors, services
 from incidents.apis.core import COMMON, INVALID, UNAUTHENTICATED
+from incidents.filters import AlertEventFilter, AlertFilter
 from incidents.models import Alert, AlertEvent, Integration, MaintenanceWindow
 from incidents.serializers.ingest import (
     AlertEventSerializer,
@@ -116,13 +117,7 @@ class IntegrationViewSet(
 class AlertViewSet(viewsets.ReadOnlyModelViewSet[Alert]):
     queryset = Alert.objects.none()
     serializer_class = AlertSerializer
-    filterset_fields = [
-        "status",
-        "source",
-        "integration",
-        "service__slug",
-        "incident__public_id",
-    ]
+    filterset_class = AlertFilter
     search_fields = ["dedup_key", "summary"]
 
     def get_queryset(self) -> QuerySet[Alert]:
@@ -142,7 +137,7 @@ class AlertViewSet(viewsets.ReadOnlyModelViewSet[Alert]):
 class AlertEventViewSet(viewsets.ReadOnlyModelViewSet[AlertEvent]):
     queryset = AlertEvent.objects.none()
     serializer_class = AlertEventSerializer
-    filterset_fields = ["source", "integration", "incident__public_id", "dedup_key"]
+    filterset_class = AlertEventFilter
 
     def get_queryset(self) -> QuerySet[AlertEvent]:
         return selectors.alert_event_list(user=self.request.user)
