@@ -85,9 +85,10 @@ class ContactMethodViewSet(
     )
     @action(detail=True, methods=["post"])
     def verify(self, request: Request, pk: str) -> Response:
+        method = self.get_object()  # 404 for others' methods before any 400
         data = valid_input(VerifySerializer, request)
         method = services.contact_method_verify(
-            contact_method=self.get_object(), code=data["code"]
+            contact_method=method, code=data["code"]
         )
         return Response(ContactMethodSerializer(method).data)
 
