@@ -95,6 +95,32 @@ def browser(responder, service, bravo) -> Client:
     return staff_client(responder)
 
 
+@pytest.fixture
+def ours(browser, responder, service) -> None:
+    """Platform's own things, whose change pages the responder opens."""
+    ContactMethodFactory(user=responder)
+    schedule_create(
+        team=service.team,
+        name="Primary",
+        time_zone="UTC",
+        layers=[
+            LayerInput(
+                name="Weekly",
+                start_date=timezone.now().date(),
+                handoff_time=timezone.now().time().replace(microsecond=0),
+                members=[responder],
+                shift_count=1,
+                shift_unit="weeks",
+            )
+        ],
+    )
+    EscalationPolicy.objects.create(name="SOP", team=service.team)
+    integration_create(name="Hook", kind="generic", service=service)
+    Channel.objects.create(
+        name="#ops", kind=Kind.SLACK, address="https://example.com/o", team=service.team
+    )
+
+
 def admin_pages(user: User) -> list[str]:
     """Return the changelist and add page of every model `user` may see."""
     request = type("Request", (), {"user": user})()
@@ -132,6 +158,27 @@ def test_no_admin_page_names_another_teams_things(browser, responder):
             leaks[url] = text[max(0, at - 80) : at + 40]
 
     assert leaks == {}
+
+
+def test_no_change_page_of_the_teams_things_names_another_teams(
+    browser, responder, ours
+):
+    request = type("Request", (), {"user": responder})()
+    opened = []
+    for model, model_admin in admin.site._registry.items():
+        if not model_admin.has_view_permission(request):
+            continue
+        first = model_admin.get_queryset(request).first()
+        if first is None:
+            continue
+        meta = model._meta
+        url = f"/admin/{meta.app_label}/{meta.model_name}/{first.pk}/change/"
+        response = browser.get(url)
+        assert response.status_code == 200, url
+        assert NEEDLE not in response.content.decode().lower(), url
+        opened.append(meta.model_name)
+
+    assert {"incident", "schedule", "escalationpolicy", "channel"} <= set(opened)
 
 
 def test_an_incident_page_offers_only_the_teams_services(browser, responder):
