@@ -310,15 +310,6 @@ def escalation_policy_list(
     )
 
 
-def teammate_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[User]:
-    """Return the active members of `user`'s teams (every active user for a
-    superuser): whom `user` may name as a target or page by hand."""
-    users = User.objects.filter(is_active=True).order_by("username")
-    if getattr(user, "is_superuser", False):
-        return users
-    return users.filter(memberships__team__in=team_list(user=user)).distinct()
-
-
 def escalation_list(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Escalation]:
     """Return the escalations of `user`'s teams' incidents, newest first."""
     return Escalation.objects.filter(

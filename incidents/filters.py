@@ -1,11 +1,14 @@
-"""Query-string filters of the incident list."""
+"""Query-string filters of the incident, alert and received-event lists."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import django_filters
 from django.db.models import QuerySet
 
-from incidents.models import AlertEvent, Incident, SeverityLevel
+from incidents.models import Alert, AlertEvent, Incident, Integration, SeverityLevel
+from incidents.selectors import integration_list
 
 
 class IncidentFilter(django_filters.FilterSet):
@@ -33,7 +36,34 @@ class IncidentFilter(django_filters.FilterSet):
         fields = ["status", "severity", "service", "team", "is_drill"]
 
 
+def _callers_integrations(request: Any) -> QuerySet[Integration]:
+    # Another team's integration is refused as an unknown id is, never
+    # answered with an empty page that tells the id exists.
+    if request is None:
+        return Integration.objects.none()
+    return integration_list(user=request.user)
+
+
+class AlertFilter(django_filters.FilterSet):
+    integration = django_filters.ModelChoiceFilter(
+        queryset=_callers_integrations  # type: ignore[arg-type]
+    )
+
+    class Meta:
+        model = Alert
+        fields = [
+            "status",
+            "source",
+            "integration",
+            "service__slug",
+            "incident__public_id",
+        ]
+
+
 class AlertEventFilter(django_filters.FilterSet):
+    integration = django_filters.ModelChoiceFilter(
+        queryset=_callers_integrations  # type: ignore[arg-type]
+    )
     status = django_filters.ChoiceFilter(
         choices=AlertEvent.Status.choices, method="filter_status"
     )

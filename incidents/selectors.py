@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import User as Account
 from django.db.models import Model, QuerySet
 
 from incidents.models import (
@@ -40,6 +41,15 @@ def _scoped(queryset: QuerySet[M], user: User, team_path: str) -> QuerySet[M]:
 def team_list(*, user: User) -> QuerySet[Team]:
     """Return the teams `user` belongs to (every team for a superuser)."""
     return _scoped(Team.objects.all(), user, "")
+
+
+def teammate_list(*, user: User) -> QuerySet[Account]:
+    """Return the active members of `user`'s teams (every active user for a
+    superuser): whom `user` may name as a target, a role or a page."""
+    users = Account.objects.filter(is_active=True).order_by("username")
+    if _sees_everything(user):
+        return users
+    return users.filter(memberships__team__in=team_list(user=user)).distinct()
 
 
 def service_list(*, user: User) -> QuerySet[Service]:
@@ -93,6 +103,13 @@ def maintenance_window_list(*, user: User) -> QuerySet[MaintenanceWindow]:
     """Return the maintenance windows of `user`'s teams' services."""
     windows = MaintenanceWindow.objects.select_related("service", "created_by")
     return _scoped(windows, user, "service__team__")
+
+
+def change_event_list(*, user: User) -> QuerySet[ChangeEvent]:
+    """Return the change events of `user`'s teams' services."""
+    return _scoped(
+        ChangeEvent.objects.select_related("service"), user, "service__team__"
+    )
 
 
 def change_list(*, service: Service) -> QuerySet[ChangeEvent]:

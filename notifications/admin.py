@@ -18,6 +18,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from config.admin_actions import apply_each
+from incidents.admin.scoping import TeamScopedAdmin
 from incidents.selectors import service_list, team_list
 from notifications import selectors, services
 from notifications.exceptions import NotificationError
@@ -74,7 +75,7 @@ class ContactMethodForm(forms.ModelForm):
         return data
 
 
-class OwnRowsAdmin(admin.ModelAdmin):
+class OwnRowsAdmin(TeamScopedAdmin):
     """Only a superuser may pick another user or another user's method."""
 
     def formfield_for_foreignkey(
@@ -252,7 +253,7 @@ class MessageTemplateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(TeamScopedAdmin):
     list_display = [
         "created_at",
         "badge",

@@ -78,11 +78,20 @@ class NotificationRuleSerializer(serializers.ModelSerializer[NotificationRule]):
         fields = ["id", "urgency", "contact_method", "delay"]
 
 
+class OwnContactMethodField(serializers.PrimaryKeyRelatedField[ContactMethod]):
+    """A contact method given by id, among the caller's own: someone else's
+    is "does not exist", as an id nobody has."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(queryset=ContactMethod.objects.all(), **kwargs)
+
+    def get_queryset(self) -> Any:
+        return selectors.contact_method_list(user=self.context["request"].user)
+
+
 class NotificationRuleInputSerializer(StrictInputSerializer):
     urgency = serializers.ChoiceField(Urgency.choices)
-    contact_method = serializers.PrimaryKeyRelatedField(
-        queryset=ContactMethod.objects.all()
-    )
+    contact_method = OwnContactMethodField()
     delay = serializers.DurationField(required=False)
 
     def validate_contact_method(self, method: ContactMethod) -> ContactMethod:

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.db import OperationalError, connection
+from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -58,24 +59,34 @@ def service(team: Team) -> Service:
     return ServiceFactory(name="Website", slug="website", team=team)
 
 
+def in_responders(user: User) -> User:
+    """Put `user` in the "Responders" group: the API's and admin's write rights."""
+    user.groups.add(Group.objects.get(name="Responders"))
+    return user
+
+
 @pytest.fixture
 def responder(team: Team) -> User:
-    return MembershipFactory(team=team, user__username="responder").user
+    return in_responders(MembershipFactory(team=team, user__username="responder").user)
 
 
 @pytest.fixture
 def team_lead(team: Team) -> User:
-    return MembershipFactory(
-        team=team, user__username="lead", role=TeamMembership.Role.LEAD
-    ).user
+    return in_responders(
+        MembershipFactory(
+            team=team, user__username="lead", role=TeamMembership.Role.LEAD
+        ).user
+    )
 
 
 @pytest.fixture
 def outsider(db: None) -> User:
-    """A member of another team, who must see nothing of `team`'s."""
-    return MembershipFactory(
-        team=TeamFactory(name="Bots", slug="bots"), user__username="outsider"
-    ).user
+    """A responder of another team, who must see nothing of `team`'s."""
+    return in_responders(
+        MembershipFactory(
+            team=TeamFactory(name="Bots", slug="bots"), user__username="outsider"
+        ).user
+    )
 
 
 @pytest.fixture
@@ -88,6 +99,15 @@ def api_client(user: User | None = None) -> APIClient:
     if user is not None:
         token, _ = Token.objects.get_or_create(user=user)
         client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+def staff_client(user: User) -> Client:
+    """Sign `user` in to the admin as staff in the "Responders" group."""
+    User.objects.filter(pk=user.pk).update(is_staff=True)
+    in_responders(user)
+    client = Client()
+    client.force_login(user)
     return client
 
 

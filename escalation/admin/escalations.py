@@ -18,7 +18,7 @@ from django.urls import URLPattern, path, reverse
 from config.auth import request_actor
 from escalation.exceptions import EscalationError
 from escalation.models import Escalation, EscalationStep
-from escalation.selectors import escalation_list, teammate_list
+from escalation.selectors import escalation_list
 from escalation.services import (
     escalation_add_responder,
     escalation_escalate,
@@ -26,6 +26,7 @@ from escalation.services import (
 )
 from incidents.admin.core import ReadOnlyInline
 from incidents.admin.ingest import ReadOnlyAdmin
+from incidents.selectors import teammate_list
 
 ESCALATION_FIELDS = ("incident", "policy", "state", "run", "repeat", "level",
                      "next_level", "due_at", "started_at", "updated_at")  # fmt: skip

@@ -33,7 +33,7 @@ from escalation.models import (
 from escalation.preview import escalation_preview
 from escalation.selectors import (
     escalation_policy_list,
-    teammate_list,
+    schedule_list,
 )
 from escalation.services.policies import (
     escalation_policy_create,
@@ -42,7 +42,7 @@ from escalation.services.policies import (
     escalation_policy_validate,
 )
 from incidents.models import Service, SeverityLevel, Team, TeamMembership
-from incidents.selectors import service_list
+from incidents.selectors import service_list, team_list, teammate_list
 
 Kind = EscalationTarget.Kind
 POLICY_FIELDS = ["name", "team", "description", "repeat", "ack_timeout"]
@@ -50,11 +50,11 @@ LEVEL_FIELDS = ["position", "name", "delay", "up_to_severity",
                 "page_at_declaration_up_to"]  # fmt: skip
 
 
-def _team_choices() -> list[tuple[str, str]]:
+def _team_choices(teams: QuerySet[Team]) -> list[tuple[str, str]]:
     """Offer each team whole, and each team's members of one role."""
     roles = TeamMembership.Role.choices
     choices = []
-    for team in Team.objects.order_by("name"):
+    for team in teams.order_by("name"):
         choices.append((team.slug, f"{team.name}: everyone"))
         choices += [
             (f"{team.slug}:{r}", f"{team.name}: {n.lower()}s") for r, n in roles
@@ -71,7 +71,7 @@ def _team_value(target: EscalationTarget) -> str:
 class LevelForm(forms.ModelForm):
     users = forms.ModelMultipleChoiceField(User.objects.none(), required=False)
     teams = forms.MultipleChoiceField(required=False, help_text="Or their role.")
-    schedules = forms.ModelMultipleChoiceField(Schedule.objects.all(), required=False)
+    schedules = forms.ModelMultipleChoiceField(Schedule.objects.none(), required=False)
 
     class Meta:
         model = EscalationLevel
@@ -79,8 +79,12 @@ class LevelForm(forms.ModelForm):
 
     def __init__(self, *args: Any, caller: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Only the caller's teams are offered (the policy's team is one of
+        # them); the services refuse any target outside the policy's team.
+        self.offered_teams = team_list(user=caller)
         self.fields["users"].queryset = teammate_list(user=caller)  # type: ignore[attr-defined]
-        self.fields["teams"].choices = _team_choices()  # type: ignore[attr-defined]
+        self.fields["teams"].choices = _team_choices(self.offered_teams)  # type: ignore[attr-defined]
+        self.fields["schedules"].queryset = schedule_list(user=caller)  # type: ignore[attr-defined]
         if self.instance.pk:
             targets = list(self.instance.targets.select_related("team"))
             self.initial.update(
@@ -101,7 +105,7 @@ class LevelForm(forms.ModelForm):
     def level(self) -> dict[str, Any]:
         """Return the level in the shape the policy services take."""
         data = self.cleaned_data
-        teams = {t.slug: t for t in Team.objects.all()}
+        teams = {t.slug: t for t in self.offered_teams}
         targets: list[dict[str, Any]] = [
             {"kind": Kind.USER, "user": user} for user in data["users"]
         ]

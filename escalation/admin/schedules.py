@@ -24,6 +24,7 @@ from escalation.admin.teams import TeamOwnedAdmin
 from escalation.exceptions import ScheduleError
 from escalation.models import Layer, LayerMember, Override, Restriction, Schedule
 from escalation.oncall import Window
+from incidents.admin.scoping import TeamScopedAdmin
 
 NEXT_SHIFTS = 10
 LAYER_FIELDS = [
@@ -195,7 +196,7 @@ class RestrictionInline(admin.TabularInline):
 
 
 @admin.register(Layer)
-class LayerAdmin(admin.ModelAdmin):
+class LayerAdmin(TeamScopedAdmin):
     list_display = ["name", "schedule", "position", "shift_count", "shift_unit"]
     list_filter = ["schedule"]
     fields = ["schedule", *LAYER_FIELDS]
@@ -268,7 +269,7 @@ class OverrideForm(forms.ModelForm):
 
 
 @admin.register(Override)
-class OverrideAdmin(admin.ModelAdmin):
+class OverrideAdmin(TeamScopedAdmin):
     form = OverrideForm
     list_display = [
         "schedule",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
 from django.http import HttpRequest
 
+from incidents.admin.scoping import TeamScopedAdmin
 from incidents.selectors import team_list
 
 
-class TeamOwnedAdmin(admin.ModelAdmin):
+class TeamOwnedAdmin(TeamScopedAdmin):
     """A policy or schedule belongs to one of the user's own teams."""
 
     def formfield_for_foreignkey(

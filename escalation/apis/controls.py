@@ -19,7 +19,7 @@ from rest_framework.serializers import BaseSerializer
 
 from config.api import valid_input
 from config.auth import request_actor
-from escalation.models import EscalationStep
+from escalation.models import Escalation, EscalationStep
 from escalation.selectors import escalation_get
 from escalation.serializers import (
     EscalationActionSerializer,
@@ -61,6 +61,8 @@ class IncidentEscalationViewSet(viewsets.GenericViewSet[Incident]):
     lookup_field = "public_id"
     filter_backends: list[Any] = []
     pagination_class = None
+    # As the admin's escalation page asks for its manual controls.
+    permission_model = Escalation
 
     def get_queryset(self) -> QuerySet[Incident]:
         return incident_list(user=self.request.user)

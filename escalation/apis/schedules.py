@@ -234,6 +234,8 @@ class CalendarFeedView(APIView):
 
 
 class CalendarFeedRotateView(APIView):
+    write_permissions = {"post": ["escalation.change_calendarfeed"]}
+
     @extend_schema(
         summary="Give your calendar feed a new secret URL",
         request=None,

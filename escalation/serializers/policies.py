@@ -1,8 +1,9 @@
 """Shapes of the escalation API: input parsing and output only.
 
-Targets name users by username, teams by slug and schedules by id. Users
-are looked up among the members of the caller's teams; the services decide
-whether one may be a target or be paged.
+Targets name users by username, teams by slug and schedules by id, each
+looked up among the caller's teams' (another team's is "does not exist", as
+a missing one); the services decide whether one may be a target of the
+policy's team or be paged.
 """
 
 from __future__ import annotations
@@ -22,9 +23,16 @@ from escalation.models import (
     EscalationTarget,
     Schedule,
 )
-from escalation.selectors import escalation_policy_list, teammate_list
+from escalation.selectors import (
+    escalation_policy_list,
+    schedule_list,
+)
 from incidents.models import Incident, Service, SeverityLevel, Team, TeamMembership
-from incidents.serializers.core import StrictInputSerializer, VisibleTeamField
+from incidents.serializers.core import (
+    StrictInputSerializer,
+    VisibleTeamField,
+    VisibleUserField,
+)
 
 User = get_user_model()
 
@@ -62,14 +70,14 @@ class TeamRoleField(serializers.ChoiceField):
         super().__init__(TeamMembership.Role.choices, **kwargs)
 
 
-class VisibleUserField(serializers.SlugRelatedField[Any]):
-    """An active user given by username, among the members of the caller's teams."""
+class VisibleScheduleField(serializers.PrimaryKeyRelatedField[Schedule]):
+    """A schedule given by id, among the caller's teams' schedules."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(slug_field="username", queryset=User.objects.all(), **kwargs)
+        super().__init__(queryset=Schedule.objects.all(), **kwargs)
 
     def get_queryset(self) -> Any:
-        return teammate_list(user=self.context["request"].user)
+        return schedule_list(user=self.context["request"].user)
 
 
 # --- Policies ------------------------------------------------------------------
@@ -142,13 +150,9 @@ class EscalationPolicySerializer(serializers.ModelSerializer[EscalationPolicy]):
 class EscalationTargetInputSerializer(StrictInputSerializer):
     kind = TargetKindField()
     user = VisibleUserField(required=False, allow_null=True)
-    team = serializers.SlugRelatedField(
-        slug_field="slug", queryset=Team.objects.all(), required=False, allow_null=True
-    )
+    team = VisibleTeamField(required=False, allow_null=True)
     team_role = TeamRoleField(required=False, allow_blank=True)
-    schedule = serializers.PrimaryKeyRelatedField(
-        queryset=Schedule.objects.all(), required=False, allow_null=True
-    )
+    schedule = VisibleScheduleField(required=False, allow_null=True)
 
 
 class EscalationLevelInputSerializer(StrictInputSerializer):

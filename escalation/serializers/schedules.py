@@ -23,7 +23,7 @@ from escalation.models import (
     Weekday,
 )
 from escalation.models.schedules import MAX_SHIFT_COUNT
-from escalation.selectors import ShiftDetail
+from escalation.selectors import ShiftDetail, schedule_people
 from escalation.services import LayerInput
 from escalation.services.schedules import MAX_MEMBERS, MAX_RESTRICTIONS
 from incidents.models import Team
@@ -31,6 +31,7 @@ from incidents.serializers.core import (
     StrictInputSerializer,
     UserSummarySerializer,
     VisibleTeamField,
+    VisibleUserField,
 )
 
 User = get_user_model()
@@ -65,9 +66,7 @@ class QueryInstantField(InstantField):
 
 
 def _member_field(**kwargs: Any) -> Any:
-    return serializers.SlugRelatedField(
-        slug_field="username", queryset=User.objects.filter(is_active=True), **kwargs
-    )
+    return VisibleUserField(**kwargs)
 
 
 # --- Output ----------------------------------------------------------------------
@@ -254,9 +253,8 @@ class ScheduleUpdateSerializer(ScheduleInputSerializer):
 
 class OverrideInputSerializer(StrictInputSerializer):
     user = _member_field(help_text="Username of who is on call.")
-    covered_user = serializers.SlugRelatedField(
-        slug_field="username",
-        queryset=User.objects.all(),
+    covered_user = VisibleUserField(
+        among=schedule_people,
         required=False,
         allow_null=True,
         help_text="Whom they replace; leave out to replace whoever is on call.",

@@ -44,6 +44,7 @@ class SkipReason(models.TextChoices):
     EMPTY_TEAM = "empty_team", "Team has nobody (with the role)"
     INACTIVE_USER = "inactive_user", "User is not active"
     NO_CONTACT_METHOD = "no_contact_method", "User has no verified contact method"
+    OTHER_TEAM = "other_team", "Target is not of the policy's team"
 
 
 NOBODY: dict[str, str] = {
@@ -76,7 +77,15 @@ def level_reach(level: EscalationLevel, at: datetime) -> Reach:
     targets = list(level.targets.all())
     if not targets:
         reach.gaps.append(Gap(SkipReason.NO_TARGETS, "the level has no targets"))
+    team_id = level.policy.team_id
     for target in targets:
+        if not _of_team(target, team_id):
+            # Written before targets were checked, or by hand: another
+            # team's people are never paged, nor shown, from this policy.
+            reach.gaps.append(
+                Gap(SkipReason.OTHER_TEAM, f"{target} is not of the policy's team")
+            )
+            continue
         users = target_users(target, at)
         if not users:
             reach.gaps.append(Gap(NOBODY[target.kind], f"{target} has nobody"))
@@ -89,6 +98,14 @@ def level_reach(level: EscalationLevel, at: datetime) -> Reach:
             elif user not in reach.users:
                 reach.users.append(user)
     return reach
+
+
+def _of_team(target: EscalationTarget, team_id: int) -> bool:
+    if target.kind == EscalationTarget.Kind.TEAM:
+        return target.team_id == team_id
+    if target.kind == EscalationTarget.Kind.SCHEDULE:
+        return target.schedule is None or target.schedule.team_id == team_id
+    return True
 
 
 def target_users(target: EscalationTarget, at: datetime) -> list[User]:

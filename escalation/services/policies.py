@@ -4,9 +4,11 @@ A policy's levels and targets are written only here, and always as a whole,
 so nobody ever sees a half-checked policy: positions run 1..n, every level
 has a target, every target names one thing of its kind.
 
-User targets must be active members of the policy's team. Whoever is paged
-can then open the incident, since a team's incidents are shown to its members
-only; to page people of another team, target that team (or its leads).
+Every target belongs to the policy's team: users must be its active members,
+a team target names the policy's own team (or its leads or managers), and a
+schedule target one of its schedules. Whoever is paged can then open the
+incident, since a team's incidents are shown to its members only, and no
+policy reveals another team's rota or contact details.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from escalation.models import (
     EscalationLevel,
     EscalationPolicy,
     EscalationTarget,
+    Schedule,
 )
 from incidents.formatting import human_duration
 from incidents.lifecycle import OPEN_STATUSES
@@ -136,9 +139,20 @@ def _checked_target(path: str, spec: dict[str, Any], team: Team) -> EscalationTa
         raise _refuse(f"{path}.team_role", f"must be empty or one of {roles}")
     if kind == Kind.USER:
         _check_member(f"{path}.user", thing, team)
-    elif not type(thing).objects.filter(pk=thing.pk).exists():
-        raise _refuse(f"{path}.{named}", f"no such {named}: {thing}")
+    elif not _of_team(thing, team):
+        # One message whether the thing is another team's or gone: the
+        # answer must not tell which ids exist elsewhere.
+        raise _refuse(
+            f"{path}.{named}",
+            f"the {named} is not of team {team}; targets belong to the policy's team",
+        )
     return EscalationTarget(kind=kind, team_role=role, **{named: thing})
+
+
+def _of_team(thing: Team | Schedule, team: Team) -> bool:
+    if isinstance(thing, Team):
+        return thing.pk == team.pk
+    return Schedule.objects.filter(pk=thing.pk, team=team).exists()
 
 
 def _check_member(path: str, user: User, team: Team) -> None:

@@ -20,6 +20,7 @@ from config.admin_actions import apply_each
 from config.auth import request_actor
 from escalation.models import EscalationPolicy
 from incidents import selectors, services
+from incidents.admin.scoping import TeamScopedAdmin
 from incidents.exceptions import IncidentError
 from incidents.models import (
     AlertEvent,
@@ -131,7 +132,7 @@ def _public_id(incident: Incident) -> str:
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
+class IncidentAdmin(TeamScopedAdmin):
     form = IncidentAdminForm
     list_display = [
         "public_id",
@@ -332,11 +333,14 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(TeamScopedAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Team]:
+        return selectors.team_list(user=request.user)
 
 
 class ServiceAdminForm(forms.ModelForm):
@@ -356,7 +360,7 @@ class ServiceAdminForm(forms.ModelForm):
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
+class ServiceAdmin(TeamScopedAdmin):
     form = ServiceAdminForm
     list_display = ["name", "slug", "team", "escalation_policy"]
     list_filter = ["team"]

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -16,6 +17,7 @@ from config.admin_actions import apply_each
 from config.auth import request_actor
 from incidents import selectors, services
 from incidents.admin.core import pretty_json
+from incidents.admin.scoping import TeamScopedAdmin
 from incidents.exceptions import IncidentError
 from incidents.models import (
     Alert,
@@ -26,10 +28,11 @@ from incidents.models import (
     Service,
     SeverityLevel,
 )
+from incidents.services.quarantine import REDRIVE_PERMISSION
 from incidents.services.setup import INTEGRATION_SETTINGS
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(TeamScopedAdmin):
     """Records of what happened: looked at, never edited."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -43,7 +46,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Integration)
-class IntegrationAdmin(admin.ModelAdmin):
+class IntegrationAdmin(TeamScopedAdmin):
     list_display = ["name", "kind", "service", "enabled", "key_prefix", "last_ping_at"]
     list_filter = ["kind", "enabled", "service"]
     search_fields = ["name", "key_prefix"]
@@ -136,8 +139,11 @@ class AlertEventAdmin(ReadOnlyAdmin):
     def state(self, event: AlertEvent) -> str:
         return AlertEvent.Status(event.status).label
 
+    def has_redrive_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(REDRIVE_PERMISSION)
+
     @admin.action(
-        description="Re-drive (apply failed events again)", permissions=["view"]
+        description="Re-drive (apply failed events again)", permissions=["redrive"]
     )
     def redrive(self, request: HttpRequest, queryset: QuerySet[AlertEvent]) -> None:
         redrive = services.alert_event_redrive
@@ -162,6 +168,9 @@ class AlertEventAdmin(ReadOnlyAdmin):
 
     def report_view(self, request: HttpRequest) -> HttpResponse:
         """Report a problem by hand (SOP: user reports and tickets)."""
+        # A report opens an incident: the right to declare one, as the API asks.
+        if not request.user.has_perm("incidents.add_incident"):
+            raise PermissionDenied
         form = ReportForm(request.POST or None)
         form.fields["service"].queryset = selectors.service_list(user=request.user)  # type: ignore[attr-defined]
         if request.method == "POST" and form.is_valid():
@@ -209,6 +218,9 @@ class ChangeEventAdmin(ReadOnlyAdmin):
     list_filter = ["service"]
     search_fields = ["summary", "source"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ChangeEvent]:
+        return selectors.change_event_list(user=request.user)
+
 
 class SuppressedInline(admin.TabularInline):
     model = Alert
@@ -224,7 +236,7 @@ class SuppressedInline(admin.TabularInline):
 
 
 @admin.register(MaintenanceWindow)
-class MaintenanceWindowAdmin(admin.ModelAdmin):
+class MaintenanceWindowAdmin(TeamScopedAdmin):
     list_display = ["service", "starts_at", "ends_at", "reason", "closed_at"]
     list_filter = ["service"]
     fields = ["service", "starts_at", "ends_at", "reason", "created_by", "closed_at",

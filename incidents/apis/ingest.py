@@ -17,7 +17,7 @@ from config.api import valid_input
 from config.auth import request_actor
 from incidents import selectors, services
 from incidents.apis.core import COMMON, CONFLICT, INVALID, UNAUTHENTICATED
-from incidents.filters import AlertEventFilter
+from incidents.filters import AlertEventFilter, AlertFilter
 from incidents.models import Alert, AlertEvent, Integration, MaintenanceWindow
 from incidents.serializers.ingest import (
     AlertEventSerializer,
@@ -30,6 +30,7 @@ from incidents.serializers.ingest import (
     RotateKeySerializer,
     UserReportSerializer,
 )
+from incidents.services.quarantine import REDRIVE_PERMISSION
 
 
 @extend_schema_view(
@@ -117,13 +118,7 @@ class IntegrationViewSet(
 class AlertViewSet(viewsets.ReadOnlyModelViewSet[Alert]):
     queryset = Alert.objects.none()
     serializer_class = AlertSerializer
-    filterset_fields = [
-        "status",
-        "source",
-        "integration",
-        "service__slug",
-        "incident__public_id",
-    ]
+    filterset_class = AlertFilter
     search_fields = ["dedup_key", "summary"]
 
     def get_queryset(self) -> QuerySet[Alert]:
@@ -144,6 +139,7 @@ class AlertEventViewSet(viewsets.ReadOnlyModelViewSet[AlertEvent]):
     queryset = AlertEvent.objects.none()
     serializer_class = AlertEventSerializer
     filterset_class = AlertEventFilter
+    write_permissions = {"redrive": [REDRIVE_PERMISSION]}
 
     def get_queryset(self) -> QuerySet[AlertEvent]:
         return selectors.alert_event_list(user=self.request.user)
@@ -163,6 +159,9 @@ class AlertEventViewSet(viewsets.ReadOnlyModelViewSet[AlertEvent]):
 
 class UserReportView(APIView):
     """Report a problem (SOP: user reports and tickets); it becomes an alert."""
+
+    # A report opens an incident, as declaring one does.
+    write_permissions = {"post": ["incidents.add_incident"]}
 
     @extend_schema(
         summary="Report a problem with a service",

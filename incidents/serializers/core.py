@@ -18,7 +18,7 @@ from incidents.models import (
     TeamMembership,
     TimelineEvent,
 )
-from incidents.selectors import service_list, team_list
+from incidents.selectors import service_list, team_list, teammate_list
 
 User = get_user_model()
 
@@ -100,6 +100,19 @@ class VisibleTeamField(serializers.SlugRelatedField[Team]):
 
     def get_queryset(self) -> Any:
         return team_list(user=self.context["request"].user)
+
+
+class VisibleUserField(serializers.SlugRelatedField[Any]):
+    """A user given by username, among those `among` returns for the caller
+    (by default the active members of the caller's teams): anyone else is
+    "does not exist", as a username nobody has."""
+
+    def __init__(self, among: Any = teammate_list, **kwargs: Any) -> None:
+        self.among = among
+        super().__init__(slug_field="username", queryset=User.objects.all(), **kwargs)
+
+    def get_queryset(self) -> Any:
+        return self.among(user=self.context["request"].user)
 
 
 class ServiceSerializer(serializers.ModelSerializer[Service]):
@@ -242,9 +255,7 @@ class SeverityChangeSerializer(StrictInputSerializer):
 
 class AssignRoleSerializer(StrictInputSerializer):
     role = serializers.ChoiceField(IncidentRole.choices)
-    user = serializers.SlugRelatedField(
-        slug_field="username", queryset=User.objects.filter(is_active=True)
-    )
+    user = VisibleUserField()
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 

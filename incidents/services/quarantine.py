@@ -41,6 +41,11 @@ def alert_event_fail(*, event: AlertEvent, error: BaseException) -> bool:
     return quarantined
 
 
+# Re-driving resumes an integration's ingest: whoever may change the
+# integration may do it, in the admin and the API alike.
+REDRIVE_PERMISSION = "incidents.change_integration"
+
+
 @transaction.atomic
 def alert_event_redrive(*, event: AlertEvent) -> AlertEvent:
     """Put a quarantined event back in line and have a worker apply it.

@@ -92,11 +92,6 @@ def test_a_schedule_is_created_with_its_layers_members_and_restrictions(created)
     [
         ({"time_zone": "Mars/Olympus"}, "time_zone", "not an IANA time zone"),
         ({"time_zone": "Europe/../etc/passwd"}, "time_zone", "not an IANA time zone"),
-        (
-            {"layers": [{**WEEKLY, "members": ["outsider"]}]},
-            "members",
-            "outsider is not an active member of Platform",
-        ),
     ],
 )
 def test_a_bad_schedule_is_400_with_the_reason(

@@ -266,6 +266,7 @@ def test_a_responder_with_the_responders_group_can_work_an_incident(service, res
 
 def test_view_only_staff_cannot_run_actions(service, responder):
     User.objects.filter(pk=responder.pk).update(is_staff=True)
+    responder.groups.clear()
     responder.user_permissions.add(Permission.objects.get(codename="view_incident"))
     incident = declare(service)
     client = Client()

@@ -8,7 +8,7 @@ from django.test import Client
 
 from incidents.models import Alert, AlertEvent, Incident
 from incidents.tasks import ingest_process_task
-from tests.conftest import api_client
+from tests.conftest import api_client, in_responders
 from tests.factories import MembershipFactory, ServiceFactory, TeamFactory
 
 URL = "/api/v1/reports/"
@@ -172,9 +172,11 @@ def test_the_admin_form_files_a_report_that_opens_an_incident(admin_user, servic
 
 
 def test_the_admin_form_offers_only_the_reporters_teams_services(service):
-    staff = MembershipFactory(
-        team=TeamFactory(slug="bots"), user__username="staff", user__is_staff=True
-    ).user
+    staff = in_responders(
+        MembershipFactory(
+            team=TeamFactory(slug="bots"), user__username="staff", user__is_staff=True
+        ).user
+    )
     theirs = ServiceFactory(team=staff.teams.get(), slug="bot")
     client = browser(staff)
 

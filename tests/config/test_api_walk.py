@@ -1,0 +1,149 @@
+"""Every API operation, walked from the OpenAPI schema.
+
+Anonymous callers get 401 on every path and method. A responder of another
+team gets 404 on every operation on one of Platform's objects, whatever
+their permissions: the same answer as for an id nobody has. A new endpoint
+is walked as soon as it is in the schema; the schema must name every route.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.urls import URLResolver, get_resolver
+from django.utils import timezone
+from drf_spectacular.generators import SchemaGenerator
+
+from escalation.models import EscalationPolicy, Override
+from escalation.services import schedule_create
+from incidents.models import Alert, AlertEvent, Incident, Service
+from incidents.services import (
+    integration_create,
+    maintenance_window_create,
+    user_report_create,
+)
+from incidents.tasks import ingest_process_task
+from notifications.models import Channel, Delivery, Kind, NotificationRule
+from notifications.services import page_user
+from tests.conftest import api_client
+from tests.factories import ContactMethodFactory, declare
+
+
+def operations() -> list[tuple[str, str]]:
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return [
+        (path, method)
+        for path, item in sorted(schema["paths"].items())
+        for method in sorted(item)
+        if method in {"get", "post", "put", "patch", "delete"}
+    ]
+
+
+OPERATIONS = operations()
+# Not a team's object: the severity matrix is global (readable by all).
+GLOBAL = ("/api/v1/severities/{code}/",)
+OWNED = [(p, m) for p, m in OPERATIONS if "{" in p and p not in GLOBAL]
+
+
+def _api_routes(resolver: URLResolver, prefix: str = "") -> list[str]:
+    routes = []
+    for pattern in resolver.url_patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            routes += _api_routes(pattern, route)
+        elif route.startswith("api/v1/") and not re.search("format[>:]", route):
+            routes.append(route)
+    return routes
+
+
+def _shape(route: str) -> str:
+    """Reduce a URL route or schema path to a comparable shape."""
+    route = re.sub(r"\(\?P<[^>]+>[^)]+\)|<[^>]+>|\{[^}]+\}", "X", route)
+    route = re.sub(r"[$?^\\]", "", route)
+    return "/" + route.strip("/") + "/"
+
+
+def test_the_schema_names_every_api_route():
+    documented = {_shape(path) for path, _ in OPERATIONS} | {"/api/v1/"}
+    routes = {_shape(route) for route in _api_routes(get_resolver())}
+
+    assert routes - documented == set()
+
+
+@pytest.mark.parametrize(("path", "method"), OPERATIONS)
+def test_anonymous_callers_get_401_everywhere(db, path, method):
+    url = re.sub(r"\{[^}]+\}", "1", path)
+
+    response = getattr(api_client(), method)(url, {}, format="json")
+
+    assert response.status_code == 401, (method, url, response.content)
+
+
+@pytest.fixture
+def platform(service: Service, responder) -> dict[str, object]:
+    """One of each of Platform's objects, by the path parameter naming it."""
+    method = ContactMethodFactory(user=responder)
+    incident = declare(service, "P1", by=responder)
+    page_user(incident=incident, user=responder, event_key="walk")
+    schedule = schedule_create(team=service.team, name="Primary", time_zone="UTC")
+    now = timezone.now()
+    override = Override.objects.create(
+        schedule=schedule, user=responder, start=now, end=now + timedelta(hours=1)
+    )
+    integration, _ = integration_create(name="Hook", kind="generic", service=service)
+    event = user_report_create(
+        service=service, title="Broken", description="", severity="", by=responder
+    )
+    ingest_process_task(event_id=event.pk)
+    channel = Channel.objects.create(
+        name="#ops", kind=Kind.SLACK, address="https://example.com/c", team=service.team
+    )
+    return {
+        "incidents": incident.public_id,
+        "services": service.slug,
+        "teams": service.team.slug,
+        "escalation-policies": EscalationPolicy.objects.create(
+            name="SOP", team=service.team
+        ).pk,
+        "schedules": schedule.pk,
+        "overrides": override.pk,
+        "integrations": integration.pk,
+        "alerts": Alert.objects.get(service=service).pk,
+        "alert-events": event.pk,
+        "maintenance-windows": maintenance_window_create(
+            service=service,
+            starts_at=now,
+            ends_at=now + timedelta(hours=1),
+            reason="upgrade",
+            by=responder,
+        ).pk,
+        "contact-methods": method.pk,
+        "notification-rules": NotificationRule.objects.create(
+            user=responder, contact_method=method, urgency="high"
+        ).pk,
+        "channels": channel.pk,
+        "deliveries": Delivery.objects.filter(incident=incident).first().pk,
+    }
+
+
+def url_of(path: str, objects: dict[str, object]) -> str:
+    """Fill each path parameter with Platform's object of the segment before it."""
+
+    def fill(match: re.Match[str]) -> str:
+        return f"{match[1]}/{objects[match[1]]}"
+
+    path = path.replace("{schedule_pk}", "{id}")
+    return re.sub(r"([a-z-]+)/\{[^}]+\}", fill, path)
+
+
+@pytest.mark.parametrize(("path", "method"), OWNED)
+def test_another_teams_responder_gets_404_everywhere(platform, outsider, path, method):
+    url = url_of(path, platform)
+
+    response = getattr(api_client(outsider), method)(url, {}, format="json")
+
+    assert response.status_code == 404, (method, url, response.content)
+    assert AlertEvent.objects.exists()
+    assert Incident.objects.filter(public_id=platform["incidents"]).exists()
