@@ -272,9 +272,11 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Vigil <vigil@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Notifications ----------------------------------------------------------
+# The port `make run` serves on; without VIGIL_BASE_URL, links point there.
+PORT = env_int("PORT", 8000, minimum=1)
 # Links in messages (acknowledge, resolve, the incident) start with this.
 VIGIL_BASE_URL = env_url(
-    "VIGIL_BASE_URL", "http://127.0.0.1:8000", schemes={"http", "https"}
+    "VIGIL_BASE_URL", f"http://127.0.0.1:{PORT}", schemes={"http", "https"}
 ).rstrip("/")
 # Outbound HTTP (chat webhooks, generic webhooks, Twilio) never reaches
 # loopback, private or link-local addresses unless listed here: comma-separated

@@ -20,7 +20,7 @@ from config.supervisor import Supervisor
 
 def _programs() -> dict[str, list[str]]:
     python = sys.executable
-    port = env_int("PORT", 8000, minimum=1)
+    port = settings.PORT
     host = env_str("HOST", "127.0.0.1")
     concurrency = env_int("WORKER_CONCURRENCY", 2, minimum=1)
     celery = [python, "-m", "celery", "-A", "config"]
@@ -70,8 +70,7 @@ class Command(BaseCommand):
         if not no_setup:
             call_command("migrate", interactive=False, verbosity=1)
             call_command("collectstatic", interactive=False, verbosity=0)
-            port = env_int("PORT", 8000, minimum=1)
-            call_command("seed_demo", base_url=f"http://127.0.0.1:{port}")
+            call_command("seed_demo")
         stopping = threading.Event()
 
         def stop(signum: int, frame: FrameType | None) -> None:
