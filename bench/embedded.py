@@ -148,6 +148,12 @@ class Runstack:
         assert verified.status_code == 200, verified.text
         return method
 
+    def deliveries(self, **filters: str) -> int:
+        """How many deliveries the API lists with these filters."""
+        answer = self.api("GET", "/api/v1/deliveries/", params=filters)
+        assert answer.status_code == 200, answer.text
+        return int(answer.json()["count"])
+
     def send_alert(self, dedup_key: str, action: str = "trigger") -> int:
         """Send a PagerDuty v2 event with the demo integration key."""
         body = {

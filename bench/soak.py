@@ -39,9 +39,7 @@ def soak(var_dir: Path, *, seconds: float, every: float) -> dict[str, Any]:
             stack.add_verified_email("oncall@example.com")
             sent = _send(stack, rss, seconds=seconds, every=every)
             drained = _drain(stack, seconds=DRAIN_SECONDS)
-            pages = stack.api(
-                "GET", "/api/v1/deliveries/", params={"purpose": "page"}
-            ).json()["count"]
+            pages = stack.deliveries(purpose="page", status="sent")
             counts = stack.counts()
         processes = {row["role"]: row["peak_mb"] for row in rss.result()["processes"]}
     finally:

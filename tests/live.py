@@ -28,8 +28,8 @@ import psycopg
 import pytest
 from django.db import connection
 
+from bench.embedded import free_port
 from bench.stack import GUNICORN_CONFIG
-from tests.config.test_runstack import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
