@@ -11,8 +11,10 @@ from django.conf import settings
 from kombu import Exchange, Queue
 
 from tests.config.broker_stress import VIGIL, connection, folders, fresh_queue, stress
+from tests.config.test_runstack import embedded_only
 
 
+@embedded_only
 def test_the_embedded_default_uses_vigils_transport():
     assert settings.CELERY_BROKER_URL == "filesystem://"
     assert settings.CELERY_BROKER_TRANSPORT == VIGIL
@@ -25,12 +27,12 @@ def test_the_embedded_default_uses_vigils_transport():
 def test_thousands_of_messages_between_processes_arrive_once_each_and_whole(
     tmp_path,
 ):
-    outcome = stress(tmp_path, producers=4, consumers=3, per_producer=3000)
+    # Bounded, not timed: a busy machine may take minutes.
+    outcome = stress(tmp_path, producers=4, consumers=3, per_producer=2500, seconds=600)
 
     assert outcome.errors == []
-    assert outcome.lost == 0
-    assert outcome.duplicated == 0
-    assert len(outcome.received) == outcome.sent == 12_000
+    assert (outcome.sent, outcome.lost, outcome.duplicated) == (10_000, 0, 0)
+    assert len(outcome.received) == 10_000
     assert outcome.left_in_queue == 0
     assert not any((tmp_path / "staging").iterdir())
     assert not any((tmp_path / "processed").iterdir())
