@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROGRAMS = {"web": "uvicorn", "worker": " worker ", "beat": " beat "}
 RESTART = re.compile(r"^stack\s+\| (\w+) exited with code (\S+)", re.MULTILINE)
 # What a healthy stack never prints; a line with one of these is an error.
-ERRORS = ("Traceback", "CRITICAL", " ERROR ", "Unrecoverable error")
+ERRORS = ("Traceback", "CRITICAL", " ERROR ", " ERROR:", "Unrecoverable error")
 
 
 def free_port() -> int:
