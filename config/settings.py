@@ -275,12 +275,17 @@ CELERY_BROKER_URL = env_url(
     schemes={"filesystem", "amqp", "amqps", "pyamqp", "memory"},
 )
 if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's filesystem transport, changed so that a consumer never reads a
+    # message that is still being written (config/broker.py). Its folders
+    # must share one filesystem: messages move between them by renaming.
+    CELERY_BROKER_TRANSPORT = "config.broker:Transport"
     _broker_dir = VAR_DIR / "broker"
-    for _sub in ("queue", "processed", "control"):
+    for _sub in ("queue", "staging", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
+        "staging_folder": str(_broker_dir / "staging"),
         "processed_folder": str(_broker_dir / "processed"),
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
@@ -317,9 +322,11 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Vigil <vigil@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Notifications ----------------------------------------------------------
+# The port `make run` serves on; without VIGIL_BASE_URL, links point there.
+PORT = env_int("PORT", 8000, minimum=1)
 # Links in messages (acknowledge, resolve, the incident) start with this.
 VIGIL_BASE_URL = env_url(
-    "VIGIL_BASE_URL", "http://127.0.0.1:8000", schemes={"http", "https"}
+    "VIGIL_BASE_URL", f"http://127.0.0.1:{PORT}", schemes={"http", "https"}
 ).rstrip("/")
 # Outbound HTTP (chat webhooks, generic webhooks, Twilio) never reaches
 # loopback, private or link-local addresses unless listed here: comma-separated

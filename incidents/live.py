@@ -171,7 +171,9 @@ class Relay:
             try:
                 with celery_app.connection_for_read() as conn:
                     conn.ensure_connection(max_retries=3)
-                    queue = _relay_queue(conn.transport_cls)(conn.default_channel)
+                    queue = _relay_queue(conn.transport.driver_type)(
+                        conn.default_channel
+                    )
                     queue.declare()
                     # Sockets connect after their relay starts: what waited in
                     # a kept queue before that is of interest to nobody.

@@ -28,8 +28,8 @@ import psycopg
 import pytest
 from django.db import connection
 
+from bench.embedded import embedded_env, free_port
 from bench.stack import GUNICORN_CONFIG
-from tests.config.test_runstack import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 T = TypeVar("T")
@@ -361,9 +361,7 @@ def first_run(var_dir: Path) -> Iterator[FirstRun]:
     """Run the stack as `make run` does on a fresh clone: the real settings
     (not the tests'), the embedded default (SQLite, filesystem broker), DEBUG
     off, an empty var dir."""
-    unset = {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "CELERY_BROKER_URL", "DEBUG"}
-    env = {key: value for key, value in os.environ.items() if key not in unset}
     port = free_port()
-    env.update(VIGIL_VAR_DIR=str(var_dir), PORT=str(port))
+    env = embedded_env(var_dir, port)
     with runstack(env, var_dir / "runstack.log") as (stack, text):
         yield FirstRun(f"http://127.0.0.1:{port}", env, text, stack)

@@ -12,8 +12,8 @@ from types import SimpleNamespace
 
 import pytest
 
+from bench.embedded import ROOT, free_port
 from config.accesslog import RedactUvicornAccess, redact, redact_links
-from tests.config.test_runstack import ROOT, free_port
 
 KEY = "Rk3v9QxW2mTz8LpA0sYbNc4dEf6gHj1K"
 # What an acknowledge link's token looks like (signed, compressed data).

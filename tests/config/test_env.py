@@ -68,6 +68,7 @@ def test_bad_values_name_the_variable(monkeypatch, call, raw, message):
         ("CELERY_BROKER_URL", "redis://localhost"),
         ("VIGIL_TIME_ZONE", "Mars/Olympus"),
         ("DEBUG", "perhaps"),
+        ("PORT", "not-a-port"),
     ],
 )
 def test_the_process_refuses_to_start_on_a_bad_value(tmp_path, name, value):
@@ -83,3 +84,30 @@ def test_the_process_refuses_to_start_on_a_bad_value(tmp_path, name, value):
     )
     assert result.returncode != 0
     assert f"{name}=" in result.stderr
+
+
+def base_url_with(tmp_path: Path, **variables: str) -> str:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"PORT", "VIGIL_BASE_URL"}
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c",
+         "from django.conf import settings; print(settings.VIGIL_BASE_URL)"],
+        cwd=ROOT, env={**env, "VIGIL_VAR_DIR": str(tmp_path), **variables},
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_links_in_messages_point_at_the_port_make_run_serves_on(tmp_path):
+    assert base_url_with(tmp_path) == "http://127.0.0.1:8000"
+    assert base_url_with(tmp_path, PORT="8125") == "http://127.0.0.1:8125"
+
+
+def test_a_public_base_url_wins_over_the_port(tmp_path):
+    url = base_url_with(
+        tmp_path, PORT="8125", VIGIL_BASE_URL="https://vigil.example.com/"
+    )
+    assert url == "https://vigil.example.com"

@@ -1,10 +1,10 @@
-"""`make run`'s last step: web, worker and beat start together and stop on Ctrl-C."""
+"""`make run`'s last step: web, worker and beat start together, are kept
+running, and stop on Ctrl-C."""
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,24 +13,18 @@ from pathlib import Path
 import httpx
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from bench.embedded import ROOT, Runstack, embedded_env, free_port
+from tests.live import CONFIGURED, wait_until
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+# The PostgreSQL + RabbitMQ run of the suite has its own runstack test.
+embedded_only = pytest.mark.skipif(
+    CONFIGURED, reason="about the embedded stack: runs in the embedded `make test`"
+)
 
 
 @pytest.fixture
-def embedded_env(tmp_path) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DATABASE_URL", "CELERY_BROKER_URL"}
-    }
-    env.update(VIGIL_VAR_DIR=str(tmp_path), PORT=str(free_port()))
-    return env
+def stack_env(tmp_path) -> dict[str, str]:
+    return embedded_env(tmp_path, free_port())
 
 
 def wait_for(log: Path, *needles: str, seconds: float = 90) -> str:
@@ -43,21 +37,21 @@ def wait_for(log: Path, *needles: str, seconds: float = 90) -> str:
     raise AssertionError(f"never saw {needles} in:\n{log.read_text()[-4000:]}")
 
 
-def test_runstack_sets_up_serves_runs_tasks_and_stops_on_ctrl_c(embedded_env):
-    log = Path(embedded_env["VIGIL_VAR_DIR"]) / "runstack.log"
+def test_runstack_sets_up_serves_runs_tasks_and_stops_on_ctrl_c(stack_env):
+    log = Path(stack_env["VIGIL_VAR_DIR"]) / "runstack.log"
     with log.open("w") as out:
         stack = subprocess.Popen(
             [sys.executable, "manage.py", "runstack"],
-            cwd=ROOT, env=embedded_env, stdout=out, stderr=subprocess.STDOUT,
+            cwd=ROOT, env=stack_env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    base = f"http://127.0.0.1:{embedded_env['PORT']}"
+    base = f"http://127.0.0.1:{stack_env['PORT']}"
     try:
         text = wait_for(log, "vigil@", "ready.", "beat: Starting", "Uvicorn running")
         assert "password" in text  # the demo admin's, printed on first run
         subprocess.run(
             [sys.executable, "manage.py", "shell", "-c",
              "from incidents.tasks import incident_targets_sweep_task as t; t.delay()"],
-            cwd=ROOT, env=embedded_env, check=True, timeout=60,
+            cwd=ROOT, env=stack_env, check=True, timeout=60,
         )  # fmt: skip
         wait_for(log, "incident_targets_sweep_task", "succeeded")
         assert httpx.get(f"{base}/admin/login/").status_code == 200
@@ -76,12 +70,45 @@ def test_runstack_sets_up_serves_runs_tasks_and_stops_on_ctrl_c(embedded_env):
     assert "Secret0Key" not in text
 
 
-def test_runstack_stops_everything_when_one_program_dies(embedded_env):
-    embedded_env["PORT"] = "not-a-port"
+def test_runstack_refuses_a_bad_port_before_starting_anything(stack_env):
+    stack_env["PORT"] = "not-a-port"
     result = subprocess.run(
         [sys.executable, "manage.py", "runstack"],
-        cwd=ROOT, env=embedded_env, capture_output=True, text=True, timeout=60,
+        cwd=ROOT, env=stack_env, capture_output=True, text=True, timeout=60,
         check=False,
     )  # fmt: skip
     assert result.returncode != 0
     assert "PORT='not-a-port' is not a whole number" in result.stderr
+
+
+@embedded_only
+def test_a_worker_killed_with_kill_9_is_restarted_and_pages_go_out_again(tmp_path):
+    stack = Runstack.start(tmp_path)  # on a free port, not 8000
+    try:
+        assert f"Admin            {stack.url}/admin/" in stack.text()
+        stack.add_verified_email("oncall@example.com")
+        before = stack.programs()
+        offset = len(stack.text())
+        os.kill(before["worker"], signal.SIGKILL)
+        stack.wait_for(
+            "stack  | worker exited with code -9 (SIGKILL); restarting it in 1s",
+            "ready.",
+            after=offset,
+        )
+        after = stack.programs()
+        assert after["worker"] != before["worker"]
+        assert (after["web"], after["beat"]) == (before["web"], before["beat"])
+
+        assert stack.send_alert("disk-full-after-restart") == 202
+        wait_until(
+            lambda: stack.deliveries(purpose="page", status="sent"),
+            "a page sent by the new worker",
+            seconds=120,
+        )
+        # The page's links lead to where this stack serves.
+        stack.wait_for(f"Acknowledge: {stack.url}/respond/", in_mail=True)
+    finally:
+        code = stack.stop()
+    assert code == 0, stack.text()[-3000:]
+    assert stack.restarts() == [("worker", "-9")]
+    assert "Stopped web, worker and beat." in stack.text()

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from kombu import Connection
 
-from tests.config.test_runstack import free_port
+from bench.embedded import free_port
 from tests.live import Process, wait_until
 
 

@@ -12,8 +12,8 @@ from urllib.parse import urljoin
 import httpx
 import pytest
 
+from bench.embedded import free_port
 from bench.stack import GUNICORN_CONFIG
-from tests.config.test_runstack import free_port
 from tests.firstrun.conftest import admin_login
 from tests.live import FirstRun, Process, wait_until
 

@@ -21,9 +21,9 @@ from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
 from django.test import Client
 
+from bench.embedded import free_port
 from config.asgi import application
 from incidents.live import relay
-from tests.config.test_runstack import free_port
 from tests.incidents.test_live import connect
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

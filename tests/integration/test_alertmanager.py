@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from tests.config.test_runstack import free_port
+from bench.embedded import free_port
 from tests.live import (
     Integration,
     LiveVigil,

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from tests.config.test_runstack import free_port
+from bench.embedded import free_port
 from tests.live import Process, database_url
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -28,7 +29,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--username", default="admin")
-        parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+        parser.add_argument(
+            "--base-url",
+            default=settings.VIGIL_BASE_URL,
+            help="Where the printed links point (default: VIGIL_BASE_URL).",
+        )
 
     @transaction.atomic
     def handle(self, *args: Any, username: str, base_url: str, **options: Any) -> None:
