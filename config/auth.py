@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
@@ -14,3 +15,19 @@ def request_actor(request: HttpRequest | Request) -> User:
     if not isinstance(user, User) or not user.is_authenticated:
         raise PermissionDenied("sign in first")
     return user
+
+
+def client_address(request: HttpRequest) -> str:
+    """Return the address the request came from, as login throttling sees it.
+
+    Behind VIGIL_TRUSTED_PROXIES reverse proxies, each of which appends the
+    address it received from to X-Forwarded-For, the client is that many
+    entries from the right; what is further left, the client wrote itself.
+    Without proxies, or when the header has fewer entries, the peer address.
+    """
+    proxies = settings.VIGIL_TRUSTED_PROXIES
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    if proxies and len(hops) >= proxies:
+        return hops[-proxies]
+    return str(request.META.get("REMOTE_ADDR", ""))

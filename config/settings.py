@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import zoneinfo
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -58,6 +59,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "channels",
+    "axes",
     "incidents",
     "escalation",
     "notifications",
@@ -73,6 +75,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -129,6 +133,31 @@ AUTH_PASSWORD_VALIDATORS = [
         "NumericPasswordValidator",
     )
 ]
+
+# --- Login throttling (django-axes) -----------------------------------------
+# Every password login (the admin's, and any login form using Django's
+# authenticate()) goes through django-axes: after VIGIL_LOGIN_FAILURE_LIMIT
+# failures for one username from one address, that pair is refused, even
+# with the right password, until VIGIL_LOGIN_LOCKOUT_MINUTES have passed
+# or an admin unlocks it (`manage.py axes_reset_username <name>`, or delete
+# the access attempt in the admin). Other users and addresses are unaffected.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("VIGIL_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(
+    minutes=env_int("VIGIL_LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Reverse proxies in front of Vigil that append to X-Forwarded-For: the
+# client's address is then read from that header (config.auth.client_address).
+VIGIL_TRUSTED_PROXIES = env_int("VIGIL_TRUSTED_PROXIES", 0)
+AXES_CLIENT_IP_CALLABLE = "config.auth.client_address"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "incidents/login_locked.html"
+# Successful logins are Django's business; Axes keeps only the failures.
+AXES_DISABLE_ACCESS_LOG = True
 
 # --- Time -------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
