@@ -256,6 +256,14 @@ VIGIL_INGEST_UNKNOWN_KEY_DELAY = (
     env_int("VIGIL_INGEST_UNKNOWN_KEY_DELAY_MS", 250, minimum=0) / 1000
 )
 
+# New alerts (distinct dedup keys) one integration may open in a minute;
+# past it, ingest answers 429 with Retry-After. Triggers of a key already
+# open or seen this minute never count. 0 turns the quota off.
+VIGIL_INGEST_NEW_ALERTS_PER_MINUTE = env_int("VIGIL_INGEST_NEW_ALERTS_PER_MINUTE", 120)
+# Incidents one integration may declare in a minute; past it, its further
+# new alerts are folded into one "alert flood" incident. 0 turns it off.
+VIGIL_FLOOD_INCIDENTS_PER_MINUTE = env_int("VIGIL_FLOOD_INCIDENTS_PER_MINUTE", 20)
+
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = env_url(
     "CELERY_BROKER_URL",

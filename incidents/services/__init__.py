@@ -23,6 +23,11 @@ from incidents.services.ingest import (
     maintenance_windows_close,
     user_report_create,
 )
+from incidents.services.quotas import (
+    alert_event_record_for_counted_key,
+    alert_event_record_within_quota,
+    ingest_quota_applies,
+)
 from incidents.services.setup import (
     integration_create,
     integration_update,
@@ -40,7 +45,9 @@ from incidents.services.targets import (
 
 __all__ = [
     "alert_event_record",
+    "alert_event_record_for_counted_key",
     "alert_event_record_for_key",
+    "alert_event_record_within_quota",
     "alert_events_process",
     "change_event_record",
     "heartbeat_check_missed",
@@ -54,6 +61,7 @@ __all__ = [
     "incident_record_missed_targets",
     "incident_transition",
     "incident_update",
+    "ingest_quota_applies",
     "integration_create",
     "integration_rotate_key",
     "integration_update",
