@@ -30,6 +30,7 @@ from incidents.models import (
     SeverityLevel,
     TimelineEvent,
 )
+from incidents.services.floods import alert_flood_fold, alert_flood_is
 from incidents.services.incident import incident_create, incident_transition
 from incidents.timeline import record_timeline
 
@@ -433,8 +434,16 @@ def _trigger(
         outcome = f"alert {alert.pk} suppressed by maintenance window {window.pk}"
         return None, outcome, alert
     incident = _group_incident(alert)
+    flood = (  # past the integration's incidents a minute: one flood incident
+        alert_flood_fold(event=event, severity=batch.severity(severity))
+        if incident is None
+        else None
+    )
     declared = incident is None
-    if incident is None:
+    if flood is not None:
+        incident, declared = flood.incident, flood.declared
+        message = f"Alert folded into the flood ({_sender(event)}): {alert.summary}"
+    elif incident is None:
         incident = _declare(event, signal, batch.severity(severity))
         message = f"Alert from {_sender(event)}: {alert.summary}"
     else:
@@ -449,7 +458,8 @@ def _trigger(
         via=event.source,
         data={"alert": alert.pk, "dedup_key": alert.dedup_key, "event": event.pk},
     )
-    if not declared:
+    # A flood pages once, when declared: its further alerts page no one.
+    if not declared and flood is None and not alert_flood_is(incident):
         escalation_renotify(incident=incident, alert=alert)
     return incident, f"alert {alert.pk} on {incident.public_id}", alert
 
