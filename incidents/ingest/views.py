@@ -124,7 +124,8 @@ def _record(
         "payload": payload,
     }
     digest = Integration.hash_key(key)
-    if ingest_quota_applies(action):
+    quota = ingest_quota_applies(action)
+    if quota:
         # A storm's trigger (its key admitted this minute) is one statement
         # still; the first of a key in a minute goes through the quota.
         stored = alert_event_record_for_counted_key(
@@ -133,7 +134,8 @@ def _record(
     else:
         stored = alert_event_record_for_key(key_hash=digest, kind=kind, **fields)
     if stored is None:
-        alert_event_record_within_quota(integration=_integration(key, kind), **fields)
+        integration = _integration(key, kind)
+        alert_event_record_within_quota(integration=integration, looked=quota, **fields)
 
 
 def _guarded(

@@ -55,18 +55,17 @@ _COUNTED_SELECT = (
     f"SELECT 1 FROM {_KEYS} WHERE integration_id = %s"  # noqa: S608
     " AND window_start = %s AND dedup_key = %s"
 )
+# The key's row for the minute, answering (when it is new) whether the key
+# already has an open alert, or its group one (an Alertmanager event's key
+# is the hash of its group, as each of the group's alerts' group_key is):
+# two lookups rather than one OR, each on its own index.
 _INSERT_KEY = (
     f"INSERT INTO {_KEYS} (integration_id, window_start, dedup_key)"  # noqa: S608
-    " VALUES (%s, %s, %s) ON CONFLICT DO NOTHING RETURNING id"
-)
-# Two lookups rather than one OR, each on its own index: the key's open
-# alert, or an open alert of the group (an Alertmanager event's key is the
-# hash of its group, as each of the group's alerts' group_key is).
-_OPEN_ALERT = (
-    f"SELECT 1 FROM {_ALERTS} WHERE integration_id = %s"  # noqa: S608
-    " AND dedup_key = %s AND status <> 'resolved'"
-    f" UNION ALL SELECT 1 FROM {_ALERTS} WHERE integration_id = %s"
-    " AND group_key = %s AND status <> 'resolved' LIMIT 1"
+    " VALUES (%s, %s, %s) ON CONFLICT DO NOTHING RETURNING"
+    f" EXISTS (SELECT 1 FROM {_ALERTS} WHERE integration_id = %s"
+    " AND dedup_key = %s AND status <> 'resolved')"
+    f" OR EXISTS (SELECT 1 FROM {_ALERTS} WHERE integration_id = %s"
+    " AND group_key = %s AND status <> 'resolved')"
 )
 _COUNT = (
     f"INSERT INTO {_WINDOWS} (integration_id, window_start, new_alerts)"  # noqa: S608
@@ -108,9 +107,14 @@ def alert_event_record_within_quota(
     action: str,
     dedup_key: str,
     payload: Any,
+    looked: bool = False,
 ) -> AlertEvent:
     """Store the event, unless it opens a new alert past the integration's
     quota for this minute: then raise IngestQuotaExceededError, storing nothing.
+
+    `looked`: the caller has just found the key not admitted this minute
+    (`alert_event_record_for_counted_key` storing nothing), so the same
+    lookup is not made again.
     """
     fields = {
         "source": source,
@@ -122,7 +126,7 @@ def alert_event_record_within_quota(
         return alert_event_record(integration=integration, **fields)
     now = timezone.now()
     window = _minute(now)
-    if _fetch(_COUNTED_SELECT, [integration.pk, window, dedup_key]):
+    if not looked and _fetch(_COUNTED_SELECT, [integration.pk, window, dedup_key]):
         return alert_event_record(integration=integration, **fields)
     with transaction.atomic():
         _admit(integration, window=window, now=now, source=source, dedup_key=dedup_key)
@@ -139,14 +143,16 @@ def _admit(
 ) -> None:
     """Record the key for this minute and count it if it opens a new alert;
     raise IngestQuotaExceededError if the count is at the quota already."""
-    if not _fetch(_INSERT_KEY, [integration.pk, window, dedup_key]):
-        return  # a concurrent request admitted the key and committed
     group = (
         dedup_key
         if source == AlertEvent.Source.ALERTMANAGER
         else hashlib.sha256(dedup_key.encode()).hexdigest()
     )
-    if _fetch(_OPEN_ALERT, [integration.pk, dedup_key, integration.pk, group]):
+    pk = integration.pk
+    inserted = _fetch(_INSERT_KEY, [pk, window, dedup_key, pk, dedup_key, pk, group])
+    if inserted is None:
+        return  # a concurrent request admitted the key and committed
+    if inserted[0]:
         return  # folds into an open alert: not new
     limit = settings.VIGIL_INGEST_NEW_ALERTS_PER_MINUTE
     counted = _fetch(_COUNT, [integration.pk, window, limit])
