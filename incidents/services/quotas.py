@@ -13,7 +13,10 @@ the minute's counter raised (only while under the quota) in the transaction
 that stores the event. A second request with the same new key waits on the
 first one's key row and then finds it; two with different keys queue on the
 counter row, and the one that would pass the quota gets no row back. A 429
-rolls the transaction back, key row included.
+rolls the transaction back, key row and event included. So an integration's
+new alerts are admitted one at a time (the counter row is raised last, just
+before the commit, to hold it briefly); its storms, and other integrations,
+do not wait for them.
 """
 
 from __future__ import annotations
@@ -129,31 +132,34 @@ def alert_event_record_within_quota(
     if not looked and _fetch(_COUNTED_SELECT, [integration.pk, window, dedup_key]):
         return alert_event_record(integration=integration, **fields)
     with transaction.atomic():
-        _admit(integration, window=window, now=now, source=source, dedup_key=dedup_key)
-        return alert_event_record(integration=integration, **fields)
+        new = _key_is_new(integration, window=window, source=source, key=dedup_key)
+        event = alert_event_record(integration=integration, **fields)
+        if new:
+            # Last: every new alert of the integration waits for the
+            # minute's counter row, held from here to the commit.
+            _count(integration, window=window, now=now)
+        return event
 
 
-def _admit(
-    integration: Integration,
-    *,
-    window: Any,
-    now: datetime,
-    source: str,
-    dedup_key: str,
-) -> None:
-    """Record the key for this minute and count it if it opens a new alert;
-    raise IngestQuotaExceededError if the count is at the quota already."""
+def _key_is_new(
+    integration: Integration, *, window: Any, source: str, key: str
+) -> bool:
+    """Record the key for this minute; return whether it opens a new alert
+    (neither admitted this minute by a concurrent request nor open)."""
     group = (
-        dedup_key
+        key
         if source == AlertEvent.Source.ALERTMANAGER
-        else hashlib.sha256(dedup_key.encode()).hexdigest()
+        else hashlib.sha256(key.encode()).hexdigest()
     )
     pk = integration.pk
-    inserted = _fetch(_INSERT_KEY, [pk, window, dedup_key, pk, dedup_key, pk, group])
-    if inserted is None:
-        return  # a concurrent request admitted the key and committed
-    if inserted[0]:
-        return  # folds into an open alert: not new
+    inserted = _fetch(_INSERT_KEY, [pk, window, key, pk, key, pk, group])
+    # None: a concurrent request admitted the key and committed.
+    return inserted is not None and not inserted[0]
+
+
+def _count(integration: Integration, *, window: Any, now: datetime) -> None:
+    """Count a new alert in the minute; raise IngestQuotaExceededError
+    if the count is at the quota already."""
     limit = settings.VIGIL_INGEST_NEW_ALERTS_PER_MINUTE
     counted = _fetch(_COUNT, [integration.pk, window, limit])
     if counted is None:
