@@ -29,3 +29,19 @@ def session_user(session_key: str) -> AbstractBaseUser | AnonymousUser:
     """
     store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
     return get_user(SimpleNamespace(session=store))  # type: ignore[arg-type]
+
+
+def client_address(request: HttpRequest) -> str:
+    """Return the address the request came from, as login throttling sees it.
+
+    Behind VIGIL_TRUSTED_PROXIES reverse proxies, each of which appends the
+    address it received from to X-Forwarded-For, the client is that many
+    entries from the right; what is further left, the client wrote itself.
+    Without proxies, or when the header has fewer entries, the peer address.
+    """
+    proxies = settings.VIGIL_TRUSTED_PROXIES
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
+    if proxies and len(hops) >= proxies:
+        return hops[-proxies]
+    return str(request.META.get("REMOTE_ADDR", ""))

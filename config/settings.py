@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 import zoneinfo
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -61,6 +62,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "channels",
     "csp",
+    "axes",
     "incidents",
     "escalation",
     "notifications",
@@ -77,6 +79,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -133,6 +137,31 @@ AUTH_PASSWORD_VALIDATORS = [
         "NumericPasswordValidator",
     )
 ]
+
+# --- Login throttling (django-axes) -----------------------------------------
+# Every password login (the admin's, and any login form using Django's
+# authenticate()) goes through django-axes: after VIGIL_LOGIN_FAILURE_LIMIT
+# failures for one username from one address, that pair is refused, even
+# with the right password, until VIGIL_LOGIN_LOCKOUT_MINUTES have passed
+# or an admin unlocks it (`manage.py axes_reset_username <name>`, or delete
+# the access attempt in the admin). Other users and addresses are unaffected.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("VIGIL_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(
+    minutes=env_int("VIGIL_LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Reverse proxies in front of Vigil that append to X-Forwarded-For: the
+# client's address is then read from that header (config.auth.client_address).
+VIGIL_TRUSTED_PROXIES = env_int("VIGIL_TRUSTED_PROXIES", 0)
+AXES_CLIENT_IP_CALLABLE = "config.auth.client_address"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "incidents/login_locked.html"
+# Successful logins are Django's business; Axes keeps only the failures.
+AXES_DISABLE_ACCESS_LOG = True
 
 # --- Time -------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -267,6 +296,14 @@ VIGIL_INGEST_MAX_ATTEMPTS = env_int("VIGIL_INGEST_MAX_ATTEMPTS", 3, minimum=1)
 VIGIL_INGEST_UNKNOWN_KEY_DELAY = (
     env_int("VIGIL_INGEST_UNKNOWN_KEY_DELAY_MS", 250, minimum=0) / 1000
 )
+
+# New alerts (distinct dedup keys) one integration may open in a minute;
+# past it, ingest answers 429 with Retry-After. Triggers of a key already
+# open or seen this minute never count. 0 turns the quota off.
+VIGIL_INGEST_NEW_ALERTS_PER_MINUTE = env_int("VIGIL_INGEST_NEW_ALERTS_PER_MINUTE", 120)
+# Incidents one integration may declare in a minute; past it, its further
+# new alerts are folded into one "alert flood" incident. 0 turns it off.
+VIGIL_FLOOD_INCIDENTS_PER_MINUTE = env_int("VIGIL_FLOOD_INCIDENTS_PER_MINUTE", 20)
 
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = env_url(

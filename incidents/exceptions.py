@@ -35,3 +35,14 @@ class EventFailedError(Exception):
 
 class TimelineAppendOnlyError(Exception):
     """Someone tried to change or delete a timeline event."""
+
+
+class IngestQuotaExceededError(IncidentError):
+    """An integration opened more new alerts this minute than its quota."""
+
+    status_code = 429
+    code = "throttled"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.retry_after = retry_after

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from config.accesslog import KEY_PARAMETER
 from config.db import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
 from config.strict_json import JSONRefused, loads
+from incidents.exceptions import IngestQuotaExceededError
 from incidents.ingest.alertmanager import group_hash, parse_webhook
 from incidents.ingest.auth import integration_for_key
 from incidents.ingest.generic import parse_generic
@@ -28,10 +29,12 @@ from incidents.ingest.pagerduty import parse_change, parse_event
 from incidents.ingest.signals import TRIGGER, InvalidEvent
 from incidents.models import AlertEvent, Integration
 from incidents.services import (
-    alert_event_record,
+    alert_event_record_for_counted_key,
     alert_event_record_for_key,
+    alert_event_record_within_quota,
     change_event_record,
     heartbeat_ping,
+    ingest_quota_applies,
 )
 
 Kind = Integration.Kind
@@ -111,7 +114,8 @@ def _record(
 ) -> None:
     """Store the event for the integration `key` opens, in one statement
     when the key is its enabled `kind` integration's current key (nearly
-    always), else after looking the key up (and refusing it if need be)."""
+    always) and the event is not a new alert under the quota, else after
+    looking the key up (and refusing it if need be)."""
     fields = {
         "source": source,
         "action": action,
@@ -119,8 +123,18 @@ def _record(
         "payload": payload,
     }
     digest = Integration.hash_key(key)
-    if alert_event_record_for_key(key_hash=digest, kind=kind, **fields) is None:
-        alert_event_record(integration=_integration(key, kind), **fields)
+    quota = ingest_quota_applies(action)
+    if quota:
+        # A storm's trigger (its key admitted this minute) is one statement
+        # still; the first of a key in a minute goes through the quota.
+        stored = alert_event_record_for_counted_key(
+            key_hash=digest, kind=kind, **fields
+        )
+    else:
+        stored = alert_event_record_for_key(key_hash=digest, kind=kind, **fields)
+    if stored is None:
+        integration = _integration(key, kind)
+        alert_event_record_within_quota(integration=integration, looked=quota, **fields)
 
 
 def _guarded(
@@ -147,6 +161,8 @@ def _guarded(
             response = _answer(503, body)
             response["Retry-After"] = str(RETRY_AFTER_SECONDS)
             return response
+        except IngestQuotaExceededError as throttled:
+            return _throttled(throttled)
         except Refused as refused:
             body = {
                 "status": "invalid",
@@ -165,6 +181,20 @@ def _guarded(
     wrapper.__name__ = view.__name__
     wrapper.__doc__ = view.__doc__
     return csrf_exempt(wrapper)
+
+
+def _throttled(error: IngestQuotaExceededError) -> HttpResponse:
+    """Answer 429 as PagerDuty does when a key sends too fast: senders
+    (PagerDuty's clients, Alertmanager) retry it after Retry-After."""
+    body = {
+        "status": "throttle exceeded",
+        "message": "Requests for this service are arriving too quickly. "
+        "Please retry later.",
+        "errors": [error.message],
+    }
+    response = _answer(429, body)
+    response["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def _routing_key(body: Any) -> str:
@@ -228,7 +258,7 @@ def alertmanager_webhook(request: HttpRequest) -> HttpResponse:
             ["the body must be a JSON object"], "Webhook body is invalid"
         )
     signals = parse_webhook(body)
-    alert_event_record(
+    alert_event_record_within_quota(
         integration=integration,
         source=Source.ALERTMANAGER,
         action=body.get("status", ""),
@@ -246,7 +276,7 @@ def generic_webhook(request: HttpRequest) -> HttpResponse:
     body = _read_json(request)
     signal = parse_generic(body, integration.field_mapping)
     dedup_key = signal.dedup_key or uuid.uuid4().hex
-    alert_event_record(
+    alert_event_record_within_quota(
         integration=integration,
         source=Source.GENERIC,
         action=signal.action,

@@ -17,14 +17,18 @@ from incidents.models.core import (
     TeamMembership,
     TimelineEvent,
 )
+from incidents.models.quotas import AlertFlood, IngestQuotaKey, IngestQuotaWindow
 
 __all__ = [
     "Alert",
     "AlertEvent",
+    "AlertFlood",
     "ChangeEvent",
     "Incident",
     "IncidentDaySequence",
     "IncidentRole",
+    "IngestQuotaKey",
+    "IngestQuotaWindow",
     "Integration",
     "MaintenanceWindow",
     "RoleAssignment",

@@ -24,6 +24,11 @@ from incidents.services.ingest import (
     user_report_create,
 )
 from incidents.services.quarantine import alert_event_fail, alert_event_redrive
+from incidents.services.quotas import (
+    alert_event_record_for_counted_key,
+    alert_event_record_within_quota,
+    ingest_quota_applies,
+)
 from incidents.services.setup import (
     integration_create,
     integration_update,
@@ -42,7 +47,9 @@ from incidents.services.targets import (
 __all__ = [
     "alert_event_fail",
     "alert_event_record",
+    "alert_event_record_for_counted_key",
     "alert_event_record_for_key",
+    "alert_event_record_within_quota",
     "alert_event_redrive",
     "alert_events_process",
     "change_event_record",
@@ -57,6 +64,7 @@ __all__ = [
     "incident_record_missed_targets",
     "incident_transition",
     "incident_update",
+    "ingest_quota_applies",
     "integration_create",
     "integration_rotate_key",
     "integration_update",

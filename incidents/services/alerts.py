@@ -32,6 +32,7 @@ from incidents.models import (
     SeverityLevel,
     TimelineEvent,
 )
+from incidents.services.floods import alert_flood_fold, alert_flood_is
 from incidents.services.incident import incident_create, incident_transition
 from incidents.services.quarantine import alert_event_fail
 from incidents.timeline import record_timeline
@@ -99,7 +100,14 @@ def alert_event_record(
 
 
 def alert_event_record_for_key(
-    *, key_hash: str, kind: str, source: str, action: str, dedup_key: str, payload: Any
+    *,
+    key_hash: str,
+    kind: str,
+    source: str,
+    action: str,
+    dedup_key: str,
+    payload: Any,
+    condition: tuple[str, list[Any]] | None = None,
 ) -> AlertEvent | None:
     """Store an event for the enabled `kind` integration whose current key
     hashes to `key_hash`, in one statement; None if there is no such one.
@@ -111,6 +119,8 @@ def alert_event_record_for_key(
     the fixed delay) from a disabled integration, another kind's key or a
     previous key still in its overlap. (Also None, storing nothing, on a
     database that cannot return what it inserted: the usual path then.)
+    `condition`, SQL on the integration row `i` and its parameters, is one
+    more thing the row must satisfy (also None, storing nothing, if not).
     """
     if not connection.features.can_return_columns_from_insert:
         return None
@@ -118,8 +128,12 @@ def alert_event_record_for_key(
         source=source, action=action, dedup_key=dedup_key, payload=payload
     )
     with connection.cursor() as cursor:
-        params = _insert_params(event, skip=_FROM_INTEGRATION)
-        cursor.execute(_INSERT_FOR_KEY, [*params, key_hash, kind])
+        params = [*_insert_params(event, skip=_FROM_INTEGRATION), key_hash, kind]
+        sql = _INSERT_FOR_KEY
+        if condition is not None:
+            sql = f"{_INSERT_FOR_KEY_WHERE} AND {condition[0]}{_RETURNING_CLAUSE}"
+            params += condition[1]
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
@@ -146,16 +160,17 @@ _INSERT = "INSERT INTO {} ({}) VALUES ({}) RETURNING {}".format(  # noqa: S608
     ", ".join(["%s"] * len(_EVENT_FIELDS)),
     _quote(AlertEvent._meta.pk.column),
 )
-_INSERT_FOR_KEY = (  # noqa: S608 - names from the models
+_INSERT_FOR_KEY_WHERE = (  # noqa: S608 - names from the models
     "INSERT INTO {} ({}) SELECT {} FROM {} i"
-    " WHERE i.key_hash = %s AND i.enabled AND i.kind = %s RETURNING {}"
+    " WHERE i.key_hash = %s AND i.enabled AND i.kind = %s"
 ).format(
     _quote(AlertEvent._meta.db_table),
     _COLUMNS,
     ", ".join(_FROM_INTEGRATION.get(f.column, "%s") for f in _EVENT_FIELDS),
     _quote(Integration._meta.db_table),
-    _RETURNING,
 )
+_RETURNING_CLAUSE = f" RETURNING {_RETURNING}"
+_INSERT_FOR_KEY = _INSERT_FOR_KEY_WHERE + _RETURNING_CLAUSE
 
 
 def _insert_params(event: AlertEvent, skip: Collection[str] = ()) -> list[Any]:
@@ -480,8 +495,16 @@ def _trigger(
         outcome = f"alert {alert.pk} suppressed by maintenance window {window.pk}"
         return None, outcome, alert
     incident = _group_incident(alert)
+    flood = (  # past the integration's incidents a minute: one flood incident
+        alert_flood_fold(event=event, severity=batch.severity(severity))
+        if incident is None
+        else None
+    )
     declared = incident is None
-    if incident is None:
+    if flood is not None:
+        incident, declared = flood.incident, flood.declared
+        message = f"Alert folded into the flood ({_sender(event)}): {alert.summary}"
+    elif incident is None:
         incident = _declare(event, signal, batch.severity(severity))
         message = f"Alert from {_sender(event)}: {alert.summary}"
     else:
@@ -496,7 +519,8 @@ def _trigger(
         via=event.source,
         data={"alert": alert.pk, "dedup_key": alert.dedup_key, "event": event.pk},
     )
-    if not declared:
+    # A flood pages once, when declared: its further alerts page no one.
+    if not declared and flood is None and not alert_flood_is(incident):
         escalation_renotify(incident=incident, alert=alert)
     return incident, f"alert {alert.pk} on {incident.public_id}", alert
 

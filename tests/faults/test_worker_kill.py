@@ -37,10 +37,17 @@ CONCURRENCY = 4  # as the README runs a worker
 KEYS = 300  # distinct dedup keys: one alert, one incident, one page each
 REPEATED = 50  # the first keys are sent three times in all
 INGEST = "incidents.tasks.ingest_process_task"
+# Every key opens and pages an incident of its own: no quota, no flood.
+UNTHROTTLED = {
+    "VIGIL_INGEST_NEW_ALERTS_PER_MINUTE": "0",
+    "VIGIL_FLOOD_INCIDENTS_PER_MINUTE": "0",
+}
 
 
 def start(workers: list[Process], tmp_path: Path, name: str) -> Process:
-    process = start_worker(tmp_path / f"{name}.log", concurrency=CONCURRENCY, **ENV)
+    process = start_worker(
+        tmp_path / f"{name}.log", concurrency=CONCURRENCY, **ENV, **UNTHROTTLED
+    )
     workers.append(process)
     return process
 
@@ -94,7 +101,7 @@ def test_a_worker_killed_in_an_alert_storm_loses_no_alert_and_doubles_no_page(
     integration, key = integration_create(
         name="Storm", kind="pagerduty", service=service
     )
-    web, url = start_web(tmp_path / "web.log")
+    web, url = start_web(tmp_path / "web.log", **UNTHROTTLED)
     workers.append(web)
     start(workers, tmp_path, "worker-1")
     start(workers, tmp_path, "worker-2")

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 
 from incidents.models import Alert, AlertEvent, ChangeEvent, Incident, TimelineEvent
 from incidents.services import integration_create, integration_update
@@ -53,16 +55,30 @@ def test_the_fixture_is_accepted_with_pagerdutys_exact_bytes(trigger, pd):
 
 
 def test_a_valid_key_is_checked_by_the_insert_that_stores_the_event(
-    trigger, pd, django_assert_num_queries
+    trigger, pd, django_assert_num_queries, settings
 ):
     """The request path's one round trip (its processing is asked for after
     commit): the key lookup is part of the INSERT."""
+    settings.VIGIL_INGEST_NEW_ALERTS_PER_MINUTE = 0
     with django_assert_num_queries(1) as queries:
         assert post_json(ENQUEUE, trigger).status_code == 202
     assert queries.captured_queries[0]["sql"].startswith("INSERT")
     event = AlertEvent.objects.get()
     assert (event.integration_id, event.service_id) == (pd[0].pk, pd[0].service_id)
     assert event.dedup_key == "srv01/mysql"
+
+
+def test_under_the_quota_a_storm_trigger_is_still_one_insert(
+    trigger, pd, django_assert_num_queries
+):
+    """The first trigger of a key in a minute is counted; the storm after it
+    is stored by the one INSERT, which also checks the key was counted."""
+    with time_machine.travel(datetime(2026, 11, 23, 9, 0, tzinfo=UTC), tick=False):
+        assert post_json(ENQUEUE, trigger).status_code == 202
+        with django_assert_num_queries(1) as queries:
+            assert post_json(ENQUEUE, trigger).status_code == 202
+    assert queries.captured_queries[0]["sql"].startswith("INSERT")
+    assert AlertEvent.objects.count() == 2
 
 
 def test_an_unknown_key_with_an_invalid_event_is_404_not_400(trigger, settings):
