@@ -35,3 +35,24 @@ class EventFailedError(Exception):
 
 class TimelineAppendOnlyError(Exception):
     """Someone tried to change or delete a timeline event."""
+
+
+class VerificationIncompleteError(IncidentError):
+    """The severity needs its verification checklist done before resolving."""
+
+    status_code = 409
+    code = "verification_incomplete"
+
+
+class OverrideRefusedError(IncidentError):
+    """Only the incident commander or a team lead may skip verification."""
+
+    status_code = 403
+    code = "override_refused"
+
+
+class ChecklistStateError(IncidentError):
+    """The incident's status or the item does not allow this tick."""
+
+    status_code = 409
+    code = "checklist_state"

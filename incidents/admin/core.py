@@ -20,6 +20,7 @@ from config.admin_actions import apply_each
 from config.auth import request_actor
 from escalation.models import EscalationPolicy
 from incidents import selectors, services
+from incidents.admin.checklists import ResponseAidsAdminMixin
 from incidents.exceptions import IncidentError
 from incidents.models import (
     AlertEvent,
@@ -131,7 +132,7 @@ def _public_id(incident: Incident) -> str:
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
+class IncidentAdmin(ResponseAidsAdminMixin):
     form = IncidentAdminForm
     list_display = [
         "public_id",
@@ -156,6 +157,8 @@ class IncidentAdmin(admin.ModelAdmin):
         "status",
         "war_room_channel",
         "timeline_export",
+        "verification",
+        "response_checklist",
         "acknowledged_at",
         "mitigated_at",
         "resolved_at",

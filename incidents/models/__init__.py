@@ -5,6 +5,11 @@ from incidents.models.alerts import (
     Integration,
     MaintenanceWindow,
 )
+from incidents.models.checklists import (
+    ChecklistTick,
+    IncidentVerificationItem,
+    VerificationItem,
+)
 from incidents.models.core import (
     Incident,
     IncidentDaySequence,
@@ -22,9 +27,11 @@ __all__ = [
     "Alert",
     "AlertEvent",
     "ChangeEvent",
+    "ChecklistTick",
     "Incident",
     "IncidentDaySequence",
     "IncidentRole",
+    "IncidentVerificationItem",
     "Integration",
     "MaintenanceWindow",
     "RoleAssignment",
@@ -34,4 +41,5 @@ __all__ = [
     "Team",
     "TeamMembership",
     "TimelineEvent",
+    "VerificationItem",
 ]
