@@ -394,6 +394,7 @@ class SeverityLevelAdmin(admin.ModelAdmin):
         "resolve_target",
         "update_cadence",
         "pir_required",
+        "verification_required",
         "version",
     ]
     fields = ["code", "rank", *SEVERITY_EDITABLE, "version"]

@@ -204,8 +204,8 @@ def verification_check_resolve(
     labels = [item.label for item in still_open]
     if not override:
         raise VerificationIncompleteError(
-            f"{incident.severity.code} incidents are resolved after verification; "
-            f"still open: {'; '.join(labels)}",
+            f"{incident.severity.code} incidents are resolved after verification "
+            f"(tick the items, then resolve again); still open: {'; '.join(labels)}",
             open_items=[{"id": item.pk, "label": item.label} for item in still_open],
         )
     if not verification_may_override(incident=incident, user=by):

@@ -36,7 +36,7 @@ from notifications.models import ContactMethod
 from notifications.services import action_links_issue
 from tests.conftest import api_client
 from tests.factories import declare, verify
-from tests.incidents.ingest_helpers import post_json
+from tests.incidents.ingest_helpers import fixture, post_json
 
 Kind = TimelineEvent.Kind
 S = Incident.Status
@@ -526,3 +526,44 @@ def test_the_schema_describes_the_409_body_of_resolve_and_transition(api, incide
     assert conflict["properties"]["open_items"]["items"] == {
         "$ref": "#/components/schemas/OpenItem"
     }
+
+
+def test_alertmanager_resolved_holds_an_acknowledged_p1_in_monitoring(
+    service, responder
+):
+    am = integration_create(name="Prometheus", kind="alertmanager", service=service)
+    body = fixture("alertmanager-webhook.json")
+
+    def send() -> None:
+        auth = {"HTTP_AUTHORIZATION": f"Bearer {am[1]}"}
+        assert post_json("/ingest/alertmanager/", body, **auth).status_code == 202
+        ingest_process_task(integration_id=am[0].pk)
+
+    send()
+    incident = Incident.objects.get()
+    incident_acknowledge(incident=incident, by=responder)
+    body["status"] = body["alerts"][0]["status"] = "resolved"
+    send()
+
+    incident.refresh_from_db()
+    assert (incident.severity.verification_required, incident.status) == (
+        True,
+        S.MONITORING,
+    )
+    assert incident.timeline.filter(kind=Kind.RESOLVE_HELD).count() == 1
+
+
+def test_an_admin_adds_an_item_to_one_severity(service, admin_user):
+    browser = Client()
+    browser.force_login(admin_user)
+
+    response = browser.post(
+        "/admin/incidents/verificationitem/add/",
+        {"severity": "P1", "label": "Payments settle", "position": 7},
+    )
+
+    assert response.status_code == 302
+    p1 = verification_items_ensure(incident=declare(service, "P1"))
+    p2 = verification_items_ensure(incident=declare(service, "P2"))
+    assert [i.label for i in p1] == [*PROTOCOL_ITEMS, "Payments settle"]
+    assert [i.label for i in p2] == PROTOCOL_ITEMS
