@@ -21,6 +21,7 @@ from notifications.services import delivery_send
 from tests.conftest import api_client
 from tests.factories import declare, verify
 from tests.notifications.servers import Answer, HTTPReceiver
+from tests.openapi import assert_described
 
 TL = TimelineEvent.Kind
 S = Incident.Status
@@ -278,3 +279,18 @@ def test_the_admin_buttons_tick_through_the_services(browser, incident, admin_us
     assert event_of(incident, TL.VERIFICATION_UNTICKED).via == "admin"
     assert "not by hand" in refused.content.decode()
     assert browser.get(f"{base}checklist-tick/status_updates/").status_code == 405
+
+
+def test_the_answers_match_the_schema(api, incident, responder):
+    incident_acknowledge(incident=incident, by=responder)
+    api.post(tick_url(incident, "status_updates"))
+    base = f"/api/v1/incidents/{incident.public_id}/"
+    for method, tail, path in [
+        ("get", "checklist/", "checklist/"),
+        ("post", "checklist/status_updates/untick/", "checklist/{item}/untick/"),
+        ("get", "verification/", "verification/"),
+    ]:
+        answer = getattr(api, method)(base + tail)
+        assert answer.status_code == 200
+        path = f"/api/v1/incidents/{{public_id}}/{path}"
+        assert_described(path, method, 200, answer.json())
