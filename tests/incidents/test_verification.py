@@ -32,6 +32,7 @@ from incidents.services.checklists import (
 from incidents.tasks import ingest_process_task
 from notifications.models import ContactMethod
 from notifications.services import action_links_issue
+from tests.concurrency import in_threads
 from tests.conftest import api_client
 from tests.factories import declare, verify
 from tests.incidents.ingest_helpers import fixture, post_json
@@ -568,3 +569,13 @@ def test_an_admin_adds_an_item_to_one_severity(service, admin_user):
     p2 = verification_items_ensure(incident=declare(service, "P2"))
     assert [i.label for i in p1] == [*PROTOCOL_ITEMS, "Payments settle"]
     assert [i.label for i in p2] == PROTOCOL_ITEMS
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_concurrent_first_reads_copy_the_items_once(service):
+    incident = declare(service, "P1")
+
+    errors = in_threads(5, lambda n: verification_items_ensure(incident=incident))
+
+    assert errors == []
+    assert open_labels(incident) == PROTOCOL_ITEMS
