@@ -198,9 +198,16 @@ def resolve_left_open(stack: Stack) -> int:
     from incidents.lifecycle import OPEN_STATUSES
     from incidents.models import Incident
     from incidents.services import incident_transition
+    from incidents.services.checklists import (
+        verification_item_tick,
+        verification_open_items,
+    )
 
     left = list(Incident.objects.filter(status__in=OPEN_STATUSES))
     for incident in left:
+        # A P0/P1 resolves once verified; nothing to verify in a benchmark.
+        for item in verification_open_items(incident=incident):
+            verification_item_tick(incident=incident, item_id=item.pk, by=None)
         incident_transition(
             incident=incident,
             to=Incident.Status.RESOLVED,

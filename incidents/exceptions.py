@@ -46,3 +46,24 @@ class IngestQuotaExceededError(IncidentError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message, retry_after=retry_after)
         self.retry_after = retry_after
+
+
+class VerificationIncompleteError(IncidentError):
+    """The severity needs its verification checklist done before resolving."""
+
+    status_code = 409
+    code = "verification_incomplete"
+
+
+class OverrideRefusedError(IncidentError):
+    """Only the incident commander or a team lead may skip verification."""
+
+    status_code = 403
+    code = "override_refused"
+
+
+class ChecklistStateError(IncidentError):
+    """The incident's status or the item does not allow this tick."""
+
+    status_code = 409
+    code = "checklist_state"

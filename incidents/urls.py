@@ -1,6 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from incidents.apis.checklists import IncidentResponseAidsViewSet
 from incidents.apis.core import (
     IncidentViewSet,
     ServiceViewSet,
@@ -28,7 +29,13 @@ router.register(
     "maintenance-windows", MaintenanceWindowViewSet, basename="maintenance-window"
 )
 
+# Verification, the response checklist and resolve: more detail routes of an
+# incident, in a router of their own so that the API root lists incidents once.
+aids = SimpleRouter()
+aids.register("incidents", IncidentResponseAidsViewSet, basename="incident-aids")
+
 urlpatterns = [
     path("reports/", UserReportView.as_view(), name="user-report"),
     *router.urls,
+    *aids.urls,
 ]

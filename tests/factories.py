@@ -16,6 +16,10 @@ from incidents.models import (
     TimelineEvent,
 )
 from incidents.services import incident_create
+from incidents.services.checklists import (
+    verification_item_tick,
+    verification_items_ensure,
+)
 from notifications.models import Channel, ContactMethod, Kind
 
 
@@ -69,6 +73,13 @@ def declare(
         service=service,
         **kwargs,  # type: ignore[arg-type]
     )
+
+
+def verify(incident: Incident, by: User | None = None) -> Incident:
+    """Tick every verification item, as a team does before it resolves."""
+    for item in verification_items_ensure(incident=incident):
+        verification_item_tick(incident=incident, item_id=item.pk, by=by)
+    return incident
 
 
 # What the escalation engine adds to every timeline (a service without a

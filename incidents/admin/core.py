@@ -20,6 +20,7 @@ from config.admin_actions import apply_each
 from config.auth import request_actor
 from escalation.models import EscalationPolicy
 from incidents import selectors, services
+from incidents.admin.checklists import ResponseAidsAdminMixin
 from incidents.admin.scoping import TeamScopedAdmin
 from incidents.exceptions import IncidentError
 from incidents.models import (
@@ -132,7 +133,7 @@ def _public_id(incident: Incident) -> str:
 
 
 @admin.register(Incident)
-class IncidentAdmin(TeamScopedAdmin):
+class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
     form = IncidentAdminForm
     list_display = [
         "public_id",
@@ -157,6 +158,8 @@ class IncidentAdmin(TeamScopedAdmin):
         "status",
         "war_room_channel",
         "timeline_export",
+        "verification",
+        "response_checklist",
         "acknowledged_at",
         "mitigated_at",
         "resolved_at",
@@ -395,6 +398,7 @@ class SeverityLevelAdmin(admin.ModelAdmin):
         "resolve_target",
         "update_cadence",
         "pir_required",
+        "verification_required",
         "version",
     ]
     fields = ["code", "rank", *SEVERITY_EDITABLE, "version"]

@@ -18,6 +18,7 @@ from config.auth import request_actor
 from incidents import selectors, services
 from incidents.filters import IncidentFilter
 from incidents.models import Incident, Service, SeverityLevel, Team
+from incidents.serializers.checklists import ConflictSerializer
 from incidents.serializers.core import (
     AssignRoleSerializer,
     ErrorSerializer,
@@ -45,17 +46,27 @@ CONFLICT = OpenApiResponse(
     "The incident's status does not allow this (illegal transition); the body "
     "names the current status and the allowed ones.",
 )
+RESOLVE_CONFLICT = OpenApiResponse(
+    ConflictSerializer,
+    "An illegal transition (the body names the current and allowed statuses), "
+    "or a resolve while the severity's verification items are open (the body "
+    "lists them as open_items).",
+)
 INVALID = OpenApiResponse(
     OpenApiTypes.OBJECT, "Validation failed; the body maps fields to messages."
 )
 COMMON = {401: UNAUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND}
 
 
-def _action_schema(request: type[BaseSerializer[Any]] | None, summary: str) -> Any:
+def _action_schema(
+    request: type[BaseSerializer[Any]] | None,
+    summary: str,
+    conflict: OpenApiResponse = CONFLICT,
+) -> Any:
     return extend_schema(
         summary=summary,
         request=request,
-        responses={200: IncidentSerializer, 400: INVALID, 409: CONFLICT, **COMMON},
+        responses={200: IncidentSerializer, 400: INVALID, 409: conflict, **COMMON},
     )
 
 
@@ -136,7 +147,9 @@ class IncidentViewSet(
         )
         return self._reply(incident)
 
-    @_action_schema(TransitionSerializer, "Move an incident to another status")
+    @_action_schema(
+        TransitionSerializer, "Move an incident to another status", RESOLVE_CONFLICT
+    )
     @action(detail=True, methods=["post"])
     def transition(self, request: Request, public_id: str) -> Response:
         incident = self.get_object()

@@ -5,6 +5,11 @@ from incidents.models.alerts import (
     Integration,
     MaintenanceWindow,
 )
+from incidents.models.checklists import (
+    ChecklistTick,
+    IncidentVerificationItem,
+    VerificationItem,
+)
 from incidents.models.core import (
     Incident,
     IncidentDaySequence,
@@ -24,9 +29,11 @@ __all__ = [
     "AlertEvent",
     "AlertFlood",
     "ChangeEvent",
+    "ChecklistTick",
     "Incident",
     "IncidentDaySequence",
     "IncidentRole",
+    "IncidentVerificationItem",
     "IngestQuotaKey",
     "IngestQuotaWindow",
     "Integration",
@@ -38,4 +45,5 @@ __all__ = [
     "Team",
     "TeamMembership",
     "TimelineEvent",
+    "VerificationItem",
 ]

@@ -87,6 +87,11 @@ class SeverityLevel(models.Model):
     pir_on_repeat = models.BooleanField(
         default=False, help_text="PIR only when the same root cause repeats."
     )
+    verification_required = models.BooleanField(
+        default=False,
+        help_text="Resolving needs every verification item ticked (or an "
+        "override with a reason by the incident commander or a team lead).",
+    )
     color = models.CharField(max_length=7, default="#6b7280")
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(auto_now=True)
@@ -315,6 +320,12 @@ class TimelineEvent(models.Model):
         ESCALATION_RESTARTED = "escalation_restarted", "Escalation restarted"
         REASSIGNED = "reassigned", "Reassigned"
         RESPONDER_ADDED = "responder_added", "Responder added"
+        VERIFICATION_TICKED = "verification_ticked", "Verification item ticked"
+        VERIFICATION_UNTICKED = "verification_unticked", "Verification item unticked"
+        VERIFICATION_OVERRIDDEN = "verification_overridden", "Verification overridden"
+        RESOLVE_HELD = "resolve_held", "Resolve held for verification"
+        CHECKLIST_TICKED = "checklist_ticked", "Checklist item ticked"
+        CHECKLIST_UNTICKED = "checklist_unticked", "Checklist item unticked"
 
     class NoteKind(models.TextChoices):
         NOTE = "note", "Note"

@@ -67,6 +67,7 @@ class SeverityLevelSerializer(serializers.ModelSerializer[SeverityLevel]):
             "paged_at_declaration",
             "pir_required",
             "pir_on_repeat",
+            "verification_required",
             "color",
             "version",
             "updated_at",

@@ -32,6 +32,7 @@ from incidents.models import (
     SeverityLevel,
     TimelineEvent,
 )
+from incidents.services.checklists import verification_open_items
 from incidents.services.floods import alert_flood_fold, alert_flood_is
 from incidents.services.incident import incident_create, incident_transition
 from incidents.services.quarantine import alert_event_fail
@@ -638,13 +639,52 @@ def _resolve(event: AlertEvent, alert: Alert | None) -> tuple[Incident | None, s
         and integration.auto_resolve
         and Incident.Status.RESOLVED in allowed_next(incident.status)
     ):
+        reason = f"all alerts resolved ({integration.name})"
+        if verification_open_items(incident=incident):
+            _hold_for_verification(event, incident, reason)
+            return (
+                incident,
+                f"alert {alert.pk} resolved; incident held for verification",
+            )
         incident_transition(
             incident=incident,
             to=Incident.Status.RESOLVED,
             by=None,
             via=event.source,
-            reason=f"all alerts resolved ({integration.name})",
+            reason=reason,
             at=event.received_at,
         )
         return incident, f"alert {alert.pk} resolved; incident resolved"
     return incident, f"alert {alert.pk} resolved"
+
+
+def _hold_for_verification(event: AlertEvent, incident: Incident, reason: str) -> None:
+    """Alerts cleared on an incident whose severity resolves after human
+    verification: move it to monitoring and say on the timeline what is left.
+
+    A triggered incident stays triggered: nobody has acknowledged it, so its
+    pages go on until someone does (and moving it would fake an acknowledge).
+    """
+    if incident.status not in (Incident.Status.TRIGGERED, Incident.Status.MONITORING):
+        incident = incident_transition(
+            incident=incident,
+            to=Incident.Status.MONITORING,
+            by=None,
+            via=event.source,
+            reason=f"{reason}; resolve after verification",
+            at=event.received_at,
+        )
+    still_open = verification_open_items(incident=incident)
+    record_timeline(
+        incident,
+        TimelineEvent.Kind.RESOLVE_HELD,
+        f"Not resolved automatically: {incident.severity.code} needs verification "
+        f"first; open: {'; '.join(item.label for item in still_open)}",
+        by=None,
+        via=event.source,
+        at=event.received_at,
+        data={
+            "event": event.pk,
+            "open_items": [item.label for item in still_open],
+        },
+    )

@@ -32,6 +32,11 @@ from incidents.models import (
     TimelineEvent,
 )
 from incidents.selectors import user_is_member
+from incidents.services.checklists import (
+    verification_check_resolve,
+    verification_items_reopen,
+    verification_items_resync,
+)
 from incidents.timeline import record_timeline
 from notifications.services import deliveries_cancel, notify
 
@@ -171,8 +176,14 @@ def incident_transition(
     via: str = "api",
     reason: str = "",
     at: datetime | None = None,
+    override_verification: bool = False,
 ) -> Incident:
-    """Move the incident to status `to`, or raise IllegalTransitionError."""
+    """Move the incident to status `to`, or raise IllegalTransitionError.
+
+    Every resolve passes the verification guard: a severity that requires
+    it refuses with VerificationIncompleteError while items are open, unless
+    `override_verification` is asked, with a reason, by someone allowed.
+    """
     if to not in S.values:
         raise IncidentError(f"{to!r} is not a status", field="status")
     incident = _locked(incident)
@@ -192,6 +203,17 @@ def incident_transition(
             field="reason",
         )
     at = at or timezone.now()
+    if to == S.RESOLVED:
+        verification_check_resolve(
+            incident=incident,
+            by=by,
+            via=via,
+            override=override_verification,
+            reason=reason,
+            at=at,
+        )
+    elif before == S.RESOLVED and to == S.INVESTIGATING:  # reopened
+        verification_items_reopen(incident=incident)
     _apply_status(incident, to, at)
     incident.save()
     label = S(to).label
@@ -295,6 +317,7 @@ def incident_change_severity(
         )
     incident.severity = severity
     incident.save(update_fields=["severity", "updated_at"])
+    verification_items_resync(incident=incident)
     direction = "raised" if severity.rank < before.rank else "lowered"
     message = f"Severity {direction}: {before.code} → {severity.code}"
     if reason:

@@ -32,6 +32,7 @@ SEVERITY_EDITABLE = (
     "paged_at_declaration",
     "pir_required",
     "pir_on_repeat",
+    "verification_required",
     "color",
 )
 

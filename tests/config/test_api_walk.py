@@ -44,6 +44,8 @@ def operations() -> list[tuple[str, str]]:
 OPERATIONS = operations()
 # Not a team's object: the severity matrix is global (readable by all).
 GLOBAL = ("/api/v1/severities/{code}/",)
+# Response checklist items are named by key, not by number.
+CHECKLIST_ITEM = "ic_assigned"
 OWNED = [(p, m) for p, m in OPERATIONS if "{" in p and p not in GLOBAL]
 
 
@@ -74,7 +76,7 @@ def test_the_schema_names_every_api_route():
 
 @pytest.mark.parametrize(("path", "method"), OPERATIONS)
 def test_anonymous_callers_get_401_everywhere(db, path, method):
-    url = re.sub(r"\{[^}]+\}", "1", path)
+    url = re.sub(r"\{[^}]+\}", "1", path.replace("{item}", CHECKLIST_ITEM))
 
     response = getattr(api_client(), method)(url, {}, format="json")
 
@@ -125,6 +127,8 @@ def platform(service: Service, responder) -> dict[str, object]:
         ).pk,
         "channels": channel.pk,
         "deliveries": Delivery.objects.filter(incident=incident).first().pk,
+        "checklist": CHECKLIST_ITEM,
+        "verification": 1,
     }
 
 

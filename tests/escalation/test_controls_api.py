@@ -12,7 +12,7 @@ from incidents.models import Incident, TimelineEvent
 from incidents.services import incident_transition
 from notifications.models import Delivery
 from tests.conftest import api_client
-from tests.factories import MembershipFactory, declare
+from tests.factories import MembershipFactory, declare, verify
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 Kind = TimelineEvent.Kind
@@ -163,7 +163,7 @@ def test_another_teams_incident_is_not_found_and_strangers_are_refused(
 
 @pytest.mark.parametrize("action", ["escalate", "reassign", "responders"])
 def test_nothing_is_paged_for_a_resolved_incident(api, p1, responder, action):
-    incident_transition(incident=p1, to=Incident.Status.RESOLVED, by=responder)
+    incident_transition(incident=verify(p1), to=Incident.Status.RESOLVED, by=responder)
     before = Delivery.objects.filter(purpose=Delivery.Purpose.PAGE).count()
 
     response = api.post(url(p1, action), {"user": "lead"})

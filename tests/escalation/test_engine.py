@@ -20,7 +20,7 @@ from incidents.models import Incident, Service, TimelineEvent
 from incidents.services import incident_acknowledge, incident_transition
 from tests.concurrency import in_threads
 from tests.escalation.conftest import START, add_level, paged, reachable, user_target
-from tests.factories import MembershipFactory, declare
+from tests.factories import MembershipFactory, declare, verify
 
 S = Incident.Status
 Kind = TimelineEvent.Kind
@@ -98,7 +98,7 @@ def test_acknowledging_at_minute_three_stops_everything(
 def test_resolving_cancelling_or_working_on_it_stops_the_climb(
     sop_policy, service, responder, clock, to
 ):
-    incident = declare(service, "P1")
+    incident = verify(declare(service, "P1"))
     incident_transition(incident=incident, to=to, by=responder, reason="done")
     assert at_minute(clock, 60) == 0
     assert Escalation.objects.get(incident=incident).state == "stopped"

@@ -14,7 +14,7 @@ from escalation.models import Escalation, EscalationPolicy, EscalationStep
 from incidents.models import Incident, TeamMembership
 from incidents.services import incident_transition
 from notifications.models import Delivery
-from tests.factories import declare
+from tests.factories import declare, verify
 
 POLICIES = "/admin/escalation/escalationpolicy/"
 ESCALATIONS = "/admin/escalation/escalation/"
@@ -314,7 +314,7 @@ def test_the_controls_need_a_user_to_page(browser, p1):
 
 
 def test_a_refusal_is_shown_as_an_error(browser, p1, responder):
-    incident_transition(incident=p1, to=Incident.Status.RESOLVED, by=responder)
+    incident_transition(incident=verify(p1), to=Incident.Status.RESOLVED, by=responder)
 
     response = controls(browser, p1, action="escalate")
 

@@ -18,7 +18,13 @@ from escalation.services.policies import (
 from incidents.models import Incident, TeamMembership
 from incidents.services import incident_transition
 from tests.conftest import api_client
-from tests.factories import MembershipFactory, ServiceFactory, TeamFactory, declare
+from tests.factories import (
+    MembershipFactory,
+    ServiceFactory,
+    TeamFactory,
+    declare,
+    verify,
+)
 
 POLICIES = "/api/v1/escalation-policies/"
 Role = TeamMembership.Role
@@ -391,6 +397,7 @@ def test_a_policy_open_incidents_follow_is_deleted_once_they_are_resolved(
     url = f"{POLICIES}{created['id']}/"
 
     refused = api.delete(url)
+    verify(incident)
     incident_transition(incident=incident, to=Incident.Status.RESOLVED, by=responder)
     deleted = api.delete(url)
 

@@ -8,7 +8,13 @@ from django.test import Client
 
 from incidents.models import Incident, Integration, SeverityLevel, TimelineEvent
 from incidents.services import incident_acknowledge
-from tests.factories import MembershipFactory, ServiceFactory, core_timeline, declare
+from tests.factories import (
+    MembershipFactory,
+    ServiceFactory,
+    core_timeline,
+    declare,
+    verify,
+)
 
 CHANGELIST = "/admin/incidents/incident/"
 
@@ -94,7 +100,7 @@ def test_bulk_acknowledge_goes_through_the_service(browser, service, responder):
 
 
 def test_bulk_resolve(browser, service):
-    incident = declare(service)
+    incident = verify(declare(service))
     run_action(browser, "resolve", [incident])
     incident.refresh_from_db()
     assert incident.status == "resolved"

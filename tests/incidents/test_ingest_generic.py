@@ -7,6 +7,7 @@ import pytest
 from incidents.models import Alert, AlertEvent, Incident
 from incidents.services import integration_create
 from incidents.tasks import ingest_process_task
+from tests.factories import verify
 from tests.incidents.ingest_helpers import post_json
 
 URL = "/ingest/generic/"
@@ -46,6 +47,7 @@ def test_fields_are_read_through_the_mapping(generic):
 
 def test_a_mapped_resolve_word_resolves(generic):
     send({"check": {"name": "Homepage down", "level": "down", "id": "home"}}, generic)
+    verify(Incident.objects.get())
     send({"check": {"id": "home"}, "state": "OK"}, generic)
     assert Alert.objects.get().status == "resolved"
     assert Incident.objects.get().status == "resolved"

@@ -13,7 +13,7 @@ from incidents.models import Alert, AlertEvent, ChangeEvent, Incident, TimelineE
 from incidents.services import integration_create, integration_update
 from incidents.tasks import ingest_process_task
 from tests.conftest import database_unavailable
-from tests.factories import core_timeline
+from tests.factories import core_timeline, verify
 from tests.incidents.ingest_helpers import fixture, post_json
 
 ENQUEUE = "/v2/enqueue"
@@ -136,6 +136,7 @@ def test_acknowledge_then_resolve_drive_the_incident(trigger, pd):
     event = incident.timeline.get(kind=TimelineEvent.Kind.ACKNOWLEDGED)
     assert (event.via, event.actor) == ("pagerduty", None)
     assert "acknowledged by Nagios" in event.message
+    verify(incident)
 
     send(
         {"routing_key": key, "dedup_key": "srv01/mysql", "event_action": "resolve"}, pd
@@ -148,6 +149,7 @@ def test_acknowledge_then_resolve_drive_the_incident(trigger, pd):
 
 def test_a_trigger_after_resolve_opens_a_new_alert_and_incident(trigger, pd):
     send(trigger, pd)
+    verify(Incident.objects.get())
     send(
         {"routing_key": pd[1], "dedup_key": "srv01/mysql", "event_action": "resolve"},
         pd,
@@ -188,7 +190,10 @@ def test_a_resolve_received_before_its_trigger_was_processed_still_applies(trigg
     assert post_json(ENQUEUE, resolve).status_code == 202
     ingest_process_task(integration_id=pd[0].pk)  # both at once, in order
     assert Alert.objects.get().status == "resolved"
-    assert Incident.objects.get().status == "resolved"
+    # A P1 is not resolved by its alerts alone: it waits for verification.
+    incident = Incident.objects.get()
+    assert incident.status == "triggered"
+    assert incident.timeline.filter(kind=TimelineEvent.Kind.RESOLVE_HELD).exists()
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ from incidents.services import (
     incident_transition,
     incident_update,
 )
-from tests.factories import core_timeline, declare
+from tests.factories import core_timeline, declare, verify
 
 S = Incident.Status
 Kind = TimelineEvent.Kind
@@ -53,6 +53,7 @@ def test_declaring_with_impact_after_detection_is_refused(service):
 
 def test_full_lifecycle_sets_each_timestamp_once(incident, responder):
     start = incident.detected_at
+    verify(incident)  # a P1 is resolved once verified
     steps = [
         (S.ACKNOWLEDGED, 3),
         (S.INVESTIGATING, 5),
@@ -75,6 +76,7 @@ def test_full_lifecycle_sets_each_timestamp_once(incident, responder):
     assert incident.time_to_acknowledge == timedelta(minutes=3)
     assert kinds(incident) == [
         Kind.CREATED,
+        *[Kind.VERIFICATION_TICKED] * 6,
         Kind.ACKNOWLEDGED,
         *[Kind.STATUS_CHANGED] * 6,
     ]
@@ -135,13 +137,17 @@ def test_unacknowledge_clears_the_acknowledgement(incident, responder):
 def test_resolving_straight_from_triggered_does_not_fake_an_acknowledgement(
     incident, responder
 ):
-    incident = incident_transition(incident=incident, to=S.RESOLVED, by=responder)
+    incident = incident_transition(
+        incident=verify(incident), to=S.RESOLVED, by=responder
+    )
     assert incident.acknowledged_at is None
     assert incident.resolved_at is not None
 
 
 def test_reopening_a_resolved_incident_clears_its_resolution(incident, responder):
-    incident = incident_transition(incident=incident, to=S.RESOLVED, by=responder)
+    incident = incident_transition(
+        incident=verify(incident), to=S.RESOLVED, by=responder
+    )
     incident = incident_transition(incident=incident, to=S.INVESTIGATING, by=responder)
     assert incident.resolved_at is None
     assert incident.status == S.INVESTIGATING

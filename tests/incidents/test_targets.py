@@ -7,7 +7,7 @@ import time_machine
 from incidents.models import Incident, TimelineEvent
 from incidents.services import incident_acknowledge, incident_transition
 from incidents.tasks import incident_targets_sweep_task
-from tests.factories import declare
+from tests.factories import declare, verify
 
 Kind = TimelineEvent.Kind
 T0 = "2026-04-01 08:00:00+00:00"
@@ -60,7 +60,7 @@ def test_resolved_incidents_and_targetless_severities_are_left_alone(
     service, responder
 ):
     with time_machine.travel(T0, tick=False):
-        resolved = declare(service, "P1")
+        resolved = verify(declare(service, "P1"))
         incident_transition(incident=resolved, to="resolved", by=responder)
         p2 = declare(service, "P2")
         incident_acknowledge(incident=p2, by=responder)

@@ -222,6 +222,7 @@ def test_alerts_of_one_group_open_one_incident_which_resolves_with_them(
     ]
     assert attached[1]["message"].endswith("Disk full on db-2")
 
+    live_vigil.verify(public_id)  # a P1 resolves by itself once verified
     alertmanager.resolve(db1, "Disk full on db-1")
     alertmanager.resolve(db2, "Disk full on db-2")
     settle(

@@ -122,6 +122,7 @@ def test_the_client_triggers_acknowledges_and_resolves_an_incident(
 
     assert client.acknowledge(key) == key
     reaches(live_vigil, public_id, "acknowledged")
+    live_vigil.verify(public_id)  # a P1 resolves by itself once verified
 
     assert client.resolve(key) == key
     reaches(live_vigil, public_id, "resolved")

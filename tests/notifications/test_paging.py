@@ -18,7 +18,7 @@ from notifications.models import (
     NotificationRule,
 )
 from notifications.services import delivery_send, page_user
-from tests.factories import ServiceFactory, TeamFactory, declare
+from tests.factories import ServiceFactory, TeamFactory, declare, verify
 from tests.notifications.servers import Answer, HTTPReceiver
 
 HOOK = "/channel"
@@ -127,6 +127,7 @@ def test_status_updates_and_resolution_reach_the_channels(service, responder, ho
     incident_transition(
         incident=incident, to="identified", by=responder, reason="Bad deploy 4.2"
     )
+    verify(incident)
     incident_transition(incident=incident, to="resolved", by=responder)
 
     kinds = list(
@@ -139,7 +140,7 @@ def test_status_updates_and_resolution_reach_the_channels(service, responder, ho
 
 def test_the_channel_message_uses_the_sops_subject_lines(service, responder, hook):
     channel(hook, service=service)
-    incident = declare(service, "P0", title="Site down")
+    incident = verify(declare(service, "P0", title="Site down"))
     incident_transition(incident=incident, to="resolved", by=responder)
 
     for delivery in incident.deliveries.order_by("id"):

@@ -19,7 +19,7 @@ from incidents.services import incident_acknowledge
 from notifications.models import ActionLink, ContactMethod
 from notifications.services import action_links_issue
 from notifications.services.links import SALT, IssuedLinks
-from tests.factories import MembershipFactory
+from tests.factories import MembershipFactory, verify
 
 PHONE = "+14155550100"
 SMS_PATH = "/notifications/twilio/sms/"
@@ -103,6 +103,7 @@ def test_a_link_works_once(client, links, incident):
 
 
 def test_the_resolve_link_resolves(client, links, incident, responder):
+    verify(incident)
     response = client.post(path_of(links.resolve_url))
 
     assert response.status_code == 200
@@ -114,6 +115,7 @@ def test_the_resolve_link_resolves(client, links, incident, responder):
 
 
 def test_after_acknowledging_the_resolve_link_still_works(client, links, incident):
+    verify(incident)
     assert client.post(path_of(links.acknowledge_url)).status_code == 200
     assert client.post(path_of(links.resolve_url)).status_code == 200
     assert status_of(incident) == "resolved"
@@ -260,6 +262,7 @@ def test_the_reply_word_is_case_insensitive(client, twilio_token, links, inciden
 def test_resolve_and_the_code_resolves(
     client, twilio_token, links, incident, responder
 ):
+    verify(incident)
     response = sms_reply(client, f"RESOLVE {links.code}")
 
     assert f"{incident.public_id} resolved" in response.content.decode()
@@ -439,6 +442,7 @@ def test_wrong_codes_older_than_the_lockout_no_longer_count(
         for _ in range(2):
             sms_reply(client, f"ACK {wrong_code(links.code)}")
 
+        verify(incident)
         response = sms_reply(client, f"RESOLVE {links.code}")
 
     assert f"{incident.public_id} resolved" in response.content.decode()
