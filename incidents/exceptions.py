@@ -35,3 +35,14 @@ class EventFailedError(Exception):
 
 class TimelineAppendOnlyError(Exception):
     """Someone tried to change or delete a timeline event."""
+
+
+class RunbookError(IncidentError):
+    """A runbook, external contact or checklist change that is refused."""
+
+
+class RunbookStepStateError(RunbookError):
+    """The checklist step's state, or its incident's, does not allow this."""
+
+    status_code = 409
+    code = "runbook_step_state"

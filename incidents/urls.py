@@ -14,6 +14,12 @@ from incidents.apis.ingest import (
     MaintenanceWindowViewSet,
     UserReportView,
 )
+from incidents.apis.runbooks import (
+    ExternalContactViewSet,
+    IncidentRunbookStepViewSet,
+    IncidentRunbookViewSet,
+    RunbookViewSet,
+)
 
 # No API root of its own: config/urls.py lists every app's resources in one.
 router = SimpleRouter()
@@ -26,6 +32,20 @@ router.register("alerts", AlertViewSet, basename="alert")
 router.register("alert-events", AlertEventViewSet, basename="alert-event")
 router.register(
     "maintenance-windows", MaintenanceWindowViewSet, basename="maintenance-window"
+)
+router.register("runbooks", RunbookViewSet, basename="runbook")
+router.register(
+    r"incidents/(?P<public_id>[^/.]+)/runbooks",
+    IncidentRunbookViewSet,
+    basename="incident-runbook",
+)
+router.register(
+    r"incidents/(?P<public_id>[^/.]+)/runbook-steps",
+    IncidentRunbookStepViewSet,
+    basename="incident-runbook-step",
+)
+router.register(
+    "external-contacts", ExternalContactViewSet, basename="external-contact"
 )
 
 urlpatterns = [

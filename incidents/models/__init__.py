@@ -17,17 +17,31 @@ from incidents.models.core import (
     TeamMembership,
     TimelineEvent,
 )
+from incidents.models.runbooks import (
+    ExternalContact,
+    IncidentRunbook,
+    IncidentRunbookStep,
+    Phase,
+    Runbook,
+    RunbookStep,
+)
 
 __all__ = [
     "Alert",
     "AlertEvent",
     "ChangeEvent",
+    "ExternalContact",
     "Incident",
     "IncidentDaySequence",
     "IncidentRole",
+    "IncidentRunbook",
+    "IncidentRunbookStep",
     "Integration",
     "MaintenanceWindow",
+    "Phase",
     "RoleAssignment",
+    "Runbook",
+    "RunbookStep",
     "Service",
     "SeverityLevel",
     "SeverityLevelRevision",

@@ -315,6 +315,11 @@ class TimelineEvent(models.Model):
         ESCALATION_RESTARTED = "escalation_restarted", "Escalation restarted"
         REASSIGNED = "reassigned", "Reassigned"
         RESPONDER_ADDED = "responder_added", "Responder added"
+        RUNBOOK_ATTACHED = "runbook_attached", "Runbook attached"
+        RUNBOOK_STEP_DONE = "runbook_step_done", "Runbook step done"
+        RUNBOOK_STEP_REOPENED = "runbook_step_reopened", "Runbook step reopened"
+        RUNBOOK_STEP_SKIPPED = "runbook_step_skipped", "Runbook step skipped"
+        RUNBOOK_STEP_NOTE = "runbook_step_note", "Runbook step note"
 
     class NoteKind(models.TextChoices):
         NOTE = "note", "Note"

@@ -32,6 +32,7 @@ from incidents.models import (
     TimelineEvent,
 )
 from incidents.selectors import user_is_member
+from incidents.services.runbooks import incident_runbooks_attach_matching
 from incidents.timeline import record_timeline
 from notifications.services import deliveries_cancel, notify
 
@@ -156,6 +157,9 @@ def incident_create(
         via=via,
         at=now,
         data={"severity": severity.code, "service": service.slug},
+    )
+    incident_runbooks_attach_matching(
+        incident=incident, by=by, via=via, reason="declared"
     )
     notify(incident=incident, message_kind="initial", event_key=f"tl{declared.pk}")
     escalation_start(incident=incident)
@@ -307,6 +311,9 @@ def incident_change_severity(
         via=via,
         data={"from": before.code, "to": severity.code, "reason": reason},
     )
+    incident_runbooks_attach_matching(
+        incident=incident, by=by, via=via, reason=f"severity {severity.code}"
+    )
     if direction == "raised":
         escalation_severity_raised(incident=incident)
     return incident
@@ -426,4 +433,11 @@ def incident_update(
         via=via,
         data={"fields": changed},
     )
+    if "category" in changed:
+        incident_runbooks_attach_matching(
+            incident=incident,
+            by=by,
+            via=via,
+            reason=f"category {incident.get_category_display().lower()}",
+        )
     return incident
