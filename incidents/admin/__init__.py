@@ -1,5 +1,5 @@
 """Django admin for responders: every change goes through the services."""
 
-from incidents.admin import core, ingest
+from incidents.admin import core, ingest, runbooks
 
-__all__ = ["core", "ingest"]
+__all__ = ["core", "ingest", "runbooks"]

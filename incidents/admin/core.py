@@ -20,6 +20,7 @@ from config.admin_actions import apply_each
 from config.auth import request_actor
 from escalation.models import EscalationPolicy
 from incidents import selectors, services
+from incidents.admin.runbooks import runbook_checklist, runbook_step_urls
 from incidents.exceptions import IncidentError
 from incidents.models import (
     AlertEvent,
@@ -162,6 +163,7 @@ class IncidentAdmin(admin.ModelAdmin):
         "closed_at",
         "created_by",
         "created_at",
+        "runbook_checklist",
     ]
     autocomplete_fields = ["service", "affected_services"]
 
@@ -191,6 +193,10 @@ class IncidentAdmin(admin.ModelAdmin):
     def team(self, incident: Incident) -> Team:
         return incident.service.team
 
+    @admin.display(description="Runbooks")
+    def runbook_checklist(self, incident: Incident) -> SafeString:
+        return runbook_checklist(incident)
+
     @admin.display(description="Timeline document")
     def timeline_export(self, incident: Incident) -> SafeString:
         if not incident.pk:
@@ -204,7 +210,7 @@ class IncidentAdmin(admin.ModelAdmin):
             self.admin_site.admin_view(self.timeline_view),
             name="incidents_incident_timeline",
         )
-        return [export, *super().get_urls()]
+        return [export, *runbook_step_urls(self), *super().get_urls()]
 
     def timeline_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         incident = get_object_or_404(self.get_queryset(request), pk=pk)

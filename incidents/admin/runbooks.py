@@ -1,0 +1,352 @@
+"""Admin for runbooks and external contacts, and the checklist on an incident.
+
+Runbooks are written with their steps by the service; the checklist's
+buttons post to small admin views that call the step services.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, re_path, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.views.decorators.http import require_POST
+
+from config.auth import request_actor
+from config.errors import VigilError
+from incidents import runbook_conditions, runbook_selectors, selectors
+from incidents.exceptions import RunbookError
+from incidents.models import (
+    ExternalContact,
+    Incident,
+    IncidentRunbookStep,
+    Runbook,
+    RunbookStep,
+)
+from incidents.services import runbook_setup, runbooks
+from incidents.services.runbook_setup import CONTACT_FIELDS, RUNBOOK_FIELDS, STEP_FIELDS
+
+State = IncidentRunbookStep.State
+
+
+class TeamScopedAdmin(admin.ModelAdmin):
+    """Team fields offer the user's own teams only."""
+
+    def formfield_for_foreignkey(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> Any:
+        if db_field.name == "team":
+            kwargs["queryset"] = selectors.team_list(user=request.user)
+        if db_field.name == "service":
+            kwargs["queryset"] = selectors.service_list(user=request.user)
+        if db_field.name == "external_contact":
+            kwargs["queryset"] = runbook_selectors.external_contact_list(
+                user=request.user
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(ExternalContact)
+class ExternalContactAdmin(TeamScopedAdmin):
+    list_display = ["name", "kind", "team", "emergency_line", "hours"]
+    list_filter = ["kind", "team"]
+    search_fields = ["name", "account_reference", "notes"]
+    fields = list(CONTACT_FIELDS)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ExternalContact]:
+        return runbook_selectors.external_contact_list(user=request.user)
+
+    def save_model(
+        self, request: HttpRequest, obj: ExternalContact, form: Any, change: bool
+    ) -> None:
+        data = {f: form.cleaned_data[f] for f in CONTACT_FIELDS}
+        if change:
+            runbook_setup.external_contact_update(
+                contact=ExternalContact.objects.get(pk=obj.pk), **data
+            )
+            return
+        contact = runbook_setup.external_contact_create(**data)
+        obj.pk = contact.pk
+        obj._state.adding = False
+
+    def delete_model(self, request: HttpRequest, obj: ExternalContact) -> None:
+        runbook_setup.external_contact_delete(contact=obj)
+
+
+class StepFormSet(forms.BaseInlineFormSet):
+    """Checks the runbook and its steps together, as the service will."""
+
+    def steps(self) -> list[dict[str, Any]]:
+        kept = [
+            form
+            for form in self.forms
+            if getattr(form, "cleaned_data", None)
+            and not form.cleaned_data.get("DELETE")
+        ]
+        kept.sort(key=lambda form: form.cleaned_data.get("position") or 0)
+        return [{f: form.cleaned_data.get(f) for f in STEP_FIELDS} for form in kept]
+
+    def clean(self) -> None:
+        super().clean()
+        runbook = self.instance
+        try:
+            runbook_setup.runbook_validate(
+                team=runbook.team,
+                service=runbook.service,
+                severity_at_least=runbook.severity_at_least,
+                severity_at_most=runbook.severity_at_most,
+                steps=self.steps(),
+            )
+        except RunbookError as error:
+            raise forms.ValidationError(error.message) from None
+
+
+class StepInline(admin.TabularInline):
+    model = RunbookStep
+    formset = StepFormSet
+    fields = [
+        "position",
+        "phase",
+        "text",
+        "commands",
+        "link",
+        "required",
+        "external_contact",
+    ]
+    extra = 1
+    ordering = ["position"]
+
+    def formfield_for_foreignkey(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> Any:
+        if db_field.name == "external_contact":
+            kwargs["queryset"] = runbook_selectors.external_contact_list(
+                user=request.user
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Runbook)
+class RunbookAdmin(TeamScopedAdmin):
+    list_display = ["name", "team", "attaches_to", "enabled", "step_count"]
+    list_filter = ["enabled", "category", "team"]
+    search_fields = ["name", "description"]
+    fields = list(RUNBOOK_FIELDS)
+    inlines = [StepInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Runbook]:
+        return runbook_selectors.runbook_list(user=request.user)
+
+    def _may_write(self, request: HttpRequest, obj: Runbook | None) -> bool:
+        # Runbooks shared by every team are the superusers' to change.
+        return obj is None or obj.team_id is not None or request.user.is_superuser
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and self._may_write(
+            request, obj
+        )
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and self._may_write(
+            request, obj
+        )
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        if "team" in form.base_fields and not request.user.is_superuser:
+            form.base_fields["team"].required = True
+        return form
+
+    @admin.display(description="Attaches to")
+    def attaches_to(self, runbook: Runbook) -> str:
+        return runbook_conditions.describe(runbook)
+
+    @admin.display(description="Steps")
+    def step_count(self, runbook: Runbook) -> int:
+        return len(runbook.steps.all())
+
+    def save_model(
+        self, request: HttpRequest, obj: Runbook, form: Any, change: bool
+    ) -> None:
+        # Written with its steps, by the service, in save_related.
+        pass
+
+    def save_related(
+        self, request: HttpRequest, form: Any, formsets: Any, change: bool
+    ) -> None:
+        data = {f: form.cleaned_data[f] for f in RUNBOOK_FIELDS}
+        steps = formsets[0].steps()
+        if change:
+            runbook_setup.runbook_update(runbook=form.instance, steps=steps, **data)
+            return
+        runbook = runbook_setup.runbook_create(steps=steps, **data)
+        form.instance.pk = runbook.pk
+        form.instance._state.adding = False
+
+    def construct_change_message(
+        self, request: HttpRequest, form: Any, formsets: Any, add: bool = False
+    ) -> list[dict[str, Any]]:
+        # The steps were replaced by the service, not saved by the formset.
+        return super().construct_change_message(request, form, [], add)
+
+    def delete_model(self, request: HttpRequest, obj: Runbook) -> None:
+        runbook_setup.runbook_delete(runbook=obj)
+
+
+# --- The checklist on the incident's page -----------------------------------
+
+
+def _step_text(step: IncidentRunbookStep) -> SafeString:
+    phase = f"{step.get_phase_display()}: " if step.phase else ""
+    optional = " (optional)" if not step.required else ""
+    html = format_html("<strong>{}</strong>{}<em>{}</em>", phase, step.text, optional)
+    if step.commands:
+        html = format_html(
+            '{}<pre style="white-space:pre-wrap;margin:4px 0">{}</pre>',
+            html,
+            step.commands,
+        )
+    if step.link:
+        html = format_html(
+            '{}<div><a href="{}">{}</a></div>', html, step.link, step.link
+        )
+    contact = step.external_contact
+    if contact is not None:
+        reach = (contact.emergency_line, contact.account_reference, contact.hours)
+        line = " · ".join(value for value in reach if value)
+        html = format_html("{}<div>Call {}: {}</div>", html, contact.name, line)
+    return html
+
+
+def _step_state(step: IncidentRunbookStep) -> SafeString:
+    if step.state == State.OPEN:
+        return format_html("{}", "☐ open")
+    mark = "☑ done" if step.state == State.DONE else "⤼ skipped"
+    who = f" by {step.done_by}" if step.done_by else ""
+    reason = f": {step.skip_reason}" if step.skip_reason else ""
+    return format_html("{}{}{}", mark, who, reason)
+
+
+def _step_controls(step: IncidentRunbookStep) -> SafeString:
+    def button(verb: str, label: str) -> SafeString:
+        url = reverse(
+            "admin:incidents_incident_runbook_step",
+            args=[step.incident_id, step.pk, verb],
+        )
+        # Submits the incident's form to the checklist's view, which reads
+        # only this step's text field from it.
+        return format_html(
+            '<button type="submit" formaction="{}" formnovalidate>{}</button>',
+            url,
+            label,
+        )
+
+    done = (
+        button("untick", "Reopen")
+        if step.state == State.DONE
+        else button("tick", "Done")
+    )
+    other: dict[str, SafeString | str] = {
+        State.OPEN: button("skip", "Skip"),
+        State.SKIPPED: button("untick", "Reopen"),
+    }
+    return format_html(
+        '<div>{}</div><input type="text" name="runbook-step-{}-text" maxlength="2000" '
+        'placeholder="note, or why it is skipped" style="width:16em"> {} {} {}',
+        step.note,
+        step.pk,
+        done,
+        other.get(step.state, ""),
+        button("note", "Save note"),
+    )
+
+
+def runbook_checklist(incident: Incident) -> SafeString:
+    """The incident's runbooks as a checklist, with a button per change."""
+    if not incident.pk:
+        return format_html("{}", "Attached when the incident is declared.")
+    steps = list(
+        IncidentRunbookStep.objects.filter(incident=incident)
+        .select_related("incident_runbook", "external_contact", "done_by")
+        .order_by("incident_runbook__attached_at", "incident_runbook_id", "position")
+    )
+    if not steps:
+        return format_html("{}", "No runbook attached.")
+    rows = format_html_join(
+        "",
+        '<tr id="runbook-step-{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
+        "<td>{}</td></tr>",
+        (
+            (
+                step.pk,
+                step.incident_runbook.name,
+                step.position,
+                _step_text(step),
+                _step_state(step),
+                _step_controls(step),
+            )
+            for step in steps
+        ),
+    )
+    return format_html(
+        '<table id="runbook-steps"><thead><tr><th>Runbook</th><th>#</th>'
+        "<th>Step</th><th>State</th><th>Note and actions</th></tr></thead>"
+        "<tbody>{}</tbody></table>",
+        rows,
+    )
+
+
+def runbook_step_urls(model_admin: admin.ModelAdmin) -> list[URLPattern]:
+    """The incident admin's checklist views."""
+
+    @require_POST
+    def change_step(
+        request: HttpRequest, pk: str, step_pk: str, verb: str
+    ) -> HttpResponse:
+        incident = get_object_or_404(model_admin.get_queryset(request), pk=pk)
+        if not model_admin.has_change_permission(request, incident):
+            raise PermissionDenied
+        step = get_object_or_404(
+            IncidentRunbookStep.objects.select_related("incident_runbook"),
+            pk=step_pk,
+            incident=incident,
+        )
+        text = str(request.POST.get(f"runbook-step-{step.pk}-text", ""))
+        try:
+            _apply(verb, step, text, request)
+        except VigilError as error:
+            model_admin.message_user(request, error.message, messages.ERROR)
+        change = reverse("admin:incidents_incident_change", args=[incident.pk])
+        return HttpResponseRedirect(f"{change}#runbook-steps")
+
+    return [
+        re_path(
+            r"^(?P<pk>[0-9]+)/runbook-steps/(?P<step_pk>[0-9]+)/"
+            r"(?P<verb>tick|untick|skip|note)/$",
+            model_admin.admin_site.admin_view(change_step),
+            name="incidents_incident_runbook_step",
+        )
+    ]
+
+
+def _apply(
+    verb: str, step: IncidentRunbookStep, text: str, request: HttpRequest
+) -> None:
+    by = request_actor(request)
+    if verb == "tick":
+        runbooks.runbook_step_tick(step=step, by=by, via="admin")
+    elif verb == "untick":
+        runbooks.runbook_step_untick(step=step, by=by, via="admin")
+    elif verb == "skip":
+        runbooks.runbook_step_skip(step=step, reason=text, by=by, via="admin")
+    else:
+        runbooks.runbook_step_note(step=step, text=text, by=by, via="admin")
