@@ -10,7 +10,9 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import widgets
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -36,8 +38,16 @@ from incidents.services.runbook_setup import CONTACT_FIELDS, RUNBOOK_FIELDS, STE
 State = IncidentRunbookStep.State
 
 
+# A link typed without a scheme is taken as https.
+URL_FIELDS: dict[type[Any], dict[str, Any]] = {
+    models.URLField: {"widget": widgets.AdminURLFieldWidget, "assume_scheme": "https"}
+}
+
+
 class TeamScopedAdmin(admin.ModelAdmin):
     """Team fields offer the user's own teams only."""
+
+    formfield_overrides = URL_FIELDS
 
     def formfield_for_foreignkey(
         self, db_field: Any, request: HttpRequest, **kwargs: Any
@@ -110,6 +120,7 @@ class StepFormSet(forms.BaseInlineFormSet):
 
 class StepInline(admin.TabularInline):
     model = RunbookStep
+    formfield_overrides = URL_FIELDS
     formset = StepFormSet
     fields = [
         "position",
