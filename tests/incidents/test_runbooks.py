@@ -31,6 +31,7 @@ from incidents.services.runbooks import (
     runbook_step_tick,
     runbook_step_untick,
 )
+from tests.concurrency import in_threads
 from tests.factories import ServiceFactory, TeamFactory, declare
 
 Category = Incident.Category
@@ -336,3 +337,34 @@ def test_a_step_shows_its_external_contact(service, team):
     )
     step = declare(service).runbook_steps.get()
     assert step.external_contact == host
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_eight_simultaneous_ticks_record_one_event(service, responder):
+    p0_runbook()
+    step = declare(service, "P0").runbook_steps.get(position=1)
+
+    errors = in_threads(
+        8,
+        lambda n: runbook_step_tick(
+            step=IncidentRunbookStep.objects.get(pk=step.pk), by=responder
+        ),
+    )
+
+    assert errors == []
+    assert step_events(step) == [Kind.RUNBOOK_STEP_DONE]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_simultaneous_category_changes_attach_a_runbook_once(service, responder):
+    incidents = [declare(service, "P2") for _ in range(2)]
+
+    def make_security(n: int) -> None:
+        incident = Incident.objects.get(pk=incidents[n % 2].pk)
+        incident_update(incident=incident, by=responder, category=Category.SECURITY)
+
+    errors = in_threads(6, make_security)
+
+    assert errors == []
+    for incident in incidents:
+        assert attached(incident) == ["Security incident"]
