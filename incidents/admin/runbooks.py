@@ -177,6 +177,12 @@ class RunbookAdmin(TeamScopedAdmin):
             form.base_fields["team"].required = True
         return form
 
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        # Deleting goes one runbook at a time, where shared ones are guarded.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
     @admin.display(description="Attaches to")
     def attaches_to(self, runbook: Runbook) -> str:
         return runbook_conditions.describe(runbook)

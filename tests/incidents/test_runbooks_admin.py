@@ -220,3 +220,17 @@ def test_external_contacts_in_the_admin_are_the_teams_own(staff, team, outsider)
         staff.get(f"/admin/incidents/externalcontact/{theirs.pk}/change/").status_code
         == 302
     )
+
+
+def test_shared_runbooks_cannot_be_deleted_in_bulk(staff):
+    shared = Runbook.objects.get(name="Security incident")
+    staff.post(
+        "/admin/incidents/runbook/",
+        {"action": "delete_selected", "_selected_action": [shared.pk], "post": "yes"},
+    )
+    assert Runbook.objects.filter(pk=shared.pk).exists()
+    answer = staff.post(
+        f"/admin/incidents/runbook/{shared.pk}/delete/", {"post": "yes"}
+    )
+    assert answer.status_code == 403
+    assert Runbook.objects.filter(pk=shared.pk).exists()
