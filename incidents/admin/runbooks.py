@@ -100,8 +100,10 @@ class StepFormSet(forms.BaseInlineFormSet):
             if getattr(form, "cleaned_data", None)
             and not form.cleaned_data.get("DELETE")
         ]
-        kept.sort(key=lambda form: form.cleaned_data.get("position") or 0)
-        return [{f: form.cleaned_data.get(f) for f in STEP_FIELDS} for form in kept]
+        return [
+            {f: form.cleaned_data.get(f) for f in ("position", *STEP_FIELDS)}
+            for form in kept
+        ]
 
     def clean(self) -> None:
         super().clean()

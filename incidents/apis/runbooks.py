@@ -24,10 +24,16 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api import valid_input
+from config.api import StrictJSONParser, valid_input
 from config.auth import request_actor
 from incidents import runbook_selectors, selectors
-from incidents.apis.core import COMMON, CONFLICT, INVALID, UNAUTHENTICATED
+from incidents.apis.core import (
+    COMMON,
+    CONFLICT,
+    INVALID,
+    NOT_FOUND,
+    UNAUTHENTICATED,
+)
 from incidents.models import (
     ExternalContact,
     Incident,
@@ -49,6 +55,7 @@ from incidents.serializers.runbooks import (
 from incidents.services import runbook_setup, runbooks
 
 DELETED = OpenApiResponse(description="Deleted.")
+PAGE_NOT_FOUND = OpenApiResponse(NOT_FOUND.response, "No such page.")
 INCIDENT_ID = OpenApiParameter(
     "public_id",
     str,
@@ -78,6 +85,7 @@ def _check_shared(request: Request, team: Team | None) -> None:
             200: RunbookSerializer(many=True),
             400: INVALID,
             401: UNAUTHENTICATED,
+            404: PAGE_NOT_FOUND,
         },
     ),
     retrieve=extend_schema(
@@ -115,6 +123,8 @@ class RunbookViewSet(viewsets.ModelViewSet[Runbook]):
     queryset = Runbook.objects.none()
     serializer_class = RunbookSerializer
     permission_classes = [permissions.IsAuthenticated, ModelPermissions]
+    # Steps are a list of objects, which forms cannot carry: JSON only.
+    parser_classes = [StrictJSONParser]
     filterset_fields = ["category", "enabled", "team__slug", "service__slug"]
     search_fields = ["name", "description"]
     ordering_fields = ["name", "created_at"]
@@ -155,6 +165,7 @@ class RunbookViewSet(viewsets.ModelViewSet[Runbook]):
             200: ExternalContactSerializer(many=True),
             400: INVALID,
             401: UNAUTHENTICATED,
+            404: PAGE_NOT_FOUND,
         },
     ),
     retrieve=extend_schema(

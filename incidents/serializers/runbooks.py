@@ -207,6 +207,13 @@ class RunbookSerializer(serializers.ModelSerializer[Runbook]):
 
 
 class RunbookStepInputSerializer(StrictInputSerializer):
+    position = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=32_767,
+        help_text="Orders the steps when every step has one; else the list's "
+        "order does. Stored as 1, 2, 3…",
+    )
     text = serializers.CharField(max_length=10_000)
     commands = serializers.CharField(
         max_length=10_000, required=False, allow_blank=True, default=""

@@ -93,6 +93,13 @@ def _check_name(name: str, team: Team | None, runbook: Runbook | None) -> None:
         raise RunbookError(f"{where} already have a runbook {name!r}", field="name")
 
 
+def _in_order(steps: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the steps by their `position` when each has one, else as given."""
+    if steps and all(step.get("position") is not None for step in steps):
+        return sorted(steps, key=lambda step: step["position"])
+    return list(steps)
+
+
 def _write_steps(runbook: Runbook, steps: Sequence[dict[str, Any]]) -> None:
     runbook.steps.all().delete()
     RunbookStep.objects.bulk_create(
@@ -101,7 +108,7 @@ def _write_steps(runbook: Runbook, steps: Sequence[dict[str, Any]]) -> None:
             position=position,
             **{field: step[field] for field in STEP_FIELDS if field in step},
         )
-        for position, step in enumerate(steps, 1)
+        for position, step in enumerate(_in_order(steps), 1)
     )
 
 
@@ -109,7 +116,8 @@ def _write_steps(runbook: Runbook, steps: Sequence[dict[str, Any]]) -> None:
 def runbook_create(
     *, name: str, steps: Sequence[dict[str, Any]], **fields: Any
 ) -> Runbook:
-    """Create a runbook with its steps, in the order given."""
+    """Create a runbook with its steps, in the order of their positions if
+    each has one, else in the order given; positions become 1, 2, 3…"""
     unknown = set(fields) - set(RUNBOOK_FIELDS)
     if unknown:
         raise RunbookError(f"cannot set {', '.join(sorted(unknown))} here")

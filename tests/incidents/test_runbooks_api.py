@@ -302,3 +302,34 @@ def test_the_schema_describes_the_runbook_endpoints(client):
         "/api/v1/incidents/{public_id}/runbook-steps/{id}/note/",
     ):
         assert f"{path}:" in text, path
+
+
+def test_a_runbook_read_is_written_back_unchanged(editor, team):
+    runbook_create(
+        name="Round trip",
+        team=team,
+        steps=[{"text": "a"}, {"text": "b"}, {"text": "c"}],
+    )
+    read = editor.get("/api/v1/runbooks/", {"search": "Round trip"}).json()["results"][
+        0
+    ]
+    steps = [
+        {
+            k: step[k]
+            for k in ("position", "text", "commands", "link", "phase", "required")
+        }
+        for step in read["steps"]
+    ]
+    steps.reverse()  # positions, not the list's order, say which comes first
+    body = {"name": read["name"], "team": read["team"], "steps": steps}
+
+    written = editor.put(f"/api/v1/runbooks/{read['id']}/", body, format="json")
+
+    assert written.status_code == 200, written.json()
+    assert [s["text"] for s in written.json()["steps"]] == ["a", "b", "c"]
+
+
+def test_runbooks_are_written_as_json_only(editor, team):
+    body = {"name": "Form", "team": team.slug}
+    answer = editor.post("/api/v1/runbooks/", body, format="multipart")
+    assert answer.status_code == 415
