@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from incidents.exceptions import RunbookError
 from incidents.models import (
@@ -84,6 +84,15 @@ def runbook_validate(
             )
 
 
+def _save(row: Runbook | ExternalContact, taken: str) -> None:
+    """Save `row`; a name taken meanwhile by a concurrent request is refused."""
+    try:
+        with transaction.atomic():
+            row.save()
+    except IntegrityError:
+        raise RunbookError(taken, field="name") from None
+
+
 def _check_name(name: str, team: Team | None, runbook: Runbook | None) -> None:
     others = Runbook.objects.filter(name=name, team=team)
     if runbook is not None:
@@ -130,7 +139,7 @@ def runbook_create(
         steps=steps,
     )
     _check_name(name, runbook.team, None)
-    runbook.save()
+    _save(runbook, "a runbook of that name was just created")
     _write_steps(runbook, steps)
     return runbook
 
@@ -165,7 +174,7 @@ def runbook_update(
         steps=steps,
     )
     _check_name(runbook.name, runbook.team, runbook)
-    runbook.save()
+    _save(runbook, "a runbook of that name was just created")
     if not keep_steps:
         _write_steps(runbook, steps)
     return runbook
@@ -196,7 +205,9 @@ def external_contact_create(*, team: Team, name: str, **fields: Any) -> External
     if unknown:
         raise RunbookError(f"cannot set {', '.join(sorted(unknown))} here")
     _check_contact(team, name)
-    return ExternalContact.objects.create(team=team, name=name, **fields)
+    contact = ExternalContact(team=team, name=name, **fields)
+    _save(contact, "a contact of that name was just created")
+    return contact
 
 
 @transaction.atomic
@@ -220,7 +231,7 @@ def external_contact_update(
     for field, value in changes.items():
         setattr(contact, field, value)
     _check_contact(contact.team, contact.name, contact)
-    contact.save()
+    _save(contact, "a contact of that name was just created")
     return contact
 
 

@@ -23,7 +23,11 @@ from incidents.services import (
     incident_transition,
     incident_update,
 )
-from incidents.services.runbook_setup import runbook_create, runbook_update
+from incidents.services.runbook_setup import (
+    external_contact_create,
+    runbook_create,
+    runbook_update,
+)
 from incidents.services.runbooks import (
     incident_runbook_attach,
     runbook_step_note,
@@ -368,3 +372,15 @@ def test_simultaneous_category_changes_attach_a_runbook_once(service, responder)
     assert errors == []
     for incident in incidents:
         assert attached(incident) == ["Security incident"]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_simultaneous_contacts_of_one_name_make_one_and_clear_refusals(team):
+    def create(n: int) -> None:
+        external_contact_create(team=team, name="Hostco", hours=f"try {n}")
+
+    errors = in_threads(6, create)
+
+    assert ExternalContact.objects.filter(team=team, name="Hostco").count() == 1
+    assert len(errors) == 5
+    assert all(isinstance(error, RunbookError) for error in errors), errors
