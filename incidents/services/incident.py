@@ -93,11 +93,15 @@ def _next_public_id(declared_at: datetime) -> str:
 
 
 def _locked(incident: Incident) -> Incident:
-    """Re-read the incident under a row lock, so concurrent changes queue."""
-    return (
-        Incident.objects.select_for_update(of=own_rows(), no_key=True)
-        .select_related("severity")
-        .get(pk=incident.pk)
+    """Re-read the incident under a row lock, so concurrent changes queue.
+
+    Without a join: PostgreSQL re-checks a locked row that a concurrent
+    transaction changed against the joined rows it read before, so a
+    severity changed meanwhile would make the incident vanish from the
+    answer (DoesNotExist) instead of being waited for.
+    """
+    return Incident.objects.select_for_update(of=own_rows(), no_key=True).get(
+        pk=incident.pk
     )
 
 

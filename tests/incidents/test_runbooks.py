@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
-from incidents.exceptions import RunbookError, RunbookStepStateError
+from incidents.exceptions import IncidentError, RunbookError, RunbookStepStateError
 from incidents.models import (
     ExternalContact,
     Incident,
@@ -384,3 +384,28 @@ def test_simultaneous_contacts_of_one_name_make_one_and_clear_refusals(team):
     assert ExternalContact.objects.filter(team=team, name="Hostco").count() == 1
     assert len(errors) == 5
     assert all(isinstance(error, RunbookError) for error in errors), errors
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_simultaneous_severity_changes_queue_and_attach_once(service, responder):
+    p0_runbook()
+    incident = declare(service, "P2")
+    codes = ["P0", "P1", "P3", "P0", "P1", "P3"]
+
+    def change(n: int) -> None:
+        try:
+            incident_change_severity(
+                incident=Incident.objects.get(pk=incident.pk),
+                severity=severity(codes[n]),
+                by=responder,
+            )
+        except IncidentError as error:  # already at that severity: refused
+            if "is already" not in error.message:
+                raise
+
+    errors = in_threads(6, change)
+
+    assert errors == []
+    assert attached(incident) == ["Major incident"]
+    changes = incident.timeline.filter(kind=Kind.SEVERITY_CHANGED).count()
+    assert changes >= 3
