@@ -20,7 +20,7 @@ from config.admin_actions import apply_each
 from config.auth import request_actor
 from escalation.models import EscalationPolicy
 from incidents import selectors, services
-from incidents.admin.runbooks import runbook_checklist, runbook_step_urls
+from incidents.admin.runbooks import runbook_step_urls
 from incidents.exceptions import IncidentError
 from incidents.models import (
     AlertEvent,
@@ -163,7 +163,6 @@ class IncidentAdmin(admin.ModelAdmin):
         "closed_at",
         "created_by",
         "created_at",
-        "runbook_checklist",
     ]
     autocomplete_fields = ["service", "affected_services"]
 
@@ -192,10 +191,6 @@ class IncidentAdmin(admin.ModelAdmin):
     @admin.display(description="Team", ordering="service__team__name")
     def team(self, incident: Incident) -> Team:
         return incident.service.team
-
-    @admin.display(description="Runbooks")
-    def runbook_checklist(self, incident: Incident) -> SafeString:
-        return runbook_checklist(incident)
 
     @admin.display(description="Timeline document")
     def timeline_export(self, incident: Incident) -> SafeString:

@@ -1,7 +1,8 @@
 """Admin for runbooks and external contacts, and the checklist on an incident.
 
-Runbooks are written with their steps by the service; the checklist's
-buttons post to small admin views that call the step services.
+Runbooks are written with their steps by the service; each step of the
+checklist on the incident's page posts to a small admin view that calls the
+step services.
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.urls import URLPattern, re_path, reverse
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
 
 from config.auth import request_actor
@@ -27,7 +26,6 @@ from incidents import runbook_conditions, runbook_selectors, selectors
 from incidents.exceptions import RunbookError
 from incidents.models import (
     ExternalContact,
-    Incident,
     IncidentRunbookStep,
     Runbook,
     RunbookStep,
@@ -222,115 +220,17 @@ class RunbookAdmin(TeamScopedAdmin):
 
 
 # --- The checklist on the incident's page -----------------------------------
+# Rendered by the incident's change form template (templatetags), each step a
+# form of its own posting here.
 
-
-def _step_text(step: IncidentRunbookStep) -> SafeString:
-    phase = f"{step.get_phase_display()}: " if step.phase else ""
-    optional = " (optional)" if not step.required else ""
-    html = format_html("<strong>{}</strong>{}<em>{}</em>", phase, step.text, optional)
-    if step.commands:
-        html = format_html(
-            '{}<pre style="white-space:pre-wrap;margin:4px 0">{}</pre>',
-            html,
-            step.commands,
-        )
-    if step.link:
-        html = format_html(
-            '{}<div><a href="{}">{}</a></div>', html, step.link, step.link
-        )
-    contact = step.external_contact
-    if contact is not None:
-        reach = (contact.emergency_line, contact.account_reference, contact.hours)
-        line = " · ".join(value for value in reach if value)
-        html = format_html("{}<div>Call {}: {}</div>", html, contact.name, line)
-    return html
-
-
-def _step_state(step: IncidentRunbookStep) -> SafeString:
-    if step.state == State.OPEN:
-        return format_html("{}", "☐ open")
-    mark = "☑ done" if step.state == State.DONE else "⤼ skipped"
-    who = f" by {step.done_by}" if step.done_by else ""
-    reason = f": {step.skip_reason}" if step.skip_reason else ""
-    return format_html("{}{}{}", mark, who, reason)
-
-
-def _step_controls(step: IncidentRunbookStep) -> SafeString:
-    def button(verb: str, label: str) -> SafeString:
-        url = reverse(
-            "admin:incidents_incident_runbook_step",
-            args=[step.incident_id, step.pk, verb],
-        )
-        # Submits the incident's form to the checklist's view, which reads
-        # only this step's text field from it.
-        return format_html(
-            '<button type="submit" formaction="{}" formnovalidate>{}</button>',
-            url,
-            label,
-        )
-
-    done = (
-        button("untick", "Reopen")
-        if step.state == State.DONE
-        else button("tick", "Done")
-    )
-    other: dict[str, SafeString | str] = {
-        State.OPEN: button("skip", "Skip"),
-        State.SKIPPED: button("untick", "Reopen"),
-    }
-    return format_html(
-        '<div>{}</div><input type="text" name="runbook-step-{}-text" maxlength="2000" '
-        'placeholder="note, or why it is skipped" style="width:16em"> {} {} {}',
-        step.note,
-        step.pk,
-        done,
-        other.get(step.state, ""),
-        button("note", "Save note"),
-    )
-
-
-def runbook_checklist(incident: Incident) -> SafeString:
-    """The incident's runbooks as a checklist, with a button per change."""
-    if not incident.pk:
-        return format_html("{}", "Attached when the incident is declared.")
-    steps = list(
-        IncidentRunbookStep.objects.filter(incident=incident)
-        .select_related("incident_runbook", "external_contact", "done_by")
-        .order_by("incident_runbook__attached_at", "incident_runbook_id", "position")
-    )
-    if not steps:
-        return format_html("{}", "No runbook attached.")
-    rows = format_html_join(
-        "",
-        '<tr id="runbook-step-{}"><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
-        "<td>{}</td></tr>",
-        (
-            (
-                step.pk,
-                step.incident_runbook.name,
-                step.position,
-                _step_text(step),
-                _step_state(step),
-                _step_controls(step),
-            )
-            for step in steps
-        ),
-    )
-    return format_html(
-        '<table id="runbook-steps"><thead><tr><th>Runbook</th><th>#</th>'
-        "<th>Step</th><th>State</th><th>Note and actions</th></tr></thead>"
-        "<tbody>{}</tbody></table>",
-        rows,
-    )
+STEP_CHANGES = ("tick", "untick", "skip", "note")
 
 
 def runbook_step_urls(model_admin: admin.ModelAdmin) -> list[URLPattern]:
-    """The incident admin's checklist views."""
+    """The incident admin's checklist view: one change to one step."""
 
     @require_POST
-    def change_step(
-        request: HttpRequest, pk: str, step_pk: str, verb: str
-    ) -> HttpResponse:
+    def change_step(request: HttpRequest, pk: str, step_pk: str) -> HttpResponse:
         incident = get_object_or_404(model_admin.get_queryset(request), pk=pk)
         if not model_admin.has_change_permission(request, incident):
             raise PermissionDenied
@@ -339,18 +239,18 @@ def runbook_step_urls(model_admin: admin.ModelAdmin) -> list[URLPattern]:
             pk=step_pk,
             incident=incident,
         )
-        text = str(request.POST.get(f"runbook-step-{step.pk}-text", ""))
+        verb = str(request.POST.get("verb", ""))
+        text = str(request.POST.get("text", ""))
         try:
             _apply(verb, step, text, request)
         except VigilError as error:
             model_admin.message_user(request, error.message, messages.ERROR)
         change = reverse("admin:incidents_incident_change", args=[incident.pk])
-        return HttpResponseRedirect(f"{change}#runbook-steps")
+        return HttpResponseRedirect(f"{change}#runbook-step-{step.pk}")
 
     return [
-        re_path(
-            r"^(?P<pk>[0-9]+)/runbook-steps/(?P<step_pk>[0-9]+)/"
-            r"(?P<verb>tick|untick|skip|note)/$",
+        path(
+            "<int:pk>/runbook-steps/<int:step_pk>/",
             model_admin.admin_site.admin_view(change_step),
             name="incidents_incident_runbook_step",
         )
@@ -367,5 +267,7 @@ def _apply(
         runbooks.runbook_step_untick(step=step, by=by, via="admin")
     elif verb == "skip":
         runbooks.runbook_step_skip(step=step, reason=text, by=by, via="admin")
-    else:
+    elif verb == "note":
         runbooks.runbook_step_note(step=step, text=text, by=by, via="admin")
+    else:
+        raise RunbookError(f"say what to do with the step: {', '.join(STEP_CHANGES)}")

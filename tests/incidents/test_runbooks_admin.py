@@ -44,9 +44,8 @@ def change_page(incident: Incident) -> str:
     return f"/admin/incidents/incident/{incident.pk}/change/"
 
 
-def step_url(step: IncidentRunbookStep, verb: str) -> str:
-    incident = step.incident_id
-    return f"/admin/incidents/incident/{incident}/runbook-steps/{step.pk}/{verb}/"
+def step_url(step: IncidentRunbookStep) -> str:
+    return f"/admin/incidents/incident/{step.incident_id}/runbook-steps/{step.pk}/"
 
 
 def first(incident: Incident) -> IncidentRunbookStep:
@@ -56,39 +55,42 @@ def first(incident: Incident) -> IncidentRunbookStep:
 def test_the_incident_page_shows_its_checklist_with_buttons(staff, incident):
     page = staff.get(change_page(incident)).content.decode()
 
-    assert 'id="runbook-steps"' in page
-    assert "Check the bot&#x27;s service status." in page
-    assert "systemctl status &lt;bot service&gt;" in page
+    checklist = page[
+        page.index('id="runbook-steps"') : page.index('id="incident_form"')
+    ]
+    assert "0 of 5 steps done or skipped" in checklist
+    assert "Check the bot&#x27;s service status." in checklist
+    assert "systemctl status &lt;bot service&gt;" in checklist
     step = first(incident)
-    assert f'formaction="{step_url(step, "tick")}"' in page
-    assert f'name="runbook-step-{step.pk}-text"' in page
+    assert f'action="{step_url(step)}"' in checklist
+    assert 'value="tick">Done</button>' in checklist
+    assert "csrfmiddlewaretoken" in checklist
 
 
 def test_ticking_in_the_admin_goes_through_the_service(staff, incident):
     step = first(incident)
-    answer = staff.post(step_url(step, "tick"), {"title": "ignored"})
+    answer = staff.post(step_url(step), {"verb": "tick"})
 
     assert answer.status_code == 302
-    assert answer["Location"].startswith(change_page(incident))
+    assert answer["Location"] == f"{change_page(incident)}#runbook-step-{step.pk}"
     step.refresh_from_db()
     assert step.state == "done"
     event = incident.timeline.get(kind=Kind.RUNBOOK_STEP_DONE)
     assert (event.via, event.actor.username) == ("admin", "responder")
-    assert incident.title == Incident.objects.get(pk=incident.pk).title
     page = staff.get(change_page(incident)).content.decode()
     assert "☑ done by responder" in page
-    assert f'formaction="{step_url(step, "untick")}"' in page
+    assert 'value="untick">Reopen</button>' in page
+    assert "1 of 5 steps done or skipped" in page
 
 
-def test_skip_and_note_read_the_steps_text_field(staff, incident):
+def test_skip_and_note_take_the_steps_text(staff, incident):
     step = first(incident)
-    field = f"runbook-step-{step.pk}-text"
-    staff.post(step_url(step, "note"), {field: "Service was masked"})
-    staff.post(step_url(step, "skip"), {field: "Restarted by the host already"})
+    staff.post(step_url(step), {"verb": "note", "text": "Service was masked"})
+    staff.post(step_url(step), {"verb": "skip", "text": "Restarted by the host"})
 
     step.refresh_from_db()
     assert (step.note, step.state) == ("Service was masked", "skipped")
-    assert step.skip_reason == "Restarted by the host already"
+    assert step.skip_reason == "Restarted by the host"
     kinds = incident.timeline.filter(kind__startswith="runbook_step").order_by("id")
     assert list(kinds.values_list("kind", flat=True)) == [
         Kind.RUNBOOK_STEP_NOTE,
@@ -96,12 +98,20 @@ def test_skip_and_note_read_the_steps_text_field(staff, incident):
     ]
 
 
-def test_a_refusal_is_shown_not_raised(staff, incident):
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"verb": "skip"}, "Skipping a step needs a reason"),
+        ({"verb": "explode"}, "Say what to do with the step"),
+        ({}, "Say what to do with the step"),
+    ],
+)
+def test_a_refusal_is_shown_not_raised(staff, incident, body, message):
     step = first(incident)
-    answer = staff.post(step_url(step, "skip"), {}, follow=True)
+    answer = staff.post(step_url(step), body, follow=True)
 
     assert answer.status_code == 200
-    assert "Skipping a step needs a reason" in answer.content.decode()
+    assert message in answer.content.decode()
     step.refresh_from_db()
     assert step.state == "open"
 
@@ -113,19 +123,17 @@ def test_another_teams_incident_and_unknown_steps_are_not_found(
     outsider.is_staff = True
     outsider.save()
     outsider.groups.add(Group.objects.get(name="Responders"))
-    assert signed_in(outsider).post(step_url(step, "tick")).status_code == 404
+    tick = {"verb": "tick"}
+    assert signed_in(outsider).post(step_url(step), tick).status_code == 404
     other = declare(step.incident.service, "P1", category="bot_offline")
-    wrong = step_url(first(other), "tick").replace(
-        f"/{first(other).pk}/", f"/{step.pk}/"
-    )
-    assert staff.post(wrong).status_code == 404
-    assert staff.post(step_url(step, "explode")).status_code in (302, 404)
-    assert staff.get(step_url(step, "tick")).status_code == 405
+    wrong = f"/admin/incidents/incident/{other.pk}/runbook-steps/{step.pk}/"
+    assert staff.post(wrong, tick).status_code == 404
+    assert staff.get(step_url(step)).status_code == 405
     step.refresh_from_db()
     assert step.state == "open"
 
 
-def test_viewing_without_change_rights_cannot_tick(incident, team):
+def test_viewing_without_change_rights_shows_no_buttons_and_cannot_tick(incident, team):
     viewer = MembershipFactory(team=team, user__username="viewer").user
     viewer.is_staff = True
     viewer.save()
@@ -135,7 +143,10 @@ def test_viewing_without_change_rights_cannot_tick(incident, team):
         )
     )
     step = first(incident)
-    assert signed_in(viewer).post(step_url(step, "tick")).status_code == 403
+    page = signed_in(viewer).get(change_page(incident)).content.decode()
+    assert "Check the bot&#x27;s service status." in page
+    assert 'value="tick"' not in page
+    assert signed_in(viewer).post(step_url(step), {"verb": "tick"}).status_code == 403
     step.refresh_from_db()
     assert step.state == "open"
 
