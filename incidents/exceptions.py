@@ -67,3 +67,14 @@ class ChecklistStateError(IncidentError):
 
     status_code = 409
     code = "checklist_state"
+
+
+class RunbookError(IncidentError):
+    """A runbook, external contact or checklist change that is refused."""
+
+
+class RunbookStepStateError(RunbookError):
+    """The checklist step's state, or its incident's, does not allow this."""
+
+    status_code = 409
+    code = "runbook_step_state"

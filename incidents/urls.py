@@ -15,6 +15,12 @@ from incidents.apis.ingest import (
     MaintenanceWindowViewSet,
     UserReportView,
 )
+from incidents.apis.runbooks import (
+    ExternalContactViewSet,
+    IncidentRunbookStepViewSet,
+    IncidentRunbookViewSet,
+    RunbookViewSet,
+)
 
 # No API root of its own: config/urls.py lists every app's resources in one.
 router = SimpleRouter()
@@ -27,6 +33,20 @@ router.register("alerts", AlertViewSet, basename="alert")
 router.register("alert-events", AlertEventViewSet, basename="alert-event")
 router.register(
     "maintenance-windows", MaintenanceWindowViewSet, basename="maintenance-window"
+)
+router.register("runbooks", RunbookViewSet, basename="runbook")
+router.register(
+    r"incidents/(?P<public_id>[^/.]+)/runbooks",
+    IncidentRunbookViewSet,
+    basename="incident-runbook",
+)
+router.register(
+    r"incidents/(?P<public_id>[^/.]+)/runbook-steps",
+    IncidentRunbookStepViewSet,
+    basename="incident-runbook-step",
+)
+router.register(
+    "external-contacts", ExternalContactViewSet, basename="external-contact"
 )
 
 # Verification, the response checklist and resolve: more detail routes of an

@@ -93,8 +93,13 @@ ESCALATION_KINDS = (
 
 
 def core_timeline(incident: Incident) -> QuerySet[TimelineEvent]:
-    """Return the incident's timeline without the escalation engine's entries."""
-    return incident.timeline.exclude(kind__in=ESCALATION_KINDS).order_by("at", "id")
+    """Return the incident's timeline without the escalation engine's entries
+    and the runbooks that attached by themselves (by category, severity)."""
+    return (
+        incident.timeline.exclude(kind__in=ESCALATION_KINDS)
+        .exclude(kind=TimelineEvent.Kind.RUNBOOK_ATTACHED)
+        .order_by("at", "id")
+    )
 
 
 class ContactMethodFactory(factory.django.DjangoModelFactory):

@@ -21,6 +21,7 @@ from config.auth import request_actor
 from escalation.models import EscalationPolicy
 from incidents import selectors, services
 from incidents.admin.checklists import ResponseAidsAdminMixin
+from incidents.admin.runbooks import runbook_step_urls
 from incidents.admin.scoping import TeamScopedAdmin
 from incidents.exceptions import IncidentError
 from incidents.models import (
@@ -208,7 +209,7 @@ class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
             self.admin_site.admin_view(self.timeline_view),
             name="incidents_incident_timeline",
         )
-        return [export, *super().get_urls()]
+        return [export, *runbook_step_urls(self), *super().get_urls()]
 
     def timeline_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         incident = get_object_or_404(self.get_queryset(request), pk=pk)

@@ -23,6 +23,14 @@ from incidents.models.core import (
     TimelineEvent,
 )
 from incidents.models.quotas import AlertFlood, IngestQuotaKey, IngestQuotaWindow
+from incidents.models.runbooks import (
+    ExternalContact,
+    IncidentRunbook,
+    IncidentRunbookStep,
+    Phase,
+    Runbook,
+    RunbookStep,
+)
 
 __all__ = [
     "Alert",
@@ -30,15 +38,21 @@ __all__ = [
     "AlertFlood",
     "ChangeEvent",
     "ChecklistTick",
+    "ExternalContact",
     "Incident",
     "IncidentDaySequence",
     "IncidentRole",
+    "IncidentRunbook",
+    "IncidentRunbookStep",
     "IncidentVerificationItem",
     "IngestQuotaKey",
     "IngestQuotaWindow",
     "Integration",
     "MaintenanceWindow",
+    "Phase",
     "RoleAssignment",
+    "Runbook",
+    "RunbookStep",
     "Service",
     "SeverityLevel",
     "SeverityLevelRevision",

@@ -326,6 +326,11 @@ class TimelineEvent(models.Model):
         RESOLVE_HELD = "resolve_held", "Resolve held for verification"
         CHECKLIST_TICKED = "checklist_ticked", "Checklist item ticked"
         CHECKLIST_UNTICKED = "checklist_unticked", "Checklist item unticked"
+        RUNBOOK_ATTACHED = "runbook_attached", "Runbook attached"
+        RUNBOOK_STEP_DONE = "runbook_step_done", "Runbook step done"
+        RUNBOOK_STEP_REOPENED = "runbook_step_reopened", "Runbook step reopened"
+        RUNBOOK_STEP_SKIPPED = "runbook_step_skipped", "Runbook step skipped"
+        RUNBOOK_STEP_NOTE = "runbook_step_note", "Runbook step note"
 
     class NoteKind(models.TextChoices):
         NOTE = "note", "Note"

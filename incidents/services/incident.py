@@ -37,6 +37,7 @@ from incidents.services.checklists import (
     verification_items_reopen,
     verification_items_resync,
 )
+from incidents.services.runbooks import incident_runbooks_attach_matching
 from incidents.timeline import record_timeline
 from notifications.services import deliveries_cancel, notify
 
@@ -97,11 +98,15 @@ def _next_public_id(declared_at: datetime) -> str:
 
 
 def _locked(incident: Incident) -> Incident:
-    """Re-read the incident under a row lock, so concurrent changes queue."""
-    return (
-        Incident.objects.select_for_update(of=own_rows(), no_key=True)
-        .select_related("severity")
-        .get(pk=incident.pk)
+    """Re-read the incident under a row lock, so concurrent changes queue.
+
+    Without a join: PostgreSQL re-checks a locked row that a concurrent
+    transaction changed against the joined rows it read before, so a
+    severity changed meanwhile would make the incident vanish from the
+    answer (DoesNotExist) instead of being waited for.
+    """
+    return Incident.objects.select_for_update(of=own_rows(), no_key=True).get(
+        pk=incident.pk
     )
 
 
@@ -161,6 +166,9 @@ def incident_create(
         via=via,
         at=now,
         data={"severity": severity.code, "service": service.slug},
+    )
+    incident_runbooks_attach_matching(
+        incident=incident, by=by, via=via, reason="declared"
     )
     notify(incident=incident, message_kind="initial", event_key=f"tl{declared.pk}")
     escalation_start(incident=incident)
@@ -330,6 +338,9 @@ def incident_change_severity(
         via=via,
         data={"from": before.code, "to": severity.code, "reason": reason},
     )
+    incident_runbooks_attach_matching(
+        incident=incident, by=by, via=via, reason=f"severity {severity.code}"
+    )
     if direction == "raised":
         escalation_severity_raised(incident=incident)
     return incident
@@ -449,4 +460,11 @@ def incident_update(
         via=via,
         data={"fields": changed},
     )
+    if "category" in changed:
+        incident_runbooks_attach_matching(
+            incident=incident,
+            by=by,
+            via=via,
+            reason=f"category {incident.get_category_display().lower()}",
+        )
     return incident

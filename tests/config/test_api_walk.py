@@ -24,6 +24,7 @@ from incidents.services import (
     maintenance_window_create,
     user_report_create,
 )
+from incidents.services.runbook_setup import external_contact_create, runbook_create
 from incidents.tasks import ingest_process_task
 from notifications.models import Channel, Delivery, Kind, NotificationRule
 from notifications.services import page_user
@@ -128,6 +129,13 @@ def platform(service: Service, responder) -> dict[str, object]:
         "channels": channel.pk,
         "deliveries": Delivery.objects.filter(incident=incident).first().pk,
         "checklist": CHECKLIST_ITEM,
+        "external-contacts": external_contact_create(
+            team=service.team, name="Hosting provider"
+        ).pk,
+        "runbooks": runbook_create(
+            name="Restart", team=service.team, steps=[{"text": "Restart it"}]
+        ).pk,
+        "runbook-steps": 1,
         "verification": 1,
     }
 
