@@ -79,10 +79,10 @@ class EscalationTargetSerializer(serializers.ModelSerializer[EscalationTarget]):
     kind = TargetKindField(read_only=True)
     team_role = TeamRoleField(read_only=True)
     user: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
     team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
+        slug_field="slug", read_only=True, allow_null=True
     )
 
     class Meta:
@@ -93,10 +93,10 @@ class EscalationTargetSerializer(serializers.ModelSerializer[EscalationTarget]):
 
 class EscalationLevelSerializer(serializers.ModelSerializer[EscalationLevel]):
     up_to_severity: serializers.SlugRelatedField[SeverityLevel] = (
-        serializers.SlugRelatedField(slug_field="code", read_only=True)
+        serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     )
     page_at_declaration_up_to: serializers.SlugRelatedField[SeverityLevel] = (
-        serializers.SlugRelatedField(slug_field="code", read_only=True)
+        serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     )
     targets = EscalationTargetSerializer(many=True, read_only=True)
 
@@ -200,7 +200,9 @@ class ServicePolicyInputSerializer(StrictInputSerializer):
 
 class ServicePolicySerializer(serializers.ModelSerializer[Service]):
     policy: serializers.PrimaryKeyRelatedField[EscalationPolicy] = (
-        serializers.PrimaryKeyRelatedField(source="escalation_policy", read_only=True)
+        serializers.PrimaryKeyRelatedField(
+            source="escalation_policy", read_only=True, allow_null=True
+        )
     )
 
     class Meta:
@@ -280,7 +282,7 @@ class PreviewSerializer(serializers.Serializer[Any]):
 
 class EscalationStepSerializer(serializers.ModelSerializer[EscalationStep]):
     by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
 
     class Meta:
@@ -305,7 +307,7 @@ class EscalationStateSerializer(serializers.ModelSerializer[Escalation]):
         slug_field="public_id", read_only=True
     )
     policy: serializers.StringRelatedField[EscalationPolicy] = (
-        serializers.StringRelatedField()
+        serializers.StringRelatedField(allow_null=True)
     )
 
     class Meta:
