@@ -8,8 +8,8 @@ from typing import Any
 from django.core.paginator import InvalidPage
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import page_not_found
-from rest_framework import filters
-from rest_framework.exceptions import ValidationError
+from rest_framework import filters, parsers
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -75,6 +75,41 @@ def _whole_number(name: str, raw: str, maximum: int | None = None) -> int:
         if number >= 1 and (maximum is None or number <= maximum):
             return number
     raise ValidationError({name: [f"A whole number from 1{upto}."]})
+
+
+class RefuseNulCharacters:
+    """A body with a NUL character anywhere is a 400: PostgreSQL stores none,
+    and a lookup by such a value (a username, a slug) would fail there."""
+
+    def parse(self, *args: Any, **kwargs: Any) -> Any:
+        parsed = super().parse(*args, **kwargs)  # type: ignore[misc]
+        if _has_nul(getattr(parsed, "data", parsed)):
+            raise ParseError("Null characters are not allowed.")
+        return parsed
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if hasattr(value, "lists"):  # a QueryDict: every value of every key
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.lists())
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+class JSONParser(RefuseNulCharacters, parsers.JSONParser):
+    pass
+
+
+class FormParser(RefuseNulCharacters, parsers.FormParser):
+    pass
+
+
+class MultiPartParser(RefuseNulCharacters, parsers.MultiPartParser):
+    pass
 
 
 class SearchFilter(filters.SearchFilter):

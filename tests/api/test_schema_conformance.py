@@ -139,6 +139,30 @@ def test_a_nul_in_the_search_is_a_400_object_naming_it(api, incident):
     assert response.json() == {"search": ["Null characters are not allowed."]}
 
 
+@pytest.mark.parametrize("format_", ["json", "multipart"])
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [("assign-role", {"role": "incident_commander", "user": "\x00a"}),
+     ("note", {"text": "ok", "kind": "no\x00te"})],
+)  # fmt: skip
+def test_a_nul_anywhere_in_a_body_is_a_400_not_a_database_error(
+    api, incident, action, body, format_
+):
+    path = f"/api/v1/incidents/{incident.public_id}/{action}/"
+
+    response = api.post(path, body, format=format_)
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "Null characters are not allowed."}
+
+
+def test_a_nul_in_a_nested_json_value_is_refused_too(api, incident):
+    body = {"title": "x", "severity": "P2", "service": "website",
+            "affected_services": ["web\x00site"]}  # fmt: skip
+
+    assert api.post("/api/v1/incidents/", body).status_code == 400
+
+
 @pytest.mark.parametrize(
     ("query", "name"),
     [("page=0", "page"), ("page=abc", "page"), ("page=2", "page"),
