@@ -206,8 +206,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     # The refusals every operation can answer (a bad query parameter or body:
-    # 400; an id that names nothing: 404), documented where not declared; and
-    # links from what a POST creates to the operations on it.
+    # 400; no or bad credentials: 401/403; an id that names nothing: 404),
+    # documented where not declared; and links from what a POST creates to
+    # the operations on it.
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "config.schema.document_refusals",
