@@ -78,7 +78,9 @@ def schemathesis(vigil: LiveVigil, token: str, examples: int, tmp: Path) -> str:
     with it."""
     examples = int(os.environ.get("SCHEMA_FUZZ_EXAMPLES", examples))
     argv = [
-        str(Path(sys.executable).with_name("schemathesis")), "run",
+        str(Path(sys.executable).with_name("schemathesis")),
+        "--config-file", str(Path(__file__).with_name("schemathesis.toml")),
+        "run",
         f"{vigil.url}/api/schema/",
         "--header", f"Authorization: Token {token}",
         "--checks", ",".join(CHECKS),
