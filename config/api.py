@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
+import django_filters
+from django.core.exceptions import ValidationError as FormValidationError
 from django.core.paginator import InvalidPage
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import page_not_found
@@ -110,6 +113,26 @@ class FormParser(RefuseNulCharacters, parsers.FormParser):
 
 class MultiPartParser(RefuseNulCharacters, parsers.MultiPartParser):
     pass
+
+
+class UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 time, turned to UTC: PostgreSQL refuses offsets past
+    ±15:59 where Python takes up to ±23:59 (`-20:14` would be a 500)."""
+
+    def to_python(self, value: Any) -> datetime | None:
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise FormValidationError(
+                "The date and time is out of range.", code="overflow"
+            ) from None
+
+
+class IsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
 
 
 class SearchFilter(filters.SearchFilter):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 
+from config.api import IsoDateTimeFilter
 from incidents.models import Incident, SeverityLevel
 
 
@@ -20,12 +21,8 @@ class IncidentFilter(django_filters.FilterSet):
         choices=[("true", "true"), ("false", "false")],
         coerce=lambda value: value == "true",
     )
-    detected_after = django_filters.IsoDateTimeFilter(
-        field_name="detected_at", lookup_expr="gte"
-    )
-    detected_before = django_filters.IsoDateTimeFilter(
-        field_name="detected_at", lookup_expr="lt"
-    )
+    detected_after = IsoDateTimeFilter(field_name="detected_at", lookup_expr="gte")
+    detected_before = IsoDateTimeFilter(field_name="detected_at", lookup_expr="lt")
 
     class Meta:
         model = Incident

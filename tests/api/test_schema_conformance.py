@@ -4,7 +4,7 @@ answers that broke the API's own schema."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -13,11 +13,13 @@ from rest_framework import serializers
 
 from escalation.serializers import policies as policy_shapes
 from escalation.serializers import schedules as schedule_shapes
+from incidents.filters import IncidentFilter
 from incidents.models import Incident, Service
 from incidents.serializers import core as core_shapes
 from incidents.serializers import ingest as ingest_shapes
 from incidents.serializers.core import IncidentSerializer
 from notifications import serializers as notification_shapes
+from notifications.filters import DeliveryFilter
 from tests.conftest import api_client
 
 SHAPES = [
@@ -161,6 +163,26 @@ def test_a_nul_in_a_nested_json_value_is_refused_too(api, incident):
             "affected_services": ["web\x00site"]}  # fmt: skip
 
     assert api.post("/api/v1/incidents/", body).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("filterset", "name"),
+    [(IncidentFilter, "detected_before"), (DeliveryFilter, "created_after")],
+)
+def test_a_time_filter_compares_in_utc_whatever_offset_it_was_given(filterset, name):
+    # PostgreSQL refuses an offset past 15:59; Python takes up to 23:59.
+    form = filterset({name: "2026-03-01T10:00:00-20:14"}).form
+
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data[name] == datetime(2026, 3, 2, 6, 14, tzinfo=UTC)
+    assert form.cleaned_data[name].utcoffset() == timedelta(0)
+
+
+def test_a_time_filter_out_of_range_in_utc_is_a_400(api, incident):
+    response = api.get("/api/v1/incidents/?detected_after=0001-01-01T00:00:00%2B10:00")
+
+    assert response.status_code == 400
+    assert "detected_after" in response.json()
 
 
 @pytest.mark.parametrize(
