@@ -235,18 +235,19 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "config.api.Pagination",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
+        "config.api.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.schema.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": _renderers,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
-    # DRF's own parsers but JSON's: standard and depth-bounded, as ingest's.
+    # JSON as ingest reads it (standard, depth-bounded, no NUL); forms with
+    # no NUL character either.
     "DEFAULT_PARSER_CLASSES": [
         "config.api.StrictJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "config.api.FormParser",
+        "config.api.MultiPartParser",
     ],
 }
 
@@ -260,6 +261,15 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The refusals every operation can answer (a bad query parameter or body:
+    # 400; no or bad credentials: 401/403; an id that names nothing: 404),
+    # documented where not declared; and links from what a POST creates to
+    # the operations on it.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.document_refusals",
+        "config.schema.link_created_objects",
+    ],
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "IncidentStatusEnum": "incidents.models.Incident.Status",

@@ -25,6 +25,10 @@ api_root = APIRootView.as_view(
     }
 )
 
+# A path parameter that does not fit its route (/schedules/0.5/) matches no
+# URL at all; under /api/ that 404 is JSON too.
+handler404 = "config.api.not_found"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("v2/enqueue", ingest.pagerduty_enqueue, name="ingest-pagerduty"),

@@ -7,6 +7,7 @@ from typing import Any
 import django_filters
 from django.db.models import QuerySet
 
+from config.api import IsoDateTimeFilter
 from incidents.models import Alert, AlertEvent, Incident, Integration, SeverityLevel
 from incidents.selectors import integration_list
 
@@ -24,12 +25,8 @@ class IncidentFilter(django_filters.FilterSet):
         choices=[("true", "true"), ("false", "false")],
         coerce=lambda value: value == "true",
     )
-    detected_after = django_filters.IsoDateTimeFilter(
-        field_name="detected_at", lookup_expr="gte"
-    )
-    detected_before = django_filters.IsoDateTimeFilter(
-        field_name="detected_at", lookup_expr="lt"
-    )
+    detected_after = IsoDateTimeFilter(field_name="detected_at", lookup_expr="gte")
+    detected_before = IsoDateTimeFilter(field_name="detected_at", lookup_expr="lt")
 
     class Meta:
         model = Incident

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import django_filters
 
+from config.api import IsoDateTimeFilter
 from notifications.models import Delivery, Kind
 
 
@@ -13,12 +14,8 @@ class DeliveryFilter(django_filters.FilterSet):
     purpose = django_filters.MultipleChoiceFilter(choices=Delivery.Purpose.choices)
     incident = django_filters.CharFilter(field_name="incident__public_id")
     user = django_filters.CharFilter(field_name="user__username")
-    created_after = django_filters.IsoDateTimeFilter(
-        field_name="created_at", lookup_expr="gte"
-    )
-    created_before = django_filters.IsoDateTimeFilter(
-        field_name="created_at", lookup_expr="lt"
-    )
+    created_after = IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Delivery

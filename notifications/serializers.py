@@ -103,13 +103,13 @@ class NotificationRuleInputSerializer(StrictInputSerializer):
 class ChannelSerializer(serializers.ModelSerializer[Channel]):
     address = serializers.CharField(source="display_address")
     team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
+        slug_field="slug", read_only=True, allow_null=True
     )
     service: serializers.SlugRelatedField[Service] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
+        slug_field="slug", read_only=True, allow_null=True
     )
     minimum_severity: serializers.SlugRelatedField[SeverityLevel] = (
-        serializers.SlugRelatedField(slug_field="code", read_only=True)
+        serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     )
 
     class Meta:
@@ -171,13 +171,15 @@ class ChannelUpdateSerializer(ChannelInputSerializer):
 
 class DeliverySerializer(serializers.ModelSerializer[Delivery]):
     incident: serializers.SlugRelatedField[Incident] = serializers.SlugRelatedField(
-        slug_field="public_id", read_only=True
+        slug_field="public_id", read_only=True, allow_null=True
     )
     user: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
     destination = serializers.CharField(source="display_destination")
-    channel: serializers.StringRelatedField[Channel] = serializers.StringRelatedField()
+    channel: serializers.StringRelatedField[Channel] = serializers.StringRelatedField(
+        allow_null=True
+    )
     provider_response = serializers.SerializerMethodField()
 
     class Meta:

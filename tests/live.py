@@ -244,6 +244,13 @@ class LiveVigil:
             "service=Service.objects.get(slug='website')); "
             "print(json.dumps({'id': i.pk, 'key': key}))"
         )
+        created = json.loads(self.shell(code))
+        assert re.fullmatch(r"[0-9a-f]{32}", created["key"]), created
+        return Integration(id=created["id"], key=created["key"])
+
+    def shell(self, code: str) -> str:
+        """Run Python `code` in `manage.py shell` on this stack's database;
+        return the last line it printed."""
         done = subprocess.run(  # noqa: S603
             [sys.executable, "manage.py", "shell", "-c", code],
             cwd=ROOT,
@@ -253,9 +260,7 @@ class LiveVigil:
             timeout=60,
             check=True,
         )
-        created = json.loads(done.stdout.strip().splitlines()[-1])
-        assert re.fullmatch(r"[0-9a-f]{32}", created["key"]), created
-        return Integration(id=created["id"], key=created["key"])
+        return done.stdout.strip().splitlines()[-1]
 
     def get(self, path: str, **params: str | int) -> Any:
         """GET an API path as the seeded admin and return the decoded JSON."""
@@ -323,21 +328,29 @@ def printed(text: str, label: str, value: str = r"\S+") -> str:
     return found.group(1)
 
 
+@contextmanager
+def running_stack(env: dict[str, str], log: Path) -> Iterator[LiveVigil]:
+    """`manage.py runstack` with `env` (its PORT, its database), as a
+    LiveVigil signed in with the API token its first run printed."""
+    with runstack(env, log) as (stack, text):
+        token = printed(text, "API token", r"Authorization: Token [0-9a-f]{40}")
+        url = f"http://127.0.0.1:{env['PORT']}"
+        yield LiveVigil(url, env, token.split()[-1], stack)
+
+
 @pytest.fixture(scope="module")
 def live_vigil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveVigil]:
     """The whole stack on PostgreSQL and RabbitMQ, for one test module."""
     tmp = tmp_path_factory.mktemp("vigil")
-    port = free_port()
     with scratch_database_named("vigil_live") as name:
         env = {
             **os.environ,
             "DATABASE_URL": database_url(name),
             "VIGIL_VAR_DIR": str(tmp),
-            "PORT": str(port),
+            "PORT": str(free_port()),
         }
-        with runstack(env, tmp / "log") as (stack, text):
-            token = printed(text, "API token", r"Authorization: Token [0-9a-f]{40}")
-            yield LiveVigil(f"http://127.0.0.1:{port}", env, token.split()[-1], stack)
+        with running_stack(env, tmp / "log") as vigil:
+            yield vigil
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from escalation.services import (
 from incidents.apis.core import COMMON, INVALID, NOT_FOUND
 from incidents.models import Incident
 from incidents.selectors import incident_list
-from incidents.serializers.core import ErrorSerializer
+from incidents.serializers.core import ErrorSerializer, StrictInputSerializer
 
 REFUSED = OpenApiResponse(
     ErrorSerializer,
@@ -66,6 +66,16 @@ class IncidentEscalationViewSet(viewsets.GenericViewSet[Incident]):
 
     def get_queryset(self) -> QuerySet[Incident]:
         return incident_list(user=self.request.user)
+
+    def get_serializer_class(self) -> type[BaseSerializer[Any]]:
+        # What OPTIONS ("metadata") describes as the route's POST body.
+        action = self.action_map.get("post") if self.action == "metadata" else None
+        action = action or self.action
+        if action in {"reassign", "responders"}:
+            return EscalationPageInputSerializer
+        if action == "escalate":
+            return StrictInputSerializer  # no fields: escalate takes no body
+        return EscalationSerializer
 
     def _answer(self, incident: Incident, step: EscalationStep) -> Response:
         body = {"step": step, "escalation": escalation_get(incident=incident)}

@@ -87,10 +87,10 @@ class EscalationTargetSerializer(serializers.ModelSerializer[EscalationTarget]):
     kind = TargetKindField(read_only=True)
     team_role = TeamRoleField(read_only=True)
     user: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
     team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
+        slug_field="slug", read_only=True, allow_null=True
     )
 
     class Meta:
@@ -101,10 +101,10 @@ class EscalationTargetSerializer(serializers.ModelSerializer[EscalationTarget]):
 
 class EscalationLevelSerializer(serializers.ModelSerializer[EscalationLevel]):
     up_to_severity: serializers.SlugRelatedField[SeverityLevel] = (
-        serializers.SlugRelatedField(slug_field="code", read_only=True)
+        serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     )
     page_at_declaration_up_to: serializers.SlugRelatedField[SeverityLevel] = (
-        serializers.SlugRelatedField(slug_field="code", read_only=True)
+        serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     )
     targets = EscalationTargetSerializer(many=True, read_only=True)
 
@@ -204,7 +204,9 @@ class ServicePolicyInputSerializer(StrictInputSerializer):
 
 class ServicePolicySerializer(serializers.ModelSerializer[Service]):
     policy: serializers.PrimaryKeyRelatedField[EscalationPolicy] = (
-        serializers.PrimaryKeyRelatedField(source="escalation_policy", read_only=True)
+        serializers.PrimaryKeyRelatedField(
+            source="escalation_policy", read_only=True, allow_null=True
+        )
     )
 
     class Meta:
@@ -284,7 +286,7 @@ class PreviewSerializer(serializers.Serializer[Any]):
 
 class EscalationStepSerializer(serializers.ModelSerializer[EscalationStep]):
     by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
 
     class Meta:
@@ -309,7 +311,7 @@ class EscalationStateSerializer(serializers.ModelSerializer[Escalation]):
         slug_field="public_id", read_only=True
     )
     policy: serializers.StringRelatedField[EscalationPolicy] = (
-        serializers.StringRelatedField()
+        serializers.StringRelatedField(allow_null=True)
     )
 
     class Meta:

@@ -136,7 +136,7 @@ class OverrideSerializer(serializers.ModelSerializer[Override]):
     user = UserSummarySerializer(read_only=True)
     covered_user = UserSummarySerializer(read_only=True, allow_null=True)
     created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
 
     class Meta:

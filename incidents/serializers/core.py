@@ -157,7 +157,12 @@ class IncidentSerializer(serializers.ModelSerializer[Incident]):
     roles = RoleHolderSerializer(source="role_assignments", many=True, read_only=True)
     allowed_transitions = serializers.SerializerMethodField()
     created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
+    )
+    # Declared: a read-only field built from the model drops allow_blank,
+    # and the schema's enum would then leave out "" (not resolved yet).
+    resolution_type = serializers.ChoiceField(
+        Incident.ResolutionType.choices, allow_blank=True, read_only=True
     )
 
     class Meta:
@@ -269,7 +274,7 @@ class NoteSerializer(StrictInputSerializer):
 
 class TimelineEventSerializer(serializers.ModelSerializer[TimelineEvent]):
     actor: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
 
     class Meta:

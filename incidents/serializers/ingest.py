@@ -128,7 +128,7 @@ class RotateKeySerializer(StrictInputSerializer):
 
 class AlertSerializer(serializers.ModelSerializer[Alert]):
     incident: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="public_id", read_only=True
+        slug_field="public_id", read_only=True, allow_null=True
     )
     service: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="slug", read_only=True
@@ -160,7 +160,7 @@ class AlertSerializer(serializers.ModelSerializer[Alert]):
 
 class AlertEventSerializer(serializers.ModelSerializer[AlertEvent]):
     incident: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="public_id", read_only=True
+        slug_field="public_id", read_only=True, allow_null=True
     )
     # Failed: quarantined after its last attempt, with `error`; re-drive it
     # with POST …/redrive/.
@@ -210,7 +210,7 @@ class MaintenanceWindowSerializer(
 ):
     service = VisibleServiceField()
     created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
+        slug_field="username", read_only=True, allow_null=True
     )
 
     class Meta:

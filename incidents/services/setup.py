@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 from django.utils.text import slugify
@@ -77,10 +77,27 @@ def team_remove_member(*, team: Team, user: User) -> None:
 def service_create(
     *, name: str, team: Team, slug: str = "", description: str = ""
 ) -> Service:
-    """Create a service owned by `team`."""
-    return Service.objects.create(
-        name=name, team=team, slug=slug or slugify(name), description=description
-    )
+    """Create a service owned by `team`; its slug, given or made from the name,
+    addresses it and must be new."""
+    slug = slug or slugify(name)
+    if not slug:
+        raise IncidentError(
+            f"The name {name!r} makes no slug (it has no letters or digits); "
+            "give a slug.",
+            field="slug",
+        )
+    try:
+        with transaction.atomic():
+            return Service.objects.create(
+                name=name, team=team, slug=slug, description=description
+            )
+    except IntegrityError:
+        # The slug is unique across all teams' services.
+        raise IncidentError(
+            f"The slug {slug!r} is taken by another service; give another name "
+            "or slug.",
+            field="slug",
+        ) from None
 
 
 INTEGRATION_SETTINGS = (

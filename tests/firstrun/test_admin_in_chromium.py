@@ -23,7 +23,12 @@ from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
+from tests.config.test_runstack import embedded_only
 from tests.live import ROOT, FirstRun
+
+# The stack as `make run` starts it, on the embedded default: CI runs these
+# in its embedded pass only.
+pytestmark = embedded_only
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

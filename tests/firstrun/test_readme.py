@@ -15,7 +15,12 @@ from itertools import takewhile
 import httpx
 import pytest
 
+from tests.config.test_runstack import embedded_only
 from tests.live import ROOT, FirstRun, wait_until
+
+# The stack as `make run` starts it, on the embedded default: CI runs these
+# in its embedded pass only.
+pytestmark = embedded_only
 
 README = (ROOT / "README.md").read_text()
 PLACEHOLDER = re.compile(r"^(\w+)=\.\.\..*$\n", re.MULTILINE)

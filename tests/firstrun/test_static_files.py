@@ -14,8 +14,13 @@ import pytest
 
 from bench.embedded import free_port
 from bench.stack import GUNICORN_CONFIG
+from tests.config.test_runstack import embedded_only
 from tests.firstrun.conftest import admin_login
 from tests.live import FirstRun, Process, wait_until
+
+# The stack as `make run` starts it, on the embedded default: CI runs these
+# in its embedded pass only.
+pytestmark = embedded_only
 
 CSS_URL = re.compile(r"""url\(\s*["']?([^"')]+)["']?\s*\)""")
 TYPES = {".css": "text/css", ".js": "javascript", ".svg": "image/svg+xml",
