@@ -30,6 +30,7 @@ from escalation.selectors import (
 from incidents.models import Incident, Service, SeverityLevel, Team, TeamMembership
 from incidents.serializers.core import (
     StrictInputSerializer,
+    VisibleIdField,
     VisibleTeamField,
     VisibleUserField,
 )
@@ -68,16 +69,6 @@ class TargetKindField(serializers.ChoiceField):
 class TeamRoleField(serializers.ChoiceField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(TeamMembership.Role.choices, **kwargs)
-
-
-class VisibleScheduleField(serializers.PrimaryKeyRelatedField[Schedule]):
-    """A schedule given by id, among the caller's teams' schedules."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(queryset=Schedule.objects.all(), **kwargs)
-
-    def get_queryset(self) -> Any:
-        return schedule_list(user=self.context["request"].user)
 
 
 # --- Policies ------------------------------------------------------------------
@@ -152,7 +143,9 @@ class EscalationTargetInputSerializer(StrictInputSerializer):
     user = VisibleUserField(required=False, allow_null=True)
     team = VisibleTeamField(required=False, allow_null=True)
     team_role = TeamRoleField(required=False, allow_blank=True)
-    schedule = VisibleScheduleField(required=False, allow_null=True)
+    schedule = VisibleIdField(
+        Schedule, among=schedule_list, required=False, allow_null=True
+    )
 
 
 class EscalationLevelInputSerializer(StrictInputSerializer):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.db.models import Model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -111,6 +112,18 @@ class VisibleUserField(serializers.SlugRelatedField[Any]):
     def __init__(self, among: Any = teammate_list, **kwargs: Any) -> None:
         self.among = among
         super().__init__(slug_field="username", queryset=User.objects.all(), **kwargs)
+
+    def get_queryset(self) -> Any:
+        return self.among(user=self.context["request"].user)
+
+
+class VisibleIdField(serializers.PrimaryKeyRelatedField[Any]):
+    """An object of `model` given by id, among those `among` returns for the
+    caller: anyone else's is "does not exist", as an id nobody has."""
+
+    def __init__(self, model: type[Model], among: Any, **kwargs: Any) -> None:
+        self.among = among
+        super().__init__(queryset=model._default_manager.all(), **kwargs)
 
     def get_queryset(self) -> Any:
         return self.among(user=self.context["request"].user)

@@ -24,6 +24,7 @@ from incidents.runbook_selectors import external_contact_list, runbook_list
 from incidents.serializers.core import (
     RefuseUnknownFields,
     StrictInputSerializer,
+    VisibleIdField,
     VisibleServiceField,
     VisibleTeamField,
 )
@@ -133,16 +134,6 @@ class ContactSummarySerializer(serializers.ModelSerializer[ExternalContact]):
         read_only_fields = fields
 
 
-class VisibleContactField(serializers.PrimaryKeyRelatedField[ExternalContact]):
-    """An external contact given by id, among the caller's teams' contacts."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(queryset=ExternalContact.objects.all(), **kwargs)
-
-    def get_queryset(self) -> Any:
-        return external_contact_list(user=self.context["request"].user)
-
-
 # --- Runbooks ---------------------------------------------------------------
 
 
@@ -221,8 +212,12 @@ class RunbookStepInputSerializer(StrictInputSerializer):
     link = OptionalURLField(max_length=500, required=False, default="")
     phase = PhaseField(required=False, default="")
     required = serializers.BooleanField(default=True)  # type: ignore[assignment]
-    external_contact = VisibleContactField(
-        required=False, allow_null=True, default=None
+    external_contact = VisibleIdField(
+        ExternalContact,
+        among=external_contact_list,
+        required=False,
+        allow_null=True,
+        default=None,
     )
 
 
@@ -303,18 +298,8 @@ class IncidentRunbookSerializer(serializers.ModelSerializer[IncidentRunbook]):
         read_only_fields = fields
 
 
-class VisibleRunbookField(serializers.PrimaryKeyRelatedField[Runbook]):
-    """A runbook given by id, among those the caller sees."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(queryset=Runbook.objects.all(), **kwargs)
-
-    def get_queryset(self) -> Any:
-        return runbook_list(user=self.context["request"].user)
-
-
 class AttachRunbookSerializer(StrictInputSerializer):
-    runbook = VisibleRunbookField()
+    runbook = VisibleIdField(Runbook, among=runbook_list)
 
 
 class SkipStepSerializer(StrictInputSerializer):
