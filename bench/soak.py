@@ -33,7 +33,11 @@ DRAIN_SECONDS = 180  # how long the stack may take to process what is left
 def soak(var_dir: Path, *, seconds: float, every: float) -> dict[str, Any]:
     """Run the soak in `var_dir`; return its result (see the module's doc)."""
     started = time.monotonic()
-    stack = Runstack.start(var_dir)
+    # One incident per alert, so that the counts say every alert was applied:
+    # a trigger every 2 s would pass the flood threshold (20 incidents a
+    # minute by default) and fold the rest into a flood incident, which
+    # tests/escalation/test_alert_floods.py covers.
+    stack = Runstack.start(var_dir, VIGIL_FLOOD_INCIDENTS_PER_MINUTE="0")
     try:
         with RssSampler(interval=2.0) as rss:
             stack.add_verified_email("oncall@example.com")
