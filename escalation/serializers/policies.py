@@ -33,6 +33,7 @@ from incidents.serializers.core import (
     VisibleIdField,
     VisibleTeamField,
     VisibleUserField,
+    enum_schema,
 )
 
 User = get_user_model()
@@ -44,18 +45,11 @@ def _by_code(**kwargs: Any) -> serializers.SlugRelatedField[SeverityLevel]:
     )
 
 
-def _enum(choices: list[tuple[str, str]], blank: bool = False) -> dict[str, Any]:
-    return {
-        "type": "string",
-        "enum": [*(value for value, _ in choices), *([""] if blank else [])],
-        "description": "\n".join(f"* `{value}` - {label}" for value, label in choices),
-    }
-
-
 # Named components of their own: a field called "kind" or "role" elsewhere
 # has other choices, and the schema's enum naming would otherwise collide.
 @extend_schema_field(
-    _enum(EscalationTarget.Kind.choices), component_name="EscalationTargetKindEnum"
+    enum_schema(EscalationTarget.Kind.choices),
+    component_name="EscalationTargetKindEnum",
 )
 class TargetKindField(serializers.ChoiceField):
     def __init__(self, **kwargs: Any) -> None:
@@ -63,7 +57,7 @@ class TargetKindField(serializers.ChoiceField):
 
 
 @extend_schema_field(
-    _enum(TeamMembership.Role.choices, blank=True),
+    enum_schema(TeamMembership.Role.choices, blank=True),
     component_name="EscalationTargetTeamRoleEnum",
 )
 class TeamRoleField(serializers.ChoiceField):

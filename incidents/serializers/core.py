@@ -117,6 +117,16 @@ class VisibleUserField(serializers.SlugRelatedField[Any]):
         return self.among(user=self.context["request"].user)
 
 
+def enum_schema(choices: list[tuple[str, str]], blank: bool = False) -> dict[str, Any]:
+    """Return the OpenAPI schema of a string field with these choices (and
+    "" when `blank`), for a field that names its own enum component."""
+    return {
+        "type": "string",
+        "enum": [*(value for value, _ in choices), *([""] if blank else [])],
+        "description": "\n".join(f"* `{value}` - {label}" for value, label in choices),
+    }
+
+
 class VisibleIdField(serializers.PrimaryKeyRelatedField[Any]):
     """An object of `model` given by id, among those `among` returns for the
     caller: anyone else's is "does not exist", as an id nobody has."""

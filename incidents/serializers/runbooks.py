@@ -27,21 +27,14 @@ from incidents.serializers.core import (
     VisibleIdField,
     VisibleServiceField,
     VisibleTeamField,
+    enum_schema,
 )
-
-
-def _enum(choices: list[tuple[str, str]], blank: bool = False) -> dict[str, Any]:
-    return {
-        "type": "string",
-        "enum": [*(value for value, _ in choices), *([""] if blank else [])],
-        "description": "\n".join(f"* `{value}` - {label}" for value, label in choices),
-    }
 
 
 # Named components of their own: "kind", "state" and "phase" fields elsewhere
 # have other choices, and the schema's enum naming would otherwise collide.
 @extend_schema_field(
-    _enum(Phase.choices, blank=True), component_name="RunbookPhaseEnum"
+    enum_schema(Phase.choices, blank=True), component_name="RunbookPhaseEnum"
 )
 class PhaseField(serializers.ChoiceField):
     def __init__(self, **kwargs: Any) -> None:
@@ -49,7 +42,7 @@ class PhaseField(serializers.ChoiceField):
 
 
 @extend_schema_field(
-    _enum(ExternalContact.Kind.choices), component_name="ExternalContactKindEnum"
+    enum_schema(ExternalContact.Kind.choices), component_name="ExternalContactKindEnum"
 )
 class ContactKindField(serializers.ChoiceField):
     def __init__(self, **kwargs: Any) -> None:
@@ -57,7 +50,8 @@ class ContactKindField(serializers.ChoiceField):
 
 
 @extend_schema_field(
-    _enum(IncidentRunbookStep.State.choices), component_name="RunbookStepStateEnum"
+    enum_schema(IncidentRunbookStep.State.choices),
+    component_name="RunbookStepStateEnum",
 )
 class StepStateField(serializers.ChoiceField):
     def __init__(self, **kwargs: Any) -> None:
@@ -65,7 +59,7 @@ class StepStateField(serializers.ChoiceField):
 
 
 @extend_schema_field(
-    _enum(Incident.Category.choices, blank=True),
+    enum_schema(Incident.Category.choices, blank=True),
     component_name="RunbookCategoryEnum",
 )
 class CategoryField(serializers.ChoiceField):
