@@ -31,6 +31,7 @@ from incidents.models.runbooks import (
     Runbook,
     RunbookStep,
 )
+from incidents.models.status_updates import StatusUpdate
 
 __all__ = [
     "Alert",
@@ -56,6 +57,7 @@ __all__ = [
     "Service",
     "SeverityLevel",
     "SeverityLevelRevision",
+    "StatusUpdate",
     "Team",
     "TeamMembership",
     "TimelineEvent",
