@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
@@ -16,6 +15,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from config.admin import ReadOnlyInline, pretty_json
 from config.admin_actions import apply_each
 from config.auth import request_actor
 from escalation.models import EscalationPolicy
@@ -42,14 +42,6 @@ from incidents.timeline_document import timeline_download
 from notifications.models import Delivery
 
 
-def pretty_json(value: object, limit: int = 20_000) -> SafeString:
-    """Return JSON indented in a <pre>, cut at `limit` characters."""
-    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
-    if len(text) > limit:
-        text = text[:limit] + "\n… (cut)"
-    return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', text)
-
-
 def severity_badge(severity: SeverityLevel) -> SafeString:
     return format_html(
         '<span style="background:{};color:#fff;padding:2px 8px;'
@@ -58,17 +50,6 @@ def severity_badge(severity: SeverityLevel) -> SafeString:
         severity.name,
         severity.code,
     )
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class RoleAssignmentInline(ReadOnlyInline):
