@@ -274,7 +274,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "IncidentStatusEnum": "incidents.models.Incident.Status",
         "IntegrationKindEnum": "incidents.models.Integration.Kind",
-        "TimelineKindEnum": "incidents.models.TimelineEvent.Kind",
+        "TimelineKindEnum": "incidents.timeline.timeline_kind_choices",
         "ContactKindEnum": "notifications.models.Kind",
         "ChannelKindEnum": "notifications.models.CHANNEL_KINDS",
         # Named here, or the shifts' `source` choices would rename this one.

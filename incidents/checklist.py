@@ -25,8 +25,16 @@ from incidents.models import (
     IncidentVerificationItem,
     TimelineEvent,
 )
+from incidents.timeline_kinds import (
+    ACKNOWLEDGED,
+    CREATED,
+    ROLE_ASSIGNED,
+    SEVERITY_CHANGED,
+    STATUS_CHANGED,
+    VERIFICATION_TICKED,
+)
+from notifications.timeline_kinds import NOTIFICATION_SENT
 
-Kind = TimelineEvent.Kind
 S = Incident.Status
 Prover = Callable[[Incident, Sequence[TimelineEvent]], TimelineEvent | None]
 
@@ -91,8 +99,7 @@ def _status_reached(
     return _first(
         events,
         lambda e: (
-            e.kind in (Kind.ACKNOWLEDGED, Kind.STATUS_CHANGED)
-            and e.data.get("to") in statuses
+            e.kind in (ACKNOWLEDGED, STATUS_CHANGED) and e.data.get("to") in statuses
         ),
     )
 
@@ -101,8 +108,7 @@ def _sent(events: Sequence[TimelineEvent], message_kind: str) -> TimelineEvent |
     return _first(
         events,
         lambda e: (
-            e.kind == Kind.NOTIFICATION_SENT
-            and e.data.get("message_kind") == message_kind
+            e.kind == NOTIFICATION_SENT and e.data.get("message_kind") == message_kind
         ),
     )
 
@@ -119,7 +125,10 @@ def _severity_assessed(
     incident: Incident, events: Sequence[TimelineEvent]
 ) -> TimelineEvent | None:
     # Every declaration states a severity; a later change re-assesses it.
-    return _first(events, lambda e: e.kind in (Kind.CREATED, Kind.SEVERITY_CHANGED))
+    return _first(
+        events,
+        lambda e: e.kind in (CREATED, SEVERITY_CHANGED),
+    )
 
 
 @prover("ticket_created")
@@ -128,7 +137,7 @@ def _declared(
     incident: Incident, events: Sequence[TimelineEvent]
 ) -> TimelineEvent | None:
     # The incident is the ticket, and declaring it opens its timeline.
-    return _first(events, lambda e: e.kind == Kind.CREATED)
+    return _first(events, lambda e: e.kind == CREATED)
 
 
 @prover("ic_assigned")
@@ -138,7 +147,7 @@ def _ic_assigned(
     return _first(
         events,
         lambda e: (
-            e.kind == Kind.ROLE_ASSIGNED
+            e.kind == ROLE_ASSIGNED
             and e.data.get("role") == IncidentRole.INCIDENT_COMMANDER
         ),
     )
@@ -178,7 +187,7 @@ def _verified(
     items = IncidentVerificationItem.objects.filter(incident=incident)
     if not items.exists() or items.filter(checked_at__isnull=True).exists():
         return None
-    ticks = [e for e in events if e.kind == Kind.VERIFICATION_TICKED]
+    ticks = [e for e in events if e.kind == VERIFICATION_TICKED]
     return ticks[-1] if ticks else None
 
 

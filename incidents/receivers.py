@@ -10,10 +10,10 @@ from django.contrib.auth.signals import user_logged_out
 from django.http import HttpRequest
 
 from incidents.live import session_end_publish
-from incidents.models import TimelineEvent
-from incidents.timeline import record_timeline
+from incidents.services.timeline import timeline_event_record
 from notifications.models import Delivery
 from notifications.signals import deliveries_finished
+from notifications.timeline_kinds import NOTIFICATION_FAILED, NOTIFICATION_SENT
 
 
 def record_deliveries(
@@ -58,12 +58,10 @@ def _record_message(deliveries: list[Delivery], bundled: Mapping[int, int]) -> N
         message = f"{what} to {len(deliveries)} destinations failed: " + "; ".join(
             f"{name}: {d.error}" for name, d in zip(to, deliveries, strict=True)
         )
-    record_timeline(
-        first.incident,
-        TimelineEvent.Kind.NOTIFICATION_SENT
-        if sent
-        else TimelineEvent.Kind.NOTIFICATION_FAILED,
-        message,
+    timeline_event_record(
+        incident=first.incident,
+        kind=NOTIFICATION_SENT if sent else NOTIFICATION_FAILED,
+        message=message,
         by=None,
         via="notifications",
         data={

@@ -7,6 +7,7 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self) -> None:
+        from notifications import timeline_kinds  # noqa: F401  (registers them)
         from notifications.models import MessageTemplate
         from notifications.services.messages import overrides_forget
 

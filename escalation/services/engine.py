@@ -25,7 +25,6 @@ from django.utils import timezone
 from escalation.models import Escalation, EscalationLevel
 from escalation.services.levels import (
     Cause,
-    Kind,
     Outcome,
     S,
     level_after,
@@ -34,6 +33,11 @@ from escalation.services.levels import (
     levels_of,
     lock_incident,
     timeline_add,
+)
+from escalation.timeline_kinds import (
+    ESCALATION_RESTARTED,
+    ESCALATION_SKIPPED,
+    ESCALATION_STOPPED,
 )
 from incidents.models import Incident
 
@@ -139,7 +143,7 @@ def _exhaust(
         why = "no level had anybody to page"
     timeline_add(
         incident,
-        Kind.ESCALATION_STOPPED,
+        ESCALATION_STOPPED,
         f"Escalation ended: {why}; nobody more is paged until someone acts",
         data={"state": escalation.state, "at": now.isoformat()},
     )
@@ -187,7 +191,7 @@ def escalation_start(*, incident: Incident, now: datetime | None = None) -> Esca
         )
         timeline_add(
             incident,
-            Kind.ESCALATION_SKIPPED,
+            ESCALATION_SKIPPED,
             f"Service {incident.service} has no escalation policy: nobody is paged",
         )
         return escalation
@@ -284,7 +288,7 @@ def _stop(incident: Incident, escalation: Escalation, why: str) -> None:
     escalation.save()
     timeline_add(
         incident,
-        Kind.ESCALATION_STOPPED,
+        ESCALATION_STOPPED,
         f"Escalation stopped: {why}",
         data={"level": escalation.level, "run": escalation.run},
     )
@@ -315,7 +319,7 @@ def escalation_status_changed(
     escalation.due_at = now
     timeline_add(
         incident,
-        Kind.ESCALATION_RESTARTED,
+        ESCALATION_RESTARTED,
         f"Escalation restarted from the first level: incident is "
         f"{incident.get_status_display().lower()} again",
         by=by,

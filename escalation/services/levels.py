@@ -24,11 +24,11 @@ from escalation.models import (
     EscalationTarget,
 )
 from escalation.selectors import schedule_oncall
-from incidents.models import Incident, TeamMembership, TimelineEvent
-from incidents.timeline import record_timeline
+from escalation.timeline_kinds import ESCALATED, ESCALATION_SKIPPED
+from incidents.models import Incident, TeamMembership
+from incidents.services.timeline import timeline_event_record
 from notifications.services import page_user
 
-Kind = TimelineEvent.Kind
 Outcome = EscalationStep.Outcome
 Cause = EscalationStep.Cause
 S = Incident.Status
@@ -238,7 +238,7 @@ def level_fire(
         limit = level.up_to_severity.code if level.up_to_severity else ""
         timeline_add(
             incident,
-            Kind.ESCALATION_SKIPPED,
+            ESCALATION_SKIPPED,
             f"{level.label} skipped: only for {limit} and worse",
             step,
             by=by,
@@ -270,12 +270,12 @@ def level_fire(
         message = f"{_CAUSE_TEXT[cause]} {level.label}: paged {names}"
         if problems:
             message += f" ({'; '.join(problems)})"
-        timeline_add(incident, Kind.ESCALATED, message, step, by=by)
+        timeline_add(incident, ESCALATED, message, step, by=by)
     else:
         why = "; ".join(problems)
         timeline_add(
             incident,
-            Kind.ESCALATION_SKIPPED,
+            ESCALATION_SKIPPED,
             f"{level.label} has nobody to page, skipped: {why}",
             step,
             by=by,
@@ -311,4 +311,6 @@ def timeline_add(
             "due_at": step.due_at.isoformat(),
             "lateness_seconds": round(step.lateness.total_seconds(), 3),
         }
-    record_timeline(incident, kind, message, by=by, via=VIA, data=details)
+    timeline_event_record(
+        incident=incident, kind=kind, message=message, by=by, via=VIA, data=details
+    )

@@ -38,6 +38,7 @@ from incidents.models import (
 )
 from incidents.services.incident import DECLARATION_FIELDS, EDITABLE_FIELDS
 from incidents.services.setup import SEVERITY_EDITABLE
+from incidents.timeline import timeline_kind_label
 from incidents.timeline_document import timeline_download
 from notifications.models import Delivery
 
@@ -60,9 +61,14 @@ class RoleAssignmentInline(ReadOnlyInline):
 
 class TimelineInline(ReadOnlyInline):
     model = TimelineEvent
-    fields = ["at", "kind", "message", "actor", "via"]
+    fields = ["at", "kind_label", "message", "actor", "via"]
+    readonly_fields = ["kind_label"]
     ordering = ["at", "id"]
     verbose_name_plural = "Timeline"
+
+    @admin.display(description="Kind")
+    def kind_label(self, event: TimelineEvent) -> str:
+        return timeline_kind_label(event.kind)
 
 
 class AlertEventInline(ReadOnlyInline):

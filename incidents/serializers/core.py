@@ -23,6 +23,7 @@ from incidents.serializers.fields import (
     VisibleTeamField,
     VisibleUserField,
 )
+from incidents.timeline import timeline_kind_choices
 
 
 class SeverityLevelSerializer(serializers.ModelSerializer[SeverityLevel]):
@@ -208,7 +209,27 @@ class NoteSerializer(StrictInputSerializer):
     )
 
 
+class TimelineKindField(serializers.ChoiceField):
+    """A timeline event's kind (output only), among the kinds the apps
+    registered, read when used: the OpenAPI enum lists every one."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=[], read_only=True, **kwargs)
+
+    def _get_choices(self) -> dict[str, str]:
+        return dict(timeline_kind_choices())
+
+    def _set_choices(self, choices: Any) -> None:
+        """The registry is the only source of the choices."""
+
+    choices = property(_get_choices, _set_choices)
+
+    def to_representation(self, value: Any) -> str:
+        return str(value)
+
+
 class TimelineEventSerializer(serializers.ModelSerializer[TimelineEvent]):
+    kind = TimelineKindField()
     actor: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )

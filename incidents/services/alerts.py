@@ -30,13 +30,13 @@ from incidents.models import (
     MaintenanceWindow,
     Service,
     SeverityLevel,
-    TimelineEvent,
 )
 from incidents.services.checklists import verification_open_items
 from incidents.services.floods import alert_flood_fold, alert_flood_is
 from incidents.services.incident import incident_create, incident_transition
 from incidents.services.quarantine import alert_event_fail
-from incidents.timeline import record_timeline
+from incidents.services.timeline import timeline_event_record
+from incidents.timeline_kinds import ALERT_ATTACHED, ALERT_RESOLVED, RESOLVE_HELD
 
 logger = logging.getLogger(__name__)
 
@@ -512,10 +512,10 @@ def _trigger(
         message = f"New alert firing in this group ({_sender(event)}): {alert.summary}"
     alert.incident = incident
     alert.save(update_fields=["incident"])
-    record_timeline(
-        incident,
-        TimelineEvent.Kind.ALERT_ATTACHED,
-        message,
+    timeline_event_record(
+        incident=incident,
+        kind=ALERT_ATTACHED,
+        message=message,
         by=event.reported_by,
         via=event.source,
         data={"alert": alert.pk, "dedup_key": alert.dedup_key, "event": event.pk},
@@ -622,10 +622,10 @@ def _resolve(event: AlertEvent, alert: Alert | None) -> tuple[Incident | None, s
     incident = _current_incident(alert)
     if incident is None:
         return None, f"alert {alert.pk} resolved"
-    record_timeline(
-        incident,
-        TimelineEvent.Kind.ALERT_RESOLVED,
-        f"Alert resolved by {_sender(event)}: {alert.summary}",
+    timeline_event_record(
+        incident=incident,
+        kind=ALERT_RESOLVED,
+        message=f"Alert resolved by {_sender(event)}: {alert.summary}",
         by=event.reported_by,
         via=event.source,
         at=event.received_at,
@@ -675,11 +675,11 @@ def _hold_for_verification(event: AlertEvent, incident: Incident, reason: str) -
             at=event.received_at,
         )
     still_open = verification_open_items(incident=incident)
-    record_timeline(
-        incident,
-        TimelineEvent.Kind.RESOLVE_HELD,
-        f"Not resolved automatically: {incident.severity.code} needs verification "
-        f"first; open: {'; '.join(item.label for item in still_open)}",
+    timeline_event_record(
+        incident=incident,
+        kind=RESOLVE_HELD,
+        message=f"Not resolved automatically: {incident.severity.code} needs "
+        f"verification first; open: {'; '.join(item.label for item in still_open)}",
         by=None,
         via=event.source,
         at=event.received_at,

@@ -38,11 +38,19 @@ from incidents.services.checklists import (
     verification_items_resync,
 )
 from incidents.services.runbooks import incident_runbooks_attach_matching
-from incidents.timeline import record_timeline
+from incidents.services.timeline import timeline_event_record
+from incidents.timeline_kinds import (
+    ACKNOWLEDGED,
+    CREATED,
+    FIELDS_UPDATED,
+    NOTE,
+    ROLE_ASSIGNED,
+    SEVERITY_CHANGED,
+    STATUS_CHANGED,
+)
 from notifications.services import deliveries_cancel, notify
 
 S = Incident.Status
-Kind = TimelineEvent.Kind
 Actor = User | None
 # Moving to one of these is news for the incident's channels (a status update).
 UPDATE_STATUSES = (S.IDENTIFIED, S.MITIGATING, S.MONITORING)
@@ -157,10 +165,10 @@ def incident_create(
     )
     incident.affected_services.set(affected_services)
     drill = "[DRILL] " if is_drill else ""
-    declared = record_timeline(
-        incident,
-        Kind.CREATED,
-        f"{drill}Incident declared: {severity.code} {severity.name} — {title} "
+    declared = timeline_event_record(
+        incident=incident,
+        kind=CREATED,
+        message=f"{drill}Incident declared: {severity.code} {severity.name} — {title} "
         f"(detected via {incident.get_detection_source_display().lower()})",
         by=by,
         via=via,
@@ -232,10 +240,10 @@ def incident_transition(
     )
     if reason:
         message += f" — {reason}"
-    event = record_timeline(
-        incident,
-        Kind.ACKNOWLEDGED if to == S.ACKNOWLEDGED else Kind.STATUS_CHANGED,
-        message,
+    event = timeline_event_record(
+        incident=incident,
+        kind=ACKNOWLEDGED if to == S.ACKNOWLEDGED else STATUS_CHANGED,
+        message=message,
         by=by,
         via=via,
         at=at,
@@ -330,10 +338,10 @@ def incident_change_severity(
     message = f"Severity {direction}: {before.code} → {severity.code}"
     if reason:
         message += f" — {reason}"
-    record_timeline(
-        incident,
-        Kind.SEVERITY_CHANGED,
-        message,
+    timeline_event_record(
+        incident=incident,
+        kind=SEVERITY_CHANGED,
+        message=message,
         by=by,
         via=via,
         data={"from": before.code, "to": severity.code, "reason": reason},
@@ -385,10 +393,10 @@ def incident_assign_role(
     )
     if reason:
         message += f" — {reason}"
-    record_timeline(
-        incident,
-        Kind.ROLE_ASSIGNED,
-        message,
+    timeline_event_record(
+        incident=incident,
+        kind=ROLE_ASSIGNED,
+        message=message,
         by=by,
         via=via,
         at=now,
@@ -415,10 +423,10 @@ def incident_add_note(
         raise IncidentError("a note needs some text", field="text")
     if note_kind not in TimelineEvent.NoteKind.values:
         raise IncidentError(f"{note_kind!r} is not a kind of note", field="kind")
-    return record_timeline(
-        incident,
-        Kind.NOTE,
-        text.strip(),
+    return timeline_event_record(
+        incident=incident,
+        kind=NOTE,
+        message=text.strip(),
         by=by,
         via=via,
         data={"note_kind": note_kind},
@@ -452,10 +460,10 @@ def incident_update(
         return incident
     incident.save()
     names = ", ".join(f.replace("_", " ") for f in changed)
-    record_timeline(
-        incident,
-        Kind.FIELDS_UPDATED,
-        f"Updated {names}",
+    timeline_event_record(
+        incident=incident,
+        kind=FIELDS_UPDATED,
+        message=f"Updated {names}",
         by=by,
         via=via,
         data={"fields": changed},

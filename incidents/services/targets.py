@@ -13,8 +13,9 @@ from incidents.formatting import human_duration
 from incidents.lifecycle import OPEN_STATUSES
 from incidents.models import Incident, TimelineEvent
 from incidents.services.incident import incident_transition
+from incidents.timeline import timeline_kind_label
+from incidents.timeline_kinds import ACK_TARGET_MISSED, RESOLVE_TARGET_MISSED
 
-Kind = TimelineEvent.Kind
 S = Incident.Status
 # Expired acknowledgements handled by one sweep at most; the next takes the rest.
 EXPIRE_BATCH = 200
@@ -42,7 +43,10 @@ def _missed(
             kind=kind,
             at=due,
             via="system",
-            message=f"{Kind(kind).label}: the {code} target is {human_duration(limit)}",
+            message=(
+                f"{timeline_kind_label(kind)}: the {code} target is "
+                f"{human_duration(limit)}"
+            ),
             data={"target_seconds": limit.total_seconds()},
         )
         for pk, due, code, limit in rows
@@ -60,12 +64,12 @@ def incident_record_missed_targets(*, now: datetime) -> int:
     """
     events = _missed(
         Incident.objects.filter(status=Incident.Status.TRIGGERED),
-        Kind.ACK_TARGET_MISSED,
+        ACK_TARGET_MISSED,
         "ack_target",
         now,
     ) + _missed(
         Incident.objects.filter(status__in=OPEN_STATUSES),
-        Kind.RESOLVE_TARGET_MISSED,
+        RESOLVE_TARGET_MISSED,
         "resolve_target",
         now,
     )

@@ -10,19 +10,20 @@ from django.db import connection
 from django.utils import timezone
 
 from escalation.models import Escalation, EscalationPolicy
-from incidents.models import Incident, Service, TimelineEvent
+from escalation.timeline_kinds import ESCALATION_RESTARTED
+from incidents.models import Incident, Service
 from incidents.services import (
     incident_acknowledge,
     incident_expire_acknowledgements,
     incident_transition,
 )
 from incidents.tasks import incident_ack_expiry_sweep_task
+from incidents.timeline_kinds import STATUS_CHANGED
 from tests.concurrency import in_threads
 from tests.escalation.conftest import START, add_level, paged, reachable, user_target
 from tests.factories import declare
 
 S = Incident.Status
-Kind = TimelineEvent.Kind
 
 
 @pytest.fixture
@@ -48,13 +49,13 @@ def test_an_acknowledgement_nobody_acts_on_expires_and_paging_starts_again(
     assert sweep_at(clock, 33) == 1
     incident.refresh_from_db()
     assert (incident.status, incident.acknowledged_at) == (S.TRIGGERED, None)
-    expired = incident.timeline.get(kind=Kind.STATUS_CHANGED)
+    expired = incident.timeline.get(kind=STATUS_CHANGED)
     assert expired.message == (
         "Status: Acknowledged → Triggered — the acknowledgement expired after "
         "30 min with the incident still only acknowledged"
     )
     assert (expired.actor, expired.via) == (None, "system")
-    assert incident.timeline.filter(kind=Kind.ESCALATION_RESTARTED).count() == 1
+    assert incident.timeline.filter(kind=ESCALATION_RESTARTED).count() == 1
     # Level 1 paged again at once, and the climb goes on from there.
     assert paged(incident) == ["responder", "responder"]
     escalation = Escalation.objects.get(incident=incident)
@@ -132,4 +133,4 @@ def test_sweeps_racing_on_postgresql_expire_each_acknowledgement_once(team, resp
     assert sum(expired) == 20
     for incident in incidents:
         assert paged(incident) == ["responder", "responder"]
-        assert incident.timeline.filter(kind=Kind.ESCALATION_RESTARTED).count() == 1
+        assert incident.timeline.filter(kind=ESCALATION_RESTARTED).count() == 1
