@@ -63,9 +63,11 @@ INSTALLED_APPS = [
     "channels",
     "csp",
     "axes",
+    # In their dependency order (docs/architecture.md): each app's receivers
+    # of the incident core's signals run in this order.
     "incidents",
-    "escalation",
     "notifications",
+    "escalation",
     "metrics",
 ]
 

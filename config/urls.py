@@ -6,8 +6,8 @@ from rest_framework.routers import APIRootView
 from escalation import urls as escalation_urls
 from escalation.urls import ical_urlpatterns
 from incidents import urls as incidents_urls
-from incidents.apis import respond
 from incidents.ingest import views as ingest
+from notifications import respond
 from notifications import urls as notifications_urls
 
 # The API root lists the resources of every app's router, and the two

@@ -6,4 +6,6 @@ class EscalationConfig(AppConfig):
     verbose_name = "Escalation"
 
     def ready(self) -> None:
-        from escalation import timeline_kinds  # noqa: F401  (registers them)
+        from escalation import receivers, timeline_kinds  # noqa: F401  (registers)
+
+        receivers.connect()

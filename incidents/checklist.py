@@ -33,10 +33,14 @@ from incidents.timeline_kinds import (
     STATUS_CHANGED,
     VERIFICATION_TICKED,
 )
-from notifications.timeline_kinds import NOTIFICATION_SENT
 
 S = Incident.Status
 Prover = Callable[[Incident, Sequence[TimelineEvent]], TimelineEvent | None]
+
+# The kind of the entries notifications writes for a message sent
+# (notifications/timeline_kinds.py); the checklist reads them by value, as
+# the incident core calls no app above it.
+NOTIFICATION_SENT_KIND = "notification_sent"
 
 
 def _always(incident: Incident) -> bool:
@@ -108,7 +112,8 @@ def _sent(events: Sequence[TimelineEvent], message_kind: str) -> TimelineEvent |
     return _first(
         events,
         lambda e: (
-            e.kind == NOTIFICATION_SENT and e.data.get("message_kind") == message_kind
+            e.kind == NOTIFICATION_SENT_KIND
+            and e.data.get("message_kind") == message_kind
         ),
     )
 

@@ -16,7 +16,6 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from config.db import DATABASE_UNAVAILABLE
-from escalation.services import escalation_renotify
 from incidents.exceptions import EventFailedError
 from incidents.ingest.dispatch import signals_of
 from incidents.ingest.severity import map_severity
@@ -36,6 +35,7 @@ from incidents.services.floods import alert_flood_fold, alert_flood_is
 from incidents.services.incident import incident_create, incident_transition
 from incidents.services.quarantine import alert_event_fail
 from incidents.services.timeline import timeline_event_record
+from incidents.signals import alert_attached
 from incidents.timeline_kinds import ALERT_ATTACHED, ALERT_RESOLVED, RESOLVE_HELD
 
 logger = logging.getLogger(__name__)
@@ -522,7 +522,7 @@ def _trigger(
     )
     # A flood pages once, when declared: its further alerts page no one.
     if not declared and flood is None and not alert_flood_is(incident):
-        escalation_renotify(incident=incident, alert=alert)
+        alert_attached.send(Incident, incident=incident, alert=alert)
     return incident, f"alert {alert.pk} on {incident.public_id}", alert
 
 

@@ -11,11 +11,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from config.db import own_rows
-from escalation.services import (
-    escalation_severity_raised,
-    escalation_start,
-    escalation_status_changed,
-)
 from incidents.exceptions import (
     IllegalTransitionError,
     IncidentError,
@@ -39,6 +34,11 @@ from incidents.services.checklists import (
 )
 from incidents.services.runbooks import incident_runbooks_attach_matching
 from incidents.services.timeline import timeline_event_record
+from incidents.signals import (
+    incident_declared,
+    incident_severity_raised,
+    incident_status_changed,
+)
 from incidents.timeline_kinds import (
     ACKNOWLEDGED,
     CREATED,
@@ -48,12 +48,9 @@ from incidents.timeline_kinds import (
     SEVERITY_CHANGED,
     STATUS_CHANGED,
 )
-from notifications.services import deliveries_cancel, notify
 
 S = Incident.Status
 Actor = User | None
-# Moving to one of these is news for the incident's channels (a status update).
-UPDATE_STATUSES = (S.IDENTIFIED, S.MITIGATING, S.MONITORING)
 
 # What a declaration takes besides who declares it and through what.
 DECLARATION_FIELDS = (
@@ -178,8 +175,7 @@ def incident_create(
     incident_runbooks_attach_matching(
         incident=incident, by=by, via=via, reason="declared"
     )
-    notify(incident=incident, message_kind="initial", event_key=f"tl{declared.pk}")
-    escalation_start(incident=incident)
+    incident_declared.send(Incident, incident=incident, event=declared)
     return incident
 
 
@@ -249,27 +245,15 @@ def incident_transition(
         at=at,
         data={"from": before, "to": to, "reason": reason},
     )
-    _tell_channels(incident, event, reason)
-    escalation_status_changed(incident=incident, before=before, by=by)
+    incident_status_changed.send(
+        Incident,
+        incident=incident,
+        event=event,
+        before=before,
+        by=by,
+        reason=reason,
+    )
     return incident
-
-
-def _tell_channels(incident: Incident, event: TimelineEvent, reason: str) -> None:
-    """Stop waiting pages once someone is on it; tell the incident's channels."""
-    to = incident.status
-    if to != S.TRIGGERED:
-        deliveries_cancel(incident=incident, reason=f"incident {S(to).label.lower()}")
-    key = f"tl{event.pk}"
-    if to == S.RESOLVED:
-        notify(incident=incident, message_kind="resolution", event_key=key)
-    elif to in UPDATE_STATUSES:
-        update = {"text": reason or f"Status: {S(to).label}", "impact": incident.impact}
-        notify(
-            incident=incident,
-            message_kind="update",
-            event_key=key,
-            extra={"update": update},
-        )
 
 
 def _apply_status(incident: Incident, to: str, at: datetime) -> None:
@@ -350,7 +334,7 @@ def incident_change_severity(
         incident=incident, by=by, via=via, reason=f"severity {severity.code}"
     )
     if direction == "raised":
-        escalation_severity_raised(incident=incident)
+        incident_severity_raised.send(Incident, incident=incident)
     return incident
 
 
