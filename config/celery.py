@@ -70,9 +70,10 @@ app.conf.beat_schedule = {
         "schedule": 30.0,
     },
     # Trigger again the incidents whose acknowledgement expired (a policy's
-    # ack_timeout, SPEC ESC-3): their escalation restarts from level 1.
+    # ack_timeout): their escalation restarts from level 1. The entry keeps
+    # its name so that a deployed beat's stored entry is updated in place.
     "incident-ack-expiry": {
-        "task": "incidents.tasks.incident_ack_expiry_sweep_task",
+        "task": "escalation.tasks.escalation_ack_expiry_sweep_task",
         "schedule": 10.0,
     },
     # Fire escalation steps that are due and that no task fired: the wait was

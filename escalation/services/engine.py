@@ -40,6 +40,7 @@ from escalation.timeline_kinds import (
     ESCALATION_STOPPED,
 )
 from incidents.models import Incident
+from incidents.selectors import incident_lock_unless_busy
 
 logger = logging.getLogger(__name__)
 
@@ -238,10 +239,7 @@ def escalation_fire_due(*, escalation_id: int, now: datetime | None = None) -> i
         )
         if incident_id is None:
             return 0
-        free = Incident.objects.select_for_update(skip_locked=True, no_key=True).filter(
-            pk=incident_id
-        )
-        if not free.values_list("pk", flat=True):
+        if not incident_lock_unless_busy(incident_id=incident_id):
             # Being changed right now: by an acknowledgement (which stops the
             # climb) or by another firing of this step. A worker blocked on
             # the lock would be one fewer firing the rest; if a step is still

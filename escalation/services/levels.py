@@ -25,7 +25,8 @@ from escalation.models import (
 )
 from escalation.selectors import schedule_oncall
 from escalation.timeline_kinds import ESCALATED, ESCALATION_SKIPPED
-from incidents.models import Incident, TeamMembership
+from incidents.models import Incident
+from incidents.selectors import incident_lock, team_member_users
 from incidents.services.timeline import timeline_event_record
 from notifications.services import page_user
 
@@ -112,10 +113,7 @@ def target_users(target: EscalationTarget, at: datetime) -> list[User]:
     if target.kind == EscalationTarget.Kind.USER:
         return [target.user] if target.user is not None else []
     if target.kind == EscalationTarget.Kind.TEAM:
-        members = TeamMembership.objects.filter(team=target.team)
-        if target.team_role:
-            members = members.filter(role=target.team_role)
-        return [m.user for m in members.select_related("user").order_by("id")]
+        return team_member_users(team=target.team, role=target.team_role)
     if target.schedule is None:
         return []
     return schedule_oncall(schedule=target.schedule, at=at)
@@ -143,11 +141,7 @@ def level_after(levels: list[EscalationLevel], position: int) -> EscalationLevel
 
 def lock_incident(incident_id: int) -> tuple[Incident, Escalation | None]:
     """Lock the incident, then its escalation: the order every writer takes."""
-    incident = (
-        Incident.objects.select_for_update(of=own_rows(), no_key=True)
-        .select_related("severity", "service")
-        .get(pk=incident_id)
-    )
+    incident = incident_lock(incident_id=incident_id)
     escalation = (
         Escalation.objects.select_for_update(of=own_rows(), no_key=True)
         .select_related("policy")

@@ -40,7 +40,6 @@ from incidents.services.setup import (
     team_remove_member,
 )
 from incidents.services.targets import (
-    incident_expire_acknowledgements,
     incident_record_missed_targets,
 )
 
@@ -60,7 +59,6 @@ __all__ = [
     "incident_assign_role",
     "incident_change_severity",
     "incident_create",
-    "incident_expire_acknowledgements",
     "incident_record_missed_targets",
     "incident_transition",
     "incident_update",

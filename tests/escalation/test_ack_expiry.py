@@ -10,14 +10,11 @@ from django.db import connection
 from django.utils import timezone
 
 from escalation.models import Escalation, EscalationPolicy
+from escalation.services import escalation_expire_acknowledgements
+from escalation.tasks import escalation_ack_expiry_sweep_task
 from escalation.timeline_kinds import ESCALATION_RESTARTED
 from incidents.models import Incident, Service
-from incidents.services import (
-    incident_acknowledge,
-    incident_expire_acknowledgements,
-    incident_transition,
-)
-from incidents.tasks import incident_ack_expiry_sweep_task
+from incidents.services import incident_acknowledge, incident_transition
 from incidents.timeline_kinds import STATUS_CHANGED
 from tests.concurrency import in_threads
 from tests.escalation.conftest import START, add_level, paged, reachable, user_target
@@ -36,7 +33,7 @@ def half_hour(sop_policy: EscalationPolicy) -> EscalationPolicy:
 
 def sweep_at(clock: time_machine.Coordinates, minute: float) -> int:
     clock.move_to(START + timedelta(minutes=minute))
-    return int(incident_ack_expiry_sweep_task())
+    return int(escalation_ack_expiry_sweep_task())
 
 
 def test_an_acknowledgement_nobody_acts_on_expires_and_paging_starts_again(
@@ -128,7 +125,7 @@ def test_sweeps_racing_on_postgresql_expire_each_acknowledgement_once(team, resp
         incident_acknowledge(incident=incident, by=responder)
     later = timezone.now() + timedelta(minutes=2)
     expired: list[int] = []
-    sweep = incident_expire_acknowledgements
+    sweep = escalation_expire_acknowledgements
     assert in_threads(4, lambda n: expired.append(sweep(now=later))) == []
     assert sum(expired) == 20
     for incident in incidents:

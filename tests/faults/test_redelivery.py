@@ -31,7 +31,11 @@ from django.utils import timezone
 
 from config.celery import QUEUES, app
 from escalation.models import Escalation, EscalationPolicy, EscalationStep
-from escalation.tasks import escalation_step_task, escalations_sweep_task
+from escalation.tasks import (
+    escalation_ack_expiry_sweep_task,
+    escalation_step_task,
+    escalations_sweep_task,
+)
 from escalation.timeline_kinds import ESCALATED, ESCALATION_RESTARTED
 from incidents.ingest.signals import TRIGGER
 from incidents.models import (
@@ -46,7 +50,6 @@ from incidents.models import (
 )
 from incidents.services import incident_acknowledge, integration_create
 from incidents.tasks import (
-    incident_ack_expiry_sweep_task,
     incident_targets_sweep_task,
     ingest_heartbeat_check_task,
     ingest_process_task,
@@ -414,7 +417,7 @@ def expired_acknowledgements(world: World) -> Case:
         sent = Delivery.objects.filter(purpose="page", status="sent").count()
         assert world.pages() == {"responder": sent, "lead": 0}
 
-    return Case(incident_ack_expiry_sweep_task, {}, check)
+    return Case(escalation_ack_expiry_sweep_task, {}, check)
 
 
 def written_deliveries(world: World, *, due: timedelta) -> list[int]:
@@ -566,7 +569,7 @@ CASES: dict[str, Callable[[World], Case]] = {
     "ingest_heartbeat_check_task": missed_heartbeat,
     "maintenance_windows_close_task": ended_window,
     "incident_targets_sweep_task": missed_targets,
-    "incident_ack_expiry_sweep_task": expired_acknowledgements,
+    "escalation_ack_expiry_sweep_task": expired_acknowledgements,
     "deliveries_send_task": pending_deliveries,
     "deliveries_dispatch_due_task": late_deliveries,
     "deliveries_recover_task": deliveries_left_sending,
