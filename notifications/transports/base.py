@@ -87,7 +87,6 @@ class Transport:
     """One kind of destination. Subclasses set `kind` and implement `send`."""
 
     kind: ClassVar[str]
-    label: ClassVar[str]
 
     def send(self, message: Message, destination: Destination) -> ProviderResult:
         """Send `message` to `destination`; raise `TransportError` if not taken."""
