@@ -1,5 +1,8 @@
 """Vigil settings: one module, every value from the environment.
 
+Over 400 lines on purpose: Django's one settings module, so that every
+setting and the environment variable behind it is found in one place.
+
 Production differs from the embedded default only by environment variables;
 the README's configuration table lists every one of them.
 """

@@ -1,5 +1,8 @@
 """Who is on call when: the pure computation behind on-call schedules.
 
+Over 400 lines on purpose: the layers, restrictions and overrides share the
+dataclasses below and one notion of time, and are tested as one.
+
 Nothing here touches the database. The selectors load a schedule into the
 plain dataclasses below (`ScheduleSpec`, `LayerSpec`, `Window`,
 `OverrideSpec`) and ask `oncall_at` or `shifts`; tests drive them directly.

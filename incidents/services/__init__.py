@@ -1,10 +1,10 @@
 """Every state change of the incident core goes through these services."""
 
-from incidents.services.alerts import (
+from incidents.services.alert_events import (
     alert_event_record,
     alert_event_record_for_key,
-    alert_events_process,
 )
+from incidents.services.alerts import alert_events_process
 from incidents.services.incident import (
     incident_acknowledge,
     incident_add_note,
