@@ -16,7 +16,7 @@ app = Celery("vigil")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
 # One queue per purpose, so that a slow SMS provider on `notifications` can
-# never hold up a step on `escalation` (SPEC §2).
+# never hold up a step on `escalation`.
 QUEUES = ("ingest", "escalation", "notifications", "default")
 
 app.conf.update(
@@ -64,7 +64,8 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
     },
     # Record on each incident's timeline the moment it misses its severity's
-    # acknowledge or resolve target (SPEC §1.1), for the war room and metrics.
+    # acknowledge or resolve target (the severity matrix), for the war room
+    # and metrics.
     "incident-target-sweep": {
         "task": "incidents.tasks.incident_targets_sweep_task",
         "schedule": 30.0,

@@ -1,4 +1,4 @@
-"""REST endpoints acting on an incident's escalation by hand (ESC-7).
+"""REST endpoints acting on an incident's escalation by hand.
 
 Incidents are looked up among the caller's teams' incidents, by public id,
 as in the incident API: another team's incident is a 404.

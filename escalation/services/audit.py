@@ -1,4 +1,4 @@
-"""Find escalations the engine let slip, and drive them again (ESC-4).
+"""Find escalations the engine let slip, and drive them again.
 
 Overdue: an active escalation whose next step was due more than a grace ago
 (no worker, a lost message, the sweep not running). Missing: a triggered

@@ -1,4 +1,4 @@
-"""Acting on an escalation by hand, and re-notifying on a new alert (ESC-2, 7).
+"""Acting on an escalation by hand, and re-notifying on a new alert.
 
 Each goes through the engine's lock order (incident, then escalation) and
 leaves a step and a timeline entry, like the engine's own steps.

@@ -1,4 +1,4 @@
-"""The escalation engine: climbing an incident's policy, once per level (ESC-2…4).
+"""The escalation engine: climbing an incident's policy, once per level.
 
 The state lives in the `Escalation` row; `due_at` is when the next step
 fires. A step fires in one transaction that locks the incident and its

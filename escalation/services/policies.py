@@ -1,4 +1,4 @@
-"""Escalation policies: create, change, delete, attach to a service (ESC-1).
+"""Escalation policies: create, change, delete, attach to a service.
 
 A policy's levels and targets are written only here, and always as a whole,
 so nobody ever sees a half-checked policy: positions run 1..n, every level

@@ -70,7 +70,7 @@ class Service(models.Model):
 
 
 class SeverityLevel(models.Model):
-    """One row of the severity matrix (SPEC §1.1). Edits are versioned."""
+    """One row of the severity matrix (P0-P3). Edits are versioned."""
 
     code = models.CharField(max_length=2, primary_key=True)
     name = models.CharField(max_length=32)

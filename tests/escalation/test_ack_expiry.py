@@ -1,4 +1,5 @@
-"""Acknowledgements that expire (SPEC ESC-3, "if configured"), in frozen time."""
+"""Acknowledgements that expire (where a policy sets ack_timeout), in frozen
+time."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Escalate now, reassign and add a responder through the API (ESC-7)."""
+"""Escalate now, reassign and add a responder through the API."""
 
 from __future__ import annotations
 
