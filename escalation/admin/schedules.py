@@ -20,6 +20,7 @@ from django.utils.safestring import SafeString
 from config.admin_actions import apply_each
 from config.auth import request_actor
 from escalation import selectors, services
+from escalation.admin.oncall import OncallAdminMixin
 from escalation.admin.teams import TeamOwnedAdmin
 from escalation.exceptions import ScheduleError
 from escalation.models import Layer, LayerMember, Override, Restriction, Schedule
@@ -64,7 +65,7 @@ class LayerInline(admin.TabularInline):
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(TeamOwnedAdmin):
+class ScheduleAdmin(OncallAdminMixin, TeamOwnedAdmin):
     list_display = ["name", "team", "time_zone", "oncall_now"]
     list_filter = ["team"]
     search_fields = ["name"]
