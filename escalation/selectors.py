@@ -20,6 +20,7 @@ from escalation.models import (
     CalendarFeed,
     Escalation,
     EscalationPolicy,
+    EscalationStep,
     EscalationTarget,
     Layer,
     LayerMember,
@@ -325,3 +326,15 @@ def escalation_get(*, incident: Incident) -> Escalation | None:
         .prefetch_related("steps__by")
         .first()
     )
+
+
+def escalation_standing(*, escalation: Escalation) -> str:
+    """Say where the escalation stands, and whether anybody was paged: an
+    escalation past its last level that paged nobody says so."""
+    paged = any(
+        step.outcome == EscalationStep.Outcome.PAGED for step in escalation.steps.all()
+    )
+    if escalation.state == Escalation.State.EXHAUSTED and not paged:
+        return "Every level tried; nobody had anyone to page"
+    standing = str(escalation.get_state_display())
+    return standing if paged else f"{standing}; nobody paged yet"

@@ -15,7 +15,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from escalation.models import Escalation
-from escalation.selectors import escalation_get
+from escalation.selectors import escalation_get, escalation_standing
 from incidents import selectors
 from incidents.lifecycle import OPEN_STATUSES, allowed_next
 from incidents.models import AlertEvent, Incident, IncidentRole, TimelineEvent
@@ -25,24 +25,24 @@ S = Incident.Status
 
 # One mark per kind of timeline entry: what a responder scans for.
 ICONS: dict[str, str] = {
-    Kind.CREATED: "🚨",
-    Kind.ACKNOWLEDGED: "✋",
+    Kind.CREATED: "⚑",
+    Kind.ACKNOWLEDGED: "✔",
     Kind.STATUS_CHANGED: "➜",
     Kind.SEVERITY_CHANGED: "⚠",
-    Kind.ROLE_ASSIGNED: "👤",
+    Kind.ROLE_ASSIGNED: "☺",
     Kind.NOTE: "✎",
-    Kind.ALERT_ATTACHED: "🔔",
-    Kind.ALERT_RESOLVED: "🔕",
-    Kind.ACK_TARGET_MISSED: "⏰",
-    Kind.RESOLVE_TARGET_MISSED: "⏰",
+    Kind.ALERT_ATTACHED: "⚡",
+    Kind.ALERT_RESOLVED: "✓",
+    Kind.ACK_TARGET_MISSED: "⌛",
+    Kind.RESOLVE_TARGET_MISSED: "⌛",
     Kind.NOTIFICATION_SENT: "✉",
     Kind.NOTIFICATION_FAILED: "✖",
-    Kind.ESCALATED: "📟",
+    Kind.ESCALATED: "☎",
     Kind.ESCALATION_SKIPPED: "⤼",
     Kind.ESCALATION_STOPPED: "■",
     Kind.ESCALATION_RESTARTED: "↻",
 }
-NOTE_ICONS = {"hypothesis": "💡", "action": "🔧", "decision": "⚖"}
+NOTE_ICONS = {"hypothesis": "?", "action": "⚒", "decision": "⚖"}
 
 
 def user_name(user: User | None) -> str:
@@ -129,11 +129,14 @@ def paging(incident: Incident) -> Paging:
     escalation = escalation_get(incident=incident)
     if escalation is None:
         return Paging("not started", 0, None, True, None)
-    steps = list(escalation.steps.all())
-    paged = any(step.outcome == "paged" for step in steps)
+    paged = any(step.outcome == "paged" for step in escalation.steps.all())
     due = escalation.due_at if escalation.state == Escalation.State.ACTIVE else None
     return Paging(
-        escalation.get_state_display(), escalation.level, due, not paged, escalation
+        escalation_standing(escalation=escalation),
+        escalation.level,
+        due,
+        not paged,
+        escalation,
     )
 
 

@@ -6,6 +6,7 @@ and the next shifts, as the API computes them.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -40,6 +41,12 @@ LAYER_FIELDS = [
 
 def _person(user: Any) -> str:
     return str(user.get_full_name() or user.get_username())
+
+
+def _in_zone(at: datetime, schedule: Schedule) -> str:
+    """A time as the schedule keeps it: in its own zone, the zone named."""
+    zone = selectors.schedule_zone(schedule=schedule)
+    return f"{at.astimezone(zone):%a %Y-%m-%d %H:%M} {zone}"
 
 
 def _source(shift: selectors.ShiftDetail) -> str:
@@ -276,8 +283,8 @@ class OverrideAdmin(TeamScopedAdmin):
         "schedule",
         "user",
         "covered_user",
-        "start",
-        "end",
+        "starts",
+        "ends",
         "reason",
         "swap_of",
     ]
@@ -289,6 +296,14 @@ class OverrideAdmin(TeamScopedAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Override]:
         schedules = selectors.schedule_list(user=request.user)
         return Override.objects.filter(schedule__in=schedules)
+
+    @admin.display(description="Start (schedule's zone)", ordering="start")
+    def starts(self, override: Override) -> str:
+        return _in_zone(override.start, override.schedule)
+
+    @admin.display(description="End (schedule's zone)", ordering="end")
+    def ends(self, override: Override) -> str:
+        return _in_zone(override.end, override.schedule)
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any

@@ -114,6 +114,13 @@ class DeliveryInline(ReadOnlyInline):
 
 
 class IncidentAdminForm(forms.ModelForm):
+    severity_reason = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Why the severity changes",
+        help_text="Recorded on the timeline with the change.",
+    )
+
     class Meta:
         model = Incident
         fields = [*DECLARATION_FIELDS, "root_cause", "resolution_type"]
@@ -173,6 +180,10 @@ class IncidentAdmin(WarRoomAdminMixin, ResponseAidsAdminMixin, TeamScopedAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Incident]:
         return selectors.incident_list(user=request.user)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = super().get_fields(request, obj)
+        return [f for f in fields if obj is not None or f != "severity_reason"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = list(self.readonly_fields)
@@ -254,6 +265,7 @@ class IncidentAdmin(WarRoomAdminMixin, ResponseAidsAdminMixin, TeamScopedAdmin):
                 severity=data["severity"],
                 by=request_actor(request),
                 via="admin",
+                reason=data.get("severity_reason", ""),
             )
 
     def save_related(

@@ -235,8 +235,25 @@ class SuppressedInline(admin.TabularInline):
         return False
 
 
+class MaintenanceWindowForm(forms.ModelForm):
+    """Say plainly when a window ends before it starts (the database's
+    constraint would refuse it by name)."""
+
+    class Meta:
+        model = MaintenanceWindow
+        fields = ["service", "starts_at", "ends_at", "reason"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        starts, ends = data.get("starts_at"), data.get("ends_at")
+        if starts and ends and ends <= starts:
+            self.add_error("ends_at", "A window must end after it starts.")
+        return data
+
+
 @admin.register(MaintenanceWindow)
 class MaintenanceWindowAdmin(TeamScopedAdmin):
+    form = MaintenanceWindowForm
     list_display = ["service", "starts_at", "ends_at", "reason", "closed_at"]
     list_filter = ["service"]
     fields = ["service", "starts_at", "ends_at", "reason", "created_by", "closed_at",

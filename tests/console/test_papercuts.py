@@ -1,0 +1,78 @@
+"""What responders hit in the admin, each fixed: plain refusals, honest
+escalation states, readable steps, times in the schedule's zone."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.utils import timezone
+
+from escalation.models import Escalation
+from escalation.services import override_create, schedule_create
+from escalation.services.schedules import LayerInput
+from incidents.models import Incident
+from tests.factories import declare
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def boss(team) -> Client:
+    user = User.objects.create_superuser("boss", "boss@example.com", "pw")
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_a_maintenance_window_ending_before_it_starts_is_refused_plainly(boss, service):
+    now = timezone.now()
+    answer = boss.post(
+        "/admin/incidents/maintenancewindow/add/",
+        {
+            "service": service.pk,
+            "starts_at_0": f"{now:%Y-%m-%d}",
+            "starts_at_1": "12:00:00",
+            "ends_at_0": f"{now:%Y-%m-%d}",
+            "ends_at_1": "11:00:00",
+            "reason": "upgrade",
+        },
+    )
+    page = answer.content.decode()
+    assert "A window must end after it starts." in page
+    assert "constraint" not in page.lower()
+
+
+def test_an_escalation_that_paged_nobody_says_so_in_the_list(boss, service):
+    incident: Incident = declare(service, "P1")  # the service has no policy
+    escalation = Escalation.objects.get(incident=incident)
+    page = boss.get("/admin/escalation/escalation/").content.decode()
+    said = f"{escalation.get_state_display()}; nobody paged yet"
+    assert f'<td class="field-standing">{said}</td>' in page
+
+
+def test_overrides_are_listed_in_their_schedules_zone(boss, team, responder):
+    schedule = schedule_create(
+        team=team,
+        name="Primary",
+        time_zone="Asia/Tokyo",
+        layers=[
+            LayerInput(
+                name="Weekly",
+                start_date=timezone.localdate(),
+                handoff_time=time(9),
+                members=[responder],
+            )
+        ],
+    )
+    start = timezone.now().replace(minute=0, second=0, microsecond=0)
+    override_create(
+        schedule=schedule, user=responder, start=start, end=start + timedelta(hours=2)
+    )
+    page = boss.get("/admin/escalation/override/").content.decode()
+    tokyo = start.astimezone(ZoneInfo("Asia/Tokyo"))
+    assert f"{tokyo:%a %Y-%m-%d %H:%M} Asia/Tokyo" in page
