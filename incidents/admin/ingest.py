@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from config.admin_actions import apply_each
@@ -28,6 +29,7 @@ from incidents.models import (
     Service,
     SeverityLevel,
 )
+from incidents.serializers.ingest import INGEST_URLS
 from incidents.services.quarantine import REDRIVE_PERMISSION
 from incidents.services.setup import INTEGRATION_SETTINGS
 
@@ -51,6 +53,7 @@ class IntegrationAdmin(TeamScopedAdmin):
     list_filter = ["kind", "enabled", "service"]
     search_fields = ["name", "key_prefix"]
     readonly_fields = [
+        "endpoints",
         "key_prefix",
         "previous_key_expires_at",
         "last_ping_at",
@@ -58,12 +61,50 @@ class IntegrationAdmin(TeamScopedAdmin):
     ]
     actions = ["rotate_key"]
 
+    class Media:
+        js = ["incidents/console.js"]  # the copy buttons, absolute URLs
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Integration]:
         return selectors.integration_list(user=request.user)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fixed = ["kind", "service"] if obj else []
         return [*self.readonly_fields, *fixed]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = super().get_fields(request, obj)
+        if obj is None or obj.kind == Integration.Kind.HEARTBEAT:
+            return fields
+        return [f for f in fields if not f.startswith("heartbeat_")]
+
+    def formfield_for_dbfield(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> Any:
+        if db_field.name == "default_severity":
+            return forms.ChoiceField(
+                choices=[
+                    (s.code, f"{s.code} {s.name}") for s in selectors.severity_list()
+                ],
+                initial=db_field.default,
+                help_text=db_field.help_text,
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @admin.display(description="Send to (the key goes in the header or body)")
+    def endpoints(self, integration: Integration) -> SafeString:
+        if integration.pk is None:
+            return format_html("{}", "shown once saved")
+        rows = [
+            (name, f"endpoint-{name}", reverse(route), f"endpoint-{name}")
+            for name, route in INGEST_URLS.get(integration.kind, {}).items()
+        ]
+        return format_html_join(
+            "",
+            '<div>{}: <input id="{}" type="text" readonly size="60" '
+            'data-absolute value="{}"> <button type="button" class="button" '
+            'data-copy="{}">Copy</button></div>',
+            rows,
+        )
 
     def save_model(
         self, request: HttpRequest, obj: Integration, form: Any, change: bool

@@ -22,7 +22,7 @@ from incidents.serializers.core import (
     VisibleServiceField,
 )
 
-_INGEST_URLS: dict[str, dict[str, str]] = {
+INGEST_URLS: dict[str, dict[str, str]] = {
     Integration.Kind.PAGERDUTY: {
         "events": "ingest-pagerduty",
         "change_events": "ingest-pagerduty-change",
@@ -74,7 +74,7 @@ class IntegrationSerializer(serializers.ModelSerializer[Integration]):
         request = self.context.get("request")
         return {
             name: reverse(route, request=request)
-            for name, route in _INGEST_URLS.get(integration.kind, {}).items()
+            for name, route in INGEST_URLS.get(integration.kind, {}).items()
         }
 
 

@@ -268,8 +268,7 @@ def test_every_war_room_action_is_a_click_and_refusals_show_the_service_error(
     )
     browser.find_element(By.CSS_SELECTOR, "form.act input[name=override]").click()
     assert "success" in click_status(browser, "resolved")
-    status = browser.find_element(By.ID, "incident-status").text
-    assert status == "Resolved"
+    assert text_of(browser, "#incident-status") == "Resolved"
     assert api.get(f"/api/v1/incidents/{public_id}/").json()["roles"]
 
 

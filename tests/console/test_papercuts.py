@@ -4,7 +4,6 @@ escalation states, readable steps, times in the schedule's zone."""
 from __future__ import annotations
 
 from datetime import time, timedelta
-
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,6 +15,8 @@ from escalation.models import Escalation
 from escalation.services import override_create, schedule_create
 from escalation.services.schedules import LayerInput
 from incidents.models import Incident
+from incidents.services import integration_create
+from tests.conftest import staff_client
 from tests.factories import declare
 
 pytestmark = pytest.mark.django_db
@@ -76,3 +77,25 @@ def test_overrides_are_listed_in_their_schedules_zone(boss, team, responder):
     page = boss.get("/admin/escalation/override/").content.decode()
     tokyo = start.astimezone(ZoneInfo("Asia/Tokyo"))
     assert f"{tokyo:%a %Y-%m-%d %H:%M} Asia/Tokyo" in page
+
+
+def test_an_integration_shows_where_to_send_and_only_its_own_settings(boss, service):
+    integration, _ = integration_create(
+        name="Prometheus", kind="alertmanager", service=service
+    )
+    page = boss.get(
+        f"/admin/incidents/integration/{integration.pk}/change/"
+    ).content.decode()
+    assert 'value="/ingest/alertmanager/"' in page
+    assert 'data-copy="endpoint-webhook"' in page
+    assert "heartbeat_cron" not in page
+    assert '<select name="default_severity"' in page
+
+
+def test_responders_reach_alerts_events_windows_and_the_report_form(responder, service):
+    client = staff_client(responder)
+    for page in ("alert", "alertevent", "maintenancewindow"):
+        assert client.get(f"/admin/incidents/{page}/").status_code == 200, page
+    assert client.get("/admin/incidents/maintenancewindow/add/").status_code == 200
+    board = client.get("/admin/incidents/incident/board/").content.decode()
+    assert 'href="/admin/incidents/alertevent/report/"' in board

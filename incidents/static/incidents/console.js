@@ -105,6 +105,9 @@
     if (room) { live(room, warRoom(room)); }
     var open = document.getElementById("board");
     if (open) { live(open, board(open)); }
+    document.querySelectorAll("input[data-absolute]").forEach(function (field) {
+      field.value = new URL(field.value, location.href).href;
+    });
     document.querySelectorAll("[data-copy]").forEach(function (button) {
       button.addEventListener("click", function () {
         var field = document.getElementById(button.dataset.copy);
