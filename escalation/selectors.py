@@ -338,3 +338,22 @@ def escalation_standing(*, escalation: Escalation) -> str:
         return "Every level tried; nobody had anyone to page"
     standing = str(escalation.get_state_display())
     return standing if paged else f"{standing}; nobody paged yet"
+
+
+def _target_said(target: EscalationTarget) -> str:
+    if target.kind == EscalationTarget.Kind.USER and target.user is not None:
+        return str(target.user.get_full_name() or target.user.get_username())
+    return str(target)
+
+
+def escalation_policy_chain(*, policy: EscalationPolicy) -> str:
+    """The policy's levels on one line: who each pages, in order."""
+    levels = policy.levels.order_by("position").prefetch_related(
+        "targets__user", "targets__team", "targets__schedule"
+    )
+    said = []
+    for level in levels:
+        targets = ", ".join(_target_said(t) for t in level.targets.all())
+        name = f" {level.name}" if level.name else ""
+        said.append(f"L{level.position}{name}: {targets or 'nobody'}")
+    return " → ".join(said) or "no levels"

@@ -46,6 +46,12 @@ def _field_errors(form: forms.ModelForm, error: NotificationError) -> None:
 
 
 class ContactMethodForm(forms.ModelForm):
+    verification_code = forms.CharField(
+        required=False,
+        max_length=16,
+        help_text="The code Vigil sent to this address (action: send a new code).",
+    )
+
     class Meta:
         model = ContactMethod
         fields = [
@@ -67,11 +73,21 @@ class ContactMethodForm(forms.ModelForm):
                     address=data["address"],
                     label=data.get("label", ""),
                 )
-                # What the service stored (a normalised address) is what the
-                # form saves after this.
+                # What the service stored (a normalised address, the code it
+                # sent) is what the form saves after this.
+                self.instance.refresh_from_db()
                 data["address"] = self.instance.address
             except NotificationError as error:
                 _field_errors(self, error)
+        code = str(data.get("verification_code") or "").strip()
+        if self.instance.pk is not None and code:
+            try:
+                # The verified row is what the form saves its edits onto.
+                self.instance = services.contact_method_verify(
+                    contact_method=self.instance, code=code
+                )
+            except NotificationError as error:
+                self.add_error("verification_code", error.message)
         return data
 
 
@@ -109,6 +125,11 @@ class ContactMethodAdmin(OwnRowsAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fixed = ["user", "kind", "address"] if obj is not None else []
         return [*fixed, *self.readonly_fields]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = super().get_fields(request, obj)
+        unverified = obj is not None and obj.verified_at is None
+        return [f for f in fields if unverified or f != "verification_code"]
 
     def delete_model(self, request: HttpRequest, obj: ContactMethod) -> None:
         services.contact_method_delete(contact_method=obj)

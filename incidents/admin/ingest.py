@@ -75,7 +75,7 @@ class IntegrationAdmin(TeamScopedAdmin):
         fields = super().get_fields(request, obj)
         if obj is None or obj.kind == Integration.Kind.HEARTBEAT:
             return fields
-        return [f for f in fields if not f.startswith("heartbeat_")]
+        return [f for f in fields if not str(f).startswith("heartbeat_")]
 
     def formfield_for_dbfield(
         self, db_field: Any, request: HttpRequest, **kwargs: Any

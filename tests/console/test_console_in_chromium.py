@@ -290,6 +290,15 @@ def test_a_false_positive_is_cancelled_with_its_reason(
     assert "false positive" in act(browser, "#cancel-form")
     assert api.get(f"/api/v1/incidents/{public_id}/").json()["status"] == "cancelled"
 
+    # The admin's dark theme applies to the console too.
+    browser.execute_script("localStorage.setItem('theme', 'dark')")
+    open_live(browser, browser.current_url)
+    background = browser.find_element(By.ID, "timeline").value_of_css_property("color")
+    assert background.startswith("rgba(2") or background.startswith("rgb(2"), background
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(SHOTS / "war-room-dark-desktop.png"))
+    browser.execute_script("localStorage.removeItem('theme')")
+
 
 def test_who_is_on_call_shows_now_next_and_the_week_with_overrides(
     browser: WebDriver, console: Console

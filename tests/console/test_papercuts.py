@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from escalation.models import Escalation
 from escalation.services import override_create, schedule_create
+from escalation.services.policies import escalation_policy_create
 from escalation.services.schedules import LayerInput
 from incidents.models import Incident
 from incidents.services import integration_create
@@ -99,3 +100,17 @@ def test_responders_reach_alerts_events_windows_and_the_report_form(responder, s
     assert client.get("/admin/incidents/maintenancewindow/add/").status_code == 200
     board = client.get("/admin/incidents/incident/board/").content.decode()
     assert 'href="/admin/incidents/alertevent/report/"' in board
+
+
+def test_an_escalation_policy_says_its_chain_on_one_line(boss, team, responder):
+    escalation_policy_create(
+        name="Primary",
+        team=team,
+        levels=[
+            {"name": "Engineer", "targets": [{"kind": "user", "user": responder}]},
+            {"name": "Lead", "targets": [{"kind": "team", "team": team}]},
+        ],
+    )
+    page = boss.get("/admin/escalation/escalationpolicy/").content.decode()
+    name = responder.get_full_name() or responder.username
+    assert f"L1 Engineer: {name} → L2 Lead: team {team}" in page

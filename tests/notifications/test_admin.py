@@ -369,3 +369,22 @@ def test_giving_a_team_channel_a_service_too_shows_an_error(browser, service):
     assert response.status_code == 200
     channel.refresh_from_db()
     assert (channel.team, channel.service) == (service.team, None)
+
+
+def test_the_code_sent_is_entered_on_the_method_page_and_verifies_it(
+    browser, responder
+):
+    browser.post(f"{ADMIN}contactmethod/add/", method_form(responder))
+    method = ContactMethod.objects.get()
+    change = f"{ADMIN}contactmethod/{method.pk}/change/"
+    form = {"label": "", "rate_limit_count": "", "rate_limit_window": ""}
+    sent = Delivery.objects.get().extra["code"]
+
+    wrong = browser.post(change, {**form, "verification_code": "000000"[: len(sent)]})
+    assert wrong.status_code == 200
+    assert wrong.context["adminform"].form.errors["verification_code"]
+    assert ContactMethod.objects.get().verification_failures == 1
+
+    browser.post(change, {**form, "verification_code": sent})
+    assert ContactMethod.objects.get().verified_at is not None
+    assert "verification_code" not in page(browser.get(change))
