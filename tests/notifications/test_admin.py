@@ -202,6 +202,30 @@ def test_a_valid_template_is_saved(browser, db):
     )
 
 
+def test_a_saved_template_shows_its_preview_with_sample_data_and_the_variables(
+    browser, db
+):
+    source = (
+        "{{ incident.severity }} {{ incident.title }} led by {{ incident.commander }}"
+    )
+    browser.post(f"{ADMIN}messagetemplate/add/", template_form(source))
+    template = MessageTemplate.objects.get()
+    html = page(browser.get(f"{ADMIN}messagetemplate/{template.pk}/change/"))
+    assert "P0 Site down led by Dana Reyes" in html
+    assert "incident.war_room" in html
+    assert "links.acknowledge" in html
+
+
+def test_an_sms_page_template_without_its_ack_code_is_refused(browser, db):
+    response = browser.post(
+        f"{ADMIN}messagetemplate/add/",
+        template_form("{{ incident.title }}", kind="page", format="short"),
+    )
+    assert response.status_code == 200
+    assert "must carry its ACK code" in page(response)
+    assert not MessageTemplate.objects.exists()
+
+
 def test_the_add_form_starts_from_the_built_in_template(browser, db):
     form = browser.get(f"{ADMIN}messagetemplate/add/").context["adminform"].form
     assert "incident" in form.initial["source"]
