@@ -1,12 +1,14 @@
 """What the responders' console shows, read from the incident and its parts.
 
-Reads only: the SLA clocks of the severity matrix, who holds each role, the
-escalation's position and next page, and the timeline as people read it.
-Every change goes through the services.
+Reads only: the SLA clocks of the severity matrix, who holds each role, and
+the timeline as people read it. Every change goes through the services.
+Where paging stands is the escalation app's to say: it sets its reader here
+with `console_paging_set` (the incident core knows nothing of escalation).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,34 +16,16 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from escalation.models import Escalation
-from escalation.selectors import escalation_get, escalation_standing
 from incidents import selectors
 from incidents.lifecycle import OPEN_STATUSES, allowed_next
 from incidents.models import AlertEvent, Incident, IncidentRole, TimelineEvent
+from incidents.timeline import timeline_kind_icon, timeline_kind_label
+from incidents.timeline_kinds import ALERT_ATTACHED, NOTE
 
-Kind = TimelineEvent.Kind
 S = Incident.Status
 
-# One mark per kind of timeline entry: what a responder scans for.
-ICONS: dict[str, str] = {
-    Kind.CREATED: "⚑",
-    Kind.ACKNOWLEDGED: "✔",
-    Kind.STATUS_CHANGED: "➜",
-    Kind.SEVERITY_CHANGED: "⚠",
-    Kind.ROLE_ASSIGNED: "☺",
-    Kind.NOTE: "✎",
-    Kind.ALERT_ATTACHED: "⚡",
-    Kind.ALERT_RESOLVED: "✓",
-    Kind.ACK_TARGET_MISSED: "⌛",
-    Kind.RESOLVE_TARGET_MISSED: "⌛",
-    Kind.NOTIFICATION_SENT: "✉",
-    Kind.NOTIFICATION_FAILED: "✖",
-    Kind.ESCALATED: "☎",
-    Kind.ESCALATION_SKIPPED: "⤼",
-    Kind.ESCALATION_STOPPED: "■",
-    Kind.ESCALATION_RESTARTED: "↻",
-}
+# A note's mark says what kind of note it is (each kind's mark is registered
+# with the kind, in its app's timeline_kinds.py).
 NOTE_ICONS = {"hypothesis": "?", "action": "⚒", "decision": "⚖"}
 
 
@@ -114,30 +98,20 @@ def commander(incident: Incident) -> User | None:
     return None
 
 
-@dataclass(frozen=True)
-class Paging:
-    """Where the escalation stands, said plainly."""
-
-    state: str
-    level: int
-    next_page: datetime | None
-    nobody_paged: bool
-    escalation: Escalation | None
+# Where paging stands for an incident, as the app that pages says it (an object
+# the war room's header reads: state, level, next_page, nobody_paged).
+PagingReader = Callable[[Incident], Any]
+_paging: list[PagingReader] = []
 
 
-def paging(incident: Incident) -> Paging:
-    escalation = escalation_get(incident=incident)
-    if escalation is None:
-        return Paging("not started", 0, None, True, None)
-    paged = any(step.outcome == "paged" for step in escalation.steps.all())
-    due = escalation.due_at if escalation.state == Escalation.State.ACTIVE else None
-    return Paging(
-        escalation_standing(escalation=escalation),
-        escalation.level,
-        due,
-        not paged,
-        escalation,
-    )
+def console_paging_set(reader: PagingReader) -> None:
+    """Make `reader` the one that says where an incident's paging stands."""
+    _paging[:] = [reader]
+
+
+def paging(incident: Incident) -> Any:
+    """Where the incident's paging stands, or None where no app pages."""
+    return _paging[0](incident) if _paging else None
 
 
 def legal_transitions(incident: Incident) -> list[tuple[str, str]]:
@@ -187,9 +161,9 @@ def _alert_details(data: dict[str, Any]) -> tuple[list[Any], list[Any], list[Any
 
 def entry(event: TimelineEvent, payloads: dict[int, Any] | None = None) -> Entry:
     data = event.data if isinstance(event.data, dict) else {}
-    label = event.get_kind_display()
-    icon = ICONS.get(event.kind, "•")
-    if event.kind == Kind.NOTE:
+    label = timeline_kind_label(event.kind)
+    icon = timeline_kind_icon(event.kind)
+    if event.kind == NOTE:
         note_kind = str(data.get("note_kind", "note"))
         label = str(TimelineEvent.NoteKind(note_kind).label)
         icon = NOTE_ICONS.get(note_kind, icon)
@@ -222,7 +196,7 @@ def timeline(incident: Incident, after: int = 0) -> list[Entry]:
     alert_events = [
         e.data["event"]
         for e in events
-        if e.kind == Kind.ALERT_ATTACHED and isinstance(e.data, dict)
+        if e.kind == ALERT_ATTACHED and isinstance(e.data, dict)
     ]
     payloads = dict(
         AlertEvent.objects.filter(pk__in=alert_events).values_list("pk", "payload")

@@ -14,12 +14,13 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from config.admin import ReadOnlyAdmin, pretty_json
 from config.admin_actions import apply_each
 from config.auth import request_actor
 from incidents import selectors, services
-from incidents.admin.core import pretty_json
 from incidents.admin.scoping import TeamScopedAdmin
 from incidents.exceptions import IncidentError
+from incidents.ingest.formats import ingest_url_names
 from incidents.models import (
     Alert,
     AlertEvent,
@@ -29,22 +30,8 @@ from incidents.models import (
     Service,
     SeverityLevel,
 )
-from incidents.serializers.ingest import INGEST_URLS
 from incidents.services.quarantine import REDRIVE_PERMISSION
 from incidents.services.setup import INTEGRATION_SETTINGS
-
-
-class ReadOnlyAdmin(TeamScopedAdmin):
-    """Records of what happened: looked at, never edited."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Integration)
@@ -96,7 +83,7 @@ class IntegrationAdmin(TeamScopedAdmin):
             return format_html("{}", "shown once saved")
         rows = [
             (name, f"endpoint-{name}", reverse(route), f"endpoint-{name}")
-            for name, route in INGEST_URLS.get(integration.kind, {}).items()
+            for name, route in ingest_url_names(integration.kind).items()
         ]
         return format_html_join(
             "",
@@ -166,7 +153,7 @@ class EventStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(AlertEvent)
-class AlertEventAdmin(ReadOnlyAdmin):
+class AlertEventAdmin(ReadOnlyAdmin, TeamScopedAdmin):
     list_display = ["received_at", "source", "integration", "action", "dedup_key",
                     "state", "attempts", "incident", "outcome"]  # fmt: skip
     list_filter = [EventStatusFilter, "source", "integration", "action"]
@@ -237,7 +224,7 @@ class AlertEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(ReadOnlyAdmin):
+class AlertAdmin(ReadOnlyAdmin, TeamScopedAdmin):
     list_display = ["summary", "status", "severity", "service", "integration",
                     "incident", "event_count", "first_seen_at"]  # fmt: skip
     list_filter = ["status", "source", "severity", "service"]
@@ -254,7 +241,7 @@ class AlertAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ChangeEvent)
-class ChangeEventAdmin(ReadOnlyAdmin):
+class ChangeEventAdmin(ReadOnlyAdmin, TeamScopedAdmin):
     list_display = ["timestamp", "service", "summary", "source", "integration"]
     list_filter = ["service"]
     search_fields = ["summary", "source"]

@@ -4,7 +4,9 @@ board of open incidents.
 Both pages render on the server and grow live: their script listens on the
 incident websockets and fetches the new rows from the `live` views here.
 Every button posts to `act`, which calls one service and shows its refusal
-as the service worded it.
+as the service worded it. The escalation app adds its buttons' verbs
+(escalate now, page a responder) with `war_room_act_add`, and says where
+paging stands through `incidents.console.console_paging_set`.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from django.views.decorators.http import require_POST
 from config.admin_actions import redirect_back
 from config.auth import request_actor
 from config.errors import VigilError
-from escalation.services import escalation_add_responder, escalation_escalate
 from incidents import console, selectors, services
 from incidents.exceptions import IncidentError
 from incidents.lifecycle import allowed_next
@@ -35,7 +36,7 @@ S = Incident.Status
 SCOPES = {"mine": "Mine", "teams": "My teams", "all": "All open"}
 
 
-def _member(request: HttpRequest, incident: Incident) -> User:
+def war_room_member(request: HttpRequest, incident: Incident) -> User:
     """The member of the incident's team the form names ("me": the user)."""
     chosen = str(request.POST.get("user", ""))
     if chosen == "me":
@@ -57,7 +58,7 @@ def _severity(request: HttpRequest) -> SeverityLevel:
     return severity
 
 
-def _reason(request: HttpRequest) -> str:
+def war_room_reason(request: HttpRequest) -> str:
     return str(request.POST.get("reason", "")).strip()
 
 
@@ -77,14 +78,14 @@ def _transition(request: HttpRequest, incident: Incident, by: User) -> str:
         to=to,
         by=by,
         via="admin",
-        reason=_reason(request),
+        reason=war_room_reason(request),
         override_verification=request.POST.get("override") == "on",
     )
     return f"{incident.public_id} is now {S(to).label.lower()}"
 
 
 def _cancel(request: HttpRequest, incident: Incident, by: User) -> str:
-    reason = _reason(request)
+    reason = war_room_reason(request)
     services.incident_transition(
         incident=incident,
         to=S.CANCELLED,
@@ -102,30 +103,17 @@ def _severity_change(request: HttpRequest, incident: Incident, by: User) -> str:
         severity=severity,
         by=by,
         via="admin",
-        reason=_reason(request),
+        reason=war_room_reason(request),
     )
     return f"Severity is now {severity.code}"
 
 
 def _role(request: HttpRequest, incident: Incident, by: User) -> str:
-    user, role = _member(request, incident), str(request.POST.get("role", ""))
+    user, role = war_room_member(request, incident), str(request.POST.get("role", ""))
     services.incident_assign_role(
         incident=incident, role=role, user=user, by=by, via="admin"
     )
     return f"{console.user_name(user)} is {IncidentRole(role).label}"
-
-
-def _escalate(request: HttpRequest, incident: Incident, by: User) -> str:
-    step = escalation_escalate(incident=incident, by=by)
-    return f"Escalated to level {step.level}: paged {', '.join(step.users) or 'nobody'}"
-
-
-def _responder(request: HttpRequest, incident: Incident, by: User) -> str:
-    user = _member(request, incident)
-    escalation_add_responder(
-        incident=incident, user=user, by=by, reason=_reason(request)
-    )
-    return f"Paged {console.user_name(user)} to join"
 
 
 def _note(request: HttpRequest, incident: Incident, by: User) -> str:
@@ -145,10 +133,14 @@ ACTS: dict[str, Act] = {
     "cancel": _cancel,
     "severity": _severity_change,
     "role": _role,
-    "escalate": _escalate,
-    "responder": _responder,
     "note": _note,
 }
+
+
+def war_room_act_add(verb: str, act: Act) -> None:
+    """Let the war room's form post `verb`, done by `act` (another app's
+    button: one service call of its own, returning what to tell the user)."""
+    ACTS[verb] = act
 
 
 class WarRoomAdminMixin(admin.ModelAdmin):

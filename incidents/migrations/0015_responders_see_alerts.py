@@ -42,5 +42,5 @@ def revoke(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("incidents", "0013_status_updates")]
+    dependencies = [("incidents", "0014_timeline_kinds_registered_by_apps")]
     operations = [migrations.RunPython(grant, revoke)]
