@@ -56,3 +56,16 @@ def test_an_outsider_sees_neither_the_war_room_nor_the_board_rows(responder, inc
         "Theirs"
         not in client.get("/admin/escalation/schedule/oncall/").content.decode()
     )
+
+
+def test_the_escalation_app_adds_its_panel_and_button_to_the_war_room(
+    responder, incident
+):
+    """The war room is the incident core's page; escalation plugs in the
+    paging panel and "Escalate now", whose refusal is the escalation's own."""
+    client = staff_client(responder)
+    page = client.get(war_room(incident)).content.decode()
+    assert "<dt>Escalation</dt>" in page
+    assert "⚑" in page  # the mark the incident core registered for "declared"
+    page = act(client, incident, verb="escalate")
+    assert f"{incident.service} has no escalation policy to climb" in page
