@@ -170,6 +170,8 @@ AXES_DISABLE_ACCESS_LOG = True
 
 # --- Time -------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
+# Times in the admin say their zone (config/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["config.formats"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = env_str("VIGIL_TIME_ZONE", "UTC")

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, reverse_lazy
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import APIRootView
 
@@ -24,6 +24,13 @@ api_root = APIRootView.as_view(
         "calendar-feed": "calendar-feed",
     }
 )
+
+# The admin is Vigil's console: its header names it, and "View site" opens
+# the board of open incidents.
+admin.site.site_header = "Vigil"
+admin.site.site_title = "Vigil"
+admin.site.index_title = "Incident response"
+admin.site.site_url = reverse_lazy("admin:incidents_incident_board")  # type: ignore[assignment]
 
 # A path parameter that does not fit its route (/schedules/0.5/) matches no
 # URL at all; under /api/ that 404 is JSON too.

@@ -15,28 +15,32 @@ from django.core.exceptions import ImproperlyConfigured
 
 
 class TimelineKind(str):
-    """A kind of timeline event: its stored value, carrying its label."""
+    """A kind of timeline event: its stored value, carrying its label and the
+    mark the console shows beside it."""
 
     label: str
+    icon: str
 
-    def __new__(cls, value: str, label: str) -> TimelineKind:
+    def __new__(cls, value: str, label: str, icon: str = "•") -> TimelineKind:
         kind = super().__new__(cls, value)
         kind.label = label
+        kind.icon = icon
         return kind
 
 
 _KINDS: dict[str, TimelineKind] = {}
 
 
-def timeline_kind(value: str, label: str) -> TimelineKind:
-    """Register the kind `value`, shown as `label`, and return it."""
+def timeline_kind(value: str, label: str, icon: str = "•") -> TimelineKind:
+    """Register the kind `value`, shown as `label` (and in the console with
+    `icon`, what a responder scans for), and return it."""
     known = _KINDS.get(value)
     if known is not None and known.label != label:
         raise ImproperlyConfigured(
             f"timeline kind {value!r} is registered twice: "
             f"{known.label!r} and {label!r}"
         )
-    _KINDS[value] = kind = TimelineKind(value, label)
+    _KINDS[value] = kind = TimelineKind(value, label, icon)
     return kind
 
 
@@ -49,3 +53,9 @@ def timeline_kind_label(value: str) -> str:
     """Return the label of the kind `value` (the value itself if unknown)."""
     known = _KINDS.get(value)
     return known.label if known is not None else value
+
+
+def timeline_kind_icon(value: str) -> str:
+    """Return the console's mark of the kind `value` (a dot if unknown)."""
+    known = _KINDS.get(value)
+    return known.icon if known is not None else "•"

@@ -2,17 +2,21 @@
 
 from incidents.timeline import timeline_kind
 
-CREATED = timeline_kind("created", "Incident declared")
-ACKNOWLEDGED = timeline_kind("acknowledged", "Acknowledged")
-STATUS_CHANGED = timeline_kind("status_changed", "Status changed")
-SEVERITY_CHANGED = timeline_kind("severity_changed", "Severity changed")
-ROLE_ASSIGNED = timeline_kind("role_assigned", "Role assigned")
+CREATED = timeline_kind("created", "Incident declared", "⚑")
+ACKNOWLEDGED = timeline_kind("acknowledged", "Acknowledged", "✔")
+STATUS_CHANGED = timeline_kind("status_changed", "Status changed", "➜")
+SEVERITY_CHANGED = timeline_kind("severity_changed", "Severity changed", "⚠")
+ROLE_ASSIGNED = timeline_kind("role_assigned", "Role assigned", "☺")
 FIELDS_UPDATED = timeline_kind("fields_updated", "Details updated")
-NOTE = timeline_kind("note", "Note")
-ALERT_ATTACHED = timeline_kind("alert_attached", "Alert attached")
-ALERT_RESOLVED = timeline_kind("alert_resolved", "Alert resolved")
-ACK_TARGET_MISSED = timeline_kind("ack_target_missed", "Acknowledge target missed")
-RESOLVE_TARGET_MISSED = timeline_kind("resolve_target_missed", "Resolve target missed")
+NOTE = timeline_kind("note", "Note", "✎")
+ALERT_ATTACHED = timeline_kind("alert_attached", "Alert attached", "⚡")
+ALERT_RESOLVED = timeline_kind("alert_resolved", "Alert resolved", "✓")
+ACK_TARGET_MISSED = timeline_kind(
+    "ack_target_missed", "Acknowledge target missed", "⌛"
+)
+RESOLVE_TARGET_MISSED = timeline_kind(
+    "resolve_target_missed", "Resolve target missed", "⌛"
+)
 VERIFICATION_TICKED = timeline_kind("verification_ticked", "Verification item ticked")
 VERIFICATION_UNTICKED = timeline_kind(
     "verification_unticked", "Verification item unticked"

@@ -2,5 +2,5 @@
 
 from incidents.timeline import timeline_kind
 
-NOTIFICATION_SENT = timeline_kind("notification_sent", "Notification sent")
-NOTIFICATION_FAILED = timeline_kind("notification_failed", "Notification failed")
+NOTIFICATION_SENT = timeline_kind("notification_sent", "Notification sent", "✉")
+NOTIFICATION_FAILED = timeline_kind("notification_failed", "Notification failed", "✖")

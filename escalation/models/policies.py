@@ -291,7 +291,8 @@ class EscalationStep(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.escalation_id} {self.key}: {self.get_outcome_display()}"
+        level = f" L{self.level}" if self.level is not None else ""
+        return f"{self.get_cause_display()}{level}: {self.get_outcome_display()}"
 
     @property
     def lateness(self) -> timedelta:

@@ -19,10 +19,11 @@ from django.utils.safestring import SafeString
 from config.admin import ReadOnlyInline, pretty_json
 from config.admin_actions import apply_each
 from config.auth import request_actor
-from incidents import selectors, services
+from incidents import console, selectors, services
 from incidents.admin.checklists import ResponseAidsAdminMixin
 from incidents.admin.runbooks import runbook_step_urls
 from incidents.admin.scoping import TeamScopedAdmin
+from incidents.admin.warroom import WarRoomAdminMixin
 from incidents.exceptions import IncidentError
 from incidents.models import (
     AlertEvent,
@@ -83,6 +84,13 @@ class AlertEventInline(ReadOnlyInline):
 
 
 class IncidentAdminForm(forms.ModelForm):
+    severity_reason = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Why the severity changes",
+        help_text="Recorded on the timeline with the change.",
+    )
+
     class Meta:
         model = Incident
         fields = [*DECLARATION_FIELDS, "root_cause", "resolution_type"]
@@ -104,20 +112,20 @@ def _public_id(incident: Incident) -> str:
 
 
 @admin.register(Incident)
-class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
+class IncidentAdmin(WarRoomAdminMixin, ResponseAidsAdminMixin, TeamScopedAdmin):
     form = IncidentAdminForm
     list_display = [
-        "public_id",
+        "war_room",
         "badge",
         "title",
         "status",
         "service",
-        "team",
+        "commander",
         "is_drill",
         "detected_at",
         "acknowledged_at",
     ]
-    list_display_links = ["public_id", "title"]
+    list_display_links = ["title"]
     list_filter = ["status", "severity", "service", "service__team", "is_drill"]
     search_fields = ["public_id", "title"]
     date_hierarchy = "detected_at"
@@ -149,6 +157,10 @@ class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Incident]:
         return selectors.incident_list(user=request.user)
 
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = super().get_fields(request, obj)
+        return [f for f in fields if obj is not None or f != "severity_reason"]
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = list(self.readonly_fields)
         if obj is not None:
@@ -168,9 +180,19 @@ class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
     def badge(self, incident: Incident) -> SafeString:
         return severity_badge(incident.severity)
 
-    @admin.display(description="Team", ordering="service__team__name")
-    def team(self, incident: Incident) -> Team:
-        return incident.service.team
+    @admin.display(description="Incident", ordering="public_id")
+    def war_room(self, incident: Incident) -> SafeString:
+        url = reverse("admin:incidents_incident_war_room", args=[incident.pk])
+        return format_html(
+            '<a class="incident-id" href="{}" title="War room">{}</a>',
+            url,
+            incident.public_id,
+        )
+
+    @admin.display(description="IC")
+    def commander(self, incident: Incident) -> str:
+        holder = console.commander(incident)
+        return console.user_name(holder) if holder is not None else "—"
 
     @admin.display(description="Timeline document")
     def timeline_export(self, incident: Incident) -> SafeString:
@@ -219,6 +241,7 @@ class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
                 severity=data["severity"],
                 by=request_actor(request),
                 via="admin",
+                reason=data.get("severity_reason", ""),
             )
 
     def save_related(

@@ -118,6 +118,7 @@ FORMAT = IngestFormat(
             "ingest/alertmanager/",
             "incidents.ingest.views.alertmanager_webhook",
             "ingest-alertmanager",
+            "webhook",
         ),
     ),
     read=_read,

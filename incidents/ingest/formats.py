@@ -31,5 +31,12 @@ def ingest_urls() -> list[URLPattern]:
     return [
         path(route, import_string(view), name=name)
         for format_ in FORMATS.values()
-        for route, view, name in format_.routes
+        for route, view, name, _ in format_.routes
     ]
+
+
+def ingest_url_names(kind: str) -> dict[str, str]:
+    """Return what an integration of `kind` calls each of its URLs (as its
+    API and admin page show them), with the URL name to reverse."""
+    format_ = FORMATS.get(kind)
+    return {} if format_ is None else {key: name for _, _, name, key in format_.routes}

@@ -98,7 +98,12 @@ def _read(event: AlertEvent) -> list[AlertSignal]:
 FORMAT = IngestFormat(
     kind="generic",
     routes=(
-        ("ingest/generic/", "incidents.ingest.views.generic_webhook", "ingest-generic"),
+        (
+            "ingest/generic/",
+            "incidents.ingest.views.generic_webhook",
+            "ingest-generic",
+            "webhook",
+        ),
     ),
     read=_read,
 )

@@ -142,11 +142,17 @@ def _read(event: AlertEvent) -> list[AlertSignal]:
 FORMAT = IngestFormat(
     kind="pagerduty",
     routes=(
-        ("v2/enqueue", "incidents.ingest.views.pagerduty_enqueue", "ingest-pagerduty"),
+        (
+            "v2/enqueue",
+            "incidents.ingest.views.pagerduty_enqueue",
+            "ingest-pagerduty",
+            "events",
+        ),
         (
             "v2/change/enqueue",
             "incidents.ingest.views.pagerduty_change",
             "ingest-pagerduty-change",
+            "change_events",
         ),
     ),
     read=_read,

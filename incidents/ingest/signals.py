@@ -56,8 +56,9 @@ class IngestFormat:
     parser and view) and its line there.
 
     - `kind`: the integration kind, also the `source` of the events stored;
-    - `routes`: (URL path, dotted path of the view, URL name), each mounted
-      at the site root by config/urls.py;
+    - `routes`: (URL path, dotted path of the view, URL name, what an
+      integration's `urls` call it), each mounted at the site root by
+      config/urls.py;
     - `read`: the signals of one stored event of this source (the worker
       calls it; raises InvalidEvent);
     - `severity_mapping`: the sender's severities to P0-P3 where the
@@ -65,6 +66,6 @@ class IngestFormat:
     """
 
     kind: str
-    routes: tuple[tuple[str, str, str], ...]
+    routes: tuple[tuple[str, str, str, str], ...]
     read: Callable[[AlertEvent], list[AlertSignal]]
     severity_mapping: dict[str, str] = field(default_factory=dict)

@@ -27,7 +27,12 @@ def _read(event: AlertEvent) -> list[AlertSignal]:
 HEARTBEAT = IngestFormat(
     kind="heartbeat",
     routes=(
-        ("ingest/heartbeat/", "incidents.ingest.views.heartbeat", "ingest-heartbeat"),
+        (
+            "ingest/heartbeat/",
+            "incidents.ingest.views.heartbeat",
+            "ingest-heartbeat",
+            "ping",
+        ),
     ),
     read=_read,
 )

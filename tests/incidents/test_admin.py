@@ -170,6 +170,7 @@ def test_severity_change_from_the_change_form_is_on_the_timeline(browser, servic
     data.update(
         {
             "severity": "P1",
+            "severity_reason": "checkout fails too",
             "started_at_0": incident.started_at.strftime("%Y-%m-%d"),
             "started_at_1": incident.started_at.strftime("%H:%M:%S"),
             "affected_services": [],
@@ -188,7 +189,8 @@ def test_severity_change_from_the_change_form_is_on_the_timeline(browser, servic
     assert response.status_code == 302, response.content.decode()[:3000]
     incident.refresh_from_db()
     assert incident.severity_id == "P1"
-    assert incident.timeline.filter(kind="severity_changed", via="admin").exists()
+    change = incident.timeline.get(kind="severity_changed", via="admin")
+    assert change.message == "Severity raised: P2 → P1 — checkout fails too"
 
 
 def test_staff_see_only_their_teams_incidents(service, responder):
