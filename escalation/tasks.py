@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from escalation.services import escalation_fire_due, escalations_sweep
+from escalation.services import (
+    escalation_fire_due,
+    escalations_sweep,
+    update_reminders_sweep,
+)
 
 
 @shared_task
@@ -17,3 +21,9 @@ def escalation_step_task(*, escalation_id: int) -> int:
 def escalations_sweep_task() -> int:
     """Fire every due step that its task did not (beat)."""
     return escalations_sweep()
+
+
+@shared_task
+def update_reminders_sweep_task() -> int:
+    """Remind about overdue status updates, once per due slot (beat)."""
+    return update_reminders_sweep()

@@ -163,6 +163,29 @@ def _investigating(
     )
 
 
+@prover("status_updates")
+def _updates_on_cadence(
+    incident: Incident, events: Sequence[TimelineEvent]
+) -> TimelineEvent | None:
+    # Proved by the latest update after the declaration's, while no reminder
+    # of a missed due time came after it: an overdue update unproves it until
+    # the next one is posted.
+    posted = [
+        e
+        for e in events
+        if e.kind == Kind.STATUS_UPDATE_POSTED
+        and e.data.get("message_kind") != "initial"
+    ]
+    if not posted:
+        return None
+    latest = posted[-1]
+    reminded = (Kind.UPDATE_REMINDER_SENT, Kind.UPDATE_OVERDUE_PAGED)
+    late = any(
+        e.kind in reminded and (e.at, e.pk) > (latest.at, latest.pk) for e in events
+    )
+    return None if late else latest
+
+
 @prover("resolution_implemented")
 def _implemented(
     incident: Incident, events: Sequence[TimelineEvent]

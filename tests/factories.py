@@ -93,11 +93,13 @@ ESCALATION_KINDS = (
 
 
 def core_timeline(incident: Incident) -> QuerySet[TimelineEvent]:
-    """Return the incident's timeline without the escalation engine's entries
-    and the runbooks that attached by themselves (by category, severity)."""
+    """Return the incident's timeline without the escalation engine's entries,
+    the runbooks that attached by themselves (by category, severity) and the
+    status updates that declaring and transitions post."""
     return (
         incident.timeline.exclude(kind__in=ESCALATION_KINDS)
         .exclude(kind=TimelineEvent.Kind.RUNBOOK_ATTACHED)
+        .exclude(kind=TimelineEvent.Kind.STATUS_UPDATE_POSTED)
         .order_by("at", "id")
     )
 

@@ -23,6 +23,7 @@ from incidents import selectors, services
 from incidents.admin.checklists import ResponseAidsAdminMixin
 from incidents.admin.runbooks import runbook_step_urls
 from incidents.admin.scoping import TeamScopedAdmin
+from incidents.admin.status_updates import StatusUpdateAdminMixin
 from incidents.exceptions import IncidentError
 from incidents.models import (
     AlertEvent,
@@ -134,7 +135,7 @@ def _public_id(incident: Incident) -> str:
 
 
 @admin.register(Incident)
-class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
+class IncidentAdmin(StatusUpdateAdminMixin, ResponseAidsAdminMixin, TeamScopedAdmin):
     form = IncidentAdminForm
     list_display = [
         "public_id",
@@ -152,13 +153,14 @@ class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
     search_fields = ["public_id", "title"]
     date_hierarchy = "detected_at"
     list_select_related = ["severity", "service__team"]
-    actions = ["acknowledge", "resolve", "assign_me_commander"]
+    actions = ["acknowledge", "resolve", "assign_me_commander", "post_status_update"]
     inlines = [RoleAssignmentInline, TimelineInline, AlertEventInline, DeliveryInline]
     readonly_fields = [
         "public_id",
         "status",
         "war_room_channel",
         "timeline_export",
+        "communication",
         "verification",
         "response_checklist",
         "acknowledged_at",

@@ -32,6 +32,10 @@ from incidents.models import (
     TimelineEvent,
 )
 from incidents.selectors import user_is_member
+from incidents.services.announce import (
+    status_update_record,
+    update_clock_resync,
+)
 from incidents.services.checklists import (
     verification_check_resolve,
     verification_items_reopen,
@@ -39,7 +43,7 @@ from incidents.services.checklists import (
 )
 from incidents.services.runbooks import incident_runbooks_attach_matching
 from incidents.timeline import record_timeline
-from notifications.services import deliveries_cancel, notify
+from notifications.services import deliveries_cancel
 
 S = Incident.Status
 Kind = TimelineEvent.Kind
@@ -97,7 +101,7 @@ def _next_public_id(declared_at: datetime) -> str:
     return f"INC-{day:%Y-%m-%d}-{number:03d}"
 
 
-def _locked(incident: Incident) -> Incident:
+def locked(incident: Incident) -> Incident:
     """Re-read the incident under a row lock, so concurrent changes queue.
 
     Without a join: PostgreSQL re-checks a locked row that a concurrent
@@ -157,7 +161,7 @@ def incident_create(
     )
     incident.affected_services.set(affected_services)
     drill = "[DRILL] " if is_drill else ""
-    declared = record_timeline(
+    record_timeline(
         incident,
         Kind.CREATED,
         f"{drill}Incident declared: {severity.code} {severity.name} — {title} "
@@ -170,7 +174,15 @@ def incident_create(
     incident_runbooks_attach_matching(
         incident=incident, by=by, via=via, reason="declared"
     )
-    notify(incident=incident, message_kind="initial", event_key=f"tl{declared.pk}")
+    status_update_record(
+        incident=incident,
+        by=by,
+        via=via,
+        at=now,
+        message_kind="initial",
+        text=summary or f"Incident declared: {title}",
+        impact=impact,
+    )
     escalation_start(incident=incident)
     return incident
 
@@ -185,16 +197,19 @@ def incident_transition(
     reason: str = "",
     at: datetime | None = None,
     override_verification: bool = False,
+    announce: bool = True,
 ) -> Incident:
     """Move the incident to status `to`, or raise IllegalTransitionError.
 
     Every resolve passes the verification guard: a severity that requires
     it refuses with VerificationIncompleteError while items are open, unless
     `override_verification` is asked, with a reason, by someone allowed.
+    A move that is news (identified, mitigating, monitoring, resolved)
+    posts a status update, unless the caller posts its own (`announce`).
     """
     if to not in S.values:
         raise IncidentError(f"{to!r} is not a status", field="status")
-    incident = _locked(incident)
+    incident = locked(incident)
     before = incident.status
     if to not in allowed_next(before):
         allowed = list(allowed_next(before))
@@ -232,7 +247,7 @@ def incident_transition(
     )
     if reason:
         message += f" — {reason}"
-    event = record_timeline(
+    record_timeline(
         incident,
         Kind.ACKNOWLEDGED if to == S.ACKNOWLEDGED else Kind.STATUS_CHANGED,
         message,
@@ -241,27 +256,22 @@ def incident_transition(
         at=at,
         data={"from": before, "to": to, "reason": reason},
     )
-    _tell_channels(incident, event, reason)
-    escalation_status_changed(incident=incident, before=before, by=by)
-    return incident
-
-
-def _tell_channels(incident: Incident, event: TimelineEvent, reason: str) -> None:
-    """Stop waiting pages once someone is on it; tell the incident's channels."""
-    to = incident.status
     if to != S.TRIGGERED:
         deliveries_cancel(incident=incident, reason=f"incident {S(to).label.lower()}")
-    key = f"tl{event.pk}"
-    if to == S.RESOLVED:
-        notify(incident=incident, message_kind="resolution", event_key=key)
-    elif to in UPDATE_STATUSES:
-        update = {"text": reason or f"Status: {S(to).label}", "impact": incident.impact}
-        notify(
+    if announce and to in (S.RESOLVED, *UPDATE_STATUSES):
+        status_update_record(
             incident=incident,
-            message_kind="update",
-            event_key=key,
-            extra={"update": update},
+            by=by,
+            via=via,
+            at=at,
+            message_kind="resolution" if to == S.RESOLVED else "update",
+            text=reason or f"Status: {label}",
+            impact=incident.impact,
         )
+    else:
+        update_clock_resync(incident=incident, at=at)
+    escalation_status_changed(incident=incident, before=before, by=by)
+    return incident
 
 
 def _apply_status(incident: Incident, to: str, at: datetime) -> None:
@@ -287,7 +297,7 @@ def incident_acknowledge(
     *, incident: Incident, by: Actor, via: str = "api", at: datetime | None = None
 ) -> Incident:
     """Acknowledge a triggered incident."""
-    incident = _locked(incident)
+    incident = locked(incident)
     if incident.status != S.TRIGGERED:
         raise IllegalTransitionError(
             f"incident {incident.public_id} is already {incident.status}; "
@@ -310,7 +320,7 @@ def incident_change_severity(
     reason: str = "",
 ) -> Incident:
     """Raise or lower the incident's severity."""
-    incident = _locked(incident)
+    incident = locked(incident)
     if incident.status in (S.CLOSED, S.CANCELLED):
         raise IllegalTransitionError(
             f"incident {incident.public_id} is {incident.status}; "
@@ -325,6 +335,7 @@ def incident_change_severity(
         )
     incident.severity = severity
     incident.save(update_fields=["severity", "updated_at"])
+    update_clock_resync(incident=incident, at=timezone.now())
     verification_items_resync(incident=incident)
     direction = "raised" if severity.rank < before.rank else "lowered"
     message = f"Severity {direction}: {before.code} → {severity.code}"
@@ -359,7 +370,7 @@ def incident_assign_role(
     """Give `role` on the incident to `user`, handing it over if it was held."""
     if role not in IncidentRole.values:
         raise IncidentError(f"{role!r} is not an incident role", field="role")
-    incident = _locked(incident)
+    incident = locked(incident)
     if not user.is_active or not user_is_member(user=user, team=incident.service.team):
         raise InvalidAssigneeError(
             f"{user} is not an active member of team {incident.service.team}",
@@ -433,7 +444,7 @@ def incident_update(
     unknown = set(changes) - set(EDITABLE_FIELDS) - {"affected_services"}
     if unknown:
         raise IncidentError(f"cannot edit {', '.join(sorted(unknown))} here")
-    incident = _locked(incident)
+    incident = locked(incident)
     changed: list[str] = []
     for field, value in changes.items():
         if field == "affected_services":

@@ -160,7 +160,15 @@ def test_closing_proves_the_last_item(api, incident, responder):
 # --- By hand --------------------------------------------------------------------------
 
 
-def test_status_updates_are_ticked_by_hand_with_who_and_when(api, incident, responder):
+@pytest.fixture
+def unproved(monkeypatch):
+    """Status updates as an item nothing on the timeline proves: ticked by hand."""
+    monkeypatch.delitem(PROVERS, "status_updates")
+
+
+def test_an_unproved_item_is_ticked_by_hand_with_who_and_when(
+    api, incident, responder, unproved
+):
     assert checklist(api, incident)["status_updates"]["hand_tickable"] is True
 
     ticked = api.post(tick_url(incident, "status_updates"))
@@ -174,7 +182,7 @@ def test_status_updates_are_ticked_by_hand_with_who_and_when(api, incident, resp
     assert (event.data, event.actor) == ({"item": "status_updates"}, responder)
 
 
-def test_a_hand_tick_is_taken_back_on_the_timeline(api, incident):
+def test_a_hand_tick_is_taken_back_on_the_timeline(api, incident, unproved):
     api.post(tick_url(incident, "status_updates"))
     api.post(tick_url(incident, "status_updates"))  # twice: still one tick
 
