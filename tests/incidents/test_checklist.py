@@ -16,6 +16,7 @@ from incidents.services import (
     incident_transition,
 )
 from incidents.services.checklists import verification_item_untick
+from incidents.timeline import record_timeline
 from notifications.models import Channel, Kind
 from notifications.services import delivery_send
 from tests.conftest import api_client
@@ -260,7 +261,7 @@ def browser(admin_user) -> Client:
     return client
 
 
-def test_the_admin_page_shows_both_checklists_with_buttons(browser, incident):
+def test_the_admin_page_shows_both_checklists_with_buttons(browser, incident, unproved):
     page = browser.get(f"/admin/incidents/incident/{incident.pk}/change/")
     text = page.content.decode()
 
@@ -272,7 +273,9 @@ def test_the_admin_page_shows_both_checklists_with_buttons(browser, incident):
     assert f"/admin/incidents/incident/{incident.pk}/aids/checklist-tick/" in text
 
 
-def test_the_admin_buttons_tick_through_the_services(browser, incident, admin_user):
+def test_the_admin_buttons_tick_through_the_services(
+    browser, incident, admin_user, unproved
+):
     verify(incident)
     item = incident.verification_items.order_by("position").first()
     base = f"/admin/incidents/incident/{incident.pk}/aids/"
@@ -289,7 +292,7 @@ def test_the_admin_buttons_tick_through_the_services(browser, incident, admin_us
     assert browser.get(f"{base}checklist-tick/status_updates/").status_code == 405
 
 
-def test_the_answers_match_the_schema(api, incident, responder):
+def test_the_answers_match_the_schema(api, incident, responder, unproved):
     incident_acknowledge(incident=incident, by=responder)
     api.post(tick_url(incident, "status_updates"))
     base = f"/api/v1/incidents/{incident.public_id}/"
@@ -302,3 +305,20 @@ def test_the_answers_match_the_schema(api, incident, responder):
         assert answer.status_code == 200
         path = f"/api/v1/incidents/{{public_id}}/{path}"
         assert_described(path, method, 200, answer.json())
+
+
+def test_status_updates_on_cadence_are_proved_by_the_latest_update(
+    api, incident, responder
+):
+    assert checklist(api, incident)["status_updates"]["done"] is False  # declared
+
+    api.post(f"/api/v1/incidents/{incident.public_id}/status-updates/", {"text": "a"})
+    posted = event_of(incident, TL.STATUS_UPDATE_POSTED)
+    item = checklist(api, incident)["status_updates"]
+    assert (item["done"], item["proof"]) == (True, "timeline")
+    assert item["event"] != posted.pk  # the latest, not the declaration's
+
+    record_timeline(
+        incident, TL.UPDATE_REMINDER_SENT, "overdue", by=None, via="cadence"
+    )
+    assert checklist(api, incident)["status_updates"]["done"] is False
