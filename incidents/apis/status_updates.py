@@ -92,8 +92,9 @@ class IncidentStatusUpdatesViewSet(viewsets.GenericViewSet[Incident]):
     )
     @action(detail=True, methods=["post"], url_path="update-reminders/snooze")
     def snooze(self, request: Request, public_id: str) -> Response:
+        incident = self.get_object()
         data = valid_input(SnoozeInputSerializer, request)
         incident = update_reminders_snooze(
-            incident=self.get_object(), by=request_actor(request), **data
+            incident=incident, by=request_actor(request), **data
         )
         return Response(UpdateClockSerializer(incident).data)
