@@ -87,7 +87,8 @@ class StatusUpdateAdminMixin(admin.ModelAdmin):
                     via="admin",
                 )
             except VigilError as error:
-                form.add_error(getattr(error, "field", None) or None, error.message)
+                field = str(error.details.get("field", ""))
+                form.add_error(field if field in form.fields else None, error.message)
             else:
                 self.message_user(
                     request, f"Status update posted: {incident.public_id}"

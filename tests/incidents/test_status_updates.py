@@ -12,7 +12,7 @@ from incidents.services import incident_transition
 from incidents.signals import status_update_posted
 from notifications.models import Channel, Delivery, Kind
 from notifications.services.messages import message_render, when
-from tests.conftest import api_client
+from tests.conftest import api_client, staff_client
 from tests.factories import declare, verify
 
 TL = TimelineEvent.Kind
@@ -210,3 +210,49 @@ def test_a_severity_without_cadence_has_nothing_to_snooze(api, service):
     )
 
     assert response.status_code == 409
+
+
+# --- The admin ------------------------------------------------------------------
+
+
+def admin_form(incident: Incident) -> str:
+    return f"/admin/incidents/incident/{incident.pk}/status-update/"
+
+
+def test_a_responder_posts_an_update_from_the_admin(responder, incident, channel):
+    browser = staff_client(responder)
+    change = browser.get(f"/admin/incidents/incident/{incident.pk}/change/")
+    assert admin_form(incident) in change.content.decode()
+
+    response = browser.post(
+        admin_form(incident),
+        {"text": "Rolling back", "audience": "public", "status": "identified"},
+    )
+
+    assert response.status_code == 302
+    update = incident.status_updates.order_by("id").last()
+    assert (update.text, update.audience, update.posted_by) == (
+        "Rolling back",
+        "public",
+        responder,
+    )
+    assert incident.timeline.filter(kind=TL.STATUS_UPDATE_POSTED, via="admin").count()
+
+
+def test_the_admin_form_shows_what_the_service_refuses(responder, incident):
+    response = staff_client(responder).post(
+        admin_form(incident), {"text": "ok", "audience": "internal", "status": "closed"}
+    )
+
+    assert response.status_code == 200
+    assert "cannot move incident" in response.content.decode()
+    assert incident.status_updates.count() == 1
+
+
+def test_another_teams_incident_has_no_admin_form(outsider, incident):
+    response = staff_client(outsider).post(
+        admin_form(incident), {"text": "hijack", "audience": "internal"}
+    )
+
+    assert response.status_code == 404
+    assert incident.status_updates.count() == 1

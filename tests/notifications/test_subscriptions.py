@@ -9,7 +9,7 @@ from incidents.services.status_updates import status_update_post
 from notifications.models import Channel, Delivery, Kind, Subscription
 from notifications.services import subscription_create
 from notifications.services.messages import message_render
-from tests.conftest import api_client
+from tests.conftest import api_client, staff_client
 from tests.factories import ContactMethodFactory, ServiceFactory, declare
 
 URL = "/api/v1/subscriptions/"
@@ -144,3 +144,16 @@ def test_another_teams_subscriptions_are_invisible(outsider, service, channel):
     assert client.delete(f"{URL}{subscription.pk}/").status_code == 404
     assert client.patch(f"{URL}{subscription.pk}/", {"drills": True}).status_code == 404
     assert Subscription.objects.get().drills is False
+
+
+def test_a_channel_is_subscribed_from_the_admin(responder, service, channel):
+    browser = staff_client(responder)
+
+    response = browser.post(
+        "/admin/notifications/subscription/add/",
+        {"service": service.pk, "channel": channel.pk, "on_update": "on"},
+    )
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    subscription = Subscription.objects.get()
+    assert (subscription.channel, subscription.on_initial) == (channel, False)
