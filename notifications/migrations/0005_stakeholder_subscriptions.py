@@ -5,25 +5,32 @@ import django.utils.timezone
 from django.conf import settings
 from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
+from django.db.models import Q
 
 
-def _grant(app_label, codenames):
-    def grant(apps, schema_editor):
-        for app_config in apps.get_app_configs():
-            app_config.models_module = True
-            create_permissions(app_config, apps=apps, verbosity=0)
-            app_config.models_module = None
-        Permission = apps.get_model("auth", "Permission")
-        group, _ = apps.get_model("auth", "Group").objects.get_or_create(
-            name="Responders"
-        )
-        group.permissions.add(
-            *Permission.objects.filter(
-                content_type__app_label=app_label, codename__in=codenames
-            )
-        )
+# Responders manage their teams' services' stakeholder subscriptions, and
+# read the status updates posted (the admin scopes both to their teams).
+GRANTED = Q(
+    content_type__app_label="notifications",
+    codename__in=[
+        "view_subscription",
+        "add_subscription",
+        "change_subscription",
+        "delete_subscription",
+    ],
+) | Q(content_type__app_label="incidents", codename="view_statusupdate")
 
-    return grant
+
+def grant(apps, schema_editor):
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    Permission = apps.get_model("auth", "Permission")
+    group, _ = apps.get_model("auth", "Group").objects.get_or_create(
+        name="Responders"
+    )
+    group.permissions.add(*Permission.objects.filter(GRANTED))
 
 
 class Migration(migrations.Migration):
@@ -64,8 +71,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.CheckConstraint(condition=models.Q(('contact_method__isnull', False), ('channel__isnull', False), _connector='XOR'), name='subscription_of_person_or_channel'), models.UniqueConstraint(condition=models.Q(('contact_method__isnull', False)), fields=('service', 'contact_method'), name='one_subscription_per_service_and_contact'), models.UniqueConstraint(condition=models.Q(('channel__isnull', False)), fields=('service', 'channel'), name='one_subscription_per_service_and_channel')],
             },
         ),
-        # Responders manage their teams' services' stakeholder subscriptions.
-        migrations.RunPython(
-            _grant("notifications", ["view_subscription", "add_subscription", "change_subscription", "delete_subscription"]), migrations.RunPython.noop
-        ),
+        migrations.RunPython(grant, migrations.RunPython.noop),
     ]
