@@ -25,10 +25,26 @@ from incidents.models import (
     IncidentVerificationItem,
     TimelineEvent,
 )
+from incidents.timeline_kinds import (
+    ACKNOWLEDGED,
+    CREATED,
+    ROLE_ASSIGNED,
+    SEVERITY_CHANGED,
+    STATUS_CHANGED,
+    STATUS_UPDATE_POSTED,
+    VERIFICATION_TICKED,
+)
 
-Kind = TimelineEvent.Kind
 S = Incident.Status
 Prover = Callable[[Incident, Sequence[TimelineEvent]], TimelineEvent | None]
+
+# The kind of the entries notifications writes for a message sent
+# (notifications/timeline_kinds.py); the checklist reads them by value, as
+# the incident core calls no app above it.
+NOTIFICATION_SENT_KIND = "notification_sent"
+# The kinds of escalation's update reminders (escalation/timeline_kinds.py),
+# read by value for the same reason.
+UPDATE_REMINDED_KINDS = ("update_reminder_sent", "update_overdue_paged")
 
 
 def _always(incident: Incident) -> bool:
@@ -91,8 +107,7 @@ def _status_reached(
     return _first(
         events,
         lambda e: (
-            e.kind in (Kind.ACKNOWLEDGED, Kind.STATUS_CHANGED)
-            and e.data.get("to") in statuses
+            e.kind in (ACKNOWLEDGED, STATUS_CHANGED) and e.data.get("to") in statuses
         ),
     )
 
@@ -101,7 +116,7 @@ def _sent(events: Sequence[TimelineEvent], message_kind: str) -> TimelineEvent |
     return _first(
         events,
         lambda e: (
-            e.kind == Kind.NOTIFICATION_SENT
+            e.kind == NOTIFICATION_SENT_KIND
             and e.data.get("message_kind") == message_kind
         ),
     )
@@ -119,7 +134,10 @@ def _severity_assessed(
     incident: Incident, events: Sequence[TimelineEvent]
 ) -> TimelineEvent | None:
     # Every declaration states a severity; a later change re-assesses it.
-    return _first(events, lambda e: e.kind in (Kind.CREATED, Kind.SEVERITY_CHANGED))
+    return _first(
+        events,
+        lambda e: e.kind in (CREATED, SEVERITY_CHANGED),
+    )
 
 
 @prover("ticket_created")
@@ -128,7 +146,7 @@ def _declared(
     incident: Incident, events: Sequence[TimelineEvent]
 ) -> TimelineEvent | None:
     # The incident is the ticket, and declaring it opens its timeline.
-    return _first(events, lambda e: e.kind == Kind.CREATED)
+    return _first(events, lambda e: e.kind == CREATED)
 
 
 @prover("ic_assigned")
@@ -138,7 +156,7 @@ def _ic_assigned(
     return _first(
         events,
         lambda e: (
-            e.kind == Kind.ROLE_ASSIGNED
+            e.kind == ROLE_ASSIGNED
             and e.data.get("role") == IncidentRole.INCIDENT_COMMANDER
         ),
     )
@@ -173,15 +191,14 @@ def _updates_on_cadence(
     posted = [
         e
         for e in events
-        if e.kind == Kind.STATUS_UPDATE_POSTED
-        and e.data.get("message_kind") != "initial"
+        if e.kind == STATUS_UPDATE_POSTED and e.data.get("message_kind") != "initial"
     ]
     if not posted:
         return None
     latest = posted[-1]
-    reminded = (Kind.UPDATE_REMINDER_SENT, Kind.UPDATE_OVERDUE_PAGED)
     late = any(
-        e.kind in reminded and (e.at, e.pk) > (latest.at, latest.pk) for e in events
+        e.kind in UPDATE_REMINDED_KINDS and (e.at, e.pk) > (latest.at, latest.pk)
+        for e in events
     )
     return None if late else latest
 
@@ -201,7 +218,7 @@ def _verified(
     items = IncidentVerificationItem.objects.filter(incident=incident)
     if not items.exists() or items.filter(checked_at__isnull=True).exists():
         return None
-    ticks = [e for e in events if e.kind == Kind.VERIFICATION_TICKED]
+    ticks = [e for e in events if e.kind == VERIFICATION_TICKED]
     return ticks[-1] if ticks else None
 
 

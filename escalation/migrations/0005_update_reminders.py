@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('escalation', '0004_responders_team_setup'),
-        ('incidents', '0014_update_clock'),
+        ('incidents', '0015_update_clock'),
     ]
 
     operations = [

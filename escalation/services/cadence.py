@@ -30,16 +30,11 @@ from django.utils import timezone
 from config.db import own_rows
 from escalation.models import Escalation, UpdateReminder
 from escalation.services.levels import level_at, level_reach, levels_of
-from incidents.models import (
-    Incident,
-    IncidentRole,
-    RoleAssignment,
-    TeamMembership,
-    TimelineEvent,
-)
-from incidents.timeline import record_timeline
+from escalation.timeline_kinds import UPDATE_OVERDUE_PAGED, UPDATE_REMINDER_SENT
+from incidents.formatting import when
+from incidents.models import Incident, IncidentRole, RoleAssignment, TeamMembership
+from incidents.services.timeline import timeline_event_record
 from notifications.services import remind_user
-from notifications.services.messages import when
 
 Stage = UpdateReminder.Stage
 S = Incident.Status
@@ -187,15 +182,10 @@ def _remind(incident: Incident, slot: datetime, stage: str, now: datetime) -> No
     message = f"{drill}Status update due at {when(slot)} not posted: {verb} {who}"
     if unreachable:
         message += f" ({', '.join(unreachable)} has no verified contact method)"
-    kind = (
-        TimelineEvent.Kind.UPDATE_REMINDER_SENT
-        if stage == Stage.REMIND
-        else TimelineEvent.Kind.UPDATE_OVERDUE_PAGED
-    )
-    record_timeline(
-        incident,
-        kind,
-        message,
+    timeline_event_record(
+        incident=incident,
+        kind=UPDATE_REMINDER_SENT if stage == Stage.REMIND else UPDATE_OVERDUE_PAGED,
+        message=message,
         by=None,
         via=VIA,
         at=now,

@@ -3,9 +3,11 @@
 Every message that tells stakeholders how an incident stands is a status
 update: the initial notification, an update posted by hand, and a
 transition that announces itself (identified, mitigating, monitoring,
-resolved). Each is a `StatusUpdate` row, one timeline entry, one delivery
-per channel and internal subscriber, and `status_update_posted` after
-commit. Posting one restarts the cadence clock: the next update is due one
+resolved). Each is a `StatusUpdate` row, one timeline entry and the
+`status_update_posted` signal, sent inside the same transaction: the
+notifications app's receiver writes one delivery per channel and internal
+subscriber, so the messages commit with the update or not at all.
+Posting one restarts the cadence clock: the next update is due one
 `update_cadence` of the severity later, and that stored time is what the
 message promises as "Next update".
 """
@@ -13,18 +15,18 @@ message promises as "Next update".
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import transaction
 
-from incidents.models import Incident, StatusUpdate, TimelineEvent
+from incidents.formatting import when
+from incidents.models import Incident, StatusUpdate
+from incidents.services.timeline import timeline_event_record
 from incidents.signals import status_update_posted
-from incidents.timeline import record_timeline
-from notifications.services import notify
-from notifications.services.messages import when
+from incidents.timeline_kinds import STATUS_UPDATE_POSTED
 
 S = Incident.Status
+# A move to one of these is news: it posts a status update.
+ANNOUNCED_STATUSES = (S.IDENTIFIED, S.MITIGATING, S.MONITORING, S.RESOLVED)
 # Statuses whose incident needs no more updates: the clock stops.
 CLOCK_STOPS = (S.RESOLVED, S.CLOSED, S.CANCELLED)
 CLOCK_FIELDS = ["next_update_due_at", "update_check_at", "updated_at"]
@@ -72,19 +74,6 @@ def update_clock_snooze(*, incident: Incident, until: datetime) -> None:
     incident.save(update_fields=[*CLOCK_FIELDS, "update_reminders_snoozed_until"])
 
 
-def _message_extra(update: StatusUpdate) -> dict[str, Any]:
-    return {
-        "update": {
-            "text": update.text,
-            "impact": update.impact,
-            "next_steps": update.next_steps,
-            "eta": when(update.eta),
-            "posted_at": when(update.posted_at),
-        },
-        "next_update_at": when(update.next_update_due_at),
-    }
-
-
 def status_update_record(
     *,
     incident: Incident,
@@ -118,11 +107,12 @@ def status_update_record(
         next_update_due_at=incident.next_update_due_at,
     )
     drill = "[DRILL] " if incident.is_drill else ""
+    side = update.get_audience_display().split(" (")[0]
     due = incident.next_update_due_at
-    record_timeline(
-        incident,
-        TimelineEvent.Kind.STATUS_UPDATE_POSTED,
-        f"{drill}{update.get_audience_display().split(' (')[0]} status update: {text}"
+    event = timeline_event_record(
+        incident=incident,
+        kind=STATUS_UPDATE_POSTED,
+        message=f"{drill}{side} status update: {text}"
         + (f" — next update due {when(due)}" if due else ""),
         by=by,
         via=via,
@@ -134,16 +124,11 @@ def status_update_record(
             "next_update_due_at": due.isoformat() if due else None,
         },
     )
-    notify(
+    status_update_posted.send(
+        StatusUpdate,
         incident=incident,
+        update=update,
+        event=event,
         message_kind=message_kind,
-        event_key=f"su{update.pk}",
-        extra=_message_extra(update),
-        now=at,
-    )
-    pk = update.pk
-    transaction.on_commit(
-        lambda: status_update_posted.send(sender=StatusUpdate, update_id=pk),
-        robust=True,
     )
     return update

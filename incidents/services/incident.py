@@ -1,4 +1,8 @@
-"""Declaring an incident and moving it through its lifecycle."""
+"""Declaring an incident and moving it through its lifecycle.
+
+Over 400 lines on purpose: declaring, transitions, severity, roles, notes
+and edits share the lock, the validation and the timeline helpers here.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from config.db import own_rows
-from escalation.services import (
-    escalation_severity_raised,
-    escalation_start,
-    escalation_status_changed,
-)
 from incidents.exceptions import (
     IllegalTransitionError,
     IncidentError,
@@ -33,6 +32,7 @@ from incidents.models import (
 )
 from incidents.selectors import user_is_member
 from incidents.services.announce import (
+    ANNOUNCED_STATUSES,
     status_update_record,
     update_clock_resync,
 )
@@ -42,14 +42,24 @@ from incidents.services.checklists import (
     verification_items_resync,
 )
 from incidents.services.runbooks import incident_runbooks_attach_matching
-from incidents.timeline import record_timeline
-from notifications.services import deliveries_cancel
+from incidents.services.timeline import timeline_event_record
+from incidents.signals import (
+    incident_declared,
+    incident_severity_raised,
+    incident_status_changed,
+)
+from incidents.timeline_kinds import (
+    ACKNOWLEDGED,
+    CREATED,
+    FIELDS_UPDATED,
+    NOTE,
+    ROLE_ASSIGNED,
+    SEVERITY_CHANGED,
+    STATUS_CHANGED,
+)
 
 S = Incident.Status
-Kind = TimelineEvent.Kind
 Actor = User | None
-# Moving to one of these is news for the incident's channels (a status update).
-UPDATE_STATUSES = (S.IDENTIFIED, S.MITIGATING, S.MONITORING)
 
 # What a declaration takes besides who declares it and through what.
 DECLARATION_FIELDS = (
@@ -161,10 +171,10 @@ def incident_create(
     )
     incident.affected_services.set(affected_services)
     drill = "[DRILL] " if is_drill else ""
-    record_timeline(
-        incident,
-        Kind.CREATED,
-        f"{drill}Incident declared: {severity.code} {severity.name} — {title} "
+    declared = timeline_event_record(
+        incident=incident,
+        kind=CREATED,
+        message=f"{drill}Incident declared: {severity.code} {severity.name} — {title} "
         f"(detected via {incident.get_detection_source_display().lower()})",
         by=by,
         via=via,
@@ -183,7 +193,7 @@ def incident_create(
         text=summary or f"Incident declared: {title}",
         impact=impact,
     )
-    escalation_start(incident=incident)
+    incident_declared.send(Incident, incident=incident, event=declared)
     return incident
 
 
@@ -247,18 +257,16 @@ def incident_transition(
     )
     if reason:
         message += f" — {reason}"
-    record_timeline(
-        incident,
-        Kind.ACKNOWLEDGED if to == S.ACKNOWLEDGED else Kind.STATUS_CHANGED,
-        message,
+    event = timeline_event_record(
+        incident=incident,
+        kind=ACKNOWLEDGED if to == S.ACKNOWLEDGED else STATUS_CHANGED,
+        message=message,
         by=by,
         via=via,
         at=at,
         data={"from": before, "to": to, "reason": reason},
     )
-    if to != S.TRIGGERED:
-        deliveries_cancel(incident=incident, reason=f"incident {S(to).label.lower()}")
-    if announce and to in (S.RESOLVED, *UPDATE_STATUSES):
+    if announce and to in ANNOUNCED_STATUSES:
         status_update_record(
             incident=incident,
             by=by,
@@ -270,7 +278,14 @@ def incident_transition(
         )
     else:
         update_clock_resync(incident=incident, at=at)
-    escalation_status_changed(incident=incident, before=before, by=by)
+    incident_status_changed.send(
+        Incident,
+        incident=incident,
+        event=event,
+        before=before,
+        by=by,
+        reason=reason,
+    )
     return incident
 
 
@@ -341,10 +356,10 @@ def incident_change_severity(
     message = f"Severity {direction}: {before.code} → {severity.code}"
     if reason:
         message += f" — {reason}"
-    record_timeline(
-        incident,
-        Kind.SEVERITY_CHANGED,
-        message,
+    timeline_event_record(
+        incident=incident,
+        kind=SEVERITY_CHANGED,
+        message=message,
         by=by,
         via=via,
         data={"from": before.code, "to": severity.code, "reason": reason},
@@ -353,7 +368,7 @@ def incident_change_severity(
         incident=incident, by=by, via=via, reason=f"severity {severity.code}"
     )
     if direction == "raised":
-        escalation_severity_raised(incident=incident)
+        incident_severity_raised.send(Incident, incident=incident)
     return incident
 
 
@@ -396,10 +411,10 @@ def incident_assign_role(
     )
     if reason:
         message += f" — {reason}"
-    record_timeline(
-        incident,
-        Kind.ROLE_ASSIGNED,
-        message,
+    timeline_event_record(
+        incident=incident,
+        kind=ROLE_ASSIGNED,
+        message=message,
         by=by,
         via=via,
         at=now,
@@ -426,10 +441,10 @@ def incident_add_note(
         raise IncidentError("a note needs some text", field="text")
     if note_kind not in TimelineEvent.NoteKind.values:
         raise IncidentError(f"{note_kind!r} is not a kind of note", field="kind")
-    return record_timeline(
-        incident,
-        Kind.NOTE,
-        text.strip(),
+    return timeline_event_record(
+        incident=incident,
+        kind=NOTE,
+        message=text.strip(),
         by=by,
         via=via,
         data={"note_kind": note_kind},
@@ -463,10 +478,10 @@ def incident_update(
         return incident
     incident.save()
     names = ", ".join(f.replace("_", " ") for f in changed)
-    record_timeline(
-        incident,
-        Kind.FIELDS_UPDATED,
-        f"Updated {names}",
+    timeline_event_record(
+        incident=incident,
+        kind=FIELDS_UPDATED,
+        message=f"Updated {names}",
         by=by,
         via=via,
         data={"fields": changed},

@@ -9,13 +9,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from incidents.exceptions import IncidentError, StatusUpdateStateError
-from incidents.models import Incident, StatusUpdate, TimelineEvent
+from incidents.models import Incident, StatusUpdate
 from incidents.services.announce import (
     status_update_record,
     update_clock_snooze,
 )
 from incidents.services.incident import incident_transition, locked
-from incidents.timeline import record_timeline
+from incidents.services.timeline import timeline_event_record
+from incidents.timeline_kinds import UPDATE_REMINDERS_SNOOZED
 
 S = Incident.Status
 MAX_TEXT = 5_000
@@ -111,10 +112,13 @@ def update_reminders_snooze(
             current=incident.status,
         )
     update_clock_snooze(incident=incident, until=until)
-    record_timeline(
-        incident,
-        TimelineEvent.Kind.UPDATE_REMINDERS_SNOOZED,
-        f"Update reminders snoozed until {timezone.localtime(until):%H:%M} — {reason}",
+    timeline_event_record(
+        incident=incident,
+        kind=UPDATE_REMINDERS_SNOOZED,
+        message=(
+            f"Update reminders snoozed until {timezone.localtime(until):%H:%M}"
+            f" — {reason}"
+        ),
         by=by,
         via=via,
         at=now,

@@ -36,7 +36,7 @@ def grant(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0014_update_clock'),
+        ('incidents', '0015_update_clock'),
         ('notifications', '0004_reply_failure'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

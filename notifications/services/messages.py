@@ -12,21 +12,14 @@ from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
 
+from incidents.formatting import when
 from incidents.models import Incident, IncidentRole
 from notifications.models import Delivery, MessageTemplate
 from notifications.rendering import Rendered, render_message
 from notifications.transports.base import Message
 
 logger = logging.getLogger(__name__)
-
-
-def when(value: datetime | None) -> str:
-    """Return `value` as messages print it (local time, to the minute)."""
-    if value is None:
-        return ""
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _duration(delta: timedelta) -> str:

@@ -16,25 +16,25 @@ from django.contrib.auth.models import User
 
 from escalation.models import EscalationPolicy, UpdateReminder
 from escalation.services import update_reminder_fire, update_reminders_sweep
+from escalation.timeline_kinds import UPDATE_OVERDUE_PAGED, UPDATE_REMINDER_SENT
 from incidents.models import (
     Incident,
     IncidentRole,
     Service,
     SeverityLevel,
-    TimelineEvent,
 )
 from incidents.services import incident_assign_role, incident_transition
 from incidents.services.status_updates import (
     status_update_post,
     update_reminders_snooze,
 )
+from incidents.timeline_kinds import UPDATE_REMINDERS_SNOOZED
 from notifications.models import Delivery
 from notifications.services.messages import message_render
 from tests.escalation.conftest import add_level, reachable, user_target
 from tests.factories import MembershipFactory, declare, verify
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-TL = TimelineEvent.Kind
 
 
 @pytest.fixture
@@ -89,8 +89,8 @@ def test_a_p0_without_update_reminds_once_then_pages_once(clock, service, crew):
     assert reminded(incident, "remind") == ["comms"]
     assert reminded(incident, "page") == ["lead", "responder"]
     kinds = list(incident.timeline.values_list("kind", flat=True))
-    assert kinds.count(TL.UPDATE_REMINDER_SENT) == 1
-    assert kinds.count(TL.UPDATE_OVERDUE_PAGED) == 1
+    assert kinds.count(UPDATE_REMINDER_SENT) == 1
+    assert kinds.count(UPDATE_OVERDUE_PAGED) == 1
 
 
 def test_a_racing_sweep_that_read_the_incident_late_reminds_nobody(
@@ -172,7 +172,7 @@ def test_a_snooze_holds_the_reminders_and_says_why(clock, service, crew):
     assert sweep_at(clock, 40) == 1
     assert sweep_at(clock, 54) == 0
     assert sweep_at(clock, 55) == 1
-    snoozed = incident.timeline.get(kind=TL.UPDATE_REMINDERS_SNOOZED)
+    snoozed = incident.timeline.get(kind=UPDATE_REMINDERS_SNOOZED)
     assert "waiting for the vendor's answer" in snoozed.message
     assert snoozed.actor == crew["ic"]
 
@@ -218,5 +218,5 @@ def test_a_drills_reminders_say_drill(clock, service, crew):
     message = message_render(delivery, now=T0)
     assert message.subject.startswith("[DRILL]")
     assert message.text.startswith("[DRILL]")
-    event = incident.timeline.get(kind=TL.UPDATE_REMINDER_SENT)
+    event = incident.timeline.get(kind=UPDATE_REMINDER_SENT)
     assert event.message.startswith("[DRILL]")

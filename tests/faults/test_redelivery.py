@@ -37,9 +37,16 @@ from escalation.models import (
     UpdateReminder,
 )
 from escalation.tasks import (
+    escalation_ack_expiry_sweep_task,
     escalation_step_task,
     escalations_sweep_task,
     update_reminders_sweep_task,
+)
+from escalation.timeline_kinds import (
+    ESCALATED,
+    ESCALATION_RESTARTED,
+    UPDATE_OVERDUE_PAGED,
+    UPDATE_REMINDER_SENT,
 )
 from incidents.ingest.signals import TRIGGER
 from incidents.models import (
@@ -54,12 +61,17 @@ from incidents.models import (
 )
 from incidents.services import incident_acknowledge, integration_create
 from incidents.tasks import (
-    incident_ack_expiry_sweep_task,
     incident_targets_sweep_task,
     ingest_heartbeat_check_task,
     ingest_process_task,
     ingest_recover_task,
     maintenance_windows_close_task,
+)
+from incidents.timeline_kinds import (
+    ACK_TARGET_MISSED,
+    ALERT_ATTACHED,
+    CREATED,
+    RESOLVE_TARGET_MISSED,
 )
 from notifications.models import Channel, Delivery, Kind, NotificationRule
 from notifications.services import page_user
@@ -69,6 +81,7 @@ from notifications.tasks import (
     deliveries_recover_task,
     deliveries_send_task,
 )
+from notifications.timeline_kinds import NOTIFICATION_SENT
 from tests.escalation.conftest import add_level, user_target
 from tests.factories import MembershipFactory, declare, webhook_contact
 from tests.live import Process, start_worker, wait_until
@@ -87,7 +100,6 @@ LEVEL_WAIT = timedelta(hours=1)
 MODES = ("after", "together")
 # How a worker logs the end of a task, whatever the outcome.
 ENDED = re.compile(r"\] (?:succeeded in|raised unexpected|retry:|ignored|rejected)")
-Kinds = TimelineEvent.Kind
 
 
 @pytest.fixture(scope="module")
@@ -245,7 +257,11 @@ def declared_once(world: World, *, incidents: int) -> None:
     assert Incident.objects.count() == incidents
     assert not AlertEvent.objects.filter(processed_at__isnull=True).exists()
     timeline = TimelineEvent.objects.filter(incident__service=world.service)
-    for kind in (Kinds.CREATED, Kinds.ALERT_ATTACHED, Kinds.ESCALATED):
+    for kind in (
+        CREATED,
+        ALERT_ATTACHED,
+        ESCALATED,
+    ):
         assert timeline.filter(kind=kind).count() == incidents, kind
     assert EscalationStep.objects.filter(level=1).count() == incidents
     assert EscalationStep.objects.count() == incidents
@@ -378,8 +394,8 @@ def missed_targets(world: World) -> Case:
 
     def check(results: list[str]) -> None:
         kinds = list(incident.timeline.values_list("kind", flat=True))
-        assert kinds.count(Kinds.ACK_TARGET_MISSED) == 1
-        assert kinds.count(Kinds.RESOLVE_TARGET_MISSED) == 1
+        assert kinds.count(ACK_TARGET_MISSED) == 1
+        assert kinds.count(RESOLVE_TARGET_MISSED) == 1
         assert world.pages() == {"responder": 1, "lead": 0}
 
     return Case(incident_targets_sweep_task, {}, check)
@@ -402,7 +418,7 @@ def expired_acknowledgements(world: World) -> Case:
         for incident in incidents:
             incident.refresh_from_db()
             assert incident.status == Incident.Status.TRIGGERED
-            restarts = incident.timeline.filter(kind=Kinds.ESCALATION_RESTARTED)
+            restarts = incident.timeline.filter(kind=ESCALATION_RESTARTED)
             assert restarts.count() == 1
             # The declaration's page (sent or cancelled by the acknowledgement
             # as the workers raced it) and the restart's, sent.
@@ -412,7 +428,7 @@ def expired_acknowledgements(world: World) -> Case:
         sent = Delivery.objects.filter(purpose="page", status="sent").count()
         assert world.pages() == {"responder": sent, "lead": 0}
 
-    return Case(incident_ack_expiry_sweep_task, {}, check)
+    return Case(escalation_ack_expiry_sweep_task, {}, check)
 
 
 def written_deliveries(world: World, *, due: timedelta) -> list[int]:
@@ -462,7 +478,7 @@ def sent_once(world: World, ids: list[int], *, attempts: int = 1) -> None:
     assert {f"/c{i}": len(world.receiver.requests_to(f"/c{i}")) for i in range(3)} == {
         f"/c{i}": 1 for i in range(3)
     }
-    entries = TimelineEvent.objects.filter(kind=Kinds.NOTIFICATION_SENT)
+    entries = TimelineEvent.objects.filter(kind=NOTIFICATION_SENT)
     told_of = [d["delivery"] for e in entries for d in e.data["deliveries"]]
     assert sorted(told_of) == sorted(Delivery.objects.values_list("pk", flat=True))
 
@@ -511,7 +527,7 @@ def deliveries_left_sending(world: World) -> Case:
         # The page and #c0 were sent again; #c1 and #c2 only reported.
         assert world.pages() == {"responder": 2, "lead": 0}
         assert sent == {"/c0": 1, "/c1": 0, "/c2": 0}
-        entries = TimelineEvent.objects.filter(kind=Kinds.NOTIFICATION_SENT)
+        entries = TimelineEvent.objects.filter(kind=NOTIFICATION_SENT)
         told_of = [d["delivery"] for e in entries for d in e.data["deliveries"]]
         assert sorted(told_of) == sorted(Delivery.objects.values_list("pk", flat=True))
 
@@ -531,7 +547,7 @@ def climbed_once(world: World, incidents: list[Incident]) -> None:
     for incident in incidents:
         steps = EscalationStep.objects.filter(escalation__incident=incident)
         assert sorted(steps.values_list("level", flat=True)) == [1, 2]
-        assert incident.timeline.filter(kind=Kinds.ESCALATED).count() == 2
+        assert incident.timeline.filter(kind=ESCALATED).count() == 2
         assert incident.deliveries.filter(user=world.lead).count() == 1
     assert world.pages() == {"responder": len(incidents), "lead": len(incidents)}
 
@@ -571,8 +587,8 @@ def overdue_updates(world: World) -> Case:
         for incident in incidents:
             assert UpdateReminder.objects.filter(incident=incident).count() == 2
             kinds = list(incident.timeline.values_list("kind", flat=True))
-            assert kinds.count(Kinds.UPDATE_REMINDER_SENT) == 1
-            assert kinds.count(Kinds.UPDATE_OVERDUE_PAGED) == 1
+            assert kinds.count(UPDATE_REMINDER_SENT) == 1
+            assert kinds.count(UPDATE_OVERDUE_PAGED) == 1
             reminders = incident.deliveries.filter(message_kind="reminder")
             assert list(reminders.values_list("status", flat=True)) == ["sent"] * 2
         # Per incident: the declaration's page, the reminder and the page.
@@ -589,7 +605,7 @@ CASES: dict[str, Callable[[World], Case]] = {
     "ingest_heartbeat_check_task": missed_heartbeat,
     "maintenance_windows_close_task": ended_window,
     "incident_targets_sweep_task": missed_targets,
-    "incident_ack_expiry_sweep_task": expired_acknowledgements,
+    "escalation_ack_expiry_sweep_task": expired_acknowledgements,
     "deliveries_send_task": pending_deliveries,
     "deliveries_dispatch_due_task": late_deliveries,
     "deliveries_recover_task": deliveries_left_sending,

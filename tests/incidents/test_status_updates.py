@@ -7,15 +7,15 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from incidents.models import Incident, StatusUpdate, TimelineEvent
+from incidents.formatting import when
+from incidents.models import Incident, StatusUpdate
 from incidents.services import incident_transition
 from incidents.signals import status_update_posted
+from incidents.timeline_kinds import STATUS_UPDATE_POSTED, UPDATE_REMINDERS_SNOOZED
 from notifications.models import Channel, Delivery, Kind
-from notifications.services.messages import message_render, when
+from notifications.services.messages import message_render
 from tests.conftest import api_client, staff_client
 from tests.factories import declare, verify
-
-TL = TimelineEvent.Kind
 
 
 def url(incident: Incident, tail: str = "status-updates/") -> str:
@@ -50,7 +50,7 @@ def test_a_posted_update_is_recorded_and_sent_to_the_channels(api, incident, cha
         "responder",
     )
     assert update.next_update_due_at == update.posted_at + timedelta(hours=2)  # P1
-    event = incident.timeline.get(kind=TL.STATUS_UPDATE_POSTED, data__update=update.pk)
+    event = incident.timeline.get(kind=STATUS_UPDATE_POSTED, data__update=update.pk)
     assert "The 14:00 deploy broke" in event.message
     delivery = Delivery.objects.get(event_key=f"update:su{update.pk}")
     assert delivery.channel == channel
@@ -111,27 +111,34 @@ def test_a_transition_that_announces_itself_is_a_status_update(
     assert Delivery.objects.filter(event_key=f"update:su{update.pk}").count() == 1
 
 
-def test_the_public_side_hears_of_each_update_after_commit(
-    api, incident, django_capture_on_commit_callbacks
+def test_an_update_and_its_messages_are_written_together_or_not_at_all(
+    api, incident, channel
 ):
-    heard: list[int] = []
+    # A receiver after notifications' fails: the update, its timeline entry
+    # and the messages already written for it are all undone, and the
+    # caller hears an error instead of a half-posted update.
+    heard: list[tuple[int, str]] = []
 
-    def receiver(sender, update_id, **kwargs):
-        heard.append(update_id)
+    def failing(sender, *, update, message_kind, **kwargs):
+        heard.append((update.pk, message_kind))
+        assert Delivery.objects.filter(event_key=f"update:su{update.pk}").exists()
+        raise RuntimeError("the public side is down")
 
-    status_update_posted.connect(receiver)
+    status_update_posted.connect(failing)
     try:
-        with django_capture_on_commit_callbacks(execute=True):
-            body = api.post(
-                url(incident),
-                {"text": "Customers may see errors", "audience": "public"},
-                format="json",
-            ).json()
+        with pytest.raises(RuntimeError):
+            api.post(url(incident), {"text": "Customers may see errors"})
     finally:
-        status_update_posted.disconnect(receiver)
+        status_update_posted.disconnect(failing)
 
-    assert heard == [body["id"]]
-    assert StatusUpdate.objects.get(pk=body["id"]).audience == "public"
+    [(pk, kind)] = heard
+    assert kind == "update"
+    assert not StatusUpdate.objects.filter(pk=pk).exists()
+    assert not incident.timeline.filter(data__update=pk).exists()
+    assert not Delivery.objects.filter(event_key=f"update:su{pk}").exists()
+
+    body = api.post(url(incident), {"text": "Customers may see errors"}).json()
+    assert Delivery.objects.filter(event_key=f"update:su{body['id']}").count() == 1
 
 
 @pytest.mark.parametrize(
@@ -197,7 +204,7 @@ def test_reminders_are_snoozed_with_a_reason(api, incident):
     assert refused.status_code == 400
     assert response.status_code == 200, response.content
     assert response.json()["update_reminders_snoozed_until"] is not None
-    event = incident.timeline.get(kind=TL.UPDATE_REMINDERS_SNOOZED)
+    event = incident.timeline.get(kind=UPDATE_REMINDERS_SNOOZED)
     assert "vendor call at 15:00" in event.message
 
 
@@ -236,7 +243,7 @@ def test_a_responder_posts_an_update_from_the_admin(responder, incident, channel
         "public",
         responder,
     )
-    assert incident.timeline.filter(kind=TL.STATUS_UPDATE_POSTED, via="admin").count()
+    assert incident.timeline.filter(kind=STATUS_UPDATE_POSTED, via="admin").count()
 
 
 def test_the_admin_form_shows_what_the_service_refuses(responder, incident):
