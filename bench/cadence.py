@@ -11,8 +11,9 @@ on one connection:
 * `sweep_without_index`: the sweep again with the partial index dropped
   (inside a transaction rolled back after), what the index saves.
 
-Target: sweep p50 ≤ 5 ms (p99 is reported beside the baseline's p99: on a
-shared machine both carry the scheduler's noise). Writes
+Target: the sweep ≤ 5 ms, with no percentile named; the p50 is checked
+against it, the p99 is reported (not checked) beside the baseline's p99:
+on a shared machine both carry the scheduler's noise. Writes
 bench/results/cadence.json. `python -m bench` runs it in a process of its
 own, since it sets Django up on its own database.
 """

@@ -11,10 +11,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api import valid_input
+from config.api import COMMON, INVALID, valid_input
 from config.auth import request_actor
 from incidents import selectors
-from incidents.apis.core import COMMON, INVALID
 from incidents.models import Incident
 from incidents.serializers.checklists import ConflictSerializer
 from incidents.serializers.core import IncidentSerializer

@@ -6,8 +6,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from config.serializers import StrictInputSerializer, UserSummarySerializer
 from incidents.models import Incident, StatusUpdate
-from incidents.serializers.core import StrictInputSerializer, UserSummarySerializer
 from incidents.services.status_updates import MAX_TEXT
 
 
