@@ -18,24 +18,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cpu, escalation, ingest, paging
+from bench import cadence, cpu, escalation, ingest, paging
 from bench.memory import RssSampler
 from bench.report import summary
 from bench.results import RESULTS, write
 from bench.shared import CONCURRENCY, NODES, WEB_WORKERS, shared_stack
 from bench.stack import Stack, exit_on_signals
 
-SCENARIOS = ("ingest", "time-to-page", "fanout", "escalation", "memory")
+SCENARIOS = ("ingest", "time-to-page", "fanout", "escalation", "cadence", "memory")
 ON_SHARED_STACK = ("time-to-page", "fanout", "escalation")
 # Full run, and --quick (a few minutes in all, for trying the harness out).
 FULL = {
     "alerts": 500, "rate": 10.0, "responders": 50, "rounds": 3,
-    "incidents": 2000, "over": 60.0,
+    "incidents": 2000, "over": 60.0, "open_incidents": 100_000,
     "ingest": [],
 }  # fmt: skip
 QUICK = {
     "alerts": 100, "rate": 10.0, "responders": 50, "rounds": 1,
-    "incidents": 200, "over": 10.0,
+    "incidents": 200, "over": 10.0, "open_incidents": 20_000,
     "ingest": ["--levels", "16", "--seconds", "5", "--storm", "2000"],
 }  # fmt: skip
 
@@ -56,6 +56,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         ("rounds", int, "fanout: how many P0 alerts, one after the other"),
         ("incidents", int, "escalation: level-2 steps due"),
         ("over", float, "escalation: seconds they are due over"),
+        ("open_incidents", int, "cadence: open incidents the sweep looks over"),
     ):
         p.add_argument(f"--{name}", type=kind, help=f"{what} (default {FULL[name]})")
     p.add_argument(
@@ -170,6 +171,11 @@ def main(argv: list[str] | None = None) -> None:
             results["ingest"] = run_ingest(args, sampler)
         if set(args.only) & set(ON_SHARED_STACK):
             results |= run_shared(args, sampler, start)
+        if "cadence" in args.only:
+            _say(start, f"cadence: the sweep over {args.open_incidents} incidents")
+            results["cadence"] = cadence.run_apart(
+                args.open_incidents, 500, args.output_dir / "cadence.json"
+            )
     if "memory" in args.only and sampler.series:
         results["memory"] = sampler.result()
     facts["python_loop_s_at_end"] = cpu.python_loop_seconds()

@@ -85,7 +85,23 @@ def chart_memory(result: dict[str, Any], path: Path) -> str:
     return _save(fig, path)
 
 
+def chart_cadence(result: dict[str, Any], path: Path) -> str:
+    rows = [
+        ("SELECT 1", result["baseline_select_1"]),
+        ("sweep", result["sweep"]),
+        ("sweep, no index", result["sweep_without_index"]),
+    ]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.bar([name for name, _ in rows], [r["p50_ms"] for _, r in rows])
+    ax.set(ylabel="p50 (ms)", yscale="log")
+    ax.set_title(
+        f"Cadence sweep over {result['setup']['open_incidents']} open incidents"
+    )
+    return _save(fig, path)
+
+
 CHARTS = {
+    "cadence": chart_cadence,
     "time-to-page": chart_time_to_page,
     "fanout": chart_fanout,
     "escalation": chart_escalation,
@@ -131,6 +147,13 @@ def _figures(name: str, r: dict[str, Any]) -> list[str]:
             f"baseline {s['4_throughput_baseline']['max_events_per_s']}/s; "
             f"p99 {half['latency_ms']['p99']:.1f} ms at {half['target_rate']}/s; "
             f"storm {s['3_dedup_storm']['events_per_s']} events/s."
+        ]
+    if name == "cadence":
+        sw, base = r["sweep"], r["baseline_select_1"]
+        return [
+            f"Sweep p50 {sw['p50_ms']} ms, p99 {sw['p99_ms']} ms; SELECT 1 p50 "
+            f"{base['p50_ms']} ms, p99 {base['p99_ms']} ms; without the partial "
+            f"index p50 {r['sweep_without_index']['p50_ms']} ms."
         ]
     if name == "memory":
         rows = ["| process | peak RSS (MB) |", "|---|---|"]

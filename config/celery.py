@@ -84,6 +84,14 @@ app.conf.beat_schedule = {
         "task": "escalation.tasks.escalations_sweep_task",
         "schedule": 1.0,
     },
+    # Remind the Communications Lead of a status update that is overdue, and
+    # page the incident commander and team lead after the grace. Every 15 s:
+    # a reminder is at most that late, and a sweep with nothing due reads
+    # one index range.
+    "update-reminders-sweep": {
+        "task": "escalation.tasks.update_reminders_sweep_task",
+        "schedule": 15.0,
+    },
     # Send deliveries whose task message was lost, and the ones whose wait was
     # too long to hand to the broker as a countdown, as they come due.
     "deliveries-dispatch-due": {

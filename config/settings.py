@@ -280,6 +280,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
         "IncidentStatusEnum": "incidents.models.Incident.Status",
+        "StatusUpdateAudienceEnum": "incidents.models.StatusUpdate.Audience",
         "IntegrationKindEnum": "incidents.models.Integration.Kind",
         "TimelineKindEnum": "incidents.timeline.timeline_kind_choices",
         "ContactKindEnum": "notifications.models.Kind",
@@ -305,6 +306,11 @@ VIGIL_INGEST_MAX_BYTES = env_int("VIGIL_INGEST_MAX_BYTES", 512 * 1024, minimum=1
 # run out of stack.
 VIGIL_JSON_MAX_DEPTH = env_int(
     "VIGIL_JSON_MAX_DEPTH", 64, minimum=2, maximum=DEPTH_CEILING
+)
+# Minutes a status update may stay overdue after the Communications Lead
+# was reminded before the incident commander and team lead are paged.
+VIGIL_UPDATE_OVERDUE_GRACE_MINUTES = env_int(
+    "VIGIL_UPDATE_OVERDUE_GRACE_MINUTES", 15, minimum=1
 )
 # Attempts at applying a received event before the worker quarantines it
 # (keeps it, marked failed with its error) and goes on with the next.

@@ -9,6 +9,7 @@ from escalation.services import (
     escalation_expire_acknowledgements,
     escalation_fire_due,
     escalations_sweep,
+    update_reminders_sweep,
 )
 
 
@@ -28,3 +29,9 @@ def escalations_sweep_task() -> int:
 def escalation_ack_expiry_sweep_task() -> int:
     """Trigger again incidents whose acknowledgement expired (beat, every 10 s)."""
     return escalation_expire_acknowledgements(now=timezone.now())
+
+
+@shared_task
+def update_reminders_sweep_task() -> int:
+    """Remind about overdue status updates, once per due slot (beat)."""
+    return update_reminders_sweep()

@@ -12,3 +12,8 @@ ESCALATION_RESTARTED = timeline_kind(
 )
 REASSIGNED = timeline_kind("reassigned", "Reassigned")
 RESPONDER_ADDED = timeline_kind("responder_added", "Responder added")
+# --- Communication: reminders of a status update due or overdue ---
+UPDATE_REMINDER_SENT = timeline_kind("update_reminder_sent", "Status update reminder")
+UPDATE_OVERDUE_PAGED = timeline_kind(
+    "update_overdue_paged", "Status update overdue: paged"
+)

@@ -31,6 +31,7 @@ from incidents.timeline_kinds import (
     ROLE_ASSIGNED,
     SEVERITY_CHANGED,
     STATUS_CHANGED,
+    STATUS_UPDATE_POSTED,
     VERIFICATION_TICKED,
 )
 
@@ -41,6 +42,9 @@ Prover = Callable[[Incident, Sequence[TimelineEvent]], TimelineEvent | None]
 # (notifications/timeline_kinds.py); the checklist reads them by value, as
 # the incident core calls no app above it.
 NOTIFICATION_SENT_KIND = "notification_sent"
+# The kinds of escalation's update reminders (escalation/timeline_kinds.py),
+# read by value for the same reason.
+UPDATE_REMINDED_KINDS = ("update_reminder_sent", "update_overdue_paged")
 
 
 def _always(incident: Incident) -> bool:
@@ -175,6 +179,28 @@ def _investigating(
     return _status_reached(
         events, (S.INVESTIGATING, S.IDENTIFIED, S.MITIGATING, S.MONITORING)
     )
+
+
+@prover("status_updates")
+def _updates_on_cadence(
+    incident: Incident, events: Sequence[TimelineEvent]
+) -> TimelineEvent | None:
+    # Proved by the latest update after the declaration's, while no reminder
+    # of a missed due time came after it: an overdue update unproves it until
+    # the next one is posted.
+    posted = [
+        e
+        for e in events
+        if e.kind == STATUS_UPDATE_POSTED and e.data.get("message_kind") != "initial"
+    ]
+    if not posted:
+        return None
+    latest = posted[-1]
+    late = any(
+        e.kind in UPDATE_REMINDED_KINDS and (e.at, e.pk) > (latest.at, latest.pk)
+        for e in events
+    )
+    return None if late else latest
 
 
 @prover("resolution_implemented")

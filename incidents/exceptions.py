@@ -78,3 +78,10 @@ class RunbookStepStateError(RunbookError):
 
     status_code = 409
     code = "runbook_step_state"
+
+
+class StatusUpdateStateError(IncidentError):
+    """The incident's status allows no status update (closed or cancelled)."""
+
+    status_code = 409
+    code = "status_update_state"

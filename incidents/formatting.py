@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from django.utils import timezone
 
 
 def human_duration(value: timedelta) -> str:
@@ -16,3 +18,10 @@ def human_duration(value: timedelta) -> str:
     if minutes or not parts:
         parts.append(f"{minutes} min")
     return " ".join(parts)
+
+
+def when(value: datetime | None) -> str:
+    """Return `value` as messages print it (local time, to the minute)."""
+    if value is None:
+        return ""
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M %Z")

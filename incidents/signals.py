@@ -10,6 +10,12 @@ or roll back with it, and an exception in a receiver undoes the change.
   "declared" timeline entry.
 - `incident_status_changed(incident, event, before, by, reason)`: the status
   moved from `before`; `event` is the timeline entry of the move.
+- `status_update_posted(incident, update, event, message_kind)`: a status
+  update was posted (by hand, on declaration, or by a transition that
+  announces itself); `update` is the `StatusUpdate`, `event` its timeline
+  entry, `message_kind` the template it is told with (initial, update or
+  resolution). Its messages are written by the receivers, so they commit
+  with the update or not at all.
 - `incident_severity_raised(incident)`: the severity became more severe.
 - `alert_attached(incident, alert)`: a further alert on an open incident
   that may re-page (not a flood's, not the declaring one).
@@ -23,6 +29,7 @@ from django.dispatch import Signal
 
 incident_declared = Signal()
 incident_status_changed = Signal()
+status_update_posted = Signal()
 incident_severity_raised = Signal()
 alert_attached = Signal()
 team_member_leaving = Signal()

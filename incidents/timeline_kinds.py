@@ -32,3 +32,8 @@ RUNBOOK_STEP_DONE = timeline_kind("runbook_step_done", "Runbook step done")
 RUNBOOK_STEP_REOPENED = timeline_kind("runbook_step_reopened", "Runbook step reopened")
 RUNBOOK_STEP_SKIPPED = timeline_kind("runbook_step_skipped", "Runbook step skipped")
 RUNBOOK_STEP_NOTE = timeline_kind("runbook_step_note", "Runbook step note")
+# --- Communication: status updates and their cadence clock ---
+STATUS_UPDATE_POSTED = timeline_kind("status_update_posted", "Status update posted")
+UPDATE_REMINDERS_SNOOZED = timeline_kind(
+    "update_reminders_snoozed", "Update reminders snoozed"
+)

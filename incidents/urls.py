@@ -21,6 +21,7 @@ from incidents.apis.runbooks import (
     IncidentRunbookViewSet,
     RunbookViewSet,
 )
+from incidents.apis.status_updates import IncidentStatusUpdatesViewSet
 
 # No API root of its own: config/urls.py lists every app's resources in one.
 router = SimpleRouter()
@@ -53,6 +54,9 @@ router.register(
 # incident, in a router of their own so that the API root lists incidents once.
 aids = SimpleRouter()
 aids.register("incidents", IncidentResponseAidsViewSet, basename="incident-aids")
+aids.register(
+    "incidents", IncidentStatusUpdatesViewSet, basename="incident-status-updates"
+)
 
 urlpatterns = [
     path("reports/", UserReportView.as_view(), name="user-report"),

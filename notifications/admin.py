@@ -30,6 +30,7 @@ from notifications.models import (
     Delivery,
     MessageTemplate,
     NotificationRule,
+    Subscription,
 )
 from notifications.rendering import (
     CONTEXT_DEFAULTS,
@@ -241,6 +242,67 @@ class ChannelAdmin(OwnRowsAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Channel]:
         return selectors.channel_list(user=request.user)
+
+
+class SubscriptionForm(forms.ModelForm):
+    class Meta:
+        model = Subscription
+        fields = [
+            "service",
+            "contact_method",
+            "channel",
+            "on_initial",
+            "on_update",
+            "on_resolution",
+            "drills",
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        flags = ("on_initial", "on_update", "on_resolution", "drills")
+        try:
+            if self.instance.pk is None:
+                self.instance = services.subscription_create(by=None, **data)
+            else:
+                changes = {k: data[k] for k in self.changed_data if k in flags}
+                self.instance = services.subscription_update(
+                    subscription=self.instance, **changes
+                )
+        except NotificationError as error:
+            _field_errors(self, error)
+        return data
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(OwnRowsAdmin):
+    """Internal stakeholders: who hears of a service's incidents."""
+
+    form = SubscriptionForm
+    list_display = [
+        "service",
+        "contact_method",
+        "channel",
+        "on_initial",
+        "on_update",
+        "on_resolution",
+        "drills",
+    ]
+    list_filter = ["service", "drills"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Subscription]:
+        return selectors.subscription_list(user=request.user)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ["service", "contact_method", "channel"] if obj is not None else []
+
+    def formfield_for_foreignkey(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> Any:
+        if db_field.name == "channel":
+            kwargs["queryset"] = selectors.channel_list(user=request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class MessageTemplateForm(forms.ModelForm):

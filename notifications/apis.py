@@ -16,7 +16,13 @@ from config.api import COMMON, CONFLICT, INVALID, UNAUTHENTICATED, valid_input
 from config.auth import request_actor
 from notifications import selectors, services
 from notifications.filters import DeliveryFilter
-from notifications.models import Channel, ContactMethod, Delivery, NotificationRule
+from notifications.models import (
+    Channel,
+    ContactMethod,
+    Delivery,
+    NotificationRule,
+    Subscription,
+)
 from notifications.serializers import (
     ChannelCreatedSerializer,
     ChannelInputSerializer,
@@ -28,6 +34,9 @@ from notifications.serializers import (
     DeliverySerializer,
     NotificationRuleInputSerializer,
     NotificationRuleSerializer,
+    SubscriptionInputSerializer,
+    SubscriptionSerializer,
+    SubscriptionUpdateSerializer,
     VerifySerializer,
 )
 
@@ -247,3 +256,54 @@ class DeliveryViewSet(viewsets.ReadOnlyModelViewSet[Delivery]):
         return Response(
             DeliverySerializer(delivery).data, status=status.HTTP_202_ACCEPTED
         )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Stakeholder subscriptions to your teams' services",
+        responses={200: SubscriptionSerializer(many=True), **LIST_ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="Get a subscription", responses={200: SubscriptionSerializer, **COMMON}
+    ),
+    create=extend_schema(
+        summary="Subscribe a contact method of yours, or a channel, to a service",
+        request=SubscriptionInputSerializer,
+        responses={201: SubscriptionSerializer, 400: INVALID, 401: UNAUTHENTICATED},
+    ),
+    partial_update=extend_schema(
+        summary="Choose which messages a subscriber hears of",
+        request=SubscriptionUpdateSerializer,
+        responses={200: SubscriptionSerializer, 400: INVALID, **COMMON},
+    ),
+    destroy=extend_schema(summary="Unsubscribe", responses={204: DELETED, **COMMON}),
+)
+class SubscriptionViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet[Subscription],
+):
+    queryset = Subscription.objects.none()
+    serializer_class = SubscriptionSerializer
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Subscription]:
+        return selectors.subscription_list(user=self.request.user)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = valid_input(SubscriptionInputSerializer, request)
+        subscription = services.subscription_create(by=request_actor(request), **data)
+        body = SubscriptionSerializer(subscription).data
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        subscription = self.get_object()
+        data = valid_input(SubscriptionUpdateSerializer, request, partial=True)
+        subscription = services.subscription_update(subscription=subscription, **data)
+        return Response(SubscriptionSerializer(subscription).data)
+
+    def perform_destroy(self, instance: Subscription) -> None:
+        services.subscription_delete(subscription=instance)

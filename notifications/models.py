@@ -1,4 +1,9 @@
-"""Contact methods, rules, channels, templates, the delivery log, action links."""
+"""Contact methods, rules, channels, templates, the delivery log, action links.
+
+Over 400 lines on purpose: every table of the app, with the kinds and
+choices the transports and the admin read, is in one place; the stakeholder
+subscriptions sit beside the channels they can name.
+"""
 
 from __future__ import annotations
 
@@ -184,6 +189,7 @@ class MessageTemplate(models.Model):
         INITIAL = "initial", "Initial notification"
         UPDATE = "update", "Status update"
         RESOLUTION = "resolution", "Resolution"
+        REMINDER = "reminder", "Status update reminder"
         VERIFICATION = "verification", "Contact verification"
         TEST = "test", "Test message"
 
@@ -343,6 +349,71 @@ class Delivery(models.Model):
     @property
     def display_destination(self) -> str:
         return mask_address(self.kind, self.destination)
+
+
+class Subscription(models.Model):
+    """An internal stakeholder told of a service's incidents: a person (on one
+    of their contact methods) or a chat channel, for the messages chosen.
+
+    Drills reach a subscriber only if `drills` is set, and always marked
+    [DRILL]; a responder of the drill is paged as for any incident.
+    """
+
+    service = models.ForeignKey(
+        "incidents.Service", on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    contact_method = models.ForeignKey(
+        ContactMethod,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="subscriptions",
+        help_text="A person's contact method…",
+    )
+    channel = models.ForeignKey(
+        Channel,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="subscriptions",
+        help_text="…or a chat channel.",
+    )
+    on_initial = models.BooleanField("initial notification", default=True)
+    on_update = models.BooleanField("status updates", default=True)
+    on_resolution = models.BooleanField("resolution", default=True)
+    drills = models.BooleanField(
+        default=False, help_text="Also drills (their messages say [DRILL])."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["service", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(contact_method__isnull=False) ^ Q(channel__isnull=False),
+                name="subscription_of_person_or_channel",
+            ),
+            models.UniqueConstraint(
+                fields=["service", "contact_method"],
+                condition=Q(contact_method__isnull=False),
+                name="one_subscription_per_service_and_contact",
+            ),
+            models.UniqueConstraint(
+                fields=["service", "channel"],
+                condition=Q(channel__isnull=False),
+                name="one_subscription_per_service_and_channel",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_method or self.channel} on {self.service}"
 
 
 class ActionLink(models.Model):

@@ -1,50 +1,58 @@
 """What notifications does when the incident core and its own deliveries
-tell it something: messages about an incident on declaration and status
-changes, and the timeline entries of finished deliveries."""
+tell it something: the messages of each status update (the initial
+notification, updates, the resolution), cancelling waiting pages once
+someone is on it, and the timeline entries of finished deliveries."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from incidents.models import Incident, TimelineEvent
+from incidents.formatting import when
+from incidents.models import Incident, StatusUpdate
 from incidents.services.timeline import timeline_event_record
-from incidents.signals import incident_declared, incident_status_changed
+from incidents.signals import incident_status_changed, status_update_posted
 from notifications.models import Delivery
 from notifications.services import deliveries_cancel, notify
 from notifications.signals import deliveries_finished
 from notifications.timeline_kinds import NOTIFICATION_FAILED, NOTIFICATION_SENT
 
 S = Incident.Status
-# A move to one of these is a status update to the incident's channels.
-UPDATE_STATUSES = (S.IDENTIFIED, S.MITIGATING, S.MONITORING)
 
 
-def notify_declared(
-    sender: Any, *, incident: Incident, event: TimelineEvent, **_: Any
+def tell_update(
+    sender: Any,
+    *,
+    incident: Incident,
+    update: StatusUpdate,
+    message_kind: str,
+    **_: Any,
 ) -> None:
-    """Send the initial notification of a newly declared incident."""
-    notify(incident=incident, message_kind="initial", event_key=f"tl{event.pk}")
+    """Write the update's message to the incident's channels and internal
+    subscribers, in the transaction that posts it (one per destination)."""
+    notify(
+        incident=incident,
+        message_kind=message_kind,
+        event_key=f"su{update.pk}",
+        extra={
+            "update": {
+                "text": update.text,
+                "impact": update.impact,
+                "next_steps": update.next_steps,
+                "eta": when(update.eta),
+                "posted_at": when(update.posted_at),
+            },
+            "next_update_at": when(update.next_update_due_at),
+        },
+        now=update.posted_at,
+    )
 
 
-def tell_channels(
-    sender: Any, *, incident: Incident, event: TimelineEvent, reason: str, **_: Any
-) -> None:
-    """Stop waiting pages once someone is on it; tell the incident's channels."""
+def stop_pages(sender: Any, *, incident: Incident, **_: Any) -> None:
+    """Stop waiting pages once someone is on it."""
     to = incident.status
     if to != S.TRIGGERED:
         deliveries_cancel(incident=incident, reason=f"incident {S(to).label.lower()}")
-    key = f"tl{event.pk}"
-    if to == S.RESOLVED:
-        notify(incident=incident, message_kind="resolution", event_key=key)
-    elif to in UPDATE_STATUSES:
-        update = {"text": reason or f"Status: {S(to).label}", "impact": incident.impact}
-        notify(
-            incident=incident,
-            message_kind="update",
-            event_key=key,
-            extra={"update": update},
-        )
 
 
 def record_deliveries(
@@ -113,10 +121,8 @@ def _record_message(deliveries: list[Delivery], bundled: Mapping[int, int]) -> N
 
 
 def connect() -> None:
-    incident_declared.connect(notify_declared, dispatch_uid="notifications.declared")
-    incident_status_changed.connect(
-        tell_channels, dispatch_uid="notifications.tell_channels"
-    )
+    status_update_posted.connect(tell_update, dispatch_uid="notifications.update")
+    incident_status_changed.connect(stop_pages, dispatch_uid="notifications.stop_pages")
     deliveries_finished.connect(
         record_deliveries, dispatch_uid="notifications.record_deliveries"
     )

@@ -10,7 +10,14 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
 from config.accesslog import REDACTED, redact_links
-from notifications.models import Channel, ContactMethod, Delivery, NotificationRule
+from incidents.selectors import service_list
+from notifications.models import (
+    Channel,
+    ContactMethod,
+    Delivery,
+    NotificationRule,
+    Subscription,
+)
 
 User = AbstractBaseUser | AnonymousUser
 # What a delivery's message carries that acts as its recipient: the
@@ -35,6 +42,16 @@ def notification_rule_list(*, user: User) -> QuerySet[NotificationRule]:
     """Return the user's own notification rules (everyone's for a superuser)."""
     rules = NotificationRule.objects.select_related("contact_method", "user")
     return rules if _everything(user) else rules.filter(user_id=user.pk or 0)
+
+
+def subscription_list(*, user: User) -> QuerySet[Subscription]:
+    """Return the stakeholder subscriptions to the services of the user's teams."""
+    subscriptions = Subscription.objects.select_related(
+        "service", "contact_method__user", "channel"
+    )
+    if _everything(user):
+        return subscriptions
+    return subscriptions.filter(service__in=service_list(user=user))
 
 
 def channel_list(*, user: User) -> QuerySet[Channel]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from config.serializers import StrictInputSerializer
+from config.serializers import StrictInputSerializer, VisibleIdField
 from incidents.models import Incident, Service, SeverityLevel, Team
 from incidents.serializers.fields import VisibleServiceField, VisibleTeamField
 from notifications import selectors
@@ -17,6 +17,7 @@ from notifications.models import (
     Delivery,
     Kind,
     NotificationRule,
+    Subscription,
     Urgency,
 )
 from notifications.selectors import delivery_as_seen_by
@@ -218,3 +219,63 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
         user = getattr(self.context.get("request"), "user", None)
         visible = selectors.provider_responses_visible(user=user)
         return delivery.provider_response if visible else ""
+
+
+class SubscriptionSerializer(serializers.ModelSerializer[Subscription]):
+    service: serializers.SlugRelatedField[Service] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    user = serializers.CharField(
+        source="contact_method.user.get_username", read_only=True, allow_null=True
+    )
+    channel_name = serializers.CharField(
+        source="channel.name", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = Subscription
+        fields = [
+            "id",
+            "service",
+            "contact_method",
+            "user",
+            "channel",
+            "channel_name",
+            "on_initial",
+            "on_update",
+            "on_resolution",
+            "drills",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class SubscriptionInputSerializer(StrictInputSerializer):
+    service = VisibleServiceField()
+    contact_method = VisibleIdField(
+        ContactMethod,
+        selectors.contact_method_list,
+        required=False,
+        allow_null=True,
+        help_text="One of your own contact methods (email, chat, webhook)…",
+    )
+    channel = VisibleIdField(
+        Channel,
+        selectors.channel_list,
+        required=False,
+        allow_null=True,
+        help_text="…or a channel of one of your teams.",
+    )
+    on_initial = serializers.BooleanField(default=True)
+    on_update = serializers.BooleanField(default=True)
+    on_resolution = serializers.BooleanField(default=True)
+    drills = serializers.BooleanField(
+        default=False, help_text="Also drills (their messages say [DRILL])."
+    )
+
+
+class SubscriptionUpdateSerializer(StrictInputSerializer):
+    on_initial = serializers.BooleanField(required=False)
+    on_update = serializers.BooleanField(required=False)
+    on_resolution = serializers.BooleanField(required=False)
+    drills = serializers.BooleanField(required=False)

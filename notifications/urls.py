@@ -5,6 +5,7 @@ from notifications.apis import (
     ContactMethodViewSet,
     DeliveryViewSet,
     NotificationRuleViewSet,
+    SubscriptionViewSet,
 )
 
 # No API root of its own: config/urls.py lists every app's resources in one.
@@ -15,5 +16,6 @@ router.register(
 )
 router.register("channels", ChannelViewSet, basename="channel")
 router.register("deliveries", DeliveryViewSet, basename="delivery")
+router.register("subscriptions", SubscriptionViewSet, basename="subscription")
 
 urlpatterns = router.urls

@@ -26,7 +26,7 @@ from incidents.services.checklists import (
     verification_item_tick,
     verification_items_ensure,
 )
-from incidents.timeline_kinds import RUNBOOK_ATTACHED
+from incidents.timeline_kinds import RUNBOOK_ATTACHED, STATUS_UPDATE_POSTED
 from notifications.models import Channel, ContactMethod, Kind
 
 
@@ -100,11 +100,13 @@ ESCALATION_KINDS = (
 
 
 def core_timeline(incident: Incident) -> QuerySet[TimelineEvent]:
-    """Return the incident's timeline without the escalation engine's entries
-    and the runbooks that attached by themselves (by category, severity)."""
+    """Return the incident's timeline without the escalation engine's entries,
+    the runbooks that attached by themselves (by category, severity) and the
+    status updates that declaring and transitions post."""
     return (
         incident.timeline.exclude(kind__in=ESCALATION_KINDS)
         .exclude(kind=RUNBOOK_ATTACHED)
+        .exclude(kind=STATUS_UPDATE_POSTED)
         .order_by("at", "id")
     )
 

@@ -6,6 +6,7 @@ from escalation.models.policies import (
     EscalationStep,
     EscalationTarget,
 )
+from escalation.models.reminders import UpdateReminder
 from escalation.models.schedules import (
     CalendarFeed,
     Layer,
@@ -31,5 +32,6 @@ __all__ = [
     "Restriction",
     "Schedule",
     "ShiftUnit",
+    "UpdateReminder",
     "Weekday",
 ]

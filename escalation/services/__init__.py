@@ -1,6 +1,10 @@
 """Every state change of the escalation app goes through these services."""
 
 from escalation.services.ack_expiry import escalation_expire_acknowledgements
+from escalation.services.cadence import (
+    update_reminder_fire,
+    update_reminders_sweep,
+)
 from escalation.services.controls import (
     escalation_add_responder,
     escalation_escalate,
@@ -56,4 +60,6 @@ __all__ = [
     "schedule_ical_rotate",
     "schedule_swap",
     "schedule_update",
+    "update_reminder_fire",
+    "update_reminders_sweep",
 ]

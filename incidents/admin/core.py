@@ -23,6 +23,7 @@ from incidents import console, selectors, services
 from incidents.admin.checklists import ResponseAidsAdminMixin
 from incidents.admin.runbooks import runbook_step_urls
 from incidents.admin.scoping import TeamScopedAdmin
+from incidents.admin.status_updates import StatusUpdateAdminMixin
 from incidents.admin.warroom import WarRoomAdminMixin
 from incidents.exceptions import IncidentError
 from incidents.models import (
@@ -112,7 +113,9 @@ def _public_id(incident: Incident) -> str:
 
 
 @admin.register(Incident)
-class IncidentAdmin(WarRoomAdminMixin, ResponseAidsAdminMixin, TeamScopedAdmin):
+class IncidentAdmin(
+    WarRoomAdminMixin, StatusUpdateAdminMixin, ResponseAidsAdminMixin, TeamScopedAdmin
+):
     form = IncidentAdminForm
     list_display = [
         "war_room",
@@ -130,7 +133,7 @@ class IncidentAdmin(WarRoomAdminMixin, ResponseAidsAdminMixin, TeamScopedAdmin):
     search_fields = ["public_id", "title"]
     date_hierarchy = "detected_at"
     list_select_related = ["severity", "service__team"]
-    actions = ["acknowledge", "resolve", "assign_me_commander"]
+    actions = ["acknowledge", "resolve", "assign_me_commander", "post_status_update"]
     # Other apps add theirs with incident_admin_inline_add (notifications:
     # the incident's deliveries).
     inlines: ClassVar[list[type[InlineModelAdmin[Any, Any]]]] = [
@@ -143,6 +146,7 @@ class IncidentAdmin(WarRoomAdminMixin, ResponseAidsAdminMixin, TeamScopedAdmin):
         "status",
         "war_room_channel",
         "timeline_export",
+        "communication",
         "verification",
         "response_checklist",
         "acknowledged_at",

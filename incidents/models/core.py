@@ -224,9 +224,24 @@ class Incident(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # The communication clock. `next_update_due_at` is the "Next update" the
+    # last message promised; `update_check_at` is when the reminder sweep
+    # looks at the incident next (empty: the clock is stopped, because the
+    # severity has no cadence or the incident is resolved, closed or
+    # cancelled). Status updates and the sweep keep both.
+    next_update_due_at = models.DateTimeField(null=True, blank=True)
+    update_reminders_snoozed_until = models.DateTimeField(null=True, blank=True)
+    update_check_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     class Meta:
         ordering = ["-detected_at", "-id"]
         indexes = [
+            # The cadence sweep reads only incidents whose clock runs.
+            models.Index(
+                fields=["update_check_at"],
+                name="incident_update_check_idx",
+                condition=models.Q(update_check_at__isnull=False),
+            ),
             models.Index(fields=["status", "severity"]),
             models.Index(
                 fields=["detected_at"],

@@ -31,6 +31,11 @@ from incidents.models import (
     TimelineEvent,
 )
 from incidents.selectors import user_is_member
+from incidents.services.announce import (
+    ANNOUNCED_STATUSES,
+    status_update_record,
+    update_clock_resync,
+)
 from incidents.services.checklists import (
     verification_check_resolve,
     verification_items_reopen,
@@ -106,7 +111,7 @@ def _next_public_id(declared_at: datetime) -> str:
     return f"INC-{day:%Y-%m-%d}-{number:03d}"
 
 
-def _locked(incident: Incident) -> Incident:
+def locked(incident: Incident) -> Incident:
     """Re-read the incident under a row lock, so concurrent changes queue.
 
     Without a join: PostgreSQL re-checks a locked row that a concurrent
@@ -179,6 +184,15 @@ def incident_create(
     incident_runbooks_attach_matching(
         incident=incident, by=by, via=via, reason="declared"
     )
+    status_update_record(
+        incident=incident,
+        by=by,
+        via=via,
+        at=now,
+        message_kind="initial",
+        text=summary or f"Incident declared: {title}",
+        impact=impact,
+    )
     incident_declared.send(Incident, incident=incident, event=declared)
     return incident
 
@@ -193,16 +207,19 @@ def incident_transition(
     reason: str = "",
     at: datetime | None = None,
     override_verification: bool = False,
+    announce: bool = True,
 ) -> Incident:
     """Move the incident to status `to`, or raise IllegalTransitionError.
 
     Every resolve passes the verification guard: a severity that requires
     it refuses with VerificationIncompleteError while items are open, unless
     `override_verification` is asked, with a reason, by someone allowed.
+    A move that is news (identified, mitigating, monitoring, resolved)
+    posts a status update, unless the caller posts its own (`announce`).
     """
     if to not in S.values:
         raise IncidentError(f"{to!r} is not a status", field="status")
-    incident = _locked(incident)
+    incident = locked(incident)
     before = incident.status
     if to not in allowed_next(before):
         allowed = list(allowed_next(before))
@@ -249,6 +266,18 @@ def incident_transition(
         at=at,
         data={"from": before, "to": to, "reason": reason},
     )
+    if announce and to in ANNOUNCED_STATUSES:
+        status_update_record(
+            incident=incident,
+            by=by,
+            via=via,
+            at=at,
+            message_kind="resolution" if to == S.RESOLVED else "update",
+            text=reason or f"Status: {label}",
+            impact=incident.impact,
+        )
+    else:
+        update_clock_resync(incident=incident, at=at)
     incident_status_changed.send(
         Incident,
         incident=incident,
@@ -283,7 +312,7 @@ def incident_acknowledge(
     *, incident: Incident, by: Actor, via: str = "api", at: datetime | None = None
 ) -> Incident:
     """Acknowledge a triggered incident."""
-    incident = _locked(incident)
+    incident = locked(incident)
     if incident.status != S.TRIGGERED:
         raise IllegalTransitionError(
             f"incident {incident.public_id} is already {incident.status}; "
@@ -306,7 +335,7 @@ def incident_change_severity(
     reason: str = "",
 ) -> Incident:
     """Raise or lower the incident's severity."""
-    incident = _locked(incident)
+    incident = locked(incident)
     if incident.status in (S.CLOSED, S.CANCELLED):
         raise IllegalTransitionError(
             f"incident {incident.public_id} is {incident.status}; "
@@ -321,6 +350,7 @@ def incident_change_severity(
         )
     incident.severity = severity
     incident.save(update_fields=["severity", "updated_at"])
+    update_clock_resync(incident=incident, at=timezone.now())
     verification_items_resync(incident=incident)
     direction = "raised" if severity.rank < before.rank else "lowered"
     message = f"Severity {direction}: {before.code} → {severity.code}"
@@ -355,7 +385,7 @@ def incident_assign_role(
     """Give `role` on the incident to `user`, handing it over if it was held."""
     if role not in IncidentRole.values:
         raise IncidentError(f"{role!r} is not an incident role", field="role")
-    incident = _locked(incident)
+    incident = locked(incident)
     if not user.is_active or not user_is_member(user=user, team=incident.service.team):
         raise InvalidAssigneeError(
             f"{user} is not an active member of team {incident.service.team}",
@@ -429,7 +459,7 @@ def incident_update(
     unknown = set(changes) - set(EDITABLE_FIELDS) - {"affected_services"}
     if unknown:
         raise IncidentError(f"cannot edit {', '.join(sorted(unknown))} here")
-    incident = _locked(incident)
+    incident = locked(incident)
     changed: list[str] = []
     for field, value in changes.items():
         if field == "affected_services":

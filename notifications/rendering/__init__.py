@@ -149,6 +149,8 @@ CONTEXT_DEFAULTS: dict[str, Any] = {
     # `posted_at` is the SOP's "**Time**" line; the line is left out without it.
     "update": {"text": "", "impact": "", "next_steps": "", "eta": "", "posted_at": ""},
     "links": {"acknowledge": "", "resolve": ""},
+    # An overdue status update: "remind" the Communications Lead, or "page".
+    "reminder": {"stage": "", "due_at": "", "overdue": ""},
     "sms_code": "",
     "recipient": {"name": ""},
     "code": "",
@@ -236,6 +238,14 @@ _SAMPLE_BY_KIND: dict[str, dict[str, Any]] = {
             " traffic to a drained pool.",
             "resolution_type": "Rollback",
             "resolution": "Rolled back the deploy; health checks are green.",
+        },
+    },
+    "reminder": {
+        "incident": {"status": "identified", "status_display": "Identified"},
+        "reminder": {
+            "stage": "remind",
+            "due_at": "2026-11-24 14:35 UTC",
+            "overdue": "0 min",
         },
     },
     "verification": {"incident": {}, "code": "123456"},

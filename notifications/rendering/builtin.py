@@ -13,7 +13,15 @@ runs of blank lines into one, so an optional line just sits in an `if`.
 
 from __future__ import annotations
 
-KINDS = ("page", "initial", "update", "resolution", "verification", "test")
+KINDS = (
+    "page",
+    "initial",
+    "update",
+    "resolution",
+    "reminder",
+    "verification",
+    "test",
+)
 FORMATS = ("subject", "text", "chat", "short")
 
 # Shared opening lines, written into each template so that what an admin
@@ -305,6 +313,33 @@ Incident: {{ incident.url }}
 """
 )
 
+# To the Communications Lead when an update is overdue, and (stage "page")
+# to the incident commander and team lead once it is overdue past the grace.
+_REMINDER_TEXT = (
+    _SEVERITY
+    + _STATUS
+    + """\
+{% if reminder.stage == "page" %}
+The status update of {{ incident.id }} is still overdue: it was due at \
+{{ reminder.due_at }} ({{ reminder.overdue }} ago).
+{% else %}
+A status update of {{ incident.id }} is due: it was promised for \
+{{ reminder.due_at }}.
+{% endif %}
+Please post one now{{ " (every " ~ incident.update_cadence_minutes ~ " minutes \
+for " ~ incident.severity ~ ")" if incident.update_cadence_minutes else "" }}.
+
+INCIDENT: {{ incident.id }} - {{ incident.title }}
+SEVERITY: {{ severity }}
+STATUS: {{ status }}
+IC: {{ incident.commander or "not assigned yet" }}
+
+{% if incident.url %}
+Incident: {{ incident.url }}
+{% endif %}
+"""
+)
+
 _VERIFICATION = "Your Vigil verification code is {{ code }}"
 _TEST = "Test message from Vigil: this contact method works."
 
@@ -340,6 +375,15 @@ BUILTIN: dict[str, dict[str, str]] = {
         " {{ incident.title }}"
         ' - resolved{{ " after " ~ incident.duration if incident.duration else "" }}.'
         " {{ incident.url }}",
+    },
+    "reminder": {
+        "subject": "[{{ incident.severity }} INCIDENT] - UPDATE "
+        '{{ "OVERDUE" if reminder.stage == "page" else "DUE" }} - {{ incident.title }}',
+        "text": _REMINDER_TEXT,
+        "chat": "⏰ " + _REMINDER_TEXT,
+        "short": "[{{ incident.severity }}] {{ incident.id }}: status update"
+        ' {{ "overdue since" if reminder.stage == "page" else "due at" }}'
+        " {{ reminder.due_at }}. Post one now. {{ incident.url }}",
     },
     "verification": {
         "subject": "Vigil verification code",

@@ -22,8 +22,13 @@ from notifications.services.links import (
     action_link_use,
     action_links_issue,
 )
-from notifications.services.paging import notify, page_user
+from notifications.services.paging import notify, page_user, remind_user
 from notifications.services.sending import deliveries_send, delivery_send
+from notifications.services.stakeholders import (
+    subscription_create,
+    subscription_delete,
+    subscription_update,
+)
 
 __all__ = [
     "action_link_for_reply",
@@ -46,4 +51,8 @@ __all__ = [
     "notification_rule_create",
     "notify",
     "page_user",
+    "remind_user",
+    "subscription_create",
+    "subscription_delete",
+    "subscription_update",
 ]

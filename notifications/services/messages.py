@@ -12,20 +12,14 @@ from typing import Any
 
 from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
 
+from incidents.formatting import when
 from incidents.models import Incident, IncidentRole
 from notifications.models import Delivery, MessageTemplate
 from notifications.rendering import Rendered, render_message
 from notifications.transports.base import Message
 
 logger = logging.getLogger(__name__)
-
-
-def _when(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _duration(delta: timedelta) -> str:
@@ -70,9 +64,9 @@ def incident_context(incident: Incident, *, now: datetime) -> dict[str, Any]:
         "users_affected": incident.users_affected,
         "service": incident.service.name,
         "team": incident.service.team.name,
-        "started_at": _when(incident.started_at),
-        "detected_at": _when(incident.detected_at),
-        "resolved_at": _when(incident.resolved_at),
+        "started_at": when(incident.started_at),
+        "detected_at": when(incident.detected_at),
+        "resolved_at": when(incident.resolved_at),
         "duration": _duration(end - incident.started_at),
         "commander": roles.get(IncidentRole.INCIDENT_COMMANDER, ""),
         "tech_lead": roles.get(IncidentRole.TECHNICAL_LEAD, ""),
@@ -81,7 +75,8 @@ def incident_context(incident: Incident, *, now: datetime) -> dict[str, Any]:
         "update_cadence_minutes": int(cadence.total_seconds() // 60)
         if cadence
         else None,
-        "next_update_at": _when(now + cadence) if cadence else "",
+        # The time the last status update promised, as stored.
+        "next_update_at": when(incident.next_update_due_at),
         "root_cause": incident.root_cause,
         "resolution_type": resolution,
         "resolution": incident.summary if incident.resolved_at else "",
@@ -104,9 +99,10 @@ def delivery_context(
             "impact": "",
             "next_steps": "",
             "eta": "",
-            "posted_at": _when(delivery.created_at),
+            "posted_at": when(delivery.created_at),
         },
         "links": {"acknowledge": "", "resolve": ""},
+        "reminder": extra.get("reminder", {}),
         "sms_code": "",
         "recipient": {
             "name": (user.get_full_name() or user.get_username()) if user else ""
@@ -117,6 +113,10 @@ def delivery_context(
     if delivery.incident is not None:
         context["incident"] = incident or incident_context(delivery.incident, now=now)
         context["is_drill"] = delivery.incident.is_drill
+    promised = extra.get("next_update_at")
+    if promised is not None:
+        # The time this update promised, whatever was posted since.
+        context["incident"] = {**context["incident"], "next_update_at": promised}
     context["update"].update(extra.get("update", {}))
     context["links"].update(extra.get("links", {}))
     context["sms_code"] = extra.get("sms_code", "")

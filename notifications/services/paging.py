@@ -23,6 +23,7 @@ from notifications.models import (
 )
 from notifications.services.deliveries import Target, deliveries_write
 from notifications.services.links import action_links_issue
+from notifications.services.stakeholders import subscriber_targets
 
 Purpose = Delivery.Purpose
 # P0 and P1 page with high urgency (the severities paged at declaration).
@@ -66,6 +67,34 @@ def page_targets(*, user: User, urgency: str, now: datetime) -> list[Target]:
         )
         for method, delay in steps
     ]
+
+
+def remind_user(
+    *,
+    incident: Incident,
+    user: User,
+    event_key: str,
+    reminder: dict[str, str],
+    urgent: bool,
+    now: datetime | None = None,
+) -> list[Delivery]:
+    """Remind `user` that the incident's status update is due (or overdue).
+
+    `urgent` reaches them by their high-urgency rules, as a page does. The
+    same `event_key` reminds a person once, however often this is called.
+    """
+    now = now or timezone.now()
+    urgency = Urgency.HIGH if urgent else urgency_of(incident)
+    return deliveries_write(
+        purpose=Purpose.PAGE,
+        message_kind="reminder",
+        event_key=f"reminder:{incident.pk}:{event_key}:u{user.pk}",
+        targets=page_targets(user=user, urgency=urgency, now=now),
+        incident=incident,
+        user=user,
+        extra={"reminder": reminder},
+        now=now,
+    )
 
 
 def page_user(
@@ -128,16 +157,23 @@ def notify(
     extra: dict[str, Any] | None = None,
     now: datetime | None = None,
 ) -> list[Delivery]:
-    """Tell the incident's channels: initial notification, update, resolution.
+    """Tell the incident's channels and internal subscribers: initial
+    notification, update, resolution.
 
-    `event_key` names the incident event (a timeline entry); each channel
-    hears of it once.
+    `event_key` names the incident event (a status update); each channel and
+    subscriber hears of it once.
     """
     if message_kind not in CHANNEL_FLAGS:
         raise ValueError(f"channels are told of {', '.join(CHANNEL_FLAGS)}")
     targets = [
         Target(kind=c.kind, address=c.address, channel=c)
         for c in channels_for(incident=incident, message_kind=message_kind)
+    ]
+    own = {t.channel.pk for t in targets if t.channel is not None}
+    targets += [
+        t
+        for t in subscriber_targets(incident=incident, message_kind=message_kind)
+        if t.channel is None or t.channel.pk not in own
     ]
     return deliveries_write(
         purpose=Purpose.BROADCAST,

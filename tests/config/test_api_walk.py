@@ -27,7 +27,7 @@ from incidents.services import (
 from incidents.services.runbook_setup import external_contact_create, runbook_create
 from incidents.tasks import ingest_process_task
 from notifications.models import Channel, Delivery, Kind, NotificationRule
-from notifications.services import page_user
+from notifications.services import page_user, subscription_create
 from tests.conftest import api_client
 from tests.factories import ContactMethodFactory, declare
 
@@ -127,6 +127,9 @@ def platform(service: Service, responder) -> dict[str, object]:
             user=responder, contact_method=method, urgency="high"
         ).pk,
         "channels": channel.pk,
+        "subscriptions": subscription_create(
+            service=service, by=responder, channel=channel
+        ).pk,
         "deliveries": Delivery.objects.filter(incident=incident).first().pk,
         "checklist": CHECKLIST_ITEM,
         "external-contacts": external_contact_create(

@@ -30,13 +30,24 @@ from django.db import connection
 from django.utils import timezone
 
 from config.celery import QUEUES, app
-from escalation.models import Escalation, EscalationPolicy, EscalationStep
+from escalation.models import (
+    Escalation,
+    EscalationPolicy,
+    EscalationStep,
+    UpdateReminder,
+)
 from escalation.tasks import (
     escalation_ack_expiry_sweep_task,
     escalation_step_task,
     escalations_sweep_task,
+    update_reminders_sweep_task,
 )
-from escalation.timeline_kinds import ESCALATED, ESCALATION_RESTARTED
+from escalation.timeline_kinds import (
+    ESCALATED,
+    ESCALATION_RESTARTED,
+    UPDATE_OVERDUE_PAGED,
+    UPDATE_REMINDER_SENT,
+)
 from incidents.ingest.signals import TRIGGER
 from incidents.models import (
     Alert,
@@ -561,6 +572,31 @@ def due_escalations(world: World) -> Case:
     return Case(escalations_sweep_task, {}, check)
 
 
+def overdue_updates(world: World) -> Case:
+    """Two P0s whose status update was due 20 minutes ago, past the reminder
+    and its grace, with nobody in a role: level 1 (the responder) is
+    reminded, then paged, once each."""
+    incidents = [declare(world.service, "P0", title=f"quiet {i}") for i in range(2)]
+    due = timezone.now() - timedelta(minutes=20)
+    Incident.objects.filter(pk__in=[i.pk for i in incidents]).update(
+        next_update_due_at=due, update_check_at=due
+    )
+
+    def check(results: list[str]) -> None:
+        assert sum(map(int, results)) == 4
+        for incident in incidents:
+            assert UpdateReminder.objects.filter(incident=incident).count() == 2
+            kinds = list(incident.timeline.values_list("kind", flat=True))
+            assert kinds.count(UPDATE_REMINDER_SENT) == 1
+            assert kinds.count(UPDATE_OVERDUE_PAGED) == 1
+            reminders = incident.deliveries.filter(message_kind="reminder")
+            assert list(reminders.values_list("status", flat=True)) == ["sent"] * 2
+        # Per incident: the declaration's page, the reminder and the page.
+        assert world.pages() == {"responder": 6, "lead": 0}
+
+    return Case(update_reminders_sweep_task, {}, check)
+
+
 CASES: dict[str, Callable[[World], Case]] = {
     "ingest_process_task/integration": processing_integration,
     "ingest_process_task/report": processing_report,
@@ -575,6 +611,7 @@ CASES: dict[str, Callable[[World], Case]] = {
     "deliveries_recover_task": deliveries_left_sending,
     "escalation_step_task": due_step,
     "escalations_sweep_task": due_escalations,
+    "update_reminders_sweep_task": overdue_updates,
 }
 
 

@@ -246,14 +246,15 @@ def test_timeline_is_paginated_oldest_first(api, incident):
     api.post(detail(incident, "acknowledge"))
     api.post(detail(incident, "note"), {"text": "looking"})
     body = api.get(detail(incident, "timeline")).json()
-    assert body["count"] == 4
+    assert body["count"] == 5
     assert [e["kind"] for e in body["results"]] == [
         "created",
+        "status_update_posted",  # the initial notification
         "escalation_skipped",  # the service has no escalation policy
         "acknowledged",
         "note",
     ]
-    assert body["results"][2]["actor"] == "responder"
+    assert body["results"][3]["actor"] == "responder"
 
 
 def test_timeline_export_is_the_sop_markdown_document(api, incident, team_lead):

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from django.test import Client
 
+from escalation.timeline_kinds import UPDATE_REMINDER_SENT
 from incidents.checklist import ITEM_KEYS, PROVERS
 from incidents.models import ChecklistTick, Incident, TimelineEvent
 from incidents.services import (
@@ -16,6 +17,7 @@ from incidents.services import (
     incident_transition,
 )
 from incidents.services.checklists import verification_item_untick
+from incidents.services.timeline import timeline_event_record
 from incidents.timeline_kinds import (
     ACKNOWLEDGED,
     CHECKLIST_TICKED,
@@ -23,6 +25,7 @@ from incidents.timeline_kinds import (
     CREATED,
     ROLE_ASSIGNED,
     STATUS_CHANGED,
+    STATUS_UPDATE_POSTED,
     VERIFICATION_TICKED,
     VERIFICATION_UNTICKED,
 )
@@ -170,7 +173,15 @@ def test_closing_proves_the_last_item(api, incident, responder):
 # --- By hand --------------------------------------------------------------------------
 
 
-def test_status_updates_are_ticked_by_hand_with_who_and_when(api, incident, responder):
+@pytest.fixture
+def unproved(monkeypatch):
+    """Status updates as an item nothing on the timeline proves: ticked by hand."""
+    monkeypatch.delitem(PROVERS, "status_updates")
+
+
+def test_an_unproved_item_is_ticked_by_hand_with_who_and_when(
+    api, incident, responder, unproved
+):
     assert checklist(api, incident)["status_updates"]["hand_tickable"] is True
 
     ticked = api.post(tick_url(incident, "status_updates"))
@@ -184,7 +195,7 @@ def test_status_updates_are_ticked_by_hand_with_who_and_when(api, incident, resp
     assert (event.data, event.actor) == ({"item": "status_updates"}, responder)
 
 
-def test_a_hand_tick_is_taken_back_on_the_timeline(api, incident):
+def test_a_hand_tick_is_taken_back_on_the_timeline(api, incident, unproved):
     api.post(tick_url(incident, "status_updates"))
     api.post(tick_url(incident, "status_updates"))  # twice: still one tick
 
@@ -260,7 +271,7 @@ def browser(admin_user) -> Client:
     return client
 
 
-def test_the_admin_page_shows_both_checklists_with_buttons(browser, incident):
+def test_the_admin_page_shows_both_checklists_with_buttons(browser, incident, unproved):
     page = browser.get(f"/admin/incidents/incident/{incident.pk}/change/")
     text = page.content.decode()
 
@@ -272,7 +283,9 @@ def test_the_admin_page_shows_both_checklists_with_buttons(browser, incident):
     assert f"/admin/incidents/incident/{incident.pk}/aids/checklist-tick/" in text
 
 
-def test_the_admin_buttons_tick_through_the_services(browser, incident, admin_user):
+def test_the_admin_buttons_tick_through_the_services(
+    browser, incident, admin_user, unproved
+):
     verify(incident)
     item = incident.verification_items.order_by("position").first()
     base = f"/admin/incidents/incident/{incident.pk}/aids/"
@@ -289,7 +302,7 @@ def test_the_admin_buttons_tick_through_the_services(browser, incident, admin_us
     assert browser.get(f"{base}checklist-tick/status_updates/").status_code == 405
 
 
-def test_the_answers_match_the_schema(api, incident, responder):
+def test_the_answers_match_the_schema(api, incident, responder, unproved):
     incident_acknowledge(incident=incident, by=responder)
     api.post(tick_url(incident, "status_updates"))
     base = f"/api/v1/incidents/{incident.public_id}/"
@@ -302,3 +315,24 @@ def test_the_answers_match_the_schema(api, incident, responder):
         assert answer.status_code == 200
         path = f"/api/v1/incidents/{{public_id}}/{path}"
         assert_described(path, method, 200, answer.json())
+
+
+def test_status_updates_on_cadence_are_proved_by_the_latest_update(
+    api, incident, responder
+):
+    assert checklist(api, incident)["status_updates"]["done"] is False  # declared
+
+    api.post(f"/api/v1/incidents/{incident.public_id}/status-updates/", {"text": "a"})
+    posted = event_of(incident, STATUS_UPDATE_POSTED)
+    item = checklist(api, incident)["status_updates"]
+    assert (item["done"], item["proof"]) == (True, "timeline")
+    assert item["event"] != posted.pk  # the latest, not the declaration's
+
+    timeline_event_record(
+        incident=incident,
+        kind=UPDATE_REMINDER_SENT,
+        message="overdue",
+        by=None,
+        via="cadence",
+    )
+    assert checklist(api, incident)["status_updates"]["done"] is False

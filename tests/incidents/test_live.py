@@ -53,11 +53,11 @@ def test_list_socket_pushes_changes_of_my_teams_only(service, responder, outside
             format="json",
         )
         assert response.status_code == 201
-        # Two entries, in either order: declared, and the escalation's (the
-        # service has no policy: nobody paged).
-        events = [await mine.receive_json_from(timeout=5) for _ in range(2)]
+        # Three entries, in any order: declared, the initial status update,
+        # and the escalation's (the service has no policy: nobody paged).
+        events = [await mine.receive_json_from(timeout=5) for _ in range(3)]
         by_kind = {event["event"]["kind"]: event for event in events}
-        assert set(by_kind) == {"created", "escalation_skipped"}
+        assert set(by_kind) == {"created", "status_update_posted", "escalation_skipped"}
         event = by_kind["created"]
         assert event["incident"]["public_id"] == response.json()["public_id"]
         assert event["incident"]["status"] == "triggered"
