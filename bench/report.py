@@ -85,12 +85,28 @@ def chart_memory(result: dict[str, Any], path: Path) -> str:
     return _save(fig, path)
 
 
+def chart_storm_isolation(result: dict[str, Any], path: Path) -> str:
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for label, key in (("A silent", "b_quiet"), ("A storming", "b_storm")):
+        waits = result[key]["latencies_ms"]
+        ax.plot(waits, [(i + 1) / len(waits) for i in range(len(waits))], label=label)
+    ax.set(xlabel="B's P0 POST → first page received (ms)", ylabel="fraction")
+    ax.set_xscale("log")
+    ax.set_title(
+        f"Storm isolation: B's P0s while A sends "
+        f"{result['a_storm']['events_per_s']} events/s"
+    )
+    ax.legend()
+    return _save(fig, path)
+
+
 CHARTS = {
     "time-to-page": chart_time_to_page,
     "fanout": chart_fanout,
     "escalation": chart_escalation,
     "ingest": chart_ingest,
     "memory": chart_memory,
+    "storm-isolation": chart_storm_isolation,
 }
 
 
@@ -131,6 +147,17 @@ def _figures(name: str, r: dict[str, Any]) -> list[str]:
             f"baseline {s['4_throughput_baseline']['max_events_per_s']}/s; "
             f"p99 {half['latency_ms']['p99']:.1f} ms at {half['target_rate']}/s; "
             f"storm {s['3_dedup_storm']['events_per_s']} events/s."
+        ]
+    if name == "storm-isolation":
+        a = r["a_storm"]
+        return [
+            f"B's P0 time to page, {key}: p50 {b['p50_ms']} ms, p99 {b['p99_ms']} ms, "
+            f"max {b['max_ms']} ms; lost {b['lost']}, duplicates {b['duplicates']}."
+            for key, b in (("A silent", r["b_quiet"]), ("A storming", r["b_storm"]))
+        ] + [
+            f"A: {a['events_per_s']} events/s "
+            f"({a.get('ratio_to_ingest_alone', 'not measured')} of bench.ingest "
+            f"alone), lost {a['lost']}, duplicates {a['duplicates']}."
         ]
     if name == "memory":
         rows = ["| process | peak RSS (MB) |", "|---|---|"]

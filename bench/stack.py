@@ -290,7 +290,7 @@ def _answers(port: int) -> bool:
 
 def start_worker(
     stack: Stack,
-    queues: Sequence[str] = ("ingest", "default"),
+    queues: Sequence[str] = ("ingest", "ingest_backlog", "default"),
     concurrency: int = 1,
     loglevel: str = "WARNING",
 ) -> None:
@@ -319,9 +319,12 @@ def spawn_worker(
     concurrency: int,
     node: str = "",
     loglevel: str = "WARNING",
+    nice: int = 0,
 ) -> subprocess.Popen[bytes]:
-    """Start a Celery worker node (prefork) consuming `queues`."""
+    """Start a Celery worker node (prefork) consuming `queues`, `nice`r than
+    the other processes by that much (its pool inherits it)."""
     args = [
+        *(["nice", "-n", str(nice)] if nice else []),
         sys.executable, "-m", "celery", "-A", "config", "worker",
         "--queues", queues,
         "--concurrency", str(concurrency),

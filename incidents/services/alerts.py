@@ -45,8 +45,11 @@ Source = AlertEvent.Source
 # Small enough that a batch of new incidents holds its locks (the day's
 # incident counter among them) for about a second, not for many.
 BATCH = 100
-# A task gives its worker back after about this long, asking for more.
-PASS_SECONDS = 5.0
+# A task gives its worker back after about this long, asking for more (on
+# the backlog lane): one storming integration holds a worker for about a
+# second at a time, so the other integrations' new alerts and the pages
+# sharing the worker never wait for long.
+PASS_SECONDS = 1.0
 # While events of an integration keep arriving, the wait between two looks.
 LINGER_SECONDS = 0.1
 DETECTION: dict[str, str] = {
