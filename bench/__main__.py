@@ -149,8 +149,7 @@ def _shared_setup() -> dict[str, str]:
         "uvicorn config.asgi:application for websockets",
         "workers": ", ".join(
             f"celery node {name} on {','.join(queues)}"
-            + (f" at nice {nice}" if nice else "")
-            for name, (queues, nice) in NODES.items()
+            for name, queues in NODES.items()
         )
         + f"; --concurrency {CONCURRENCY} each",
         "beat": "one celery beat",

@@ -4,7 +4,7 @@ As README "Running on PostgreSQL and RabbitMQ" recommends: gunicorn serving
 `config.wsgi:application` with sync workers (the HTTP API), uvicorn serving
 `config.asgi:application` (websockets, which also consumes the live events),
 two Celery worker nodes (`NODES`: one on the urgent queues, one on every
-queue at a lower CPU priority), one Celery beat, and the local
+queue), one Celery beat, and the local
 webhook receiver every page goes to. A scratch database and vhost, as for
 the other benches; all torn down at the end.
 """
@@ -33,9 +33,9 @@ from config.celery import QUEUES, URGENT_QUEUES
 
 WEB_WORKERS = 4  # chosen by bench.ingest's sweep, see docs/benchmarks.md
 # The README's layout: a node on the urgent queues (pages, escalation steps,
-# integrations' first events) and one on every queue, niced, for the rest
-# (channel messages, storms' backlogs); 4 processes on 2 cores.
-NODES = {"urgent": (URGENT_QUEUES, 0), "bulk": (QUEUES, 10)}
+# integrations' first events) and one on every queue for the rest (channel
+# messages, storms' backlogs); 4 processes on 2 cores.
+NODES = {"urgent": URGENT_QUEUES, "bulk": QUEUES}
 CONCURRENCY = 2  # per node: 4 processes on 2 cores, as the README recommends
 
 
@@ -47,14 +47,13 @@ def shared_stack(
     with contextlib.ExitStack() as stack:
         st = prepare(stack)
         st.others["receiver"], st.receiver_port = spawn_receiver(st.env, st.var_dir)
-        for node, (queues, nice) in NODES.items():
+        for node, queues in NODES.items():
             st.others[f"worker {node}"] = spawn_worker(
                 st.env,
                 st.var_dir / f"{node}.log",
                 queues=",".join(queues),
                 concurrency=concurrency,
                 node=node,
-                nice=nice,
             )
         until("the worker nodes", lambda: consuming(st.broker_url, URGENT_QUEUES, 2))
         until("the worker nodes", lambda: consuming(st.broker_url, QUEUES, 1))

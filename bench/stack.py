@@ -319,12 +319,9 @@ def spawn_worker(
     concurrency: int,
     node: str = "",
     loglevel: str = "WARNING",
-    nice: int = 0,
 ) -> subprocess.Popen[bytes]:
-    """Start a Celery worker node (prefork) consuming `queues`, `nice`r than
-    the other processes by that much (its pool inherits it)."""
+    """Start a Celery worker node (prefork) consuming `queues`."""
     args = [
-        *(["nice", "-n", str(nice)] if nice else []),
         sys.executable, "-m", "celery", "-A", "config", "worker",
         "--queues", queues,
         "--concurrency", str(concurrency),

@@ -43,8 +43,10 @@ logger = logging.getLogger(__name__)
 Source = AlertEvent.Source
 # Events applied in one transaction; a storm is worked through batch by batch.
 # Small enough that a batch of new incidents holds its locks (the day's
-# incident counter among them) for about a second, not for many.
-BATCH = 100
+# incident counter among them, which every other integration's new incident
+# also needs) for a fraction of a second, not for several: a quiet
+# integration's P0 waits for at most one batch of a storm's incidents.
+BATCH = 20
 # A task gives its worker back after about this long, asking for more (on
 # the backlog lane): one storming integration holds a worker for about a
 # second at a time, so the other integrations' new alerts and the pages

@@ -143,7 +143,7 @@ def deliveries_enqueue(*, plan: list[tuple[int, float]]) -> None:
             pk__in=[pk for pk, _ in plan]
         ).values_list("pk", "purpose", "incident__severity")
     }
-    due: dict[tuple[str, int | None], list[int]] = defaultdict(list)
+    due: dict[tuple[str, int], list[int]] = defaultdict(list)
     for pk, countdown in plan:
         if pk in lanes and countdown <= 0:
             due[lanes[pk]].append(pk)
@@ -165,12 +165,13 @@ def deliveries_enqueue(*, plan: list[tuple[int, float]]) -> None:
             )
 
 
-def send_lane(*, purpose: str, severity: str | None) -> tuple[str, int | None]:
+def send_lane(*, purpose: str, severity: str | None) -> tuple[str, int]:
     """The queue and priority of a delivery's task message: a page goes to
     `pages`, the more severe its incident the sooner (P0 9 … P3 3, 5 for a
-    severity outside the matrix's codes); anything else to `notifications`."""
+    severity outside the matrix's codes); anything else to `notifications`
+    (not a priority queue: priority 0, the broker's default)."""
     if purpose != Delivery.Purpose.PAGE:
-        return "notifications", None
+        return "notifications", 0
     return "pages", PAGE_PRIORITY.get(severity or "", 5)
 
 
