@@ -46,7 +46,7 @@ Source = AlertEvent.Source
 # incident counter among them, which every other integration's new incident
 # also needs) for a fraction of a second, not for several: a quiet
 # integration's P0 waits for at most one batch of a storm's incidents.
-BATCH = 20
+BATCH = 10
 # A task gives its worker back after about this long, asking for more (on
 # the backlog lane): one storming integration holds a worker for about a
 # second at a time, so the other integrations' new alerts and the pages
