@@ -63,20 +63,23 @@ def ingest_process_task(
     """Turn pending events into alerts and incidents (queue `ingest`).
 
     When the pass ran out of time with events left, the rest waits in a
-    message of its own on `ingest_backlog`, behind the other integrations'
-    backlogs, and never ahead of a new alert of a quiet integration on
-    `ingest` (docs/queues.md).
+    message of its own: a backlog (its last batch was full) on
+    `ingest_backlog`, behind the other integrations' backlogs and never
+    ahead of a quiet integration's new alert on `ingest`; a few events that
+    took long on a busy machine on `ingest` still (docs/queues.md).
     """
     progress = alert_events_process(integration_id=integration_id, event_id=event_id)
     if progress.more:
-        _continue(integration_id)
+        _continue(integration_id, backlog=progress.backlog)
     return progress.applied
 
 
-def _continue(integration_id: int | None) -> None:
-    """Ask for another pass over an integration's backlog (`ingest_backlog`)."""
+def _continue(integration_id: int | None, *, backlog: bool = True) -> None:
+    """Ask for another pass over an integration's events, on `ingest_backlog`
+    for a backlog."""
     ingest_process_task.apply_async(
-        kwargs={"integration_id": integration_id}, queue=BACKLOG
+        kwargs={"integration_id": integration_id},
+        queue=BACKLOG if backlog else "ingest",
     )
 
 

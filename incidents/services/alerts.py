@@ -239,6 +239,9 @@ class Progress:
     applied: int
     # Stopped for time with events possibly left: process the integration again.
     more: bool = False
+    # Its last batch was full: a backlog (a storm), not a few events that
+    # took long to apply on a busy machine.
+    backlog: bool = False
 
 
 def alert_events_process(
@@ -269,7 +272,7 @@ def alert_events_process(
         if done == 0:
             return Progress(applied)
         if time.monotonic() >= deadline:
-            return Progress(applied, more=True)
+            return Progress(applied, more=True, backlog=done == BATCH)
         if looks > 1 and done < BATCH:
             # Events keep coming a few at a time: let them gather, so that
             # a storm costs a few transactions a second, not hundreds.

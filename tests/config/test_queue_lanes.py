@@ -40,18 +40,22 @@ def sent() -> Iterator[Sent]:
     before = set(folder.glob("*.msg"))
 
     def new() -> list[dict[str, Any]]:
-        return [_read(path) for path in sorted(set(folder.glob("*.msg")) - before)]
+        out = []
+        for path in sorted(set(folder.glob("*.msg")) - before):
+            message = json.loads(path.read_text())
+            if "task" in message.get("headers", {}):  # not a live event
+                out.append(_read(path.name, message))
+        return out
 
     yield new
     for path in set(folder.glob("*.msg")) - before:
         path.unlink(missing_ok=True)
 
 
-def _read(path: Path) -> dict[str, Any]:
-    message = json.loads(path.read_text())
+def _read(name: str, message: dict[str, Any]) -> dict[str, Any]:
     _args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
     return {
-        "queue": path.name.split(".")[1],  # <time>_<uuid>.<queue>.msg
+        "queue": name.split(".")[1],  # <time>_<uuid>.<queue>.msg
         "task": message["headers"]["task"].rsplit(".", 1)[-1],
         "priority": message["properties"].get("priority"),
         "kwargs": kwargs,
