@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from incidents.models import AlertEvent
 from incidents.services import integration_create
+from incidents.services.alerts import BATCH, alert_events_process
 from incidents.tasks import ingest_recover_task
 from notifications.services import page_user
 from tests.factories import declare, webhook_channels, webhook_contact
@@ -104,3 +105,26 @@ def test_a_new_alert_waits_on_ingest_and_a_backlog_re_driven_on_ingest_backlog(
         ("ingest", {"integration_id": quiet.pk}),
         ("ingest_backlog", {"integration_id": stuck.pk}),
     ]
+
+
+def test_only_a_pass_whose_last_batch_was_full_counts_as_a_backlog(service):
+    integration, _ = integration_create(name="Noisy", kind="generic", service=service)
+    AlertEvent.objects.bulk_create(
+        AlertEvent(
+            integration=integration,
+            service=service,
+            source=AlertEvent.Source.GENERIC,
+            action="trigger",
+            dedup_key="disk",
+            payload={"title": "disk"},
+        )
+        for _ in range(BATCH + BATCH // 2)
+    )
+
+    def out_of_time() -> tuple[int, bool, bool]:
+        done = alert_events_process(integration_id=integration.pk, seconds=0)
+        return done.applied, done.more, done.backlog
+
+    assert out_of_time() == (BATCH, True, True)
+    assert out_of_time() == (BATCH // 2, True, False)
+    assert out_of_time() == (0, False, False)
