@@ -18,24 +18,29 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cadence, cpu, escalation, ingest, paging
+from bench import cadence, cpu, escalation, ingest, isolation, paging
 from bench.memory import RssSampler
 from bench.report import summary
 from bench.results import RESULTS, write
 from bench.shared import CONCURRENCY, NODES, WEB_WORKERS, shared_stack
 from bench.stack import Stack, exit_on_signals
 
-SCENARIOS = ("ingest", "time-to-page", "fanout", "escalation", "cadence", "memory")
-ON_SHARED_STACK = ("time-to-page", "fanout", "escalation")
+SCENARIOS = (
+    "ingest", "time-to-page", "fanout", "escalation", "storm-isolation",
+    "cadence", "memory",
+)  # fmt: skip
+ON_SHARED_STACK = ("time-to-page", "fanout", "escalation", "storm-isolation")
 # Full run, and --quick (a few minutes in all, for trying the harness out).
 FULL = {
     "alerts": 500, "rate": 10.0, "responders": 50, "rounds": 3,
-    "incidents": 2000, "over": 60.0, "open_incidents": 100_000,
+    "incidents": 2000, "over": 60.0, "storm_seconds": 120.0,
+    "open_incidents": 100_000,
     "ingest": [],
 }  # fmt: skip
 QUICK = {
     "alerts": 100, "rate": 10.0, "responders": 50, "rounds": 1,
-    "incidents": 200, "over": 10.0, "open_incidents": 20_000,
+    "incidents": 200, "over": 10.0, "storm_seconds": 20.0,
+    "open_incidents": 20_000,
     "ingest": ["--levels", "16", "--seconds", "5", "--storm", "2000"],
 }  # fmt: skip
 
@@ -56,9 +61,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         ("rounds", int, "fanout: how many P0 alerts, one after the other"),
         ("incidents", int, "escalation: level-2 steps due"),
         ("over", float, "escalation: seconds they are due over"),
+        ("storm_seconds", float, "storm-isolation: seconds of each phase"),
         ("open_incidents", int, "cadence: open incidents the sweep looks over"),
     ):
-        p.add_argument(f"--{name}", type=kind, help=f"{what} (default {FULL[name]})")
+        flag = "--" + name.replace("_", "-")
+        p.add_argument(flag, type=kind, help=f"{what} (default {FULL[name]})")
     p.add_argument(
         "--ingest-args",
         default=None,
@@ -131,6 +138,12 @@ def run_shared(
                 st.receiver_port, sessions, st.database, args.incidents, args.over
             )
             out["escalation"]["setup"] |= _shared_setup()
+        if "storm-isolation" in args.only:
+            # Last: A's storm leaves a backlog no later scenario should meet.
+            _say(start, f"storm-isolation: B's P0s quiet, then during A's storm, "
+                 f"{args.storm_seconds:g} s each")  # fmt: skip
+            out["storm-isolation"] = isolation.run(st, args.storm_seconds)
+            out["storm-isolation"]["setup"] = _shared_setup()
     return out
 
 
@@ -138,8 +151,11 @@ def _shared_setup() -> dict[str, str]:
     return {
         "web": f"gunicorn config.wsgi:application, {WEB_WORKERS} sync workers; "
         "uvicorn config.asgi:application for websockets",
-        "workers": f"{NODES} celery nodes on all queues, --concurrency "
-        f"{CONCURRENCY} each",
+        "workers": ", ".join(
+            f"celery node {name} on {','.join(queues)}"
+            for name, queues in NODES.items()
+        )
+        + f"; --concurrency {CONCURRENCY} each",
         "beat": "one celery beat",
     }
 
@@ -176,6 +192,8 @@ def main(argv: list[str] | None = None) -> None:
             results["cadence"] = cadence.run_apart(
                 args.open_incidents, 500, args.output_dir / "cadence.json"
             )
+    if "ingest" in results and "storm-isolation" in results:
+        isolation.compare_to_ingest(results["storm-isolation"], results["ingest"])
     if "memory" in args.only and sampler.series:
         results["memory"] = sampler.result()
     facts["python_loop_s_at_end"] = cpu.python_loop_seconds()

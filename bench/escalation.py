@@ -205,7 +205,7 @@ def main() -> None:
         env, port, _ = scratch_stack(stack)
         var_dir = Path(env["VIGIL_VAR_DIR"])
         worker = spawn_worker(
-            env, var_dir / "worker.log", queues="escalation,notifications",
+            env, var_dir / "worker.log", queues="escalation,pages,notifications",
             concurrency=args.concurrency,
         )  # fmt: skip
         stack.callback(stop, worker)

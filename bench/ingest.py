@@ -131,7 +131,8 @@ def reset_backlog(stack: Stack) -> dict[str, int]:
             " WHERE processed_at IS NULL",
             (SKIPPED,),
         ).rowcount
-    purged = stack.purge("ingest", "default") if stack.own_vhost else 0
+    queues = ("ingest", "ingest_backlog", "default")
+    purged = stack.purge(*queues) if stack.own_vhost else 0
     _wait_idle(stack)
     return {"events_skipped": int(skipped), "messages_purged": purged}
 
@@ -394,7 +395,8 @@ def _server(stack: Stack) -> dict[str, Any]:
         "gunicorn_worker_class": gunicorn_settings.worker_class,
         "gunicorn_workers": stack.workers,
         "settings": "bench.baseline_settings (Vigil's settings + /baseline/)",
-        "celery_worker": "-A config worker --queues ingest,default --concurrency 1",
+        "celery_worker": "-A config worker --queues ingest,ingest_backlog,default "
+        "--concurrency 1",
         "database_conn_max_age": 60,
         "broker_vhost": "scratch (own vhost)" if stack.own_vhost else "shared",
     }

@@ -180,7 +180,7 @@ def main() -> None:
         env, port, receiver = scratch_stack(stack)
         log = Path(env["VIGIL_VAR_DIR"]) / "worker.log"
         worker = spawn_worker(
-            env, log, queues="notifications", concurrency=args.concurrency
+            env, log, queues="pages,notifications", concurrency=args.concurrency
         )
         stack.callback(stop, worker)
         broker = env["CELERY_BROKER_URL"]

@@ -100,6 +100,21 @@ def chart_cadence(result: dict[str, Any], path: Path) -> str:
     return _save(fig, path)
 
 
+def chart_storm_isolation(result: dict[str, Any], path: Path) -> str:
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for label, key in (("A silent", "b_quiet"), ("A storming", "b_storm")):
+        waits = result[key]["latencies_ms"]
+        ax.plot(waits, [(i + 1) / len(waits) for i in range(len(waits))], label=label)
+    ax.set(xlabel="B's P0 POST → first page received (ms)", ylabel="fraction")
+    ax.set_xscale("log")
+    ax.set_title(
+        f"Storm isolation: B's P0s while A sends "
+        f"{result['a_storm']['events_per_s']} events/s"
+    )
+    ax.legend()
+    return _save(fig, path)
+
+
 CHARTS = {
     "cadence": chart_cadence,
     "time-to-page": chart_time_to_page,
@@ -107,6 +122,7 @@ CHARTS = {
     "escalation": chart_escalation,
     "ingest": chart_ingest,
     "memory": chart_memory,
+    "storm-isolation": chart_storm_isolation,
 }
 
 
@@ -154,6 +170,17 @@ def _figures(name: str, r: dict[str, Any]) -> list[str]:
             f"Sweep p50 {sw['p50_ms']} ms, p99 {sw['p99_ms']} ms; SELECT 1 p50 "
             f"{base['p50_ms']} ms, p99 {base['p99_ms']} ms; without the partial "
             f"index p50 {r['sweep_without_index']['p50_ms']} ms."
+        ]
+    if name == "storm-isolation":
+        a = r["a_storm"]
+        return [
+            f"B's P0 time to page, {key}: p50 {b['p50_ms']} ms, p99 {b['p99_ms']} ms, "
+            f"max {b['max_ms']} ms; lost {b['lost']}, duplicates {b['duplicates']}."
+            for key, b in (("A silent", r["b_quiet"]), ("A storming", r["b_storm"]))
+        ] + [
+            f"A: {a['events_per_s']} events/s "
+            f"({a.get('ratio_to_ingest_alone', 'not measured')} of bench.ingest "
+            f"alone), lost {a['lost']}, duplicates {a['duplicates']}."
         ]
     if name == "memory":
         rows = ["| process | peak RSS (MB) |", "|---|---|"]

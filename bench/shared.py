@@ -3,7 +3,8 @@
 As README "Running on PostgreSQL and RabbitMQ" recommends: gunicorn serving
 `config.wsgi:application` with sync workers (the HTTP API), uvicorn serving
 `config.asgi:application` (websockets, which also consumes the live events),
-two Celery worker nodes on every queue, one Celery beat, and the local
+two Celery worker nodes (`NODES`: one on the urgent queues, one on every
+queue), one Celery beat, and the local
 webhook receiver every page goes to. A scratch database and vhost, as for
 the other benches; all torn down at the end.
 """
@@ -28,30 +29,34 @@ from bench.stack import (
     start_gunicorn,
     until,
 )
+from config.celery import QUEUES, URGENT_QUEUES
 
-QUEUES = ("ingest", "escalation", "notifications", "default")
 WEB_WORKERS = 4  # chosen by bench.ingest's sweep, see docs/benchmarks.md
-NODES = 2
+# The README's layout: a node on the urgent queues (pages, escalation steps,
+# integrations' first events) and one on every queue for the rest (channel
+# messages, storms' backlogs); 4 processes on 2 cores.
+NODES = {"urgent": URGENT_QUEUES, "bulk": QUEUES}
 CONCURRENCY = 2  # per node: 4 processes on 2 cores, as the README recommends
 
 
 @contextlib.contextmanager
 def shared_stack(
-    web_workers: int = WEB_WORKERS, nodes: int = NODES, concurrency: int = CONCURRENCY
+    web_workers: int = WEB_WORKERS, concurrency: int = CONCURRENCY
 ) -> Iterator[Stack]:
     """Yield the running stack; stop and drop everything after."""
     with contextlib.ExitStack() as stack:
         st = prepare(stack)
         st.others["receiver"], st.receiver_port = spawn_receiver(st.env, st.var_dir)
-        for n in range(1, nodes + 1):
-            st.others[f"worker {n}"] = spawn_worker(
+        for node, queues in NODES.items():
+            st.others[f"worker {node}"] = spawn_worker(
                 st.env,
-                st.var_dir / f"worker{n}.log",
-                queues=",".join(QUEUES),
+                st.var_dir / f"{node}.log",
+                queues=",".join(queues),
                 concurrency=concurrency,
-                node=f"worker{n}",
+                node=node,
             )
-        until("the worker nodes", lambda: consuming(st.broker_url, QUEUES, nodes))
+        until("the worker nodes", lambda: consuming(st.broker_url, URGENT_QUEUES, 2))
+        until("the worker nodes", lambda: consuming(st.broker_url, QUEUES, 1))
         st.others["beat"] = spawn_beat(st.env, st.var_dir)
         st.others["websockets (uvicorn)"] = _start_uvicorn(st)
         start_gunicorn(st, web_workers)

@@ -290,7 +290,7 @@ def _answers(port: int) -> bool:
 
 def start_worker(
     stack: Stack,
-    queues: Sequence[str] = ("ingest", "default"),
+    queues: Sequence[str] = ("ingest", "ingest_backlog", "default"),
     concurrency: int = 1,
     loglevel: str = "WARNING",
 ) -> None:

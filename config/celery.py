@@ -16,11 +16,36 @@ app = Celery("vigil")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
 # One queue per purpose, so that a slow SMS provider on `notifications` can
-# never hold up a step on `escalation`.
-QUEUES = ("ingest", "escalation", "notifications", "default")
+# never hold up a step on `escalation`, and, during a storm, lanes that keep
+# the work that pages people ahead of the backlog (docs/queues.md):
+# - `pages`: deliveries to people (pages), ahead of channel messages on
+#   `notifications`; on RabbitMQ a priority queue, the incident's severity
+#   the message's priority, so a P0's page overtakes a storm of P2 pages
+#   (the filesystem broker has no priorities: there it is first come, first
+#   served, still apart from channel messages);
+# - `ingest`: an integration's first pending events; `ingest_backlog`: the
+#   rest of a storm, pass after pass, so a noisy integration's backlog never
+#   queues ahead of another integration's new alert.
+QUEUES = (
+    "pages",
+    "escalation",
+    "ingest",
+    "notifications",
+    "ingest_backlog",
+    "default",
+)
+# The queues a worker node for urgent work consumes (README: process layout).
+URGENT_QUEUES = ("pages", "escalation", "ingest")
+PRIORITIES = 10  # x-max-priority of `pages`: 0 (lowest) … 9
+
+
+def _queue(name: str) -> Queue:
+    arguments = {"x-max-priority": PRIORITIES} if name == "pages" else None
+    return Queue(name, Exchange(name), routing_key=name, queue_arguments=arguments)
+
 
 app.conf.update(
-    task_queues=[Queue(name, Exchange(name), routing_key=name) for name in QUEUES],
+    task_queues=[_queue(name) for name in QUEUES],
     task_default_queue="default",
     task_default_exchange="default",
     task_default_routing_key="default",

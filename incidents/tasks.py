@@ -23,6 +23,8 @@ logger = logging.getLogger(__name__)
 
 # An event not processed this long after it was stored has lost its message.
 RECOVER_AFTER = timedelta(seconds=10)
+# The lane of a storm's further passes and of re-driven events.
+BACKLOG = "ingest_backlog"
 
 
 def enqueue_processing(event: AlertEvent) -> None:
@@ -59,13 +61,25 @@ def ingest_process_task(
 ) -> int:
     """Turn pending events into alerts and incidents (queue `ingest`).
 
-    When the pass ran out of time with events left, the rest waits behind
-    the other integrations' messages, in a message of its own.
+    When the pass ran out of time with events left, the rest waits in a
+    message of its own: a backlog (its last batch was full) on
+    `ingest_backlog`, behind the other integrations' backlogs and never
+    ahead of a quiet integration's new alert on `ingest`; a few events that
+    took long on a busy machine on `ingest` still (docs/queues.md).
     """
     progress = alert_events_process(integration_id=integration_id, event_id=event_id)
     if progress.more:
-        ingest_process_task.delay(integration_id=integration_id)
+        _continue(integration_id, backlog=progress.backlog)
     return progress.applied
+
+
+def _continue(integration_id: int | None, *, backlog: bool = True) -> None:
+    """Ask for another pass over an integration's events, on `ingest_backlog`
+    for a backlog."""
+    ingest_process_task.apply_async(
+        kwargs={"integration_id": integration_id},
+        queue=BACKLOG if backlog else "ingest",
+    )
 
 
 @shared_task
@@ -77,7 +91,7 @@ def ingest_recover_task() -> int:
     integrations = stale.filter(integration__isnull=False).values("integration_id")
     count = 0
     for row in integrations.annotate(first=Min("id")):
-        ingest_process_task.delay(integration_id=row["integration_id"])
+        _continue(row["integration_id"])
         count += 1
     for event_id in stale.filter(integration__isnull=True).values_list("pk", flat=True):
         ingest_process_task.delay(event_id=event_id)

@@ -50,10 +50,15 @@ logger = logging.getLogger(__name__)
 Source = AlertEvent.Source
 # Events applied in one transaction; a storm is worked through batch by batch.
 # Small enough that a batch of new incidents holds its locks (the day's
-# incident counter among them) for about a second, not for many.
-BATCH = 100
-# A task gives its worker back after about this long, asking for more.
-PASS_SECONDS = 5.0
+# incident counter among them, which every other integration's new incident
+# also needs) for a fraction of a second, not for several: a quiet
+# integration's P0 waits for at most one batch of a storm's incidents.
+BATCH = 10
+# A task gives its worker back after about this long, asking for more (on
+# the backlog lane): one storming integration holds a worker for about a
+# second at a time, so the other integrations' new alerts and the pages
+# sharing the worker never wait for long.
+PASS_SECONDS = 1.0
 # While events of an integration keep arriving, the wait between two looks.
 LINGER_SECONDS = 0.1
 DETECTION: dict[str, str] = {
@@ -69,6 +74,9 @@ class Progress:
     applied: int
     # Stopped for time with events possibly left: process the integration again.
     more: bool = False
+    # Its last batch was full: a backlog (a storm), not a few events that
+    # took long to apply on a busy machine.
+    backlog: bool = False
 
 
 def alert_events_process(
@@ -99,7 +107,7 @@ def alert_events_process(
         if done == 0:
             return Progress(applied)
         if time.monotonic() >= deadline:
-            return Progress(applied, more=True)
+            return Progress(applied, more=True, backlog=done == BATCH)
         if looks > 1 and done < BATCH:
             # Events keep coming a few at a time: let them gather, so that
             # a storm costs a few transactions a second, not hundreds.

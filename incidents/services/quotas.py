@@ -9,14 +9,16 @@ key (`IngestQuotaKey`), and every later one is stored by the same single
 INSERT as without a quota, on the condition that the key is recorded.
 
 Counting is exact under concurrent requests: the key's row is inserted and
-the minute's counter raised (only while under the quota) in the transaction
-that stores the event. A second request with the same new key waits on the
-first one's key row and then finds it; two with different keys queue on the
-counter row, and the one that would pass the quota gets no row back. A 429
-rolls the transaction back, key row and event included. So an integration's
-new alerts are admitted one at a time (the counter row is raised last, just
-before the commit, to hold it briefly); its storms, and other integrations,
-do not wait for them.
+the minute's counter raised (only while under the quota) in a transaction of
+their own, committed just before the event is stored. A second request with
+the same new key waits on the first one's key row and then finds it; two
+with different keys queue on the counter row, and the one that would pass
+the quota gets no row back. A 429 rolls that transaction back, key row
+included, and stores no event. The counter row is held from its upsert to
+that commit only, which on PostgreSQL does not wait for the disk (the
+event's commit right after it does, and covers it): an integration's new
+alerts are admitted one at a time, but each for two statements, and their
+events' commits share disk flushes as storms and other integrations' do.
 """
 
 from __future__ import annotations
@@ -134,14 +136,34 @@ def alert_event_record_within_quota(
     window = _minute(now)
     if not looked and _fetch(_COUNTED_SELECT, [integration.pk, window, dedup_key]):
         return alert_event_record(integration=integration, **fields)
-    with transaction.atomic():
-        new = _key_is_new(integration, window=window, source=source, key=dedup_key)
-        event = alert_event_record(integration=integration, **fields)
-        if new:
-            # Last: every new alert of the integration waits for the
-            # minute's counter row, held from here to the commit.
+    _admit(integration, window=window, source=source, key=dedup_key, now=now)
+    return alert_event_record(integration=integration, **fields)
+
+
+def _admit(
+    integration: Integration, *, window: Any, source: str, key: str, now: datetime
+) -> None:
+    """Admit the key for this minute, counting it if it opens a new alert,
+    in a transaction of its own committed before the event is stored; raise
+    IngestQuotaExceededError, recording nothing, if that passes the quota.
+
+    The counter row is held from its upsert to this transaction's commit
+    only, and on PostgreSQL that commit does not wait for its WAL to reach
+    the disk: the event's INSERT, committed next on the same connection,
+    does, and flushes the admission's commit with it (WAL is written in
+    order), so a stored event's admission is never lost. An integration's
+    admissions still pass the counter one at a time, but each for the
+    microseconds of two statements, not for a disk flush; the events'
+    commits then share flushes as the requests without a quota do. An
+    admission whose event then fails to store (the database went away)
+    stays counted: the sender retries the 503 and its key is admitted.
+    """
+    with transaction.atomic(durable=True):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        if _key_is_new(integration, window=window, source=source, key=key):
             _count(integration, window=window, now=now)
-        return event
 
 
 def _key_is_new(

@@ -15,6 +15,7 @@ Webhooks carry `X-Vigil-Delivery` so a receiver can drop that duplicate.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -45,6 +46,8 @@ SWEEP_GRACE = timedelta(seconds=5)
 # once and keeps one connection per host; `sending.BATCH_SECONDS` bounds how
 # long a batch runs.
 SEND_BATCH = 50
+# The priority of a page's task message on RabbitMQ, by its incident's severity.
+PAGE_PRIORITY = {"P0": 9, "P1": 7, "P2": 5, "P3": 3}
 # Why a delivery stopped whose contact method or channel is gone.
 OWNER_DELETED = "its contact method or channel was deleted"
 
@@ -127,18 +130,49 @@ def deliveries_enqueue(*, plan: list[tuple[int, float]]) -> None:
     """Ask a worker to send each (delivery id, seconds from now) of `plan`.
 
     What is due now goes in batches, each later one alone at its time. A row
-    asked for twice is harmless: the send claims it.
+    asked for twice is harmless: the send claims it. Pages go to the `pages`
+    queue at their incident's severity's priority, the rest to
+    `notifications` (`send_lane`), so a storm of channel messages never
+    queues ahead of a page.
     """
     from notifications.tasks import deliveries_send_task
 
-    now = [pk for pk, countdown in plan if countdown <= 0]
-    for start in range(0, len(now), SEND_BATCH):
-        deliveries_send_task.delay(delivery_ids=now[start : start + SEND_BATCH])
+    lanes = {
+        pk: send_lane(purpose=purpose, severity=severity)
+        for pk, purpose, severity in Delivery.objects.filter(
+            pk__in=[pk for pk, _ in plan]
+        ).values_list("pk", "purpose", "incident__severity")
+    }
+    due: dict[tuple[str, int], list[int]] = defaultdict(list)
     for pk, countdown in plan:
-        if countdown > 0:
+        if pk in lanes and countdown <= 0:
+            due[lanes[pk]].append(pk)
+    for (queue, priority), ids in due.items():
+        for start in range(0, len(ids), SEND_BATCH):
             deliveries_send_task.apply_async(
-                kwargs={"delivery_ids": [pk]}, countdown=countdown
+                kwargs={"delivery_ids": ids[start : start + SEND_BATCH]},
+                queue=queue,
+                priority=priority,
             )
+    for pk, countdown in plan:
+        if pk in lanes and countdown > 0:
+            queue, priority = lanes[pk]
+            deliveries_send_task.apply_async(
+                kwargs={"delivery_ids": [pk]},
+                countdown=countdown,
+                queue=queue,
+                priority=priority,
+            )
+
+
+def send_lane(*, purpose: str, severity: str | None) -> tuple[str, int]:
+    """The queue and priority of a delivery's task message: a page goes to
+    `pages`, the more severe its incident the sooner (P0 9 … P3 3, 5 for a
+    severity outside the matrix's codes); anything else to `notifications`
+    (not a priority queue: priority 0, the broker's default)."""
+    if purpose != Delivery.Purpose.PAGE:
+        return "notifications", 0
+    return "pages", PAGE_PRIORITY.get(severity or "", 5)
 
 
 def deliveries_cancel(*, incident: Incident, reason: str) -> int:

@@ -32,7 +32,8 @@ def pd(sop_policy, service):
 
 
 def fire(pd, keys, at: datetime, action: str = "trigger", severity: str = "") -> None:
-    """Send one event per key at `at`, then have the worker apply them."""
+    """Send one event per key at `at`, then have the worker apply them,
+    pass after pass as its further messages do."""
     with time_machine.travel(at, tick=False):
         for key in keys:
             body = fixture("pagerduty-trigger.json") | {
@@ -43,7 +44,8 @@ def fire(pd, keys, at: datetime, action: str = "trigger", severity: str = "") ->
             if severity:
                 body["payload"]["severity"] = severity
             assert post_json("/v2/enqueue", body).status_code == 202
-        ingest_process_task(integration_id=pd[0].pk)
+        while ingest_process_task(integration_id=pd[0].pk):
+            pass
 
 
 def incidents_paged() -> list[str]:

@@ -202,17 +202,22 @@ def ended(workers: list[Process], task_id: str) -> list[str]:
 
 
 def deliver_twice(
-    workers: list[Process], task: Task, kwargs: dict[str, Any], mode: str
+    workers: list[Process],
+    task: Task,
+    kwargs: dict[str, Any],
+    mode: str,
+    lane: dict[str, Any] | None = None,
 ) -> list[str]:
     """Publish one message of `task` twice; return how the two copies ended.
 
     The message is built once and sent twice as it is: what RabbitMQ hands
-    out again after a lost acknowledgement.
+    out again after a lost acknowledgement. `lane`: the queue (and priority)
+    it goes to when not the task's own route.
     """
     settle(workers)  # the set-up's own messages first
     task_id = str(uuid.uuid4())
     message = app.amqp.create_task_message(task_id, task.name, (), kwargs)
-    route = app.amqp.router.route({}, task.name, (), kwargs)
+    route = app.amqp.router.route(lane or {}, task.name, (), kwargs)
     with app.producer_or_acquire() as producer:
         for copy in range(2):
             if copy and mode == "after":
@@ -231,6 +236,7 @@ class Case:
     task: Task
     kwargs: dict[str, Any]
     check: Callable[[list[str]], None]
+    lane: dict[str, Any] | None = None  # the queue, when not the task's route
 
 
 def alert_events(world: World, *, ago: timedelta) -> Integration:
@@ -282,6 +288,17 @@ def processing_integration(world: World) -> Case:
         ingest_process_task,
         {"integration_id": integration.pk},
         lambda results: the_alerts_of_three_events(world),
+    )
+
+
+def processing_a_backlog(world: World) -> Case:
+    """A storm's further pass, on the backlog queue."""
+    integration = alert_events(world, ago=timedelta(0))
+    return Case(
+        ingest_process_task,
+        {"integration_id": integration.pk},
+        lambda results: the_alerts_of_three_events(world),
+        lane={"queue": "ingest_backlog"},
     )
 
 
@@ -492,6 +509,17 @@ def pending_deliveries(world: World) -> Case:
     )
 
 
+def pending_pages(world: World) -> Case:
+    """The same, on the pages queue at a P0's priority."""
+    ids = written_deliveries(world, due=timedelta(0))
+    return Case(
+        deliveries_send_task,
+        {"delivery_ids": ids},
+        lambda results: sent_once(world, ids),
+        lane={"queue": "pages", "priority": 9},
+    )
+
+
 def late_deliveries(world: World) -> Case:
     ids = written_deliveries(world, due=timedelta(minutes=1))
     return Case(deliveries_dispatch_due_task, {}, lambda results: sent_once(world, ids))
@@ -599,6 +627,7 @@ def overdue_updates(world: World) -> Case:
 
 CASES: dict[str, Callable[[World], Case]] = {
     "ingest_process_task/integration": processing_integration,
+    "ingest_process_task/backlog": processing_a_backlog,
     "ingest_process_task/report": processing_report,
     "ingest_process_task/poison": processing_with_a_poison_event,
     "ingest_recover_task": recovering_events,
@@ -607,6 +636,7 @@ CASES: dict[str, Callable[[World], Case]] = {
     "incident_targets_sweep_task": missed_targets,
     "escalation_ack_expiry_sweep_task": expired_acknowledgements,
     "deliveries_send_task": pending_deliveries,
+    "deliveries_send_task/pages": pending_pages,
     "deliveries_dispatch_due_task": late_deliveries,
     "deliveries_recover_task": deliveries_left_sending,
     "escalation_step_task": due_step,
@@ -630,6 +660,6 @@ def test_a_message_delivered_twice_does_its_work_once(
 ) -> None:
     case = CASES[name](world)
     assert case.task.name.endswith(name.split("/")[0])
-    lines = deliver_twice(pair, case.task, case.kwargs, mode)
+    lines = deliver_twice(pair, case.task, case.kwargs, mode, case.lane)
     assert all("succeeded in" in line for line in lines), lines
     case.check([line.split("s: ", 1)[1] for line in lines])  # what each returned

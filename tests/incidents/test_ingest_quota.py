@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 
 from incidents.models import AlertEvent, IngestQuotaKey, IngestQuotaWindow
 from incidents.services import integration_create
@@ -164,3 +165,17 @@ def test_simultaneous_new_alerts_are_admitted_up_to_the_quota_exactly(pd):
     assert len(admitted) == LIMIT
     assert IngestQuotaWindow.objects.get().new_alerts == LIMIT
     assert AlertEvent.objects.count() == statuses.count(202)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_admitted_event_is_still_committed_to_disk_before_the_answer(pd):
+    # The admission's own commit need not wait for the disk; the event's must.
+    if connection.vendor != "postgresql":
+        pytest.skip("commit durability is PostgreSQL's setting")
+    with time_machine.travel(T0, tick=False):
+        assert post_json(ENQUEUE, trigger(pd[1], "disk-0")).status_code == 202
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone() == ("on",)
+    assert IngestQuotaKey.objects.filter(dedup_key="disk-0").exists()

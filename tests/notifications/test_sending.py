@@ -130,7 +130,9 @@ def test_a_batch_gives_back_what_it_has_not_reached_in_half_the_lease(
     _incident, ids = told(service, hook, 3)
     asked: list[list[int]] = []
     monkeypatch.setattr(
-        deliveries_send_task, "delay", lambda **kw: asked.append(kw["delivery_ids"])
+        deliveries_send_task,
+        "apply_async",
+        lambda kwargs, **options: asked.append(kwargs["delivery_ids"]),
     )
 
     with django_capture_on_commit_callbacks(execute=True):
