@@ -78,3 +78,21 @@ class RunbookStepStateError(RunbookError):
 
     status_code = 409
     code = "runbook_step_state"
+
+
+class EvidenceAppendOnlyError(Exception):
+    """Someone tried to change or delete an evidence or custody record."""
+
+
+class PhaseOrderError(RunbookError):
+    """A later phase's step was ticked before the earlier phases were done."""
+
+    status_code = 409
+    code = "phase_order"
+
+
+class RestrictedIncidentError(IncidentError):
+    """The incident's details are restricted to its named responders."""
+
+    status_code = 403
+    code = "restricted"

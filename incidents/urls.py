@@ -21,6 +21,7 @@ from incidents.apis.runbooks import (
     IncidentRunbookViewSet,
     RunbookViewSet,
 )
+from incidents.apis.security import EvidenceViewSet, IncidentVisibilityViewSet
 
 # No API root of its own: config/urls.py lists every app's resources in one.
 router = SimpleRouter()
@@ -46,6 +47,11 @@ router.register(
     basename="incident-runbook-step",
 )
 router.register(
+    r"incidents/(?P<public_id>[^/.]+)/evidence",
+    EvidenceViewSet,
+    basename="incident-evidence",
+)
+router.register(
     "external-contacts", ExternalContactViewSet, basename="external-contact"
 )
 
@@ -53,6 +59,7 @@ router.register(
 # incident, in a router of their own so that the API root lists incidents once.
 aids = SimpleRouter()
 aids.register("incidents", IncidentResponseAidsViewSet, basename="incident-aids")
+aids.register("incidents", IncidentVisibilityViewSet, basename="incident-visibility")
 
 urlpatterns = [
     path("reports/", UserReportView.as_view(), name="user-report"),

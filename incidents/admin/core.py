@@ -23,6 +23,7 @@ from incidents import selectors, services
 from incidents.admin.checklists import ResponseAidsAdminMixin
 from incidents.admin.runbooks import runbook_step_urls
 from incidents.admin.scoping import TeamScopedAdmin
+from incidents.admin.security import VISIBILITY_FIELDS, SecurityAdminMixin
 from incidents.exceptions import IncidentError
 from incidents.models import (
     AlertEvent,
@@ -115,7 +116,12 @@ class DeliveryInline(ReadOnlyInline):
 class IncidentAdminForm(forms.ModelForm):
     class Meta:
         model = Incident
-        fields = [*DECLARATION_FIELDS, "root_cause", "resolution_type"]
+        fields = [
+            *DECLARATION_FIELDS,
+            "root_cause",
+            "resolution_type",
+            *VISIBILITY_FIELDS,
+        ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -134,7 +140,7 @@ def _public_id(incident: Incident) -> str:
 
 
 @admin.register(Incident)
-class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
+class IncidentAdmin(SecurityAdminMixin, ResponseAidsAdminMixin, TeamScopedAdmin):
     form = IncidentAdminForm
     list_display = [
         "public_id",
@@ -161,6 +167,7 @@ class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
         "timeline_export",
         "verification",
         "response_checklist",
+        "evidence_chain",
         "acknowledged_at",
         "mitigated_at",
         "resolved_at",
@@ -176,7 +183,7 @@ class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = list(self.readonly_fields)
         if obj is not None:
-            fields += ["service", "detected_at", "is_drill"]
+            fields += ["detected_at", "is_drill"]
             if obj.status in (Incident.Status.CLOSED, Incident.Status.CANCELLED):
                 fields.append("severity")
         return fields
@@ -244,6 +251,7 @@ class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
                 by=request_actor(request),
                 via="admin",
             )
+        self.save_visibility(request, obj, form)
 
     def save_related(
         self, request: HttpRequest, form: Any, formsets: Any, change: bool

@@ -56,6 +56,8 @@ INVALID = OpenApiResponse(
     OpenApiTypes.OBJECT, "Validation failed; the body maps fields to messages."
 )
 COMMON = {401: UNAUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND}
+# Query parameters of the incident list that test a restricted incident's details.
+DETAIL_FILTERS = {"search", "service"}
 
 
 def _action_schema(
@@ -109,10 +111,24 @@ class IncidentViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Incident]:
-        return selectors.incident_list(user=self.request.user)
+        # The list and the detail show restricted incidents as their id,
+        # severity and status; every other read and action needs the details.
+        user = self.request.user
+        if self.action in ("list", "retrieve"):
+            return selectors.incident_board_list(user=user)
+        return selectors.incident_list(user=user)
+
+    def filter_queryset(self, queryset: Any) -> Any:
+        filtered = super().filter_queryset(queryset)
+        # Searching titles or filtering by service would tell a hidden
+        # incident's details by whether it is listed: such lists leave it out.
+        if self.action == "list" and DETAIL_FILTERS & set(self.request.query_params):
+            filtered = filtered.filter(selectors.details_visible_q(self.request.user))
+        return filtered
 
     def _reply(self, incident: Incident, code: int = status.HTTP_200_OK) -> Response:
-        fresh = self.get_queryset().get(pk=incident.pk)
+        board = selectors.incident_board_list(user=self.request.user)
+        fresh = board.get(pk=incident.pk)
         return Response(IncidentSerializer(fresh).data, status=code)
 
     def _input(self, serializer_class: type[BaseSerializer[Any]]) -> dict[str, Any]:

@@ -206,6 +206,17 @@ class Incident(models.Model):
         max_length=16, choices=ResolutionType.choices, blank=True
     )
     is_drill = models.BooleanField(default=False)
+    restricted = models.BooleanField(
+        default=False,
+        help_text="Only the named responders, the team's leads and managers and "
+        "superusers see the details; the rest of the team sees that it exists.",
+    )
+    named_responders: models.ManyToManyField[Any, Any] = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="restricted_incidents",
+        help_text="Who sees a restricted incident's details.",
+    )
 
     started_at = models.DateTimeField(help_text="When impact began.")
     detected_at = models.DateTimeField()
@@ -331,6 +342,13 @@ class TimelineEvent(models.Model):
         RUNBOOK_STEP_REOPENED = "runbook_step_reopened", "Runbook step reopened"
         RUNBOOK_STEP_SKIPPED = "runbook_step_skipped", "Runbook step skipped"
         RUNBOOK_STEP_NOTE = "runbook_step_note", "Runbook step note"
+        # --- Security response: service moves, phase order, evidence, access.
+        SERVICE_CHANGED = "service_changed", "Service changed"
+        PHASE_ORDER_OVERRIDDEN = "phase_order_overridden", "Phase order overridden"
+        EVIDENCE_RECORDED = "evidence_recorded", "Evidence recorded"
+        CUSTODY_TRANSFERRED = "custody_transferred", "Evidence custody transferred"
+        VISIBILITY_CHANGED = "visibility_changed", "Visibility changed"
+        # --- end of the security response kinds.
 
     class NoteKind(models.TextChoices):
         NOTE = "note", "Note"
