@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 
 from incidents.exceptions import EvidenceAppendOnlyError
 from incidents.models import (
@@ -24,10 +23,10 @@ from incidents.services.runbook_setup import runbook_create, runbook_update
 from incidents.services.security import custody_transfer_add, evidence_record_add
 from tests.conftest import api_client, staff_client
 from tests.factories import MembershipFactory, ServiceFactory, declare
+from tests.incidents.admin_forms import CHANGE, admin_form
 
 Kind = TimelineEvent.Kind
 HASH = "a" * 64
-CHANGE = "/admin/incidents/incident/{}/change/"
 
 
 def attached(incident: Incident) -> list[str]:
@@ -131,31 +130,6 @@ def test_garbage_services_get_a_400(api, incident, garbage):
     )
 
     assert response.status_code == 400
-
-
-def admin_form(client: Client, incident: Incident, **changes: object) -> dict:
-    page = client.get(CHANGE.format(incident.pk))
-    form = page.context["adminform"].form
-    data = {k: v for k, v in form.initial.items() if v is not None}
-    data.pop("started_at", None)
-    data.update(
-        {
-            "started_at_0": incident.started_at.strftime("%Y-%m-%d"),
-            "started_at_1": incident.started_at.strftime("%H:%M:%S"),
-            "affected_services": [],
-            "named_responders": [],
-        }
-    )
-    for prefix, total in (
-        ("role_assignments", 0),
-        ("timeline", incident.timeline.count()),
-        ("alert_events", 0),
-        ("deliveries", incident.deliveries.count()),
-    ):
-        data[f"{prefix}-TOTAL_FORMS"] = str(total)
-        data[f"{prefix}-INITIAL_FORMS"] = str(total)
-    data.update(changes)
-    return data
 
 
 def test_the_admin_moves_the_service_and_changes_the_category_with_runbooks(
