@@ -89,6 +89,7 @@ class SecurityAdminMixin(admin.ModelAdmin):
             responders=form.cleaned_data["named_responders"],
             by=request_actor(request),
             via="admin",
+            replace=True,  # the form shows, and so sets, the whole list
         )
 
     @admin.display(description="Evidence and chain of custody")

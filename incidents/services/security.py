@@ -49,9 +49,11 @@ def incident_set_visibility(
     by: Actor,
     via: str = "api",
     reason: str = "",
+    replace: bool = False,
 ) -> Incident:
     """Restrict the incident to named responders (adding `responders` to
-    them), or open it to its whole team again."""
+    them; with `replace`, naming exactly them, the role holders and `by`),
+    or open it to its whole team again."""
     incident = _locked(incident)
     if not verification_may_override(incident=incident, user=by):
         raise OverrideRefusedError(
@@ -71,18 +73,21 @@ def incident_set_visibility(
             field="responders",
         )
     before = set(incident.named_responders.all())
-    named = set(before)
+    named = set() if replace else set(before)
     if restricted:
         holders = User.objects.filter(
             pk__in=RoleAssignment.objects.filter(incident=incident).values("user_id")
         )
         named |= {*responders, *holders, *([by] if by is not None else [])}
-    added = named - before
-    if restricted == incident.restricted and not added:
+    else:
+        named |= before  # kept for a later restriction; they see it anyway
+    added, removed = named - before, before - named
+    if restricted == incident.restricted and not added and not removed:
         return incident
     incident.restricted = restricted
     incident.save(update_fields=["restricted", "updated_at"])
     incident.named_responders.add(*added)
+    incident.named_responders.remove(*removed)
     if restricted:
         message = "Visibility restricted to named responders: " + ", ".join(
             _names(named)
@@ -100,6 +105,7 @@ def incident_set_visibility(
         data={
             "restricted": restricted,
             "added": _names(added),
+            "removed": _names(removed),
             "reason": reason.strip(),
         },
     )

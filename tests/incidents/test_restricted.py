@@ -338,3 +338,23 @@ def test_pages_to_named_responders_carry_the_details(responder, teammate, restri
     assert other
     assert SECRET in rendered(named[0])
     assert SECRET not in rendered(other[0])
+
+
+def test_the_admin_sets_exactly_the_named_responders(
+    restricted, responder, team_lead, teammate
+):
+    restricted.named_responders.add(teammate)
+    client = staff_client(team_lead)
+    data = admin_form(
+        client, restricted, restricted="on", named_responders=[responder.pk]
+    )
+
+    response = client.post(f"/admin/incidents/incident/{restricted.pk}/change/", data)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    names = set(restricted.named_responders.values_list("username", flat=True))
+    assert names == {"responder", "lead"}
+    event = restricted.timeline.filter(kind=TKind.VISIBILITY_CHANGED).last()
+    assert event.via == "admin"
+    assert event.data["removed"] == ["teammate"]
+    assert api_client(teammate).get(url(restricted)).json()["details_hidden"]
