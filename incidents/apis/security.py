@@ -13,10 +13,9 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api import valid_input
+from config.api import COMMON, INVALID, valid_input
 from config.auth import request_actor
 from incidents import selectors
-from incidents.apis.core import COMMON, INVALID
 from incidents.models import EvidenceRecord, Incident
 from incidents.serializers.security import (
     CustodyTransferInputSerializer,

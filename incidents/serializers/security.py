@@ -6,8 +6,9 @@ from typing import Any
 
 from rest_framework import serializers
 
+from config.serializers import StrictInputSerializer
 from incidents.models import CustodyTransfer, EvidenceRecord, Incident
-from incidents.serializers.core import StrictInputSerializer, VisibleUserField
+from incidents.serializers.fields import VisibleUserField
 
 
 class VisibilitySerializer(StrictInputSerializer):

@@ -26,14 +26,20 @@ from incidents.models import (
     IncidentRunbook,
     IncidentRunbookStep,
     Runbook,
-    TimelineEvent,
 )
 from incidents.phases import phase_blockers
 from incidents.runbook_selectors import runbook_matching
 from incidents.services.checklists import verification_may_override
-from incidents.timeline import record_timeline
+from incidents.services.timeline import timeline_event_record
+from incidents.timeline_kinds import (
+    PHASE_ORDER_OVERRIDDEN,
+    RUNBOOK_ATTACHED,
+    RUNBOOK_STEP_DONE,
+    RUNBOOK_STEP_NOTE,
+    RUNBOOK_STEP_REOPENED,
+    RUNBOOK_STEP_SKIPPED,
+)
 
-Kind = TimelineEvent.Kind
 State = IncidentRunbookStep.State
 Actor = User | None
 # A finished incident's checklist is a record; it no longer changes.
@@ -70,10 +76,10 @@ def _attach(
     message = f"Runbook attached: {runbook.name} ({len(steps)} steps)"
     if reason:
         message += f" — {reason}"
-    record_timeline(
-        incident,
-        Kind.RUNBOOK_ATTACHED,
-        message,
+    timeline_event_record(
+        incident=incident,
+        kind=RUNBOOK_ATTACHED,
+        message=message,
         by=by,
         via=via,
         at=attached.attached_at,
@@ -157,10 +163,10 @@ def _changed(
     extra: dict[str, Any] | None = None,
 ) -> IncidentRunbookStep:
     """Record the step's change on the timeline and return the step as stored."""
-    record_timeline(
-        step.incident,
-        kind,
-        message,
+    timeline_event_record(
+        incident=step.incident,
+        kind=kind,
+        message=message,
         by=by,
         via=via,
         data={
@@ -197,10 +203,10 @@ def _check_phase_order(
             "only the incident commander or a team lead may work a phase "
             "before the earlier phases are done"
         )
-    record_timeline(
-        step.incident,
-        Kind.PHASE_ORDER_OVERRIDDEN,
-        f"Phase order overridden for {_label(step)} — {reason}",
+    timeline_event_record(
+        incident=step.incident,
+        kind=PHASE_ORDER_OVERRIDDEN,
+        message=f"Phase order overridden for {_label(step)} — {reason}",
         by=by,
         via=via,
         data={"step": step.pk, "reason": reason, "open_steps": waiting},
@@ -232,9 +238,7 @@ def runbook_step_tick(
     if not claimed:
         step.refresh_from_db()
         return step
-    return _changed(
-        step, Kind.RUNBOOK_STEP_DONE, f"Done: {_label(step)}", by=by, via=via
-    )
+    return _changed(step, RUNBOOK_STEP_DONE, f"Done: {_label(step)}", by=by, via=via)
 
 
 @transaction.atomic
@@ -258,7 +262,7 @@ def runbook_step_untick(
         return step
     return _changed(
         step,
-        Kind.RUNBOOK_STEP_REOPENED,
+        RUNBOOK_STEP_REOPENED,
         f"Reopened: {_label(step)}",
         by=by,
         via=via,
@@ -299,7 +303,7 @@ def runbook_step_skip(
         )
     return _changed(
         step,
-        Kind.RUNBOOK_STEP_SKIPPED,
+        RUNBOOK_STEP_SKIPPED,
         f"Skipped: {_label(step)} — {reason}",
         by=by,
         via=via,
@@ -326,7 +330,7 @@ def runbook_step_note(
         return step
     return _changed(
         step,
-        Kind.RUNBOOK_STEP_NOTE,
+        RUNBOOK_STEP_NOTE,
         f"Note on {_label(step)}: {text}",
         by=by,
         via=via,

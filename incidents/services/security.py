@@ -24,14 +24,17 @@ from incidents.models import (
     EvidenceRecord,
     Incident,
     RoleAssignment,
-    TimelineEvent,
 )
 from incidents.selectors import user_is_member
 from incidents.services.checklists import verification_may_override
 from incidents.services.incident import _locked
-from incidents.timeline import record_timeline
+from incidents.services.timeline import timeline_event_record
+from incidents.timeline_kinds import (
+    CUSTODY_TRANSFERRED,
+    EVIDENCE_RECORDED,
+    VISIBILITY_CHANGED,
+)
 
-Kind = TimelineEvent.Kind
 Actor = User | None
 HEX_DIGITS = {"md5": 32, "sha1": 40, "sha256": 64, "sha512": 128}
 
@@ -96,10 +99,10 @@ def incident_set_visibility(
         message = "Visibility opened to the whole team"
     if reason.strip():
         message += f" — {reason.strip()}"
-    record_timeline(
-        incident,
-        Kind.VISIBILITY_CHANGED,
-        message,
+    timeline_event_record(
+        incident=incident,
+        kind=VISIBILITY_CHANGED,
+        message=message,
         by=by,
         via=via,
         data={
@@ -156,10 +159,10 @@ def evidence_record_add(
         recorded_by=by,
         recorded_at=now,
     )
-    record_timeline(
-        incident,
-        Kind.EVIDENCE_RECORDED,
-        f"Evidence E{record.pk} recorded: {record.what[:120]} "
+    timeline_event_record(
+        incident=incident,
+        kind=EVIDENCE_RECORDED,
+        message=f"Evidence E{record.pk} recorded: {record.what[:120]} "
         f"({record.hash_algorithm} {record.hash}), collected by "
         f"{record.collected_by}, kept at {record.location}",
         by=by,
@@ -211,10 +214,10 @@ def custody_transfer_add(
         recorded_at=now,
     )
     where = f", kept at {transfer.location}" if transfer.location else ""
-    record_timeline(
-        evidence.incident,
-        Kind.CUSTODY_TRANSFERRED,
-        f"Evidence E{evidence.pk} handed over: {transfer.from_holder} → "
+    timeline_event_record(
+        incident=evidence.incident,
+        kind=CUSTODY_TRANSFERRED,
+        message=f"Evidence E{evidence.pk} handed over: {transfer.from_holder} → "
         f"{transfer.to_holder}{where}",
         by=by,
         via=via,

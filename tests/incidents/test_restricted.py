@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from incidents.models import Alert, Incident, IncidentRole, TimelineEvent
+from incidents.models import Alert, Incident, IncidentRole
 from incidents.services import (
     incident_assign_role,
     incident_transition,
@@ -17,6 +17,7 @@ from incidents.services import (
 )
 from incidents.services.security import incident_set_visibility
 from incidents.tasks import ingest_process_task
+from incidents.timeline_kinds import VISIBILITY_CHANGED
 from notifications.models import Channel, Delivery, Kind
 from notifications.services import page_user
 from notifications.services.messages import message_render
@@ -25,7 +26,6 @@ from tests.factories import ContactMethodFactory, MembershipFactory, declare
 from tests.incidents.admin_forms import admin_form
 
 SECRET = "Web shell on the billing host"
-TKind = TimelineEvent.Kind
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def test_the_commander_restricts_and_names_the_role_holders(
         "restricted": True,
         "named_responders": ["responder"],
     }
-    event = incident.timeline.get(kind=TKind.VISIBILITY_CHANGED)
+    event = incident.timeline.get(kind=VISIBILITY_CHANGED)
     assert event.data["restricted"] is True
     assert "possible breach" in event.message
 
@@ -354,7 +354,7 @@ def test_the_admin_sets_exactly_the_named_responders(
     assert response.status_code == 302, response.content.decode()[:2000]
     names = set(restricted.named_responders.values_list("username", flat=True))
     assert names == {"responder", "lead"}
-    event = restricted.timeline.filter(kind=TKind.VISIBILITY_CHANGED).last()
+    event = restricted.timeline.filter(kind=VISIBILITY_CHANGED).last()
     assert event.via == "admin"
     assert event.data["removed"] == ["teammate"]
     assert api_client(teammate).get(url(restricted)).json()["details_hidden"]

@@ -15,17 +15,22 @@ from incidents.models import (
     IncidentRole,
     IncidentRunbookStep,
     SeverityLevel,
-    TimelineEvent,
 )
 from incidents.selectors import incident_pir_required_reasons
 from incidents.services import incident_assign_role
 from incidents.services.runbook_setup import runbook_create, runbook_update
 from incidents.services.security import custody_transfer_add, evidence_record_add
+from incidents.timeline_kinds import (
+    CUSTODY_TRANSFERRED,
+    EVIDENCE_RECORDED,
+    PHASE_ORDER_OVERRIDDEN,
+    RUNBOOK_ATTACHED,
+    SERVICE_CHANGED,
+)
 from tests.conftest import api_client, staff_client
 from tests.factories import MembershipFactory, ServiceFactory, declare
 from tests.incidents.admin_forms import CHANGE, admin_form
 
-Kind = TimelineEvent.Kind
 HASH = "a" * 64
 
 
@@ -80,10 +85,10 @@ def test_moving_an_incident_to_another_service_attaches_that_services_runbooks(
     assert response.status_code == 200, response.content
     assert response.json()["service"] == "payments"
     assert "Payments down" in attached(incident)
-    moved = incident.timeline.get(kind=Kind.SERVICE_CHANGED)
+    moved = incident.timeline.get(kind=SERVICE_CHANGED)
     assert moved.data == {"from": "website", "to": "payments"}
     assert moved.actor == responder
-    attach = incident.timeline.filter(kind=Kind.RUNBOOK_ATTACHED).last()
+    attach = incident.timeline.filter(kind=RUNBOOK_ATTACHED).last()
     assert attach.data["reason"] == "service payments"
 
 
@@ -102,7 +107,7 @@ def test_moving_back_and_forth_attaches_nothing_twice_and_keeps_the_snapshot(
     assert attached(incident).count("Payments down") == 1
     texts = incident.runbook_steps.filter(incident_runbook__name="Payments down")
     assert list(texts.values_list("text", flat=True)) == ["Call the payment provider"]
-    assert incident.timeline.filter(kind=Kind.SERVICE_CHANGED).count() == 3
+    assert incident.timeline.filter(kind=SERVICE_CHANGED).count() == 3
 
 
 def test_an_incident_cannot_move_to_another_teams_service(api, service, responder):
@@ -120,7 +125,7 @@ def test_an_incident_cannot_move_to_another_teams_service(api, service, responde
     assert response.json()["field"] == "service"
     incident.refresh_from_db()
     assert incident.service == service
-    assert not incident.timeline.filter(kind=Kind.SERVICE_CHANGED).exists()
+    assert not incident.timeline.filter(kind=SERVICE_CHANGED).exists()
 
 
 @pytest.mark.parametrize("garbage", [None, 7, ["payments"], {"slug": "x"}, "nope"])
@@ -143,7 +148,7 @@ def test_the_admin_moves_the_service_and_changes_the_category_with_runbooks(
 
     assert response.status_code == 302, response.content.decode()[:2000]
     assert {"Payments down", "Security incident"} <= set(attached(incident))
-    assert incident.timeline.filter(kind=Kind.SERVICE_CHANGED, via="admin").exists()
+    assert incident.timeline.filter(kind=SERVICE_CHANGED, via="admin").exists()
 
 
 def test_the_admin_refuses_another_teams_service_in_the_form(service, team_lead):
@@ -258,7 +263,7 @@ def test_the_incident_commander_overrides_the_order_with_a_reason(
 
     assert response.status_code == 200, response.content
     assert response.json()["state"] == "done"
-    event = incident.timeline.get(kind=Kind.PHASE_ORDER_OVERRIDDEN)
+    event = incident.timeline.get(kind=PHASE_ORDER_OVERRIDDEN)
     assert event.actor == responder
     assert event.data["reason"] == "restore service from the clean standby now"
     assert len(event.data["open_steps"]) == 9
@@ -277,7 +282,7 @@ def test_a_team_lead_may_override_and_a_plain_member_may_not(
     assert refused.status_code == 403
     assert refused.json()["code"] == "override_refused"
     assert allowed.status_code == 200
-    assert incident.timeline.filter(kind=Kind.PHASE_ORDER_OVERRIDDEN).count() == 1
+    assert incident.timeline.filter(kind=PHASE_ORDER_OVERRIDDEN).count() == 1
 
 
 def test_a_blank_override_reason_is_no_override(api, service, responder, team_lead):
@@ -321,7 +326,7 @@ def test_the_admin_keeps_the_order_and_takes_a_leads_override(
     )
     eradicate.refresh_from_db()
     assert eradicate.state == "done"
-    event = incident.timeline.get(kind=Kind.PHASE_ORDER_OVERRIDDEN)
+    event = incident.timeline.get(kind=PHASE_ORDER_OVERRIDDEN)
     assert event.via == "admin"
 
 
@@ -359,7 +364,7 @@ def test_evidence_is_recorded_with_its_hash_holder_and_time(api, service, respon
     assert record["holder"] == "Dana (forensics)"
     assert record["recorded_by"] == "responder"
     assert record["transfers"] == []
-    event = incident.timeline.get(kind=Kind.EVIDENCE_RECORDED)
+    event = incident.timeline.get(kind=EVIDENCE_RECORDED)
     assert event.data["evidence"] == record["id"]
     assert HASH in event.message
     listed = api.get(evidence_url(incident)).json()
@@ -381,7 +386,7 @@ def test_custody_transfers_append_to_the_chain(api, service, responder):
         ("Legal", "Police"),
     ]
     assert second.json()["holder"] == "Police"
-    assert incident.timeline.filter(kind=Kind.CUSTODY_TRANSFERRED).count() == 2
+    assert incident.timeline.filter(kind=CUSTODY_TRANSFERRED).count() == 2
 
 
 @pytest.mark.parametrize("method", ["put", "patch", "delete"])
@@ -451,7 +456,7 @@ def test_garbage_evidence_gets_a_400_and_records_nothing(
     body = response.json()
     assert field in body or body.get("field") == field
     assert not EvidenceRecord.objects.exists()
-    assert not incident.timeline.filter(kind=Kind.EVIDENCE_RECORDED).exists()
+    assert not incident.timeline.filter(kind=EVIDENCE_RECORDED).exists()
 
 
 def test_garbage_transfers_get_a_400(api, service, responder):
