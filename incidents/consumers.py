@@ -102,13 +102,25 @@ class IncidentConsumer(_LiveConsumer):
     """`/ws/incidents/<public_id>/`: one incident's timeline as it grows."""
 
     async def groups_for(self, user: Any) -> list[str] | None:
+        # A restricted incident's socket is its named responders' (and its
+        # team leads'): to anyone else it does not exist, as in the API.
         public_id = self.scope["url_route"]["kwargs"]["public_id"]
-        visible = await database_sync_to_async(
-            lambda: (
-                selectors.incident_list(user=user).filter(public_id=public_id).exists()
-            )
-        )()
+        visible = await database_sync_to_async(self._visible)(user)
         return [incident_group(public_id)] if visible else None
+
+    def _visible(self, user: Any) -> bool:
+        public_id = self.scope["url_route"]["kwargs"]["public_id"]
+        return selectors.incident_list(user=user).filter(public_id=public_id).exists()
+
+    async def timeline_event(self, message: dict[str, Any]) -> None:
+        # Restricted after this socket opened: the subscriber may no longer
+        # be one who sees the details; it is asked again for each event.
+        if message["payload"]["incident"].get("restricted"):
+            user = self.scope["user"]
+            if not await database_sync_to_async(self._visible)(user):
+                await self.close(code=NOT_FOUND)
+                return
+        await super().timeline_event(message)
 
 
 class NotFoundConsumer(AsyncWebsocketConsumer):

@@ -85,3 +85,21 @@ class StatusUpdateStateError(IncidentError):
 
     status_code = 409
     code = "status_update_state"
+
+
+class EvidenceAppendOnlyError(Exception):
+    """Someone tried to change or delete an evidence or custody record."""
+
+
+class PhaseOrderError(RunbookError):
+    """A later phase's step was ticked before the earlier phases were done."""
+
+    status_code = 409
+    code = "phase_order"
+
+
+class RestrictedIncidentError(IncidentError):
+    """The incident's details are restricted to its named responders."""
+
+    status_code = 403
+    code = "restricted"

@@ -62,6 +62,7 @@ def event_payload(event: TimelineEvent) -> dict[str, Any]:
             "severity": incident.severity_id,
             "service": incident.service.slug,
             "is_drill": incident.is_drill,
+            "restricted": incident.restricted,
         },
         "event": {
             "id": event.pk,
@@ -70,6 +71,33 @@ def event_payload(event: TimelineEvent) -> dict[str, Any]:
             "message": event.message,
             "actor": event.actor.get_username() if event.actor else None,
             "via": event.via,
+        },
+    }
+
+
+# Kinds a board shows of a restricted incident; any other reads as "updated".
+BOARD_KINDS = ("created", "acknowledged", "status_changed", "severity_changed")
+
+
+def without_details(payload: dict[str, Any]) -> dict[str, Any]:
+    """Return the event as the incident's team sees a restricted incident:
+    its id, severity and status, and when it changed; nothing else."""
+    incident, event = payload["incident"], payload["event"]
+    kind = event["kind"] if event["kind"] in BOARD_KINDS else "updated"
+    return {
+        **payload,
+        "incident": {
+            **incident,
+            "title": "Restricted incident",
+            "service": "",
+        },
+        "event": {
+            "id": event["id"],
+            "kind": kind,
+            "at": event["at"],
+            "message": "",
+            "actor": None,
+            "via": "",
         },
     }
 
@@ -198,12 +226,17 @@ async def _fan_out(body: dict[str, Any]) -> None:
         await layer.group_send(str(body["group"]), {"type": "session.ended"})
         return
     message = {"type": "timeline.event", "payload": body}
-    for group in (
-        EVERYTHING,
-        team_group(int(body["team_id"])),
-        incident_group(body["incident"]["public_id"]),
-    ):
-        await layer.group_send(group, message)
+    # A restricted incident's details go to superusers and to its own
+    # sockets (whose consumer checks each subscriber); its team's board
+    # hears only that it changed.
+    board = (
+        {"type": "timeline.event", "payload": without_details(body)}
+        if body["incident"].get("restricted")
+        else message
+    )
+    await layer.group_send(EVERYTHING, message)
+    await layer.group_send(team_group(int(body["team_id"])), board)
+    await layer.group_send(incident_group(body["incident"]["public_id"]), message)
 
 
 relay = Relay()

@@ -8,7 +8,7 @@ from django.http import HttpResponse
 from django.utils import timezone
 
 from incidents.models import Incident, IncidentRole, TimelineEvent
-from incidents.selectors import incident_timeline
+from incidents.selectors import incident_evidence, incident_timeline
 from incidents.timeline_kinds import NOTE
 
 NoteKind = TimelineEvent.NoteKind
@@ -42,6 +42,25 @@ def _notes(events: list[TimelineEvent], kind: str) -> list[str]:
         if e.kind == NOTE and e.data.get("note_kind") == kind
     ]
     return found or ["- None recorded"]
+
+
+def _evidence(incident: Incident) -> list[str]:
+    """The chain of custody: each record, then each hand-over of it."""
+    lines = []
+    for record in incident_evidence(incident=incident):
+        what = " ".join(record.what.split())
+        lines.append(
+            f"- E{record.pk}: {what} — {record.hash_algorithm} `{record.hash}`, "
+            f"collected by {record.collected_by} at {_when(record.collected_at)}, "
+            f"kept at {record.location}"
+        )
+        lines += [
+            f"  - {_when(t.transferred_at)}: {t.from_holder} → {t.to_holder}"
+            + (f", kept at {t.location}" if t.location else "")
+            + (f" ({' '.join(t.reason.split())})" if t.reason else "")
+            for t in record.transfers.all()
+        ]
+    return lines
 
 
 def timeline_document(*, incident: Incident) -> str:
@@ -82,6 +101,9 @@ def timeline_document(*, incident: Incident) -> str:
         lines += ["", "## Root Cause", incident.root_cause.strip()]
     lines += ["", "## Actions Taken", *_notes(events, NoteKind.ACTION)]
     lines += ["", "## Key Decisions", *_notes(events, NoteKind.DECISION)]
+    evidence = _evidence(incident)
+    if evidence:
+        lines += ["", "## Evidence and Chain of Custody", *evidence]
     return "\n".join(lines) + "\n"
 
 

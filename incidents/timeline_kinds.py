@@ -37,3 +37,14 @@ STATUS_UPDATE_POSTED = timeline_kind("status_update_posted", "Status update post
 UPDATE_REMINDERS_SNOOZED = timeline_kind(
     "update_reminders_snoozed", "Update reminders snoozed"
 )
+# --- Security response: service moves, phase order, evidence, access.
+SERVICE_CHANGED = timeline_kind("service_changed", "Service changed")
+PHASE_ORDER_OVERRIDDEN = timeline_kind(
+    "phase_order_overridden", "Phase order overridden"
+)
+EVIDENCE_RECORDED = timeline_kind("evidence_recorded", "Evidence recorded")
+CUSTODY_TRANSFERRED = timeline_kind(
+    "custody_transferred", "Evidence custody transferred"
+)
+VISIBILITY_CHANGED = timeline_kind("visibility_changed", "Visibility changed")
+# --- end of the security response kinds.

@@ -21,6 +21,7 @@ from incidents.apis.runbooks import (
     IncidentRunbookViewSet,
     RunbookViewSet,
 )
+from incidents.apis.security import EvidenceViewSet, IncidentVisibilityViewSet
 from incidents.apis.status_updates import IncidentStatusUpdatesViewSet
 
 # No API root of its own: config/urls.py lists every app's resources in one.
@@ -47,6 +48,11 @@ router.register(
     basename="incident-runbook-step",
 )
 router.register(
+    r"incidents/(?P<public_id>[^/.]+)/evidence",
+    EvidenceViewSet,
+    basename="incident-evidence",
+)
+router.register(
     "external-contacts", ExternalContactViewSet, basename="external-contact"
 )
 
@@ -57,6 +63,7 @@ aids.register("incidents", IncidentResponseAidsViewSet, basename="incident-aids"
 aids.register(
     "incidents", IncidentStatusUpdatesViewSet, basename="incident-status-updates"
 )
+aids.register("incidents", IncidentVisibilityViewSet, basename="incident-visibility")
 
 urlpatterns = [
     path("reports/", UserReportView.as_view(), name="user-report"),

@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
 from config.accesslog import REDACTED, redact_links
-from incidents.selectors import service_list
+from incidents.selectors import details_visible_q, service_list
 from notifications.models import (
     Channel,
     ContactMethod,
@@ -72,12 +72,22 @@ def delivery_list(*, user: User) -> QuerySet[Delivery]:
     )
     if _everything(user):
         return deliveries
-    return deliveries.filter(
-        Q(user_id=user.pk)
-        | Q(incident__service__team__memberships__user_id=user.pk)
-        | Q(channel__team__memberships__user_id=user.pk)
-        | Q(channel__service__team__memberships__user_id=user.pk)
-    ).distinct()
+    # A restricted incident's messages are its named responders' (and each
+    # recipient's own), as its details are.
+    return (
+        deliveries.filter(
+            Q(user_id=user.pk)
+            | Q(incident__service__team__memberships__user_id=user.pk)
+            | Q(channel__team__memberships__user_id=user.pk)
+            | Q(channel__service__team__memberships__user_id=user.pk)
+        )
+        .filter(
+            Q(user_id=user.pk)
+            | Q(incident__isnull=True)
+            | details_visible_q(user, "incident__")
+        )
+        .distinct()
+    )
 
 
 def delivery_as_seen_by(*, delivery: Delivery, viewer: User | None) -> Delivery:

@@ -23,6 +23,7 @@ from incidents import console, selectors, services
 from incidents.admin.checklists import ResponseAidsAdminMixin
 from incidents.admin.runbooks import runbook_step_urls
 from incidents.admin.scoping import TeamScopedAdmin
+from incidents.admin.security import VISIBILITY_FIELDS, SecurityAdminMixin
 from incidents.admin.status_updates import StatusUpdateAdminMixin
 from incidents.admin.warroom import WarRoomAdminMixin
 from incidents.exceptions import IncidentError
@@ -94,7 +95,12 @@ class IncidentAdminForm(forms.ModelForm):
 
     class Meta:
         model = Incident
-        fields = [*DECLARATION_FIELDS, "root_cause", "resolution_type"]
+        fields = [
+            *DECLARATION_FIELDS,
+            "root_cause",
+            "resolution_type",
+            *VISIBILITY_FIELDS,
+        ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -114,7 +120,11 @@ def _public_id(incident: Incident) -> str:
 
 @admin.register(Incident)
 class IncidentAdmin(
-    WarRoomAdminMixin, StatusUpdateAdminMixin, ResponseAidsAdminMixin, TeamScopedAdmin
+    WarRoomAdminMixin,
+    StatusUpdateAdminMixin,
+    SecurityAdminMixin,
+    ResponseAidsAdminMixin,
+    TeamScopedAdmin,
 ):
     form = IncidentAdminForm
     list_display = [
@@ -149,6 +159,7 @@ class IncidentAdmin(
         "communication",
         "verification",
         "response_checklist",
+        "evidence_chain",
         "acknowledged_at",
         "mitigated_at",
         "resolved_at",
@@ -168,7 +179,7 @@ class IncidentAdmin(
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = list(self.readonly_fields)
         if obj is not None:
-            fields += ["service", "detected_at", "is_drill"]
+            fields += ["detected_at", "is_drill"]
             if obj.status in (Incident.Status.CLOSED, Incident.Status.CANCELLED):
                 fields.append("severity")
         return fields
@@ -247,6 +258,7 @@ class IncidentAdmin(
                 via="admin",
                 reason=data.get("severity_reason", ""),
             )
+        self.save_visibility(request, obj, form)
 
     def save_related(
         self, request: HttpRequest, form: Any, formsets: Any, change: bool

@@ -258,12 +258,17 @@ def _apply(
     verb: str, step: IncidentRunbookStep, text: str, request: HttpRequest
 ) -> None:
     by = request_actor(request)
+    override = str(request.POST.get("override_reason", ""))
     if verb == "tick":
-        runbooks.runbook_step_tick(step=step, by=by, via="admin")
+        runbooks.runbook_step_tick(
+            step=step, by=by, via="admin", override_reason=override
+        )
     elif verb == "untick":
         runbooks.runbook_step_untick(step=step, by=by, via="admin")
     elif verb == "skip":
-        runbooks.runbook_step_skip(step=step, reason=text, by=by, via="admin")
+        runbooks.runbook_step_skip(
+            step=step, reason=text, by=by, via="admin", override_reason=override
+        )
     elif verb == "note":
         runbooks.runbook_step_note(step=step, text=text, by=by, via="admin")
     else:

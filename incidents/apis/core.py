@@ -48,6 +48,8 @@ RESOLVE_CONFLICT = OpenApiResponse(
     "or a resolve while the severity's verification items are open (the body "
     "lists them as open_items).",
 )
+# Query parameters of the incident list that test a restricted incident's details.
+DETAIL_FILTERS = {"search", "service"}
 
 
 def _action_schema(
@@ -101,10 +103,24 @@ class IncidentViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Incident]:
-        return selectors.incident_list(user=self.request.user)
+        # The list and the detail show restricted incidents as their id,
+        # severity and status; every other read and action needs the details.
+        user = self.request.user
+        if self.action in ("list", "retrieve"):
+            return selectors.incident_board_list(user=user)
+        return selectors.incident_list(user=user)
+
+    def filter_queryset(self, queryset: Any) -> Any:
+        filtered = super().filter_queryset(queryset)
+        # Searching titles or filtering by service would tell a hidden
+        # incident's details by whether it is listed: such lists leave it out.
+        if self.action == "list" and DETAIL_FILTERS & set(self.request.query_params):
+            filtered = filtered.filter(selectors.details_visible_q(self.request.user))
+        return filtered
 
     def _reply(self, incident: Incident, code: int = status.HTTP_200_OK) -> Response:
-        fresh = self.get_queryset().get(pk=incident.pk)
+        board = selectors.incident_board_list(user=self.request.user)
+        fresh = board.get(pk=incident.pk)
         return Response(IncidentSerializer(fresh).data, status=code)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -52,6 +52,7 @@ from incidents.serializers.runbooks import (
     RunbookSerializer,
     SkipStepSerializer,
     StepNoteSerializer,
+    TickStepSerializer,
 )
 from incidents.services import runbook_setup, runbooks
 
@@ -65,8 +66,9 @@ INCIDENT_ID = OpenApiParameter(
 )
 STEP_STATE = OpenApiResponse(
     CONFLICT.response,
-    "The incident is closed or cancelled, or the step is done (reopen it "
-    "before skipping it).",
+    "The incident is closed or cancelled, the step is done (reopen it "
+    "before skipping it), or it waits for the earlier security phases (the "
+    "body lists them as open_steps).",
 )
 
 CHANGE_INCIDENT = "incidents.change_incident"
@@ -337,11 +339,15 @@ class IncidentRunbookStepViewSet(
         fresh = self.get_queryset().get(pk=step.pk)
         return Response(IncidentRunbookStepSerializer(fresh).data)
 
-    @_step_schema(None, "Tick a step: done (again: no change)")
+    @_step_schema(TickStepSerializer, "Tick a step: done (again: no change)")
     @action(detail=True, methods=["post"])
     def tick(self, request: Request, public_id: str, pk: str) -> Response:
+        step = self.get_object()
+        data = valid_input(TickStepSerializer, request)
         step = runbooks.runbook_step_tick(
-            step=self.get_object(), by=request_actor(request)
+            step=step,
+            override_reason=data["override_reason"],
+            by=request_actor(request),
         )
         return self._reply(step)
 
@@ -359,7 +365,10 @@ class IncidentRunbookStepViewSet(
         step = self.get_object()
         data = valid_input(SkipStepSerializer, request)
         step = runbooks.runbook_step_skip(
-            step=step, reason=data["reason"], by=request_actor(request)
+            step=step,
+            reason=data["reason"],
+            override_reason=data["override_reason"],
+            by=request_actor(request),
         )
         return self._reply(step)
 

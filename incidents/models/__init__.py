@@ -22,6 +22,7 @@ from incidents.models.core import (
     TeamMembership,
     TimelineEvent,
 )
+from incidents.models.evidence import CustodyTransfer, EvidenceRecord
 from incidents.models.quotas import AlertFlood, IngestQuotaKey, IngestQuotaWindow
 from incidents.models.runbooks import (
     ExternalContact,
@@ -39,6 +40,8 @@ __all__ = [
     "AlertFlood",
     "ChangeEvent",
     "ChecklistTick",
+    "CustodyTransfer",
+    "EvidenceRecord",
     "ExternalContact",
     "Incident",
     "IncidentDaySequence",

@@ -206,6 +206,17 @@ class Incident(models.Model):
         max_length=16, choices=ResolutionType.choices, blank=True
     )
     is_drill = models.BooleanField(default=False)
+    restricted = models.BooleanField(
+        default=False,
+        help_text="Only the named responders, the team's leads and managers and "
+        "superusers see the details; the rest of the team sees that it exists.",
+    )
+    named_responders: models.ManyToManyField[Any, Any] = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="restricted_incidents",
+        help_text="Who sees a restricted incident's details.",
+    )
 
     started_at = models.DateTimeField(help_text="When impact began.")
     detected_at = models.DateTimeField()

@@ -18,6 +18,7 @@ from incidents.models import (
     TeamMembership,
     TimelineEvent,
 )
+from incidents.selectors import incident_pir_required_reasons
 from incidents.serializers.fields import (
     VisibleServiceField,
     VisibleTeamField,
@@ -78,12 +79,49 @@ class RoleHolderSerializer(serializers.Serializer[Any]):
     assigned_at = serializers.DateTimeField()
 
 
+# What a team member who is not a named responder of a restricted incident
+# sees in place of its details (id, severity, status, team and times stay).
+HIDDEN_DETAILS: dict[str, Any] = {
+    "title": "Restricted incident",
+    "summary": "",
+    "allowed_transitions": [],
+    "category": None,
+    "detection_source": None,
+    "service": None,
+    "affected_services": [],
+    "users_affected": None,
+    "impact": "",
+    "root_cause": "",
+    "resolution_type": "",
+    "war_room_channel": "",
+    "roles": [],
+    "created_by": None,
+    "pir_required_reasons": [],
+}
+
+
 class IncidentSerializer(serializers.ModelSerializer[Incident]):
+    """An incident; a restricted one whose details the caller may not see
+    (the queryset's `details_visible` annotation) as its HIDDEN_DETAILS."""
+
     severity: serializers.SlugRelatedField[SeverityLevel] = (
         serializers.SlugRelatedField(slug_field="code", read_only=True)
     )
     service: serializers.SlugRelatedField[Service] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
+        slug_field="slug", read_only=True, allow_null=True
+    )
+    category = serializers.ChoiceField(
+        Incident.Category.choices, read_only=True, allow_null=True
+    )
+    detection_source = serializers.ChoiceField(
+        Incident.DetectionSource.choices, read_only=True, allow_null=True
+    )
+    pir_required_reasons = serializers.SerializerMethodField(
+        help_text="Why a post-incident review is required; empty: not required."
+    )
+    details_hidden = serializers.SerializerMethodField(
+        help_text="True: the incident is restricted to named responders and "
+        "the caller is not one; its details read as blanks."
     )
     team: serializers.SlugRelatedField[Team] = serializers.SlugRelatedField(
         source="service.team", slug_field="slug", read_only=True
@@ -121,6 +159,9 @@ class IncidentSerializer(serializers.ModelSerializer[Incident]):
             "root_cause",
             "resolution_type",
             "is_drill",
+            "restricted",
+            "details_hidden",
+            "pir_required_reasons",
             "war_room_channel",
             "roles",
             "started_at",
@@ -140,6 +181,19 @@ class IncidentSerializer(serializers.ModelSerializer[Incident]):
     )
     def get_allowed_transitions(self, incident: Incident) -> list[str]:
         return list(allowed_next(incident.status))
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_pir_required_reasons(self, incident: Incident) -> list[str]:
+        return incident_pir_required_reasons(incident=incident)
+
+    def get_details_hidden(self, incident: Incident) -> bool:
+        return not getattr(incident, "details_visible", True)
+
+    def to_representation(self, incident: Incident) -> dict[str, Any]:
+        data = super().to_representation(incident)
+        if data["details_hidden"]:
+            data.update(HIDDEN_DETAILS)
+        return data
 
 
 class IncidentCreateSerializer(StrictInputSerializer):
@@ -167,6 +221,11 @@ class IncidentCreateSerializer(StrictInputSerializer):
 
 class IncidentUpdateSerializer(StrictInputSerializer):
     title = serializers.CharField(max_length=200, required=False)
+    service = VisibleServiceField(
+        required=False,
+        help_text="Another service of the incident's team; attaches the "
+        "runbooks the incident then meets.",
+    )
     summary = serializers.CharField(required=False, allow_blank=True)
     category = serializers.ChoiceField(Incident.Category.choices, required=False)
     detection_source = serializers.ChoiceField(

@@ -295,7 +295,23 @@ class AttachRunbookSerializer(StrictInputSerializer):
     runbook = VisibleIdField(Runbook, among=runbook_list)
 
 
-class SkipStepSerializer(StrictInputSerializer):
+OVERRIDE_HELP = (
+    "Work this step before the earlier security phases are done: why. Only "
+    "the incident commander or a team lead may; it goes on the timeline."
+)
+
+
+class TickStepSerializer(StrictInputSerializer):
+    override_reason = serializers.CharField(
+        max_length=2_000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=OVERRIDE_HELP,
+    )
+
+
+class SkipStepSerializer(TickStepSerializer):
     reason = serializers.CharField(max_length=2_000)
 
 

@@ -54,6 +54,7 @@ from incidents.timeline_kinds import (
     FIELDS_UPDATED,
     NOTE,
     ROLE_ASSIGNED,
+    SERVICE_CHANGED,
     SEVERITY_CHANGED,
     STATUS_CHANGED,
 )
@@ -80,6 +81,7 @@ DECLARATION_FIELDS = (
 # own services because each change of those means something on the timeline.
 EDITABLE_FIELDS = (
     "title",
+    "service",
     "summary",
     "category",
     "detection_source",
@@ -402,6 +404,8 @@ def incident_assign_role(
         role=role,
         defaults={"user": user, "assigned_at": now, "assigned_by": by},
     )
+    if incident.restricted:  # who holds a role sees what they work on
+        incident.named_responders.add(user)
     label = IncidentRole(role).label
     previous = current.user if current is not None else None
     message = (
@@ -455,11 +459,22 @@ def incident_add_note(
 def incident_update(
     *, incident: Incident, by: Actor, via: str = "api", **changes: Any
 ) -> Incident:
-    """Edit the incident's descriptive fields and record what changed."""
+    """Edit the incident's descriptive fields and record what changed.
+
+    A new category or service attaches the runbooks the incident now meets;
+    the service moves within the incident's team only (its team decides who
+    sees and works it)."""
     unknown = set(changes) - set(EDITABLE_FIELDS) - {"affected_services"}
     if unknown:
         raise IncidentError(f"cannot edit {', '.join(sorted(unknown))} here")
     incident = locked(incident)
+    before_service = incident.service
+    if "service" in changes and changes["service"].team_id != before_service.team_id:
+        raise IncidentError(
+            f"service {changes['service'].slug} belongs to another team than "
+            f"{before_service.team}; an incident stays with its team",
+            field="service",
+        )
     changed: list[str] = []
     for field, value in changes.items():
         if field == "affected_services":
@@ -477,20 +492,33 @@ def incident_update(
     if not changed:
         return incident
     incident.save()
-    names = ", ".join(f.replace("_", " ") for f in changed)
-    timeline_event_record(
-        incident=incident,
-        kind=FIELDS_UPDATED,
-        message=f"Updated {names}",
-        by=by,
-        via=via,
-        data={"fields": changed},
-    )
-    if "category" in changed:
-        incident_runbooks_attach_matching(
+    details = [f for f in changed if f != "service"]
+    if details:
+        names = ", ".join(f.replace("_", " ") for f in details)
+        timeline_event_record(
             incident=incident,
+            kind=FIELDS_UPDATED,
+            message=f"Updated {names}",
             by=by,
             via=via,
-            reason=f"category {incident.get_category_display().lower()}",
+            data={"fields": details},
+        )
+    if "service" in changed:
+        timeline_event_record(
+            incident=incident,
+            kind=SERVICE_CHANGED,
+            message=f"Service: {before_service.name} → {incident.service.name}",
+            by=by,
+            via=via,
+            data={"from": before_service.slug, "to": incident.service.slug},
+        )
+    reasons = []
+    if "category" in changed:
+        reasons.append(f"category {incident.get_category_display().lower()}")
+    if "service" in changed:
+        reasons.append(f"service {incident.service.slug}")
+    if reasons:
+        incident_runbooks_attach_matching(
+            incident=incident, by=by, via=via, reason=", ".join(reasons)
         )
     return incident

@@ -15,16 +15,24 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from incidents.exceptions import RunbookError, RunbookStepStateError
+from incidents.exceptions import (
+    OverrideRefusedError,
+    PhaseOrderError,
+    RunbookError,
+    RunbookStepStateError,
+)
 from incidents.models import (
     Incident,
     IncidentRunbook,
     IncidentRunbookStep,
     Runbook,
 )
+from incidents.phases import phase_blockers
 from incidents.runbook_selectors import runbook_matching
+from incidents.services.checklists import verification_may_override
 from incidents.services.timeline import timeline_event_record
 from incidents.timeline_kinds import (
+    PHASE_ORDER_OVERRIDDEN,
     RUNBOOK_ATTACHED,
     RUNBOOK_STEP_DONE,
     RUNBOOK_STEP_NOTE,
@@ -131,6 +139,15 @@ def _check_open(incident: Incident) -> None:
         )
 
 
+def _locked_step(step: IncidentRunbookStep) -> IncidentRunbookStep:
+    """Re-read the step under a row lock: two ticks of it queue."""
+    return (
+        IncidentRunbookStep.objects.select_for_update(of=("self",))
+        .select_related("incident", "incident_runbook")
+        .get(pk=step.pk)
+    )
+
+
 def _label(step: IncidentRunbookStep) -> str:
     text = step.text if len(step.text) <= 80 else step.text[:79] + "…"
     return f"{step.incident_runbook.name} #{step.position}: {text}"
@@ -163,12 +180,56 @@ def _changed(
     return step
 
 
+def _check_phase_order(
+    step: IncidentRunbookStep, *, by: Actor, via: str, override_reason: str
+) -> None:
+    """Refuse a step whose earlier phases are unfinished, unless the incident
+    commander or a team lead overrides with a reason (on the timeline)."""
+    blockers = phase_blockers(step=step)
+    if not blockers:
+        return
+    waiting = [{"id": b.pk, "phase": b.phase, "text": b.text} for b in blockers]
+    reason = override_reason.strip()
+    if not reason:
+        phases = ", ".join(dict.fromkeys(b.get_phase_display() for b in blockers))
+        raise PhaseOrderError(
+            f"step {step.position} ({step.get_phase_display()}) waits for the "
+            f"required steps of the earlier phases ({phases}); finish them, or "
+            "override with a reason as incident commander or team lead",
+            open_steps=waiting,
+        )
+    if not verification_may_override(incident=step.incident, user=by):
+        raise OverrideRefusedError(
+            "only the incident commander or a team lead may work a phase "
+            "before the earlier phases are done"
+        )
+    timeline_event_record(
+        incident=step.incident,
+        kind=PHASE_ORDER_OVERRIDDEN,
+        message=f"Phase order overridden for {_label(step)} — {reason}",
+        by=by,
+        via=via,
+        data={"step": step.pk, "reason": reason, "open_steps": waiting},
+    )
+
+
 @transaction.atomic
 def runbook_step_tick(
-    *, step: IncidentRunbookStep, by: Actor, via: str = "api"
+    *,
+    step: IncidentRunbookStep,
+    by: Actor,
+    via: str = "api",
+    override_reason: str = "",
 ) -> IncidentRunbookStep:
-    """Mark the step done; a step already done stays as it is."""
+    """Mark the step done; a step already done stays as it is.
+
+    A step of a later security phase waits for the earlier phases' required
+    steps, unless `override_reason` is given by someone allowed."""
     _check_open(step.incident)
+    step = _locked_step(step)
+    if step.state == State.DONE:
+        return step
+    _check_phase_order(step, by=by, via=via, override_reason=override_reason)
     claimed = (
         IncidentRunbookStep.objects.filter(pk=step.pk)
         .exclude(state=State.DONE)
@@ -211,13 +272,23 @@ def runbook_step_untick(
 
 @transaction.atomic
 def runbook_step_skip(
-    *, step: IncidentRunbookStep, reason: str, by: Actor, via: str = "api"
+    *,
+    step: IncidentRunbookStep,
+    reason: str,
+    by: Actor,
+    via: str = "api",
+    override_reason: str = "",
 ) -> IncidentRunbookStep:
-    """Skip an open step, saying why; a step already skipped stays as it is."""
+    """Skip an open step, saying why; a step already skipped stays as it is.
+
+    Skipping is working the step: the phase order holds as for a tick."""
     reason = reason.strip()
     if not reason:
         raise RunbookError("skipping a step needs a reason", field="reason")
     _check_open(step.incident)
+    step = _locked_step(step)
+    if step.state == State.OPEN:
+        _check_phase_order(step, by=by, via=via, override_reason=override_reason)
     claimed = IncidentRunbookStep.objects.filter(pk=step.pk, state=State.OPEN).update(
         state=State.SKIPPED, done_at=timezone.now(), done_by=by, skip_reason=reason
     )

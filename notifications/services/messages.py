@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from incidents.formatting import when
 from incidents.models import Incident, IncidentRole
+from incidents.selectors import incident_details_visible
 from notifications.models import Delivery, MessageTemplate
 from notifications.rendering import Rendered, render_message
 from notifications.transports.base import Message
@@ -118,9 +119,38 @@ def delivery_context(
         # The time this update promised, whatever was posted since.
         context["incident"] = {**context["incident"], "next_update_at": promised}
     context["update"].update(extra.get("update", {}))
+    if delivery.incident is not None and not incident_details_visible(
+        incident=delivery.incident, user=user
+    ):
+        _hide_details(context)
     context["links"].update(extra.get("links", {}))
     context["sms_code"] = extra.get("sms_code", "")
     return context
+
+
+# What a message of a restricted incident tells a channel, or a person who
+# is not one of its named responders: which incident, how severe, its status.
+SHOWN_OF_RESTRICTED = (
+    "id",
+    "severity",
+    "severity_name",
+    "severity_color",
+    "status",
+    "status_display",
+    "url",
+)
+
+
+def _hide_details(context: dict[str, Any]) -> None:
+    shown = context["incident"]
+    context["incident"] = {
+        **{key: "" for key in shown},
+        **{key: shown[key] for key in SHOWN_OF_RESTRICTED},
+        "title": "Restricted incident",
+        "users_affected": None,
+        "update_cadence_minutes": None,
+    }
+    context["update"].update(text="", impact="", next_steps="", eta="")
 
 
 # Admins edit templates rarely and every message reads them: each process

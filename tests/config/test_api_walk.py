@@ -18,18 +18,21 @@ from drf_spectacular.generators import SchemaGenerator
 
 from escalation.models import EscalationPolicy, Override
 from escalation.services import schedule_create
-from incidents.models import Alert, AlertEvent, Incident, Service
+from incidents.models import Alert, AlertEvent, Incident, IncidentRole, Service
 from incidents.services import (
+    incident_assign_role,
+    incident_update,
     integration_create,
     maintenance_window_create,
     user_report_create,
 )
 from incidents.services.runbook_setup import external_contact_create, runbook_create
+from incidents.services.security import evidence_record_add, incident_set_visibility
 from incidents.tasks import ingest_process_task
 from notifications.models import Channel, Delivery, Kind, NotificationRule
 from notifications.services import page_user, subscription_create
-from tests.conftest import api_client
-from tests.factories import ContactMethodFactory, declare
+from tests.conftest import api_client, in_responders
+from tests.factories import ContactMethodFactory, MembershipFactory, declare
 
 
 def operations() -> list[tuple[str, str]]:
@@ -45,6 +48,9 @@ def operations() -> list[tuple[str, str]]:
 OPERATIONS = operations()
 # Not a team's object: the severity matrix is global (readable by all).
 GLOBAL = ("/api/v1/severities/{code}/",)
+# What only a restricted incident's named responders may read.
+EVIDENCE = "Disk image of the billing host"
+SECRETS = ("Checkout returns 500", "Attacker in billing", EVIDENCE)
 # Response checklist items are named by key, not by number.
 CHECKLIST_ITEM = "ic_assigned"
 OWNED = [(p, m) for p, m in OPERATIONS if "{" in p and p not in GLOBAL]
@@ -140,6 +146,14 @@ def platform(service: Service, responder) -> dict[str, object]:
         ).pk,
         "runbook-steps": 1,
         "verification": 1,
+        "evidence": evidence_record_add(
+            incident=incident,
+            what=EVIDENCE,
+            location="Vault",
+            hash="0" * 64,
+            collected_by="Dana",
+            by=responder,
+        ).pk,
     }
 
 
@@ -162,3 +176,45 @@ def test_another_teams_responder_gets_404_everywhere(platform, outsider, path, m
     assert response.status_code == 404, (method, url, response.content)
     assert AlertEvent.objects.exists()
     assert Incident.objects.filter(public_id=platform["incidents"]).exists()
+
+
+@pytest.fixture
+def restricted_platform(platform, responder) -> dict[str, object]:
+    """Platform's objects, its incident restricted to `responder` alone."""
+    incident = Incident.objects.get(public_id=platform["incidents"])
+    incident_update(incident=incident, summary="Attacker in billing", by=responder)
+    incident_assign_role(
+        incident=incident,
+        role=IncidentRole.INCIDENT_COMMANDER,
+        user=responder,
+        by=responder,
+    )
+    incident_set_visibility(incident=incident, restricted=True, by=responder)
+    return {**platform, "severities": "P1"}
+
+
+@pytest.fixture
+def teammate(team):
+    """A responder of Platform who is not named on its restricted incident."""
+    return in_responders(MembershipFactory(team=team, user__username="teammate").user)
+
+
+@pytest.mark.parametrize(("path", "method"), OPERATIONS)
+def test_a_teammate_not_named_reads_no_detail_of_a_restricted_incident(
+    restricted_platform, teammate, path, method
+):
+    url = url_of(path, restricted_platform).replace("{item}", CHECKLIST_ITEM)
+    incident = Incident.objects.get(public_id=restricted_platform["incidents"])
+    events = incident.timeline.count()
+
+    response = getattr(api_client(teammate), method)(url, {}, format="json")
+
+    assert response.status_code < 500, (method, url, response.content)
+    body = response.content.decode()
+    for secret in SECRETS:
+        assert secret not in body, (method, url, secret)
+    # Its own page (the detail) shows that it exists; nothing under it answers.
+    own = f"/api/v1/incidents/{incident.public_id}/"
+    if url.startswith(own) and not (url == own and method == "get"):
+        assert response.status_code == 404, (method, url, response.content)
+    assert incident.timeline.count() == events

@@ -227,6 +227,7 @@ def test_another_teams_service_cannot_be_an_affected_service(browser, bravo):
     form = {
         "title": incident.title,
         "severity": incident.severity_id,
+        "service": incident.service_id,
         "category": incident.category,
         "detection_source": incident.detection_source,
         "description": "",
