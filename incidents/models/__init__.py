@@ -23,6 +23,14 @@ from incidents.models.core import (
     TimelineEvent,
 )
 from incidents.models.quotas import AlertFlood, IngestQuotaKey, IngestQuotaWindow
+from incidents.models.reviews import (
+    ActionItem,
+    ActionItemDigest,
+    IncidentLink,
+    PostIncidentReview,
+    ReviewReminder,
+    RootCauseTag,
+)
 from incidents.models.runbooks import (
     ExternalContact,
     IncidentRunbook,
@@ -34,6 +42,8 @@ from incidents.models.runbooks import (
 from incidents.models.status_updates import StatusUpdate
 
 __all__ = [
+    "ActionItem",
+    "ActionItemDigest",
     "Alert",
     "AlertEvent",
     "AlertFlood",
@@ -42,6 +52,7 @@ __all__ = [
     "ExternalContact",
     "Incident",
     "IncidentDaySequence",
+    "IncidentLink",
     "IncidentRole",
     "IncidentRunbook",
     "IncidentRunbookStep",
@@ -51,7 +62,10 @@ __all__ = [
     "Integration",
     "MaintenanceWindow",
     "Phase",
+    "PostIncidentReview",
+    "ReviewReminder",
     "RoleAssignment",
+    "RootCauseTag",
     "Runbook",
     "RunbookStep",
     "Service",

@@ -331,6 +331,16 @@ class TimelineEvent(models.Model):
         RUNBOOK_STEP_REOPENED = "runbook_step_reopened", "Runbook step reopened"
         RUNBOOK_STEP_SKIPPED = "runbook_step_skipped", "Runbook step skipped"
         RUNBOOK_STEP_NOTE = "runbook_step_note", "Runbook step note"
+        # --- Post-incident review, action items, recurrence ---------------
+        PIR_DECIDED = "pir_decided", "PIR decision"
+        PIR_STATE_CHANGED = "pir_state_changed", "PIR state changed"
+        PIR_WAIVED = "pir_waived", "PIR waived"
+        PIR_MEETING_SCHEDULED = "pir_meeting_scheduled", "PIR meeting scheduled"
+        PIR_REMINDED = "pir_reminded", "PIR reminder sent"
+        ACTION_ITEM_ADDED = "action_item_added", "Action item added"
+        ACTION_ITEM_CHANGED = "action_item_changed", "Action item changed"
+        REPEAT_LINKED = "repeat_linked", "Linked as a repeat"
+        # --- end of post-incident review kinds ----------------------------
 
     class NoteKind(models.TextChoices):
         NOTE = "note", "Note"

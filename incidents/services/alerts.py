@@ -36,6 +36,7 @@ from incidents.services.checklists import verification_open_items
 from incidents.services.floods import alert_flood_fold, alert_flood_is
 from incidents.services.incident import incident_create, incident_transition
 from incidents.services.quarantine import alert_event_fail
+from incidents.services.recurrence import incident_repeats_find
 from incidents.timeline import record_timeline
 
 logger = logging.getLogger(__name__)
@@ -520,6 +521,7 @@ def _trigger(
         via=event.source,
         data={"alert": alert.pk, "dedup_key": alert.dedup_key, "event": event.pk},
     )
+    incident_repeats_find(incident=incident, alert=alert, via=event.source)
     # A flood pages once, when declared: its further alerts page no one.
     if not declared and flood is None and not alert_flood_is(incident):
         escalation_renotify(incident=incident, alert=alert)

@@ -37,6 +37,7 @@ from incidents.services.checklists import (
     verification_items_reopen,
     verification_items_resync,
 )
+from incidents.services.reviews import review_check_close, review_decide
 from incidents.services.runbooks import incident_runbooks_attach_matching
 from incidents.timeline import record_timeline
 from notifications.services import deliveries_cancel, notify
@@ -222,6 +223,8 @@ def incident_transition(
         )
     elif before == S.RESOLVED and to == S.INVESTIGATING:  # reopened
         verification_items_reopen(incident=incident)
+    elif to == S.CLOSED:
+        review_check_close(incident=incident)
     _apply_status(incident, to, at)
     incident.save()
     label = S(to).label
@@ -241,6 +244,8 @@ def incident_transition(
         at=at,
         data={"from": before, "to": to, "reason": reason},
     )
+    if to == S.RESOLVED:
+        review_decide(incident=incident, by=by, via=via, at=at)
     _tell_channels(incident, event, reason)
     escalation_status_changed(incident=incident, before=before, by=by)
     return incident

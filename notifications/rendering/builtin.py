@@ -13,7 +13,15 @@ runs of blank lines into one, so an optional line just sits in an `if`.
 
 from __future__ import annotations
 
-KINDS = ("page", "initial", "update", "resolution", "verification", "test")
+KINDS = (
+    "page",
+    "initial",
+    "update",
+    "resolution",
+    "verification",
+    "test",
+    "notice",
+)
 FORMATS = ("subject", "text", "chat", "short")
 
 # Shared opening lines, written into each template so that what an admin
@@ -348,4 +356,12 @@ BUILTIN: dict[str, dict[str, str]] = {
         "short": _VERIFICATION,
     },
     "test": dict.fromkeys(FORMATS, _TEST),
+    # A reminder, invitation or digest to one person about follow-up work:
+    # the service that writes it words it (post-incident reviews).
+    "notice": {
+        "subject": "{{ notice.subject }}",
+        "text": "{{ notice.text }}",
+        "chat": "{{ notice.text }}",
+        "short": "{{ notice.subject }}",
+    },
 }

@@ -22,7 +22,7 @@ from notifications.services.links import (
     action_link_use,
     action_links_issue,
 )
-from notifications.services.paging import notify, page_user
+from notifications.services.paging import notify, page_user, person_notify
 from notifications.services.sending import deliveries_send, delivery_send
 
 __all__ = [
@@ -46,4 +46,5 @@ __all__ = [
     "notification_rule_create",
     "notify",
     "page_user",
+    "person_notify",
 ]
