@@ -9,12 +9,14 @@ from django.contrib.auth.models import User as Account
 from django.db.models import Model, QuerySet
 
 from incidents.models import (
+    ActionItem,
     Alert,
     AlertEvent,
     ChangeEvent,
     Incident,
     Integration,
     MaintenanceWindow,
+    RootCauseTag,
     Service,
     SeverityLevel,
     Team,
@@ -115,3 +117,14 @@ def change_event_list(*, user: User) -> QuerySet[ChangeEvent]:
 def change_list(*, service: Service) -> QuerySet[ChangeEvent]:
     """Return a service's recent changes, newest first."""
     return service.changes.order_by("-timestamp", "-id")
+
+
+def action_item_list(*, user: User) -> QuerySet[ActionItem]:
+    """Return the action items of `user`'s teams' incidents."""
+    items = ActionItem.objects.select_related("incident", "owner")
+    return _scoped(items, user, "incident__service__team__")
+
+
+def root_cause_tag_list(*, user: User) -> QuerySet[RootCauseTag]:
+    """Return the root-cause vocabularies of `user`'s teams."""
+    return _scoped(RootCauseTag.objects.select_related("team"), user, "team__")

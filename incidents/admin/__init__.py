@@ -1,5 +1,5 @@
 """Django admin for responders: every change goes through the services."""
 
-from incidents.admin import checklists, core, ingest, runbooks
+from incidents.admin import checklists, core, ingest, reviews, runbooks
 
-__all__ = ["checklists", "core", "ingest", "runbooks"]
+__all__ = ["checklists", "core", "ingest", "reviews", "runbooks"]

@@ -152,7 +152,7 @@ class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
     search_fields = ["public_id", "title"]
     date_hierarchy = "detected_at"
     list_select_related = ["severity", "service__team"]
-    actions = ["acknowledge", "resolve", "assign_me_commander"]
+    actions = ["acknowledge", "resolve", "close", "assign_me_commander"]
     inlines = [RoleAssignmentInline, TimelineInline, AlertEventInline, DeliveryInline]
     readonly_fields = [
         "public_id",
@@ -277,6 +277,22 @@ class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
             lambda i: services.incident_transition(
                 incident=i,
                 to=Incident.Status.RESOLVED,
+                by=request_actor(request),
+                via="admin",
+            ),
+            label=_public_id,
+        )
+
+    @admin.action(description="Close selected incidents", permissions=["change"])
+    def close(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
+        apply_each(
+            request,
+            self,
+            queryset,
+            "Closed",
+            lambda i: services.incident_transition(
+                incident=i,
+                to=Incident.Status.CLOSED,
                 by=request_actor(request),
                 via="admin",
             ),

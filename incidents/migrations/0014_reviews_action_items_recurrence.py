@@ -3,7 +3,40 @@
 import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
+from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
+
+
+GROUP = "Responders"
+PERMISSIONS = [
+    "view_postincidentreview",
+    "change_postincidentreview",
+    *(f"{verb}_{model}" for model in ("actionitem", "rootcausetag") for verb in ("view", "add", "change")),
+    "view_incidentlink",
+]
+
+
+def grant(apps, schema_editor):
+    """Responders write reviews, action items and root-cause tags."""
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    group, _ = Group.objects.get_or_create(name=GROUP)
+    group.permissions.add(
+        *Permission.objects.filter(content_type__app_label="incidents", codename__in=PERMISSIONS)
+    )
+
+
+def revoke(apps, schema_editor):
+    Permission = apps.get_model("auth", "Permission")
+    group = apps.get_model("auth", "Group").objects.filter(name=GROUP).first()
+    if group is not None:
+        group.permissions.remove(
+            *Permission.objects.filter(content_type__app_label="incidents", codename__in=PERMISSIONS)
+        )
 
 
 class Migration(migrations.Migration):
@@ -137,4 +170,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('team', 'slug'), name='unique_tag_slug')],
             },
         ),
+        migrations.RunPython(grant, revoke),
     ]

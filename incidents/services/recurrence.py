@@ -18,6 +18,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.text import slugify
 
 from incidents.exceptions import ReviewError
@@ -36,7 +37,7 @@ Reason = IncidentLink.Reason
 Actor = User | None
 
 
-def _earlier(incident: Incident) -> Iterable[Incident]:
+def _earlier(incident: Incident) -> QuerySet[Incident]:
     """Return the incidents of the same team the look-back reaches."""
     lookback = timedelta(days=settings.VIGIL_RECURRENCE_LOOKBACK_DAYS)
     return (

@@ -110,7 +110,7 @@ def _invitation(
         attendee.params["cn"] = vText(user.get_full_name() or user.get_username())
         attendee.params["role"] = vText("REQ-PARTICIPANT")
         attendee.params["rsvp"] = vText("TRUE")
-        event.add("attendee", attendee, encode=0)
+        event.add("attendee", attendee, encode=False)
     calendar.add_component(event)
     return calendar.to_ical().decode()
 

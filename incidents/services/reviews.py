@@ -151,11 +151,9 @@ def _record(
     by: Actor,
     via: str,
     at: datetime | None = None,
-    **data: object,
+    data: dict[str, object] | None = None,
 ) -> None:
-    record_timeline(
-        review.incident, kind, message, by=by, via=via, at=at, data=dict(data)
-    )
+    record_timeline(review.incident, kind, message, by=by, via=via, at=at, data=data)
 
 
 def review_check_open(review: PostIncidentReview) -> None:
@@ -227,7 +225,7 @@ def review_advance(
         by=by,
         via=via,
         at=now,
-        **{"from": before, "to": to},
+        data={"from": before, "to": to},
     )
     return review
 
@@ -257,8 +255,7 @@ def review_waive(
         by=by,
         via=via,
         at=review.waived_at,
-        reason=review.waive_reason,
-        **{"from": before},
+        data={"reason": review.waive_reason, "from": before},
     )
     return review
 
@@ -291,7 +288,7 @@ def review_update(
             f"PIR owner: {owner}",
             by=by,
             via=via,
-            owner=owner.get_username(),
+            data={"owner": owner.get_username()},
         )
     changed = [f for f, text in sections.items() if getattr(review, f) != text]
     for field in changed:
@@ -304,7 +301,7 @@ def review_update(
             "PIR: Required → Drafting",
             by=by,
             via=via,
-            **{"from": State.REQUIRED, "to": State.DRAFTING},
+            data={"from": State.REQUIRED, "to": State.DRAFTING},
         )
     review.save()
     return review
