@@ -14,6 +14,7 @@ from incidents.models import (
     Incident,
     IncidentRole,
     PostIncidentReview,
+    SeverityLevel,
     TimelineEvent,
 )
 from incidents.services import incident_assign_role, incident_transition
@@ -70,8 +71,6 @@ def test_a_p2_that_repeats_nothing_needs_no_review_and_says_why(service):
 
 
 def test_the_decision_follows_the_severity_matrix(service):
-    from incidents.models import SeverityLevel
-
     SeverityLevel.objects.filter(code="P3").update(pir_required=True)
 
     incident = resolve(declare(service, "P3"))
@@ -113,7 +112,8 @@ def test_a_review_moves_forward_one_step_at_a_time(service, responder):
 
     assert review.state == State.PUBLISHED
     assert list(review.attendees.all()) == [responder]
-    assert review.initial_published_at and review.meeting_held_at
+    assert review.initial_published_at is not None
+    assert review.meeting_held_at is not None
     changes = review.incident.timeline.filter(kind=Kind.PIR_STATE_CHANGED)
     assert [e.data["to"] for e in changes] == [
         "drafting",
