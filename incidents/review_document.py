@@ -58,10 +58,12 @@ MIN_NAME = 3
 
 
 def duration_text(delta: timedelta) -> str:
-    """Return a duration as the SOP writes it: `1 h 12 min`."""
+    """Return a duration as the SOP writes it: `1 h 12 min`, `4 h`, `5 min`."""
     minutes = max(int(delta.total_seconds() // 60), 0)
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+    if not hours:
+        return f"{minutes} min"
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
 def _duration(incident: Incident) -> str:
