@@ -14,7 +14,6 @@ import pytest
 import time_machine
 from django.contrib.auth.models import User
 from django.core import mail
-from django.utils import timezone
 
 from incidents.models import (
     Incident,
