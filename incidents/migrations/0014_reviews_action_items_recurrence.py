@@ -127,7 +127,7 @@ class Migration(migrations.Migration):
             name='IncidentLink',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(choices=[('fingerprint', 'Same alert fingerprint'), ('dedup_key', 'Same dedup key'), ('root_cause_tag', 'Same root-cause tag'), ('manual', 'Linked by hand')], max_length=16)),
+                ('reason', models.CharField(choices=[('fingerprint', 'Same alert fingerprint (dedup key)'), ('alert_group', 'Same alert group'), ('root_cause_tag', 'Same root-cause tag'), ('manual', 'Linked by hand')], max_length=16)),
                 ('detail', models.CharField(blank=True, max_length=255)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
                 ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),

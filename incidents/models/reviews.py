@@ -207,8 +207,8 @@ class IncidentLink(models.Model):
     """`incident` repeats the earlier incident `repeats`."""
 
     class Reason(models.TextChoices):
-        FINGERPRINT = "fingerprint", "Same alert fingerprint"
-        DEDUP_KEY = "dedup_key", "Same dedup key"
+        FINGERPRINT = "fingerprint", "Same alert fingerprint (dedup key)"
+        ALERT_GROUP = "alert_group", "Same alert group"
         ROOT_CAUSE_TAG = "root_cause_tag", "Same root-cause tag"
         MANUAL = "manual", "Linked by hand"
 

@@ -3,7 +3,8 @@ or by hand.
 
 An incident repeats an earlier one of the same team when, within the
 look-back (VIGIL_RECURRENCE_LOOKBACK_DAYS before it was detected), both had
-an alert with the same fingerprint (the sender's group) or dedup key, or
+an alert of the same integration with the same fingerprint (its dedup key:
+Alertmanager's fingerprint, PagerDuty's dedup_key) or group, or
 both carry one of the team's root-cause tags. Links are found when an alert
 attaches and when tags are set; a responder may add one by hand. Each link
 is on the later incident's timeline, and a resolved incident that turns out
@@ -91,13 +92,13 @@ def incident_repeats_find(
     alerts = Alert.objects.filter(
         integration=alert.integration_id, incident__in=_earlier(incident)
     )
-    matches = [(Reason.DEDUP_KEY, "dedup_key", alert.dedup_key)]
+    matches = [(Reason.FINGERPRINT, "dedup_key", alert.dedup_key)]
     if alert.group_key:
-        matches.insert(0, (Reason.FINGERPRINT, "group_key", alert.group_key))
+        matches.append((Reason.ALERT_GROUP, "group_key", alert.group_key))
     found: list[IncidentLink] = []
     for reason, field, value in matches:
         same = alerts.filter(**{field: value}).values("incident_id")
-        detail = f"fingerprint {value[:12]}" if field == "group_key" else value
+        detail = f"group {value[:12]}" if field == "group_key" else value
         for other in Incident.objects.filter(pk__in=same).order_by("pk"):
             link = _link(incident, other, reason, detail, by=None, via=via)
             if link is not None:
