@@ -219,7 +219,7 @@ class ActionItemQuerySerializer(serializers.Serializer[Any]):
     owner = serializers.CharField(
         required=False, help_text="`me`, or a username.", max_length=150
     )
-    overdue = serializers.BooleanField(required=False)
+    overdue = serializers.BooleanField(required=False, allow_null=True)
     status = serializers.ChoiceField(ActionItem.Status.choices, required=False)
     incident = serializers.CharField(required=False, max_length=32)
 
