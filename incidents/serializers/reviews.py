@@ -21,6 +21,7 @@ from incidents.selectors import incident_list, root_cause_tag_list
 from incidents.serializers.core import (
     StrictInputSerializer,
     UserSummarySerializer,
+    VisibleIdField,
     VisibleTeamField,
     VisibleUserField,
 )
@@ -235,15 +236,10 @@ class RootCauseTagSerializer(serializers.ModelSerializer[RootCauseTag]):
 
 class TagSetSerializer(StrictInputSerializer):
     tags = serializers.ListField(
-        child=serializers.PrimaryKeyRelatedField(queryset=RootCauseTag.objects.all()),
+        child=VisibleIdField(RootCauseTag, among=root_cause_tag_list),
         max_length=50,
         help_text="Ids of the team's root-cause tags; the list replaces the old one.",
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        user = self.context["request"].user
-        self.fields["tags"].child.queryset = root_cause_tag_list(user=user)
 
 
 class IncidentLinkSerializer(serializers.ModelSerializer[IncidentLink]):
