@@ -27,7 +27,9 @@ from incidents.exceptions import IncidentError
 from incidents.models import (
     AlertEvent,
     Incident,
+    IncidentLink,
     IncidentRole,
+    PostIncidentReview,
     RoleAssignment,
     Service,
     SeverityLevel,
@@ -96,6 +98,13 @@ class AlertEventInline(ReadOnlyInline):
         return pretty_json(event.payload)
 
 
+class RepeatLinkInline(ReadOnlyInline):
+    model = IncidentLink
+    fk_name = "incident"
+    fields = ["repeats", "reason", "detail", "created_at"]
+    verbose_name_plural = "Repeat of (earlier incidents with the same cause)"
+
+
 class DeliveryInline(ReadOnlyInline):
     model = Delivery
     fields = [
@@ -153,12 +162,19 @@ class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
     date_hierarchy = "detected_at"
     list_select_related = ["severity", "service__team"]
     actions = ["acknowledge", "resolve", "close", "assign_me_commander"]
-    inlines = [RoleAssignmentInline, TimelineInline, AlertEventInline, DeliveryInline]
+    inlines = [
+        RoleAssignmentInline,
+        RepeatLinkInline,
+        TimelineInline,
+        AlertEventInline,
+        DeliveryInline,
+    ]
     readonly_fields = [
         "public_id",
         "status",
         "war_room_channel",
         "timeline_export",
+        "post_incident_review",
         "verification",
         "response_checklist",
         "acknowledged_at",
@@ -202,6 +218,14 @@ class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
             return format_html("{}", "—")
         url = reverse("admin:incidents_incident_timeline", args=[incident.pk])
         return format_html('<a href="{}">Download Markdown</a>', url)
+
+    @admin.display(description="Post-incident review")
+    def post_incident_review(self, incident: Incident) -> SafeString:
+        review = PostIncidentReview.objects.filter(incident=incident.pk).first()
+        if review is None:
+            return format_html("{}", "None required (yet)")
+        url = reverse("admin:incidents_postincidentreview_change", args=[review.pk])
+        return format_html('<a href="{}">{}</a>', url, review.get_state_display())
 
     def get_urls(self) -> list[URLPattern]:
         export = path(

@@ -15,7 +15,7 @@ from incidents.services.recurrence import (
     root_cause_tag_create,
 )
 from incidents.tasks import ingest_process_task
-from tests.conftest import api_client
+from tests.conftest import api_client, staff_client
 from tests.factories import ServiceFactory, TeamFactory, declare, verify
 from tests.incidents.ingest_helpers import post_json
 
@@ -204,3 +204,17 @@ def test_garbage_tags_are_a_400_or_a_harmless_clear(service, responder, body):
 
     assert response.status_code in (200, 400)
     assert response.status_code == (200 if body == {"tags": []} else 400)
+
+
+def test_the_incident_page_shows_what_it_repeats_and_its_review(generic, responder):
+    first = recovered(generic, alert(generic, "home"))
+    later = recovered(generic, alert(generic, "home"))
+
+    page = staff_client(responder).get(
+        f"/admin/incidents/incident/{later.pk}/change/"
+    )
+
+    html = page.content.decode()
+    assert "Repeat of (earlier incidents with the same cause)" in html
+    assert first.public_id in html
+    assert f"/admin/incidents/postincidentreview/{later.review.pk}/change/" in html
