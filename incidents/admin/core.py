@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from config.admin_actions import apply_each
@@ -98,13 +98,6 @@ class AlertEventInline(ReadOnlyInline):
         return pretty_json(event.payload)
 
 
-class RepeatLinkInline(ReadOnlyInline):
-    model = IncidentLink
-    fk_name = "incident"
-    fields = ["repeats", "reason", "detail", "created_at"]
-    verbose_name_plural = "Repeat of (earlier incidents with the same cause)"
-
-
 class DeliveryInline(ReadOnlyInline):
     model = Delivery
     fields = [
@@ -162,19 +155,14 @@ class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
     date_hierarchy = "detected_at"
     list_select_related = ["severity", "service__team"]
     actions = ["acknowledge", "resolve", "close", "assign_me_commander"]
-    inlines = [
-        RoleAssignmentInline,
-        RepeatLinkInline,
-        TimelineInline,
-        AlertEventInline,
-        DeliveryInline,
-    ]
+    inlines = [RoleAssignmentInline, TimelineInline, AlertEventInline, DeliveryInline]
     readonly_fields = [
         "public_id",
         "status",
         "war_room_channel",
         "timeline_export",
         "post_incident_review",
+        "repeat_of",
         "verification",
         "response_checklist",
         "acknowledged_at",
@@ -226,6 +214,26 @@ class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
             return format_html("{}", "None required (yet)")
         url = reverse("admin:incidents_postincidentreview_change", args=[review.pk])
         return format_html('<a href="{}">{}</a>', url, review.get_state_display())
+
+    @admin.display(description="Repeat of")
+    def repeat_of(self, incident: Incident) -> SafeString:
+        links = IncidentLink.objects.filter(incident=incident.pk).select_related(
+            "repeats"
+        )
+        if not links:
+            return format_html("{}", "—")
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}</a> ({})',
+            (
+                (
+                    reverse("admin:incidents_incident_change", args=[link.repeats_id]),
+                    link.repeats.public_id,
+                    link.get_reason_display().lower(),
+                )
+                for link in links
+            ),
+        )
 
     def get_urls(self) -> list[URLPattern]:
         export = path(

@@ -106,7 +106,7 @@ class IncidentReviewViewSet(viewsets.GenericViewSet[Incident]):
 
     @_review_schema(ReviewUpdateSerializer, "Edit sections of the PIR or its owner")
     @review.mapping.patch
-    def review_update(self, request: Request, public_id: str) -> Response:
+    def edit_review(self, request: Request, public_id: str) -> Response:
         review = self._review()
         data = valid_input(ReviewUpdateSerializer, request)
         sections = {f: data[f] for f in SECTION_FIELDS if f in data}
@@ -120,7 +120,7 @@ class IncidentReviewViewSet(viewsets.GenericViewSet[Incident]):
 
     @_review_schema(ReviewAdvanceSerializer, "Move the PIR to its next state")
     @action(detail=True, methods=["post"], url_path="review/advance")
-    def review_advance(self, request: Request, public_id: str) -> Response:
+    def advance_review(self, request: Request, public_id: str) -> Response:
         review = self._review()
         data = valid_input(ReviewAdvanceSerializer, request)
         review = review_advance(
@@ -134,7 +134,7 @@ class IncidentReviewViewSet(viewsets.GenericViewSet[Incident]):
 
     @_review_schema(ReviewWaiveSerializer, "Waive the PIR (IC or team lead)")
     @action(detail=True, methods=["post"], url_path="review/waive")
-    def review_waive(self, request: Request, public_id: str) -> Response:
+    def waive_review(self, request: Request, public_id: str) -> Response:
         review = self._review()
         data = valid_input(ReviewWaiveSerializer, request)
         review = review_waive(
@@ -147,7 +147,7 @@ class IncidentReviewViewSet(viewsets.GenericViewSet[Incident]):
         "Schedule the review meeting and e-mail an iCalendar invitation",
     )
     @action(detail=True, methods=["post"], url_path="review/meeting")
-    def review_meeting(self, request: Request, public_id: str) -> Response:
+    def schedule_meeting(self, request: Request, public_id: str) -> Response:
         review = self._review()
         data = valid_input(ReviewMeetingSerializer, request)
         review = review_meeting_schedule(
@@ -166,7 +166,7 @@ class IncidentReviewViewSet(viewsets.GenericViewSet[Incident]):
         },
     )
     @action(detail=True, methods=["get"], url_path="review/export")
-    def review_export(self, request: Request, public_id: str) -> HttpResponse:
+    def export_review(self, request: Request, public_id: str) -> HttpResponse:
         return review_download(review=self._review())
 
     def _tick(self, request: Request, item: str, *, done: bool) -> Response:
@@ -181,7 +181,9 @@ class IncidentReviewViewSet(viewsets.GenericViewSet[Incident]):
         methods=["post"],
         url_path=f"review/after-incident/{ITEM_KEY}/tick",
     )
-    def review_tick(self, request: Request, public_id: str, item: str) -> Response:
+    def tick_after_incident(
+        self, request: Request, public_id: str, item: str
+    ) -> Response:
         return self._tick(request, item, done=True)
 
     @_review_schema(None, "Take back a hand tick of an After Incident item")
@@ -190,7 +192,9 @@ class IncidentReviewViewSet(viewsets.GenericViewSet[Incident]):
         methods=["post"],
         url_path=f"review/after-incident/{ITEM_KEY}/untick",
     )
-    def review_untick(self, request: Request, public_id: str, item: str) -> Response:
+    def untick_after_incident(
+        self, request: Request, public_id: str, item: str
+    ) -> Response:
         return self._tick(request, item, done=False)
 
     @extend_schema(
@@ -210,7 +214,7 @@ class IncidentReviewViewSet(viewsets.GenericViewSet[Incident]):
         responses={201: IncidentLinkSerializer, 400: INVALID, **COMMON},
     )
     @repeats.mapping.post
-    def repeats_create(self, request: Request, public_id: str) -> Response:
+    def link_repeat(self, request: Request, public_id: str) -> Response:
         incident = self.get_object()
         data = valid_input(IncidentLinkCreateSerializer, request)
         link = incident_link_create(
@@ -227,7 +231,7 @@ class IncidentReviewViewSet(viewsets.GenericViewSet[Incident]):
         responses={200: IncidentLinkSerializer(many=True), 400: INVALID, **COMMON},
     )
     @action(detail=True, methods=["post"], url_path="root-cause-tags")
-    def root_cause_tags(self, request: Request, public_id: str) -> Response:
+    def set_root_cause_tags(self, request: Request, public_id: str) -> Response:
         incident = self.get_object()
         data = valid_input(TagSetSerializer, request)
         incident_root_cause_tags_set(

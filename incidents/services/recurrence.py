@@ -80,7 +80,7 @@ def _link(
         via=via,
         data={"repeats": earlier.public_id, "reason": reason, "detail": detail},
     )
-    if incident.status == Incident.Status.RESOLVED:
+    if incident.status == Incident.Status.RESOLVED and incident.severity.pir_on_repeat:
         review_decide(incident=incident, by=by, via=via)
     return link
 

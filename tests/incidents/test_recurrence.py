@@ -210,11 +210,10 @@ def test_the_incident_page_shows_what_it_repeats_and_its_review(generic, respond
     first = recovered(generic, alert(generic, "home"))
     later = recovered(generic, alert(generic, "home"))
 
-    page = staff_client(responder).get(
-        f"/admin/incidents/incident/{later.pk}/change/"
-    )
+    page = staff_client(responder).get(f"/admin/incidents/incident/{later.pk}/change/")
 
     html = page.content.decode()
-    assert "Repeat of (earlier incidents with the same cause)" in html
+    assert "Repeat of" in html
+    assert "same alert fingerprint (dedup key)" in html
     assert first.public_id in html
     assert f"/admin/incidents/postincidentreview/{later.review.pk}/change/" in html
