@@ -24,8 +24,17 @@ from incidents.models import (
 )
 from incidents.selectors import incident_timeline
 from incidents.timeline_document import timeline_line, when
+from incidents.timeline_kinds import (
+    ACKNOWLEDGED,
+    CREATED,
+    NOTE,
+    RESOLVE_HELD,
+    ROLE_ASSIGNED,
+    SEVERITY_CHANGED,
+    STATUS_CHANGED,
+    VERIFICATION_OVERRIDDEN,
+)
 
-Kind = TimelineEvent.Kind
 NoteKind = TimelineEvent.NoteKind
 
 # (field, heading, the template's prompt for a section not written yet)
@@ -42,15 +51,17 @@ SECTIONS: tuple[tuple[str, str, str], ...] = (
 SECTION_FIELDS = tuple(field for field, _, _ in SECTIONS)
 # The events a review's timeline keeps: what changed the course of the
 # response, not every notification.
+# "escalated" is escalation's kind: the incident core names it by its stored
+# value, as it may not import the app above it.
 KEY_KINDS = (
-    Kind.CREATED,
-    Kind.ACKNOWLEDGED,
-    Kind.STATUS_CHANGED,
-    Kind.SEVERITY_CHANGED,
-    Kind.ROLE_ASSIGNED,
-    Kind.ESCALATED,
-    Kind.RESOLVE_HELD,
-    Kind.VERIFICATION_OVERRIDDEN,
+    CREATED,
+    ACKNOWLEDGED,
+    STATUS_CHANGED,
+    SEVERITY_CHANGED,
+    ROLE_ASSIGNED,
+    "escalated",
+    RESOLVE_HELD,
+    VERIFICATION_OVERRIDDEN,
 )
 KEY_NOTES = (NoteKind.DECISION, NoteKind.ACTION, NoteKind.HYPOTHESIS)
 # Names shorter than this match too many ordinary words to be a hint.
@@ -74,7 +85,7 @@ def _duration(incident: Incident) -> str:
 
 def _verification_outcome(incident: Incident, events: list[TimelineEvent]) -> str:
     items = list(incident.verification_items.all())
-    override = next((e for e in events if e.kind == Kind.VERIFICATION_OVERRIDDEN), None)
+    override = next((e for e in events if e.kind == VERIFICATION_OVERRIDDEN), None)
     if override is not None:
         reason = override.data.get("reason", "")
         open_items = "; ".join(override.data.get("open_items", []))
@@ -86,7 +97,7 @@ def _verification_outcome(incident: Incident, events: list[TimelineEvent]) -> st
 
 
 def _key_event(event: TimelineEvent) -> bool:
-    if event.kind == Kind.NOTE:
+    if event.kind == NOTE:
         return event.data.get("note_kind") in KEY_NOTES
     return event.kind in KEY_KINDS
 

@@ -2,34 +2,33 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from config.admin import ReadOnlyInline, pretty_json
 from config.admin_actions import apply_each
 from config.auth import request_actor
-from escalation.models import EscalationPolicy
 from incidents import selectors, services
 from incidents.admin.checklists import ResponseAidsAdminMixin
+from incidents.admin.reviews import IncidentReviewAdminMixin
 from incidents.admin.runbooks import runbook_step_urls
 from incidents.admin.scoping import TeamScopedAdmin
 from incidents.exceptions import IncidentError
 from incidents.models import (
     AlertEvent,
     Incident,
-    IncidentLink,
     IncidentRole,
-    PostIncidentReview,
     RoleAssignment,
     Service,
     SeverityLevel,
@@ -40,16 +39,8 @@ from incidents.models import (
 )
 from incidents.services.incident import DECLARATION_FIELDS, EDITABLE_FIELDS
 from incidents.services.setup import SEVERITY_EDITABLE
+from incidents.timeline import timeline_kind_label
 from incidents.timeline_document import timeline_download
-from notifications.models import Delivery
-
-
-def pretty_json(value: object, limit: int = 20_000) -> SafeString:
-    """Return JSON indented in a <pre>, cut at `limit` characters."""
-    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
-    if len(text) > limit:
-        text = text[:limit] + "\n… (cut)"
-    return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', text)
 
 
 def severity_badge(severity: SeverityLevel) -> SafeString:
@@ -62,17 +53,6 @@ def severity_badge(severity: SeverityLevel) -> SafeString:
     )
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 class RoleAssignmentInline(ReadOnlyInline):
     model = RoleAssignment
     fields = ["role", "user", "assigned_at", "assigned_by"]
@@ -81,9 +61,14 @@ class RoleAssignmentInline(ReadOnlyInline):
 
 class TimelineInline(ReadOnlyInline):
     model = TimelineEvent
-    fields = ["at", "kind", "message", "actor", "via"]
+    fields = ["at", "kind_label", "message", "actor", "via"]
+    readonly_fields = ["kind_label"]
     ordering = ["at", "id"]
     verbose_name_plural = "Timeline"
+
+    @admin.display(description="Kind")
+    def kind_label(self, event: TimelineEvent) -> str:
+        return timeline_kind_label(event.kind)
 
 
 class AlertEventInline(ReadOnlyInline):
@@ -96,22 +81,6 @@ class AlertEventInline(ReadOnlyInline):
     @admin.display(description="Payload")
     def raw(self, event: AlertEvent) -> SafeString:
         return pretty_json(event.payload)
-
-
-class DeliveryInline(ReadOnlyInline):
-    model = Delivery
-    fields = [
-        "created_at",
-        "purpose",
-        "user",
-        "kind",
-        "status",
-        "attempts",
-        "sent_at",
-        "error",
-    ]
-    ordering = ["created_at", "id"]
-    verbose_name_plural = "Deliveries (pages and channel messages)"
 
 
 class IncidentAdminForm(forms.ModelForm):
@@ -136,7 +105,7 @@ def _public_id(incident: Incident) -> str:
 
 
 @admin.register(Incident)
-class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
+class IncidentAdmin(IncidentReviewAdminMixin, ResponseAidsAdminMixin, TeamScopedAdmin):
     form = IncidentAdminForm
     list_display = [
         "public_id",
@@ -155,7 +124,13 @@ class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
     date_hierarchy = "detected_at"
     list_select_related = ["severity", "service__team"]
     actions = ["acknowledge", "resolve", "close", "assign_me_commander"]
-    inlines = [RoleAssignmentInline, TimelineInline, AlertEventInline, DeliveryInline]
+    # Other apps add theirs with incident_admin_inline_add (notifications:
+    # the incident's deliveries).
+    inlines: ClassVar[list[type[InlineModelAdmin[Any, Any]]]] = [
+        RoleAssignmentInline,
+        TimelineInline,
+        AlertEventInline,
+    ]
     readonly_fields = [
         "public_id",
         "status",
@@ -206,34 +181,6 @@ class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
             return format_html("{}", "—")
         url = reverse("admin:incidents_incident_timeline", args=[incident.pk])
         return format_html('<a href="{}">Download Markdown</a>', url)
-
-    @admin.display(description="Post-incident review")
-    def post_incident_review(self, incident: Incident) -> SafeString:
-        review = PostIncidentReview.objects.filter(incident=incident.pk).first()
-        if review is None:
-            return format_html("{}", "None required (yet)")
-        url = reverse("admin:incidents_postincidentreview_change", args=[review.pk])
-        return format_html('<a href="{}">{}</a>', url, review.get_state_display())
-
-    @admin.display(description="Repeat of")
-    def repeat_of(self, incident: Incident) -> SafeString:
-        links = IncidentLink.objects.filter(incident=incident.pk).select_related(
-            "repeats"
-        )
-        if not links:
-            return format_html("{}", "—")
-        return format_html_join(
-            ", ",
-            '<a href="{}">{}</a> ({})',
-            (
-                (
-                    reverse("admin:incidents_incident_change", args=[link.repeats_id]),
-                    link.repeats.public_id,
-                    link.get_reason_display().lower(),
-                )
-                for link in links
-            ),
-        )
 
     def get_urls(self) -> list[URLPattern]:
         export = path(
@@ -315,22 +262,6 @@ class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
             label=_public_id,
         )
 
-    @admin.action(description="Close selected incidents", permissions=["change"])
-    def close(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
-        apply_each(
-            request,
-            self,
-            queryset,
-            "Closed",
-            lambda i: services.incident_transition(
-                incident=i,
-                to=Incident.Status.CLOSED,
-                by=request_actor(request),
-                via="admin",
-            ),
-            label=_public_id,
-        )
-
     @admin.action(description="Assign me as incident commander", permissions=["change"])
     def assign_me_commander(
         self, request: HttpRequest, queryset: QuerySet[Incident]
@@ -349,6 +280,11 @@ class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
             ),
             label=_public_id,
         )
+
+
+def incident_admin_inline_add(inline: type[InlineModelAdmin[Any, Any]]) -> None:
+    """Show `inline` (another app's rows of an incident) on the incident page."""
+    IncidentAdmin.inlines.append(inline)
 
 
 class MembershipFormSet(forms.BaseInlineFormSet):
@@ -426,7 +362,7 @@ class ServiceAdmin(TeamScopedAdmin):
         self, db_field: Any, request: HttpRequest, **kwargs: Any
     ) -> Any:
         if db_field.name == "escalation_policy":
-            kwargs["queryset"] = EscalationPolicy.objects.filter(
+            kwargs["queryset"] = db_field.related_model.objects.filter(
                 team__in=selectors.team_list(user=request.user)
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)

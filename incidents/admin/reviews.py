@@ -26,7 +26,13 @@ from config.auth import request_actor
 from config.errors import VigilError
 from incidents import selectors
 from incidents.admin.scoping import TeamScopedAdmin
-from incidents.models import ActionItem, PostIncidentReview, RootCauseTag
+from incidents.models import (
+    ActionItem,
+    Incident,
+    IncidentLink,
+    PostIncidentReview,
+    RootCauseTag,
+)
 from incidents.review_checklist import review_checklist
 from incidents.review_document import SECTION_FIELDS, blameless_hints, review_download
 from incidents.services.action_items import (
@@ -34,6 +40,7 @@ from incidents.services.action_items import (
     action_item_create,
     action_item_update,
 )
+from incidents.services.incident import incident_transition
 from incidents.services.recurrence import root_cause_tag_create
 from incidents.services.review_notices import review_meeting_schedule
 from incidents.services.reviews import (
@@ -44,6 +51,55 @@ from incidents.services.reviews import (
 )
 
 MARKDOWN = forms.Textarea(attrs={"rows": 8, "cols": 100, "class": "vLargeTextField"})
+
+
+class IncidentReviewAdminMixin(admin.ModelAdmin):
+    """The incident page's review link, the incidents it repeats, and the
+    close action (which the review may hold back)."""
+
+    @admin.display(description="Post-incident review")
+    def post_incident_review(self, incident: Incident) -> SafeString:
+        review = PostIncidentReview.objects.filter(incident=incident.pk).first()
+        if review is None:
+            return format_html("{}", "None required (yet)")
+        url = reverse("admin:incidents_postincidentreview_change", args=[review.pk])
+        return format_html('<a href="{}">{}</a>', url, review.get_state_display())
+
+    @admin.display(description="Repeat of")
+    def repeat_of(self, incident: Incident) -> SafeString:
+        links = IncidentLink.objects.filter(incident=incident.pk).select_related(
+            "repeats"
+        )
+        if not links:
+            return format_html("{}", "—")
+        return format_html_join(
+            ", ",
+            '<a href="{}">{}</a> ({})',
+            (
+                (
+                    reverse("admin:incidents_incident_change", args=[link.repeats_id]),
+                    link.repeats.public_id,
+                    link.get_reason_display().lower(),
+                )
+                for link in links
+            ),
+        )
+
+    @admin.action(description="Close selected incidents", permissions=["change"])
+    def close(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
+        apply_each(
+            request,
+            self,
+            queryset,
+            "Closed",
+            lambda i: incident_transition(
+                incident=i,
+                to=Incident.Status.CLOSED,
+                by=request_actor(request),
+                via="admin",
+            ),
+            label=lambda i: i.public_id,
+        )
 
 
 class ReviewAdminForm(forms.ModelForm):

@@ -15,10 +15,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api import valid_input, valid_query
+from config.api import COMMON, INVALID, UNAUTHENTICATED, valid_input, valid_query
 from config.auth import request_actor
 from incidents import selectors
-from incidents.apis.core import COMMON, INVALID, UNAUTHENTICATED
 from incidents.models import (
     ActionItem,
     Incident,

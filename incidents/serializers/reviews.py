@@ -7,6 +7,11 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.serializers import (
+    StrictInputSerializer,
+    UserSummarySerializer,
+    VisibleIdField,
+)
 from incidents.models import (
     ActionItem,
     Incident,
@@ -18,13 +23,7 @@ from incidents.models import (
 from incidents.review_checklist import review_checklist
 from incidents.review_document import SECTION_FIELDS, blameless_hints
 from incidents.selectors import incident_list, root_cause_tag_list
-from incidents.serializers.core import (
-    StrictInputSerializer,
-    UserSummarySerializer,
-    VisibleIdField,
-    VisibleTeamField,
-    VisibleUserField,
-)
+from incidents.serializers.fields import VisibleTeamField, VisibleUserField
 from incidents.services.action_items import action_item_completion
 
 State = PostIncidentReview.State

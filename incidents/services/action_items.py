@@ -16,13 +16,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from incidents.exceptions import ReviewError, ReviewStateError
-from incidents.models import ActionItem, ActionItemDigest, Incident, TimelineEvent
+from incidents.models import ActionItem, ActionItemDigest, Incident
 from incidents.selectors import user_is_member
-from incidents.timeline import record_timeline
-from notifications.services import person_notify
+from incidents.services.notices import person_notice_send
+from incidents.services.timeline import timeline_event_record
+from incidents.timeline_kinds import ACTION_ITEM_ADDED, ACTION_ITEM_CHANGED
 
 Status = ActionItem.Status
-Kind = TimelineEvent.Kind
 Actor = User | None
 EDITABLE = ("title", "description", "owner", "due_date", "priority", "ticket_url")
 
@@ -68,10 +68,10 @@ def action_item_create(
         ticket_url=ticket_url,
         created_by=by,
     )
-    record_timeline(
-        incident,
-        Kind.ACTION_ITEM_ADDED,
-        f"Action item: {item.title} (owner {owner}, due {due_date:%Y-%m-%d})",
+    timeline_event_record(
+        incident=incident,
+        kind=ACTION_ITEM_ADDED,
+        message=f"Action item: {item.title} (owner {owner}, due {due_date:%Y-%m-%d})",
         by=by,
         via=via,
         data={"action_item": item.pk, "owner": owner.get_username()},
@@ -118,10 +118,10 @@ def action_item_update(
     edited = [f.replace("_", " ") for f in changed if f != "status"]
     if edited:
         what = ", ".join(filter(None, [what, "updated " + ", ".join(edited)]))
-    record_timeline(
-        incident,
-        Kind.ACTION_ITEM_CHANGED,
-        f"Action item {item.title}: {what}",
+    timeline_event_record(
+        incident=incident,
+        kind=ACTION_ITEM_CHANGED,
+        message=f"Action item {item.title}: {what}",
         by=by,
         via=via,
         data={"action_item": item.pk, "fields": changed, "status": item.status},
@@ -143,7 +143,7 @@ def _digest(owner: User, items: list[ActionItem], day: date) -> list[int]:
         f"{item.get_priority_display().lower()} priority)"
         for item in items
     ]
-    person_notify(
+    person_notice_send(
         user=owner,
         event_key=f"action-items:{day:%Y-%m-%d}",
         subject=f"{len(items)} overdue action item{'s' if len(items) > 1 else ''}",

@@ -29,10 +29,10 @@ from incidents.models import (
     IncidentLink,
     RootCauseTag,
     Team,
-    TimelineEvent,
 )
 from incidents.services.reviews import review_decide
-from incidents.timeline import record_timeline
+from incidents.services.timeline import timeline_event_record
+from incidents.timeline_kinds import FIELDS_UPDATED, REPEAT_LINKED
 
 Reason = IncidentLink.Reason
 Actor = User | None
@@ -71,10 +71,10 @@ def _link(
     if not created:
         return None
     label = Reason(reason).label.lower()
-    record_timeline(
-        incident,
-        TimelineEvent.Kind.REPEAT_LINKED,
-        f"Repeat of {earlier.public_id} ({earlier.title}): {label}"
+    timeline_event_record(
+        incident=incident,
+        kind=REPEAT_LINKED,
+        message=f"Repeat of {earlier.public_id} ({earlier.title}): {label}"
         + (f" — {detail}" if detail else ""),
         by=by,
         via=via,
@@ -166,10 +166,10 @@ def incident_root_cause_tags_set(
     incident.root_cause_tags.set(tags)
     after = {t.slug for t in tags}
     if before != after:
-        record_timeline(
-            incident,
-            TimelineEvent.Kind.FIELDS_UPDATED,
-            f"Root-cause tags: {', '.join(sorted(after)) or 'none'}",
+        timeline_event_record(
+            incident=incident,
+            kind=FIELDS_UPDATED,
+            message=f"Root-cause tags: {', '.join(sorted(after)) or 'none'}",
             by=by,
             via=via,
             data={"fields": ["root_cause_tags"], "tags": sorted(after)},

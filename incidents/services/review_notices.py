@@ -28,22 +28,21 @@ from incidents.models import (
     PostIncidentReview,
     ReviewReminder,
     TeamMembership,
-    TimelineEvent,
 )
 from incidents.review_document import duration_text
+from incidents.services.notices import person_notice_send
 from incidents.services.reviews import (
     review_check_open,
     review_locked,
     review_team_members,
 )
-from incidents.timeline import record_timeline
+from incidents.services.timeline import timeline_event_record
 from incidents.timeline_document import when
-from notifications.services import person_notify
+from incidents.timeline_kinds import PIR_MEETING_SCHEDULED, PIR_REMINDED
 
 State = PostIncidentReview.State
 Deadline = ReviewReminder.Deadline
 Stage = ReviewReminder.Stage
-Kind = TimelineEvent.Kind
 Actor = User | None
 MEETING_LENGTH = timedelta(hours=1)  # the protocol's one-hour meeting
 ACTIVE = (State.REQUIRED, State.DRAFTING, State.INITIAL_PUBLISHED)
@@ -146,11 +145,11 @@ def review_meeting_schedule(
     review.save(update_fields=["meeting_at"])
     review.attendees.set(invited)
     incident = review.incident
-    sequence = incident.timeline.filter(kind=Kind.PIR_MEETING_SCHEDULED).count()
+    sequence = incident.timeline.filter(kind=PIR_MEETING_SCHEDULED).count()
     calendar = _invitation(review, at, invited, sequence)
     unreachable = []
     for user in invited:
-        sent = person_notify(
+        sent = person_notice_send(
             user=user,
             event_key=f"pir{review.pk}:meeting{sequence}",
             subject=f"Invitation: post-incident review of {incident.public_id} "
@@ -164,10 +163,10 @@ def review_meeting_schedule(
         if not sent:
             unreachable.append(user.get_username())
     names = ", ".join(u.get_username() for u in invited)
-    record_timeline(
-        incident,
-        Kind.PIR_MEETING_SCHEDULED,
-        f"PIR meeting scheduled for {when(at)}; invited: {names}"
+    timeline_event_record(
+        incident=incident,
+        kind=PIR_MEETING_SCHEDULED,
+        message=f"PIR meeting scheduled for {when(at)}; invited: {names}"
         + (f" (no verified e-mail: {', '.join(unreachable)})" if unreachable else ""),
         by=by,
         via=via,
@@ -243,7 +242,7 @@ def _remind(
     told: list[str] = []
     unreachable: list[str] = []
     for user in _recipients(review, stage):
-        sent = person_notify(
+        sent = person_notice_send(
             user=user,
             event_key=f"pir{review.pk}:{due.deadline}:{stage}",
             subject=f"PIR of {incident.public_id}: {label.lower()} {wording}",
@@ -256,10 +255,10 @@ def _remind(
             now=now,
         )
         (told if sent else unreachable).append(user.get_username())
-    record_timeline(
-        incident,
-        Kind.PIR_REMINDED,
-        f"PIR {label.lower()} {wording} ({Stage(stage).label.lower()}): "
+    timeline_event_record(
+        incident=incident,
+        kind=PIR_REMINDED,
+        message=f"PIR {label.lower()} {wording} ({Stage(stage).label.lower()}): "
         + (", ".join(told) if told else "nobody reachable")
         + (f"; no verified e-mail: {', '.join(unreachable)}" if unreachable else ""),
         by=None,

@@ -28,15 +28,14 @@ from incidents.models import (
     IncidentRole,
     PostIncidentReview,
     RoleAssignment,
-    TimelineEvent,
 )
 from incidents.review_checklist import HAND_TICKED, ITEM_KEYS
 from incidents.review_document import SECTION_FIELDS, review_document_prefill
 from incidents.selectors import user_is_member
 from incidents.services.checklists import verification_may_override
-from incidents.timeline import record_timeline
+from incidents.services.timeline import timeline_event_record
+from incidents.timeline_kinds import PIR_DECIDED, PIR_STATE_CHANGED, PIR_WAIVED
 
-Kind = TimelineEvent.Kind
 State = PostIncidentReview.State
 Actor = User | None
 
@@ -102,10 +101,10 @@ def review_decide(
         return existing
     required, reason = review_requirement(incident=incident)
     at = at or timezone.now()
-    record_timeline(
-        incident,
-        Kind.PIR_DECIDED,
-        f"PIR required: {reason}" if required else f"No PIR needed: {reason}",
+    timeline_event_record(
+        incident=incident,
+        kind=PIR_DECIDED,
+        message=f"PIR required: {reason}" if required else f"No PIR needed: {reason}",
         by=by,
         via=via,
         at=at,
@@ -153,7 +152,15 @@ def _record(
     at: datetime | None = None,
     data: dict[str, object] | None = None,
 ) -> None:
-    record_timeline(review.incident, kind, message, by=by, via=via, at=at, data=data)
+    timeline_event_record(
+        incident=review.incident,
+        kind=kind,
+        message=message,
+        by=by,
+        via=via,
+        at=at,
+        data=data,
+    )
 
 
 def review_check_open(review: PostIncidentReview) -> None:
@@ -220,7 +227,7 @@ def review_advance(
     review.save()
     _record(
         review,
-        Kind.PIR_STATE_CHANGED,
+        PIR_STATE_CHANGED,
         f"PIR: {State(before).label} → {State(to).label}",
         by=by,
         via=via,
@@ -250,7 +257,7 @@ def review_waive(
     review.save()
     _record(
         review,
-        Kind.PIR_WAIVED,
+        PIR_WAIVED,
         f"PIR waived — {review.waive_reason}",
         by=by,
         via=via,
@@ -284,7 +291,7 @@ def review_update(
         review.owner = owner
         _record(
             review,
-            Kind.PIR_STATE_CHANGED,
+            PIR_STATE_CHANGED,
             f"PIR owner: {owner}",
             by=by,
             via=via,
@@ -297,7 +304,7 @@ def review_update(
         review.state = State.DRAFTING
         _record(
             review,
-            Kind.PIR_STATE_CHANGED,
+            PIR_STATE_CHANGED,
             "PIR: Required → Drafting",
             by=by,
             via=via,

@@ -10,12 +10,13 @@ import time_machine
 from django.contrib.auth.models import User
 
 from incidents.exceptions import ReviewError
-from incidents.models import ActionItem, ActionItemDigest, Incident, TimelineEvent
+from incidents.models import ActionItem, ActionItemDigest, Incident
 from incidents.services import incident_transition
 from incidents.services.action_items import (
     action_item_create,
     action_item_digests_send,
 )
+from incidents.timeline_kinds import ACTION_ITEM_ADDED
 from notifications.models import Delivery
 from tests.concurrency import in_threads
 from tests.conftest import api_client
@@ -60,7 +61,7 @@ def test_an_item_is_created_during_the_incident_through_the_api(incident, owner)
         "high",
         incident.public_id,
     )
-    assert incident.timeline.filter(kind=TimelineEvent.Kind.ACTION_ITEM_ADDED).exists()
+    assert incident.timeline.filter(kind=ACTION_ITEM_ADDED).exists()
 
 
 def test_wont_do_needs_a_reason_and_done_is_tracked_on_the_review(service, owner):

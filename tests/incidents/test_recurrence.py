@@ -8,13 +8,14 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from incidents.models import Incident, IncidentLink, PostIncidentReview, TimelineEvent
+from incidents.models import Incident, IncidentLink, PostIncidentReview
 from incidents.services import incident_transition, integration_create
 from incidents.services.recurrence import (
     incident_root_cause_tags_set,
     root_cause_tag_create,
 )
 from incidents.tasks import ingest_process_task
+from incidents.timeline_kinds import REPEAT_LINKED
 from tests.conftest import api_client, staff_client
 from tests.factories import ServiceFactory, TeamFactory, declare, verify
 from tests.incidents.ingest_helpers import post_json
@@ -69,7 +70,7 @@ def test_an_incident_with_an_earlier_alerts_fingerprint_is_flagged_a_repeat(gene
 
     link = IncidentLink.objects.get()
     assert (link.incident, link.repeats, link.reason) == (later, first, "fingerprint")
-    event = later.timeline.get(kind=TimelineEvent.Kind.REPEAT_LINKED)
+    event = later.timeline.get(kind=REPEAT_LINKED)
     assert event.message.startswith(f"Repeat of {first.public_id}")
 
 

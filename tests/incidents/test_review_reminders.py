@@ -22,7 +22,6 @@ from incidents.models import (
     ReviewReminder,
     Service,
     TeamMembership,
-    TimelineEvent,
 )
 from incidents.services import incident_assign_role, incident_transition
 from incidents.services.review_notices import (
@@ -30,6 +29,7 @@ from incidents.services.review_notices import (
     review_reminders_send,
 )
 from incidents.services.reviews import review_advance, review_update
+from incidents.timeline_kinds import PIR_REMINDED
 from notifications.models import Delivery
 from notifications.services import deliveries_send
 from tests.concurrency import in_threads
@@ -163,7 +163,7 @@ def test_a_reassigned_owner_is_the_one_reminded(world, service):
 def test_each_reminder_is_on_the_timeline(world):
     sweep_at(RESOLVED + 24 * H)
 
-    event = world.review.incident.timeline.get(kind=TimelineEvent.Kind.PIR_REMINDED)
+    event = world.review.incident.timeline.get(kind=PIR_REMINDED)
     assert event.message == (
         "PIR initial report due now (reminder at the deadline): ic"
     )
@@ -175,7 +175,7 @@ def test_a_recipient_without_a_verified_email_is_recorded(world):
 
     sweep_at(RESOLVED + 72 * H)
 
-    event = world.review.incident.timeline.get(kind=TimelineEvent.Kind.PIR_REMINDED)
+    event = world.review.incident.timeline.get(kind=PIR_REMINDED)
     assert event.data["unreachable"] == ["boss"]
     assert world.sent_to() == []
 

@@ -19,12 +19,12 @@ from incidents.models import (
 )
 from incidents.services import incident_assign_role, incident_transition
 from incidents.services.reviews import review_advance, review_waive
+from incidents.timeline_kinds import PIR_DECIDED, PIR_STATE_CHANGED, PIR_WAIVED
 from tests.conftest import api_client, staff_client
 from tests.factories import MembershipFactory, declare, verify
 
 S = Incident.Status
 State = PostIncidentReview.State
-Kind = TimelineEvent.Kind
 
 
 def resolve(incident: Incident, by: User | None = None) -> Incident:
@@ -33,7 +33,7 @@ def resolve(incident: Incident, by: User | None = None) -> Incident:
 
 
 def decision(incident: Incident) -> TimelineEvent:
-    return incident.timeline.get(kind=Kind.PIR_DECIDED)
+    return incident.timeline.get(kind=PIR_DECIDED)
 
 
 @pytest.mark.parametrize("code", ["P0", "P1"])
@@ -114,7 +114,7 @@ def test_a_review_moves_forward_one_step_at_a_time(service, responder):
     assert list(review.attendees.all()) == [responder]
     assert review.initial_published_at is not None
     assert review.meeting_held_at is not None
-    changes = review.incident.timeline.filter(kind=Kind.PIR_STATE_CHANGED)
+    changes = review.incident.timeline.filter(kind=PIR_STATE_CHANGED)
     assert [e.data["to"] for e in changes] == [
         "drafting",
         "initial_published",
@@ -135,7 +135,7 @@ def test_only_the_commander_or_a_team_lead_may_waive_and_only_with_a_reason(
     review = review_waive(review=review, reason="Duplicate of INC-1", by=team_lead)
 
     assert review.state == State.WAIVED
-    waived = review.incident.timeline.get(kind=Kind.PIR_WAIVED)
+    waived = review.incident.timeline.get(kind=PIR_WAIVED)
     assert waived.message == "PIR waived — Duplicate of INC-1"
     assert waived.actor == team_lead
 

@@ -42,16 +42,11 @@ def revoke(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0013_status_updates'),
+        ('incidents', '0014_timeline_kinds_registered_by_apps'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
-        migrations.AlterField(
-            model_name='timelineevent',
-            name='kind',
-            field=models.CharField(choices=[('created', 'Incident declared'), ('acknowledged', 'Acknowledged'), ('status_changed', 'Status changed'), ('severity_changed', 'Severity changed'), ('role_assigned', 'Role assigned'), ('fields_updated', 'Details updated'), ('note', 'Note'), ('alert_attached', 'Alert attached'), ('alert_resolved', 'Alert resolved'), ('ack_target_missed', 'Acknowledge target missed'), ('resolve_target_missed', 'Resolve target missed'), ('notification_sent', 'Notification sent'), ('notification_failed', 'Notification failed'), ('escalated', 'Escalated'), ('escalation_skipped', 'Escalation level skipped'), ('escalation_stopped', 'Escalation stopped'), ('escalation_restarted', 'Escalation restarted'), ('reassigned', 'Reassigned'), ('responder_added', 'Responder added'), ('verification_ticked', 'Verification item ticked'), ('verification_unticked', 'Verification item unticked'), ('verification_overridden', 'Verification overridden'), ('resolve_held', 'Resolve held for verification'), ('checklist_ticked', 'Checklist item ticked'), ('checklist_unticked', 'Checklist item unticked'), ('runbook_attached', 'Runbook attached'), ('runbook_step_done', 'Runbook step done'), ('runbook_step_reopened', 'Runbook step reopened'), ('runbook_step_skipped', 'Runbook step skipped'), ('runbook_step_note', 'Runbook step note'), ('pir_decided', 'PIR decision'), ('pir_state_changed', 'PIR state changed'), ('pir_waived', 'PIR waived'), ('pir_meeting_scheduled', 'PIR meeting scheduled'), ('pir_reminded', 'PIR reminder sent'), ('action_item_added', 'Action item added'), ('action_item_changed', 'Action item changed'), ('repeat_linked', 'Linked as a repeat')], max_length=32),
-        ),
         migrations.CreateModel(
             name='PostIncidentReview',
             fields=[
