@@ -5,6 +5,7 @@ changes, and the timeline entries of finished deliveries."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -53,10 +54,30 @@ def tell_channels(
         )
 
 
-def send_notice(sender: Any, *, user: User, **notice: Any) -> bool:
+def send_notice(
+    sender: Any,
+    *,
+    user: User,
+    event_key: str,
+    subject: str,
+    text: str,
+    incident: Incident | None,
+    calendar: str,
+    now: datetime | None,
+    **_: Any,
+) -> bool:
     """E-mail a person the incident core's notice; False if they have no
     verified e-mail address."""
-    return bool(person_notify(user=user, **notice))
+    sent = person_notify(
+        user=user,
+        event_key=event_key,
+        subject=subject,
+        text=text,
+        incident=incident,
+        calendar=calendar,
+        now=now,
+    )
+    return bool(sent)
 
 
 def record_deliveries(
