@@ -20,6 +20,8 @@ or roll back with it, and an exception in a receiver undoes the change.
   meeting invitation, an action-item digest), once per `event_key`; a
   receiver returns whether it could reach them (`calendar`, if not empty, is
   an iCalendar invitation to attach).
+- `person_email_wanted(user)`: a receiver returns the address notices to
+  `user` go to ("" if none), for an invitation's attendee list.
 """
 
 from __future__ import annotations
@@ -32,3 +34,4 @@ incident_severity_raised = Signal()
 alert_attached = Signal()
 team_member_leaving = Signal()
 person_notice = Signal()
+person_email_wanted = Signal()

@@ -15,9 +15,10 @@ from incidents.services.timeline import timeline_event_record
 from incidents.signals import (
     incident_declared,
     incident_status_changed,
+    person_email_wanted,
     person_notice,
 )
-from notifications.models import Delivery
+from notifications.models import ContactMethod, Delivery, Kind
 from notifications.services import deliveries_cancel, notify, person_notify
 from notifications.signals import deliveries_finished
 from notifications.timeline_kinds import NOTIFICATION_FAILED, NOTIFICATION_SENT
@@ -78,6 +79,18 @@ def send_notice(
         now=now,
     )
     return bool(sent)
+
+
+def email_address(sender: Any, *, user: User, **_: Any) -> str:
+    """Return the user's first verified e-mail address, or ""."""
+    method = (
+        ContactMethod.objects.filter(
+            user=user, kind=Kind.EMAIL, verified_at__isnull=False
+        )
+        .order_by("id")
+        .first()
+    )
+    return method.address if method is not None else ""
 
 
 def record_deliveries(
@@ -151,6 +164,9 @@ def connect() -> None:
         tell_channels, dispatch_uid="notifications.tell_channels"
     )
     person_notice.connect(send_notice, dispatch_uid="notifications.send_notice")
+    person_email_wanted.connect(
+        email_address, dispatch_uid="notifications.email_address"
+    )
     deliveries_finished.connect(
         record_deliveries, dispatch_uid="notifications.record_deliveries"
     )

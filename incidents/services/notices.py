@@ -7,7 +7,7 @@ from datetime import datetime
 from django.contrib.auth.models import User
 
 from incidents.models import Incident
-from incidents.signals import person_notice
+from incidents.signals import person_email_wanted, person_notice
 
 
 def person_notice_send(
@@ -35,3 +35,10 @@ def person_notice_send(
         now=now,
     )
     return any(reached for _, reached in responses)
+
+
+def person_email_address(*, user: User) -> str:
+    """Return the address `user` is e-mailed at: the first a receiver names
+    (a verified e-mail contact method), else their account's e-mail."""
+    responses = person_email_wanted.send(User, user=user)
+    return next((address for _, address in responses if address), user.email)

@@ -30,7 +30,7 @@ from incidents.models import (
     TeamMembership,
 )
 from incidents.review_document import duration_text
-from incidents.services.notices import person_notice_send
+from incidents.services.notices import person_email_address, person_notice_send
 from incidents.services.reviews import (
     review_check_open,
     review_locked,
@@ -73,13 +73,6 @@ def review_responders(*, review: PostIncidentReview) -> list[User]:
     )
 
 
-def _address(user: User) -> str:
-    method = user.contact_methods.filter(
-        kind="email", verified_at__isnull=False
-    ).first()
-    return method.address if method is not None else user.email
-
-
 def _invitation(
     review: PostIncidentReview, at: datetime, attendees: list[User], sequence: int
 ) -> str:
@@ -102,7 +95,7 @@ def _invitation(
         f"action items with owners and deadlines.\n{review_url(review)}",
     )
     for user in attendees:
-        address = _address(user)
+        address = person_email_address(user=user)
         if not address:
             continue
         attendee = vCalAddress(f"mailto:{address}")

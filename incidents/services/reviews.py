@@ -32,7 +32,7 @@ from incidents.models import (
 from incidents.review_checklist import HAND_TICKED, ITEM_KEYS
 from incidents.review_document import SECTION_FIELDS, review_document_prefill
 from incidents.selectors import user_is_member
-from incidents.services.checklists import verification_may_override
+from incidents.services.checklists import incident_may_override
 from incidents.services.timeline import timeline_event_record
 from incidents.timeline_kinds import PIR_DECIDED, PIR_STATE_CHANGED, PIR_WAIVED
 
@@ -244,7 +244,7 @@ def review_waive(
     """Waive the review: only the incident commander or a team lead, with a reason."""
     review = review_locked(review)
     review_check_open(review)
-    if not verification_may_override(incident=review.incident, user=by):
+    if not incident_may_override(incident=review.incident, user=by):
         raise WaiveRefusedError(
             "only the incident commander or a team lead may waive a PIR"
         )
