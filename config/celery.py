@@ -102,6 +102,19 @@ app.conf.beat_schedule = {
         "task": "escalation.tasks.escalation_ack_expiry_sweep_task",
         "schedule": 10.0,
     },
+    # Remind the owner of a post-incident review before and at each deadline,
+    # and tell the team lead, then the manager, when it is overdue. Deadlines
+    # are hours apart: a minute late is on time.
+    "review-reminders": {
+        "task": "incidents.tasks.review_reminders_task",
+        "schedule": 60.0,
+    },
+    # One digest a day per owner of overdue action items: the first sweep of
+    # the day sends it; hourly so that a restart costs at most an hour.
+    "action-item-digests": {
+        "task": "incidents.tasks.action_item_digests_task",
+        "schedule": 3600.0,
+    },
     # Fire escalation steps that are due and that no task fired: the wait was
     # too long for an ETA, the worker was down, or the message was lost.
     # Every second, so such a step is at most about a second late.

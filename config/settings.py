@@ -395,6 +395,18 @@ VIGIL_OUTBOUND_ALLOWLIST = env_list("VIGIL_OUTBOUND_ALLOWLIST", [])
 VIGIL_OUTBOUND_TIMEOUT = env_int("VIGIL_OUTBOUND_TIMEOUT", 10, minimum=1)
 # How long acknowledge/resolve links in messages stay valid.
 VIGIL_ACTION_LINK_HOURS = env_int("VIGIL_ACTION_LINK_HOURS", 24, minimum=1)
+# Post-incident reviews: the owner is reminded this long before each deadline
+# (initial report, review meeting); this long after a missed deadline the team
+# lead is told, and twice as long after, the team's manager.
+VIGIL_PIR_REMIND_BEFORE_HOURS = env_int("VIGIL_PIR_REMIND_BEFORE_HOURS", 4, minimum=1)
+VIGIL_PIR_ESCALATE_AFTER_HOURS = env_int(
+    "VIGIL_PIR_ESCALATE_AFTER_HOURS", 24, minimum=1
+)
+# Incidents sharing an alert fingerprint, dedup key or root-cause tag with an
+# earlier one of the same team within this many days are linked as repeats.
+VIGIL_RECURRENCE_LOOKBACK_DAYS = env_int(
+    "VIGIL_RECURRENCE_LOOKBACK_DAYS", 90, minimum=1
+)
 # What any user can make Vigil send to addresses not yet proven theirs:
 # contact methods waiting for their code, and verification codes an hour.
 VIGIL_MAX_UNVERIFIED_CONTACT_METHODS = env_int(

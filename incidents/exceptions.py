@@ -103,3 +103,21 @@ class RestrictedIncidentError(IncidentError):
 
     status_code = 403
     code = "restricted"
+
+
+class ReviewError(IncidentError):
+    """A post-incident review or action item change that is refused."""
+
+
+class ReviewStateError(ReviewError):
+    """The review's state does not allow this (or keeps the incident open)."""
+
+    status_code = 409
+    code = "review_state"
+
+
+class WaiveRefusedError(ReviewError):
+    """Only the incident commander or a team lead may waive a review."""
+
+    status_code = 403
+    code = "waive_refused"

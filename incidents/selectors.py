@@ -22,6 +22,7 @@ from django.db.models import (
 
 from config.db import own_rows
 from incidents.models import (
+    ActionItem,
     Alert,
     AlertEvent,
     ChangeEvent,
@@ -30,6 +31,7 @@ from incidents.models import (
     Incident,
     Integration,
     MaintenanceWindow,
+    RootCauseTag,
     Service,
     SeverityLevel,
     Team,
@@ -265,3 +267,14 @@ def team_member_users(*, team: Team | None, role: str = "") -> list[Account]:
 
 def team_has_member(*, team: Team, user: Account) -> bool:
     return TeamMembership.objects.filter(team=team, user_id=user.pk).exists()
+
+
+def action_item_list(*, user: User) -> QuerySet[ActionItem]:
+    """Return the action items of `user`'s teams' incidents."""
+    items = ActionItem.objects.select_related("incident", "owner")
+    return _scoped(items, user, "incident__service__team__")
+
+
+def root_cause_tag_list(*, user: User) -> QuerySet[RootCauseTag]:
+    """Return the root-cause vocabularies of `user`'s teams."""
+    return _scoped(RootCauseTag.objects.select_related("team"), user, "team__")

@@ -21,6 +21,13 @@ or roll back with it, and an exception in a receiver undoes the change.
   that may re-page (not a flood's, not the declaring one).
 - `team_member_leaving(team, user)`: a member is about to be removed from a
   team; a receiver raises IncidentError to refuse (still on call there).
+- `person_notice(user, event_key, subject, text, incident, calendar, now)`:
+  e-mail one person a notice about follow-up work (a review's reminder or
+  meeting invitation, an action-item digest), once per `event_key`; a
+  receiver returns whether it could reach them (`calendar`, if not empty, is
+  an iCalendar invitation to attach).
+- `person_email_wanted(user)`: a receiver returns the address notices to
+  `user` go to ("" if none), for an invitation's attendee list.
 """
 
 from __future__ import annotations
@@ -33,3 +40,5 @@ status_update_posted = Signal()
 incident_severity_raised = Signal()
 alert_attached = Signal()
 team_member_leaving = Signal()
+person_notice = Signal()
+person_email_wanted = Signal()

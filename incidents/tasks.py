@@ -18,6 +18,8 @@ from incidents.services import (
     incident_record_missed_targets,
     maintenance_windows_close,
 )
+from incidents.services.action_items import action_item_digests_send
+from incidents.services.review_notices import review_reminders_send
 
 logger = logging.getLogger(__name__)
 
@@ -117,3 +119,15 @@ def maintenance_windows_close_task() -> int:
 def incident_targets_sweep_task() -> int:
     """Record missed acknowledge/resolve targets (beat, every 30 s)."""
     return incident_record_missed_targets(now=timezone.now())
+
+
+@shared_task
+def review_reminders_task() -> int:
+    """Remind and escalate post-incident review deadlines (beat)."""
+    return review_reminders_send(now=timezone.now())
+
+
+@shared_task
+def action_item_digests_task() -> int:
+    """Send each owner their one daily digest of overdue action items (beat)."""
+    return action_item_digests_send(now=timezone.now())

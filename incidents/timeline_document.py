@@ -14,14 +14,15 @@ from incidents.timeline_kinds import NOTE
 NoteKind = TimelineEvent.NoteKind
 
 
-def _when(value: datetime | None, *, with_date: bool = True) -> str:
+def when(value: datetime | None, *, with_date: bool = True) -> str:
     if value is None:
         return "—"
     local = timezone.localtime(value)
     return local.strftime("%Y-%m-%d %H:%M %Z" if with_date else "%H:%M")
 
 
-def _line(event: TimelineEvent, first_day: str) -> str:
+def timeline_line(event: TimelineEvent, first_day: str) -> str:
+    """Return one event as a line of the document (time, text, who)."""
     local = timezone.localtime(event.at)
     stamp = local.strftime(
         "%H:%M" if local.strftime("%Y-%m-%d") == first_day else "%Y-%m-%d %H:%M"
@@ -37,7 +38,7 @@ def _line(event: TimelineEvent, first_day: str) -> str:
 
 def _notes(events: list[TimelineEvent], kind: str) -> list[str]:
     found = [
-        f"- {' '.join(e.message.split())} ({_when(e.at)})"
+        f"- {' '.join(e.message.split())} ({when(e.at)})"
         for e in events
         if e.kind == NOTE and e.data.get("note_kind") == kind
     ]
@@ -51,11 +52,11 @@ def _evidence(incident: Incident) -> list[str]:
         what = " ".join(record.what.split())
         lines.append(
             f"- E{record.pk}: {what} — {record.hash_algorithm} `{record.hash}`, "
-            f"collected by {record.collected_by} at {_when(record.collected_at)}, "
+            f"collected by {record.collected_by} at {when(record.collected_at)}, "
             f"kept at {record.location}"
         )
         lines += [
-            f"  - {_when(t.transferred_at)}: {t.from_holder} → {t.to_holder}"
+            f"  - {when(t.transferred_at)}: {t.from_holder} → {t.to_holder}"
             + (f", kept at {t.location}" if t.location else "")
             + (f" ({' '.join(t.reason.split())})" if t.reason else "")
             for t in record.transfers.all()
@@ -76,17 +77,17 @@ def timeline_document(*, incident: Incident) -> str:
         f"**Severity:** {incident.severity.code} ({incident.severity.name})",
         f"**Status:** {incident.get_status_display()}",
         f"**Service:** {incident.service.name}",
-        f"**Started:** {_when(incident.started_at)}",
-        f"**Detected:** {_when(incident.detected_at)}",
-        f"**Acknowledged:** {_when(incident.acknowledged_at)}",
-        f"**Resolved:** {_when(incident.resolved_at)}",
+        f"**Started:** {when(incident.started_at)}",
+        f"**Detected:** {when(incident.detected_at)}",
+        f"**Acknowledged:** {when(incident.acknowledged_at)}",
+        f"**Resolved:** {when(incident.resolved_at)}",
         f"**War room:** {incident.war_room_channel}",
     ]
     lines += [
         f"**{role.label}:** {holders.get(role.value, '—')}" for role in IncidentRole
     ]
     lines += ["", f"## Timeline ({first_day})"]
-    lines += [_line(event, first_day) for event in events]
+    lines += [timeline_line(event, first_day) for event in events]
     lines += ["", "## Current Status", incident.summary.strip() or "—"]
     if incident.impact or incident.users_affected is not None:
         users = incident.users_affected

@@ -48,3 +48,13 @@ CUSTODY_TRANSFERRED = timeline_kind(
 )
 VISIBILITY_CHANGED = timeline_kind("visibility_changed", "Visibility changed")
 # --- end of the security response kinds.
+
+# Post-incident reviews, action items and repeats.
+PIR_DECIDED = timeline_kind("pir_decided", "PIR decision")
+PIR_STATE_CHANGED = timeline_kind("pir_state_changed", "PIR state changed")
+PIR_WAIVED = timeline_kind("pir_waived", "PIR waived")
+PIR_MEETING_SCHEDULED = timeline_kind("pir_meeting_scheduled", "PIR meeting scheduled")
+PIR_REMINDED = timeline_kind("pir_reminded", "PIR reminder sent")
+ACTION_ITEM_ADDED = timeline_kind("action_item_added", "Action item added")
+ACTION_ITEM_CHANGED = timeline_kind("action_item_changed", "Action item changed")
+REPEAT_LINKED = timeline_kind("repeat_linked", "Linked as a repeat")

@@ -15,6 +15,11 @@ from incidents.apis.ingest import (
     MaintenanceWindowViewSet,
     UserReportView,
 )
+from incidents.apis.reviews import (
+    ActionItemViewSet,
+    IncidentReviewViewSet,
+    RootCauseTagViewSet,
+)
 from incidents.apis.runbooks import (
     ExternalContactViewSet,
     IncidentRunbookStepViewSet,
@@ -55,6 +60,8 @@ router.register(
 router.register(
     "external-contacts", ExternalContactViewSet, basename="external-contact"
 )
+router.register("action-items", ActionItemViewSet, basename="action-item")
+router.register("root-cause-tags", RootCauseTagViewSet, basename="root-cause-tag")
 
 # Verification, the response checklist and resolve: more detail routes of an
 # incident, in a router of their own so that the API root lists incidents once.
@@ -64,6 +71,8 @@ aids.register(
     "incidents", IncidentStatusUpdatesViewSet, basename="incident-status-updates"
 )
 aids.register("incidents", IncidentVisibilityViewSet, basename="incident-visibility")
+# The post-incident review and repeat links: more detail routes of an incident.
+aids.register("incidents", IncidentReviewViewSet, basename="incident-review")
 
 urlpatterns = [
     path("reports/", UserReportView.as_view(), name="user-report"),

@@ -192,6 +192,7 @@ class MessageTemplate(models.Model):
         REMINDER = "reminder", "Status update reminder"
         VERIFICATION = "verification", "Contact verification"
         TEST = "test", "Test message"
+        NOTICE = "notice", "Reminder or digest to a person"
 
     class Format(models.TextChoices):
         SUBJECT = "subject", "Email subject"
@@ -226,6 +227,7 @@ class Delivery(models.Model):
         BROADCAST = "broadcast", "Channel broadcast"
         VERIFICATION = "verification", "Verification"
         TEST = "test", "Test message"
+        FOLLOW_UP = "follow_up", "Post-incident follow-up"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"

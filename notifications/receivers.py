@@ -6,14 +6,22 @@ someone is on it, and the timeline entries of finished deliveries."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
+
+from django.contrib.auth.models import User
 
 from incidents.formatting import when
 from incidents.models import Incident, StatusUpdate
 from incidents.services.timeline import timeline_event_record
-from incidents.signals import incident_status_changed, status_update_posted
-from notifications.models import Delivery
-from notifications.services import deliveries_cancel, notify
+from incidents.signals import (
+    incident_status_changed,
+    person_email_wanted,
+    person_notice,
+    status_update_posted,
+)
+from notifications.models import ContactMethod, Delivery, Kind
+from notifications.services import deliveries_cancel, notify, person_notify
 from notifications.signals import deliveries_finished
 from notifications.timeline_kinds import NOTIFICATION_FAILED, NOTIFICATION_SENT
 
@@ -53,6 +61,44 @@ def stop_pages(sender: Any, *, incident: Incident, **_: Any) -> None:
     to = incident.status
     if to != S.TRIGGERED:
         deliveries_cancel(incident=incident, reason=f"incident {S(to).label.lower()}")
+
+
+def send_notice(
+    sender: Any,
+    *,
+    user: User,
+    event_key: str,
+    subject: str,
+    text: str,
+    incident: Incident | None,
+    calendar: str,
+    now: datetime | None,
+    **_: Any,
+) -> bool:
+    """E-mail a person the incident core's notice; False if they have no
+    verified e-mail address."""
+    sent = person_notify(
+        user=user,
+        event_key=event_key,
+        subject=subject,
+        text=text,
+        incident=incident,
+        calendar=calendar,
+        now=now,
+    )
+    return bool(sent)
+
+
+def email_address(sender: Any, *, user: User, **_: Any) -> str:
+    """Return the user's first verified e-mail address, or ""."""
+    method = (
+        ContactMethod.objects.filter(
+            user=user, kind=Kind.EMAIL, verified_at__isnull=False
+        )
+        .order_by("id")
+        .first()
+    )
+    return method.address if method is not None else ""
 
 
 def record_deliveries(
@@ -123,6 +169,10 @@ def _record_message(deliveries: list[Delivery], bundled: Mapping[int, int]) -> N
 def connect() -> None:
     status_update_posted.connect(tell_update, dispatch_uid="notifications.update")
     incident_status_changed.connect(stop_pages, dispatch_uid="notifications.stop_pages")
+    person_notice.connect(send_notice, dispatch_uid="notifications.send_notice")
+    person_email_wanted.connect(
+        email_address, dispatch_uid="notifications.email_address"
+    )
     deliveries_finished.connect(
         record_deliveries, dispatch_uid="notifications.record_deliveries"
     )

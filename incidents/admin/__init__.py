@@ -1,5 +1,12 @@
 """Django admin for responders: every change goes through the services."""
 
-from incidents.admin import checklists, core, ingest, runbooks, status_updates
+from incidents.admin import (
+    checklists,
+    core,
+    ingest,
+    reviews,
+    runbooks,
+    status_updates,
+)
 
-__all__ = ["checklists", "core", "ingest", "runbooks", "status_updates"]
+__all__ = ["checklists", "core", "ingest", "reviews", "runbooks", "status_updates"]

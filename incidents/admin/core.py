@@ -21,6 +21,7 @@ from config.admin_actions import apply_each
 from config.auth import request_actor
 from incidents import console, selectors, services
 from incidents.admin.checklists import ResponseAidsAdminMixin
+from incidents.admin.reviews import IncidentReviewAdminMixin
 from incidents.admin.runbooks import runbook_step_urls
 from incidents.admin.scoping import TeamScopedAdmin
 from incidents.admin.security import VISIBILITY_FIELDS, SecurityAdminMixin
@@ -123,6 +124,7 @@ class IncidentAdmin(
     WarRoomAdminMixin,
     StatusUpdateAdminMixin,
     SecurityAdminMixin,
+    IncidentReviewAdminMixin,
     ResponseAidsAdminMixin,
     TeamScopedAdmin,
 ):
@@ -143,7 +145,13 @@ class IncidentAdmin(
     search_fields = ["public_id", "title"]
     date_hierarchy = "detected_at"
     list_select_related = ["severity", "service__team"]
-    actions = ["acknowledge", "resolve", "assign_me_commander", "post_status_update"]
+    actions = [
+        "acknowledge",
+        "resolve",
+        "close",
+        "assign_me_commander",
+        "post_status_update",
+    ]
     # Other apps add theirs with incident_admin_inline_add (notifications:
     # the incident's deliveries).
     inlines: ClassVar[list[type[InlineModelAdmin[Any, Any]]]] = [
@@ -157,6 +165,8 @@ class IncidentAdmin(
         "war_room_channel",
         "timeline_export",
         "communication",
+        "post_incident_review",
+        "repeat_of",
         "verification",
         "response_checklist",
         "evidence_chain",

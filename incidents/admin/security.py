@@ -14,7 +14,7 @@ from django.utils.safestring import SafeString
 from config.auth import request_actor
 from incidents import selectors
 from incidents.models import EvidenceRecord, Incident
-from incidents.services.checklists import verification_may_override
+from incidents.services.checklists import incident_may_override
 from incidents.services.security import incident_set_visibility
 
 VISIBILITY_FIELDS = ("restricted", "named_responders")
@@ -26,7 +26,7 @@ def _check_edits(request: HttpRequest, form: Any, data: dict[str, Any]) -> None:
     if service is not None and service.team_id != incident.service.team_id:
         form.add_error("service", "An incident stays with its team's services.")
     changed = set(VISIBILITY_FIELDS) & set(form.changed_data)
-    if changed and not verification_may_override(
+    if changed and not incident_may_override(
         incident=incident, user=request_actor(request)
     ):
         form.add_error(

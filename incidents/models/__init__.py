@@ -24,6 +24,14 @@ from incidents.models.core import (
 )
 from incidents.models.evidence import CustodyTransfer, EvidenceRecord
 from incidents.models.quotas import AlertFlood, IngestQuotaKey, IngestQuotaWindow
+from incidents.models.reviews import (
+    ActionItem,
+    ActionItemDigest,
+    IncidentLink,
+    PostIncidentReview,
+    ReviewReminder,
+    RootCauseTag,
+)
 from incidents.models.runbooks import (
     ExternalContact,
     IncidentRunbook,
@@ -35,6 +43,8 @@ from incidents.models.runbooks import (
 from incidents.models.status_updates import StatusUpdate
 
 __all__ = [
+    "ActionItem",
+    "ActionItemDigest",
     "Alert",
     "AlertEvent",
     "AlertFlood",
@@ -45,6 +55,7 @@ __all__ = [
     "ExternalContact",
     "Incident",
     "IncidentDaySequence",
+    "IncidentLink",
     "IncidentRole",
     "IncidentRunbook",
     "IncidentRunbookStep",
@@ -54,7 +65,10 @@ __all__ = [
     "Integration",
     "MaintenanceWindow",
     "Phase",
+    "PostIncidentReview",
+    "ReviewReminder",
     "RoleAssignment",
+    "RootCauseTag",
     "Runbook",
     "RunbookStep",
     "Service",

@@ -41,6 +41,7 @@ from incidents.services.alert_closing import (
 from incidents.services.floods import alert_flood_fold, alert_flood_is
 from incidents.services.incident import incident_create
 from incidents.services.quarantine import alert_event_fail
+from incidents.services.recurrence import incident_repeats_find
 from incidents.services.timeline import timeline_event_record
 from incidents.signals import alert_attached
 from incidents.timeline_kinds import ALERT_ATTACHED
@@ -367,6 +368,7 @@ def _trigger(
         via=event.source,
         data={"alert": alert.pk, "dedup_key": alert.dedup_key, "event": event.pk},
     )
+    incident_repeats_find(incident=incident, alert=alert, via=event.source)
     # A flood pages once, when declared: its further alerts page no one.
     if not declared and flood is None and not alert_flood_is(incident):
         alert_attached.send(Incident, incident=incident, alert=alert)

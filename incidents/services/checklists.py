@@ -174,8 +174,9 @@ def verification_open_items(*, incident: Incident) -> list[IncidentVerificationI
     return [item for item in items if item.checked_at is None]
 
 
-def verification_may_override(*, incident: Incident, user: Actor) -> bool:
-    """Return whether `user` may resolve without finishing verification: the
+def incident_may_override(*, incident: Incident, user: Actor) -> bool:
+    """Return whether `user` may overrule the incident's guards (resolve
+    without finishing verification, waive its post-incident review): the
     incident commander, a lead or manager of its team, or a superuser."""
     if user is None or not user.is_active:
         return False
@@ -213,7 +214,7 @@ def verification_check_resolve(
             f"(tick the items, then resolve again); still open: {'; '.join(labels)}",
             open_items=[{"id": item.pk, "label": item.label} for item in still_open],
         )
-    if not verification_may_override(incident=incident, user=by):
+    if not incident_may_override(incident=incident, user=by):
         raise OverrideRefusedError(
             "only the incident commander or a team lead may resolve "
             "without completing verification"

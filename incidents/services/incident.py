@@ -41,6 +41,7 @@ from incidents.services.checklists import (
     verification_items_reopen,
     verification_items_resync,
 )
+from incidents.services.reviews import review_check_close, review_decide
 from incidents.services.runbooks import incident_runbooks_attach_matching
 from incidents.services.timeline import timeline_event_record
 from incidents.signals import (
@@ -249,6 +250,8 @@ def incident_transition(
         )
     elif before == S.RESOLVED and to == S.INVESTIGATING:  # reopened
         verification_items_reopen(incident=incident)
+    elif to == S.CLOSED:
+        review_check_close(incident=incident)
     _apply_status(incident, to, at)
     incident.save()
     label = S(to).label
@@ -280,6 +283,8 @@ def incident_transition(
         )
     else:
         update_clock_resync(incident=incident, at=at)
+    if to == S.RESOLVED:
+        review_decide(incident=incident, by=by, via=via, at=at)
     incident_status_changed.send(
         Incident,
         incident=incident,

@@ -29,7 +29,7 @@ from incidents.models import (
 )
 from incidents.phases import phase_blockers
 from incidents.runbook_selectors import runbook_matching
-from incidents.services.checklists import verification_may_override
+from incidents.services.checklists import incident_may_override
 from incidents.services.timeline import timeline_event_record
 from incidents.timeline_kinds import (
     PHASE_ORDER_OVERRIDDEN,
@@ -198,7 +198,7 @@ def _check_phase_order(
             "override with a reason as incident commander or team lead",
             open_steps=waiting,
         )
-    if not verification_may_override(incident=step.incident, user=by):
+    if not incident_may_override(incident=step.incident, user=by):
         raise OverrideRefusedError(
             "only the incident commander or a team lead may work a phase "
             "before the earlier phases are done"

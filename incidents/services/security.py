@@ -26,7 +26,7 @@ from incidents.models import (
     RoleAssignment,
 )
 from incidents.selectors import user_is_member
-from incidents.services.checklists import verification_may_override
+from incidents.services.checklists import incident_may_override
 from incidents.services.incident import locked
 from incidents.services.timeline import timeline_event_record
 from incidents.timeline_kinds import (
@@ -58,7 +58,7 @@ def incident_set_visibility(
     them; with `replace`, naming exactly them, the role holders and `by`),
     or open it to its whole team again."""
     incident = locked(incident)
-    if not verification_may_override(incident=incident, user=by):
+    if not incident_may_override(incident=incident, user=by):
         raise OverrideRefusedError(
             "only the incident commander, a team lead or an administrator may "
             "change who sees an incident"

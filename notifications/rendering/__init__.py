@@ -155,6 +155,7 @@ CONTEXT_DEFAULTS: dict[str, Any] = {
     "recipient": {"name": ""},
     "code": "",
     "is_drill": False,
+    "notice": {"subject": "", "text": ""},
 }  # fmt: skip
 
 
@@ -250,6 +251,13 @@ _SAMPLE_BY_KIND: dict[str, dict[str, Any]] = {
     },
     "verification": {"incident": {}, "code": "123456"},
     "test": {"incident": {}},
+    "notice": {
+        "notice": {
+            "subject": "PIR of INC-2026-11-24-001: initial report due in 4 h",
+            "text": "The initial report of the post-incident review of"
+            " INC-2026-11-24-001 (Site down) is due at 2026-11-25 15:17 UTC.",
+        },
+    },
 }
 
 

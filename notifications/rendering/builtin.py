@@ -21,6 +21,7 @@ KINDS = (
     "reminder",
     "verification",
     "test",
+    "notice",
 )
 FORMATS = ("subject", "text", "chat", "short")
 
@@ -392,4 +393,12 @@ BUILTIN: dict[str, dict[str, str]] = {
         "short": _VERIFICATION,
     },
     "test": dict.fromkeys(FORMATS, _TEST),
+    # A reminder, invitation or digest to one person about follow-up work:
+    # the service that writes it words it (post-incident reviews).
+    "notice": {
+        "subject": "{{ notice.subject }}",
+        "text": "{{ notice.text }}",
+        "chat": "{{ notice.text }}",
+        "short": "{{ notice.subject }}",
+    },
 }

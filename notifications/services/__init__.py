@@ -22,7 +22,7 @@ from notifications.services.links import (
     action_link_use,
     action_links_issue,
 )
-from notifications.services.paging import notify, page_user, remind_user
+from notifications.services.paging import notify, page_user, person_notify, remind_user
 from notifications.services.sending import deliveries_send, delivery_send
 from notifications.services.stakeholders import (
     subscription_create,
@@ -51,6 +51,7 @@ __all__ = [
     "notification_rule_create",
     "notify",
     "page_user",
+    "person_notify",
     "remind_user",
     "subscription_create",
     "subscription_delete",

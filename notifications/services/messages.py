@@ -110,6 +110,7 @@ def delivery_context(
         },
         "code": extra.get("code", ""),
         "is_drill": False,
+        "notice": {"subject": "", "text": "", **extra.get("notice", {})},
     }
     if delivery.incident is not None:
         context["incident"] = incident or incident_context(delivery.incident, now=now)
@@ -215,7 +216,11 @@ class MessageRenderer:
             self._rendered[key] = rendered
         if rendered.errors:
             _report_fallbacks(delivery, rendered.errors, self.now)
-        return dataclasses.replace(rendered.message, delivery_id=str(delivery.pk))
+        message = dataclasses.replace(rendered.message, delivery_id=str(delivery.pk))
+        calendar = (delivery.extra or {}).get("calendar")
+        if calendar:  # an invitation: the e-mail carries it as an attachment
+            message = dataclasses.replace(message, data={"calendar": calendar})
+        return message
 
     def _incident(self, delivery: Delivery) -> dict[str, Any] | None:
         incident = delivery.incident

@@ -18,6 +18,7 @@ from notifications.models import (
     Channel,
     ContactMethod,
     Delivery,
+    Kind,
     NotificationRule,
     Urgency,
 )
@@ -181,6 +182,43 @@ def notify(
         event_key=f"{message_kind}:{event_key}",
         targets=targets,
         incident=incident,
+        extra=extra,
+        now=now,
+    )
+
+
+def person_notify(
+    *,
+    user: User,
+    event_key: str,
+    subject: str,
+    text: str,
+    incident: Incident | None = None,
+    calendar: str = "",
+    now: datetime | None = None,
+) -> list[Delivery]:
+    """E-mail `user` a notice (a reminder, an invitation, a digest).
+
+    It goes to each of the user's verified e-mail addresses, once per
+    `event_key` however often this is called. Return the deliveries; an empty
+    list means the user has no verified e-mail, which the caller records.
+    """
+    methods = ContactMethod.objects.filter(
+        user=user, kind=Kind.EMAIL, verified_at__isnull=False
+    ).order_by("id")
+    extra: dict[str, Any] = {"notice": {"subject": subject, "text": text}}
+    if calendar:
+        extra["calendar"] = calendar
+    return deliveries_write(
+        purpose=Purpose.FOLLOW_UP,
+        message_kind="notice",
+        event_key=f"notice:{event_key}:u{user.pk}",
+        targets=[
+            Target(kind=method.kind, address=method.address, contact_method=method)
+            for method in methods
+        ],
+        incident=incident,
+        user=user,
         extra=extra,
         now=now,
     )

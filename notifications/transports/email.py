@@ -8,7 +8,9 @@ provider id (its domain is the sender's).
 
 Errors follow SMTP's own split: a 5xx reply (a refused recipient, a rejected
 message, bad credentials) is permanent, a 4xx reply is transient, and so are
-a refused connection, a dropped one and a timeout. The SMTP server is the
+a refused connection, a dropped one and a timeout. An invitation (a message
+whose data carries `calendar`) is attached as `invite.ics`, which mail
+clients offer to add to the calendar. The SMTP server is the
 operator's configuration (`EMAIL_*`), never user input, so it does not go
 through the outbound-HTTP guard; `VIGIL_OUTBOUND_TIMEOUT` bounds it too.
 """
@@ -74,6 +76,9 @@ class EmailTransport(Transport):
                 "Auto-Submitted": "auto-generated",
             },
         )
+        calendar = message.data.get("calendar")
+        if calendar:
+            mail.attach("invite.ics", calendar, "text/calendar; method=REQUEST")
         connection = get_connection(timeout=settings.VIGIL_OUTBOUND_TIMEOUT)
         try:
             sent = connection.send_messages([mail])

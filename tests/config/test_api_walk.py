@@ -26,13 +26,16 @@ from incidents.services import (
     maintenance_window_create,
     user_report_create,
 )
+from incidents.services.action_items import action_item_create
+from incidents.services.incident import incident_transition
+from incidents.services.recurrence import incident_link_create, root_cause_tag_create
 from incidents.services.runbook_setup import external_contact_create, runbook_create
 from incidents.services.security import evidence_record_add, incident_set_visibility
 from incidents.tasks import ingest_process_task
 from notifications.models import Channel, Delivery, Kind, NotificationRule
 from notifications.services import page_user, subscription_create
 from tests.conftest import api_client, in_responders
-from tests.factories import ContactMethodFactory, MembershipFactory, declare
+from tests.factories import ContactMethodFactory, MembershipFactory, declare, verify
 
 
 def operations() -> list[tuple[str, str]]:
@@ -94,8 +97,12 @@ def test_anonymous_callers_get_401_everywhere(db, path, method):
 def platform(service: Service, responder) -> dict[str, object]:
     """One of each of Platform's objects, by the path parameter naming it."""
     method = ContactMethodFactory(user=responder)
+    earlier = declare(service, "P1", by=responder)
     incident = declare(service, "P1", by=responder)
     page_user(incident=incident, user=responder, event_key="walk")
+    incident_link_create(incident=incident, repeats=earlier, by=responder)
+    verify(incident)
+    incident_transition(incident=incident, to="resolved", by=responder)
     schedule = schedule_create(team=service.team, name="Primary", time_zone="UTC")
     now = timezone.now()
     override = Override.objects.create(
@@ -154,6 +161,15 @@ def platform(service: Service, responder) -> dict[str, object]:
             collected_by="Dana",
             by=responder,
         ).pk,
+        "after-incident": "runbooks_updated",
+        "action-items": action_item_create(
+            incident=incident,
+            title="Add a lock timeout",
+            owner=responder,
+            due_date=now.date(),
+            by=responder,
+        ).pk,
+        "root-cause-tags": root_cause_tag_create(team=service.team, name="Disk").pk,
     }
 
 

@@ -50,27 +50,38 @@ from escalation.timeline_kinds import (
 )
 from incidents.ingest.signals import TRIGGER
 from incidents.models import (
+    ActionItemDigest,
     Alert,
     AlertEvent,
     Incident,
     Integration,
     MaintenanceWindow,
+    PostIncidentReview,
+    ReviewReminder,
     Service,
     Team,
     TimelineEvent,
 )
-from incidents.services import incident_acknowledge, integration_create
+from incidents.services import (
+    incident_acknowledge,
+    incident_transition,
+    integration_create,
+)
+from incidents.services.action_items import action_item_create
 from incidents.tasks import (
+    action_item_digests_task,
     incident_targets_sweep_task,
     ingest_heartbeat_check_task,
     ingest_process_task,
     ingest_recover_task,
     maintenance_windows_close_task,
+    review_reminders_task,
 )
 from incidents.timeline_kinds import (
     ACK_TARGET_MISSED,
     ALERT_ATTACHED,
     CREATED,
+    PIR_REMINDED,
     RESOLVE_TARGET_MISSED,
 )
 from notifications.models import Channel, Delivery, Kind, NotificationRule
@@ -83,7 +94,13 @@ from notifications.tasks import (
 )
 from notifications.timeline_kinds import NOTIFICATION_SENT
 from tests.escalation.conftest import add_level, user_target
-from tests.factories import MembershipFactory, declare, webhook_contact
+from tests.factories import (
+    ContactMethodFactory,
+    MembershipFactory,
+    declare,
+    verify,
+    webhook_contact,
+)
 from tests.live import Process, start_worker, wait_until
 from tests.notifications.servers import HTTPReceiver
 
@@ -625,6 +642,58 @@ def overdue_updates(world: World) -> Case:
     return Case(update_reminders_sweep_task, {}, check)
 
 
+def resolved_review(world: World) -> PostIncidentReview:
+    """A P1 resolved a day ago whose initial report was due an hour ago; its
+    commander (the responder) reads e-mail."""
+    ContactMethodFactory(user=world.responder, address="responder@example.com")
+    incident = declare(world.service, "P1")
+    verify(incident)
+    incident_transition(incident=incident, to="resolved", by=world.responder)
+    now = timezone.now()
+    PostIncidentReview.objects.update(
+        owner=world.responder,
+        initial_due_at=now - timedelta(hours=1),
+        meeting_due_at=now + timedelta(days=6),
+    )
+    return PostIncidentReview.objects.get()
+
+
+def due_review_reminders(world: World) -> Case:
+    review = resolved_review(world)
+
+    def check(results: list[str]) -> None:
+        sent = ReviewReminder.objects.filter(review=review, sent=True)
+        assert list(sent.values_list("stage", flat=True)) == ["due"]
+        notices = Delivery.objects.filter(purpose="follow_up")
+        assert notices.count() == 1
+        assert notices.get().status == "sent"
+        assert review.incident.timeline.filter(kind=PIR_REMINDED).count() == 1
+        assert sorted(results) == ["0", "1"]
+
+    return Case(review_reminders_task, {}, check)
+
+
+def overdue_action_items(world: World) -> Case:
+    review = resolved_review(world)
+    for title in ("Add a lock timeout", "Alert on lock waits"):
+        action_item_create(
+            incident=review.incident,
+            title=title,
+            owner=world.responder,
+            due_date=timezone.localdate() - timedelta(days=2),
+            by=world.responder,
+        )
+
+    def check(results: list[str]) -> None:
+        assert ActionItemDigest.objects.count() == 1
+        notices = Delivery.objects.filter(purpose="follow_up")
+        assert notices.count() == 1
+        assert notices.get().extra["notice"]["subject"] == "2 overdue action items"
+        assert sorted(results) == ["0", "1"]
+
+    return Case(action_item_digests_task, {}, check)
+
+
 CASES: dict[str, Callable[[World], Case]] = {
     "ingest_process_task/integration": processing_integration,
     "ingest_process_task/backlog": processing_a_backlog,
@@ -642,6 +711,8 @@ CASES: dict[str, Callable[[World], Case]] = {
     "escalation_step_task": due_step,
     "escalations_sweep_task": due_escalations,
     "update_reminders_sweep_task": overdue_updates,
+    "review_reminders_task": due_review_reminders,
+    "action_item_digests_task": overdue_action_items,
 }
 
 

@@ -33,7 +33,7 @@ from notifications.models import Channel, Kind
 from notifications.services import delivery_send
 from notifications.timeline_kinds import NOTIFICATION_SENT
 from tests.conftest import api_client
-from tests.factories import declare, verify
+from tests.factories import declare, verify, waive_review
 from tests.notifications.servers import Answer, HTTPReceiver
 from tests.openapi import assert_described
 
@@ -165,6 +165,7 @@ def test_verification_complete_follows_the_verification_items(api, incident, res
 def test_closing_proves_the_last_item(api, incident, responder):
     verify(incident)
     incident_transition(incident=incident, to=S.RESOLVED, by=responder)
+    waive_review(incident)
     incident_transition(incident=incident, to=S.CLOSED, by=responder)
     closed = incident.timeline.filter(kind=STATUS_CHANGED).last()
     assert checklist(api, incident)["incident_closed"]["event"] == closed.pk

@@ -40,7 +40,7 @@ from notifications.models import ContactMethod
 from notifications.services import action_links_issue
 from tests.concurrency import in_threads
 from tests.conftest import api_client
-from tests.factories import declare, verify
+from tests.factories import declare, verify, waive_review
 from tests.incidents.ingest_helpers import fixture, post_json
 from tests.openapi import assert_described
 
@@ -161,6 +161,7 @@ def test_the_last_tick_says_verification_is_complete(incident):
 def test_a_closed_incident_keeps_its_verification(api, incident, responder):
     verify(incident)
     incident_transition(incident=incident, to=S.RESOLVED, by=responder)
+    waive_review(incident)
     incident_transition(incident=incident, to=S.CLOSED, by=responder)
     item = incident.verification_items.first()
 
