@@ -97,7 +97,7 @@ def test_anonymous_callers_get_401_everywhere(db, path, method):
 def platform(service: Service, responder) -> dict[str, object]:
     """One of each of Platform's objects, by the path parameter naming it."""
     method = ContactMethodFactory(user=responder)
-    earlier = declare(service, "P1", by=responder)
+    earlier = declare(service, "P1", title="Slow checkout", by=responder)
     incident = declare(service, "P1", by=responder)
     page_user(incident=incident, user=responder, event_key="walk")
     incident_link_create(incident=incident, repeats=earlier, by=responder)
