@@ -22,6 +22,7 @@ api_root = APIRootView.as_view(
         },
         "reports": "user-report",
         "calendar-feed": "calendar-feed",
+        "metrics": "metrics-response-times",
     }
 )
 
@@ -44,6 +45,7 @@ urlpatterns = [
     path("api/v1/", include("incidents.urls")),
     path("api/v1/", include("notifications.urls")),
     path("api/v1/", include("escalation.urls")),
+    path("api/v1/", include("metrics.urls")),
     path("", include(ical_urlpatterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file of its own
