@@ -8,6 +8,7 @@ from escalation.urls import ical_urlpatterns
 from incidents import urls as incidents_urls
 from incidents.apis import respond
 from incidents.ingest import views as ingest
+from metrics.views import prometheus_metrics
 from notifications import urls as notifications_urls
 
 # The API root lists the resources of every app's router, and the two
@@ -22,7 +23,6 @@ api_root = APIRootView.as_view(
         },
         "reports": "user-report",
         "calendar-feed": "calendar-feed",
-        "metrics": "metrics-response-times",
     }
 )
 
@@ -40,6 +40,7 @@ urlpatterns = [
     path("ingest/generic/", ingest.generic_webhook, name="ingest-generic"),
     path("ingest/heartbeat/", ingest.heartbeat, name="ingest-heartbeat"),
     path("respond/<str:token>/", respond.respond, name="respond"),
+    path("metrics", prometheus_metrics, name="prometheus-metrics"),
     path("notifications/twilio/sms/", respond.twilio_sms, name="twilio-sms"),
     path("api/v1/", api_root, name="api-root"),
     path("api/v1/", include("incidents.urls")),

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db.models import Count, Min, Q, QuerySet
 
-from incidents.models import AlertEvent, Incident, StatusUpdate
+from incidents.models import AlertEvent, Incident, StatusUpdate, TimelineEvent
 from incidents.selectors import User, incident_list, service_list, severity_list
 
 # What one incident contributes to the figures, in one row.
@@ -164,3 +164,19 @@ def oldest_unprocessed_event_at() -> datetime | None:
 def category_choices() -> list[tuple[str, str]]:
     """Return the incident categories, (value, label)."""
     return list(Incident.Category.choices)
+
+
+def missed_target_counts() -> list[dict[str, Any]]:
+    """Return every acknowledge and resolve target ever missed (as recorded on
+    the timeline by the target sweep), counted by severity, kind and drill flag."""
+    return list(
+        TimelineEvent.objects.filter(
+            kind__in=[
+                TimelineEvent.Kind.ACK_TARGET_MISSED,
+                TimelineEvent.Kind.RESOLVE_TARGET_MISSED,
+            ]
+        )
+        .values("incident__severity_id", "kind", "incident__is_drill")
+        .annotate(count=Count("id"))
+        .order_by()
+    )

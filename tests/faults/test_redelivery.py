@@ -52,6 +52,8 @@ from incidents.tasks import (
     ingest_recover_task,
     maintenance_windows_close_task,
 )
+from metrics.models import WorkerHeartbeat
+from metrics.tasks import worker_heartbeat_task
 from notifications.models import Channel, Delivery, Kind, NotificationRule
 from notifications.services import page_user
 from notifications.services.deliveries import Target, deliveries_write
@@ -547,6 +549,19 @@ def due_escalations(world: World) -> Case:
     return Case(escalations_sweep_task, {}, check)
 
 
+def worker_heartbeats(world: World) -> Case:
+    before = timezone.now()
+
+    def check(results: list[str]) -> None:
+        # One row per worker that ran a copy, each as recent as its run.
+        beats = WorkerHeartbeat.objects.filter(seen_at__gte=before)
+        workers = sorted({result.strip("'") for result in results})
+        assert sorted(beats.values_list("worker", flat=True)) == workers
+        assert WorkerHeartbeat.objects.count() == len(workers)
+
+    return Case(worker_heartbeat_task, {}, check)
+
+
 CASES: dict[str, Callable[[World], Case]] = {
     "ingest_process_task/integration": processing_integration,
     "ingest_process_task/report": processing_report,
@@ -561,6 +576,7 @@ CASES: dict[str, Callable[[World], Case]] = {
     "deliveries_recover_task": deliveries_left_sending,
     "escalation_step_task": due_step,
     "escalations_sweep_task": due_escalations,
+    "worker_heartbeat_task": worker_heartbeats,
 }
 
 
