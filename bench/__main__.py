@@ -10,9 +10,12 @@ per scenario and bench/results/summary.md. See docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,17 +28,17 @@ from bench.results import RESULTS, write
 from bench.shared import CONCURRENCY, NODES, WEB_WORKERS, shared_stack
 from bench.stack import Stack, exit_on_signals
 
-SCENARIOS = ("ingest", "time-to-page", "fanout", "escalation", "memory")
+SCENARIOS = ("ingest", "time-to-page", "fanout", "escalation", "metrics", "memory")
 ON_SHARED_STACK = ("time-to-page", "fanout", "escalation")
 # Full run, and --quick (a few minutes in all, for trying the harness out).
 FULL = {
     "alerts": 500, "rate": 10.0, "responders": 50, "rounds": 3,
-    "incidents": 2000, "over": 60.0,
+    "incidents": 2000, "over": 60.0, "metric_incidents": 1_000_000,
     "ingest": [],
 }  # fmt: skip
 QUICK = {
     "alerts": 100, "rate": 10.0, "responders": 50, "rounds": 1,
-    "incidents": 200, "over": 10.0,
+    "incidents": 200, "over": 10.0, "metric_incidents": 20_000,
     "ingest": ["--levels", "16", "--seconds", "5", "--storm", "2000"],
 }  # fmt: skip
 
@@ -56,6 +59,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         ("rounds", int, "fanout: how many P0 alerts, one after the other"),
         ("incidents", int, "escalation: level-2 steps due"),
         ("over", float, "escalation: seconds they are due over"),
+        ("metric_incidents", int, "metrics: incidents of history to measure over"),
     ):
         p.add_argument(f"--{name}", type=kind, help=f"{what} (default {FULL[name]})")
     p.add_argument(
@@ -133,6 +137,18 @@ def run_shared(
     return out
 
 
+def run_metrics(args: argparse.Namespace) -> dict[str, Any]:
+    """Run bench.metrics in a process of its own (its own scratch database
+    and Django set-up); return its result."""
+    output = args.output_dir / "metrics.json"
+    subprocess.run(  # noqa: S603 - our own module, our own arguments
+        [sys.executable, "-m", "bench.metrics", "--incidents",
+         str(args.metric_incidents), "--output", str(output)],
+        check=True,
+    )  # fmt: skip
+    return dict(json.loads(output.read_text()))
+
+
 def _shared_setup() -> dict[str, str]:
     return {
         "web": f"gunicorn config.wsgi:application, {WEB_WORKERS} sync workers; "
@@ -170,6 +186,9 @@ def main(argv: list[str] | None = None) -> None:
             results["ingest"] = run_ingest(args, sampler)
         if set(args.only) & set(ON_SHARED_STACK):
             results |= run_shared(args, sampler, start)
+        if "metrics" in args.only:
+            _say(start, f"metrics: {args.metric_incidents} incidents of history")
+            results["metrics"] = run_metrics(args)
     if "memory" in args.only and sampler.series:
         results["memory"] = sampler.result()
     facts["python_loop_s_at_end"] = cpu.python_loop_seconds()

@@ -85,12 +85,23 @@ def chart_memory(result: dict[str, Any], path: Path) -> str:
     return _save(fig, path)
 
 
+def chart_metrics(result: dict[str, Any], path: Path) -> str:
+    names = list(result["endpoints"])
+    fig, ax = plt.subplots(figsize=(10, 0.4 * len(names) + 1))
+    ax.barh(names, [result["endpoints"][n]["p99_ms"] for n in names])
+    ax.axvline(100, linestyle=":", color="grey")
+    ax.set(xlabel=f"p99 ms over {result['incidents']} incidents", xscale="log")
+    ax.invert_yaxis()
+    return _save(fig, path)
+
+
 CHARTS = {
     "time-to-page": chart_time_to_page,
     "fanout": chart_fanout,
     "escalation": chart_escalation,
     "ingest": chart_ingest,
     "memory": chart_memory,
+    "metrics": chart_metrics,
 }
 
 
@@ -131,6 +142,11 @@ def _figures(name: str, r: dict[str, Any]) -> list[str]:
             f"baseline {s['4_throughput_baseline']['max_events_per_s']}/s; "
             f"p99 {half['latency_ms']['p99']:.1f} ms at {half['target_rate']}/s; "
             f"storm {s['3_dedup_storm']['events_per_s']} events/s."
+        ]
+    if name == "metrics":
+        return [
+            f"{r['incidents']} incidents over {r['years']} years; "
+            + "; ".join(f"{n}: p99 {e['p99_ms']} ms" for n, e in r["endpoints"].items())
         ]
     if name == "memory":
         rows = ["| process | peak RSS (MB) |", "|---|---|"]
