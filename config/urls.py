@@ -8,6 +8,7 @@ from escalation.urls import ical_urlpatterns
 from incidents import urls as incidents_urls
 from incidents.apis import respond
 from incidents.ingest import views as ingest
+from metrics.dashboard import dashboard, drills_dashboard
 from metrics.views import prometheus_metrics
 from notifications import urls as notifications_urls
 
@@ -31,6 +32,12 @@ api_root = APIRootView.as_view(
 handler404 = "config.api.not_found"
 
 urlpatterns = [
+    path("admin/metrics/", admin.site.admin_view(dashboard), name="metrics-dashboard"),
+    path(
+        "admin/metrics/drills/",
+        admin.site.admin_view(drills_dashboard),
+        name="metrics-drills-dashboard",
+    ),
     path("admin/", admin.site.urls),
     path("v2/enqueue", ingest.pagerduty_enqueue, name="ingest-pagerduty"),
     path("v2/change/enqueue", ingest.pagerduty_change, name="ingest-pagerduty-change"),
