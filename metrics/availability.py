@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from config.intervals import union
+
 
 def availability(
     services: list[dict[str, Any]],
@@ -27,7 +29,7 @@ def availability(
     window = (end - start).total_seconds()
     results = []
     for service in services:
-        merged = _merged(spans[service["slug"]])
+        merged = union(spans[service["slug"]])
         down = sum((finish - begin).total_seconds() for begin, finish in merged)
         results.append(
             {
@@ -41,13 +43,3 @@ def availability(
             }
         )
     return results
-
-
-def _merged(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
-    merged: list[tuple[datetime, datetime]] = []
-    for begin, finish in sorted(spans):
-        if merged and begin <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], finish))
-        else:
-            merged.append((begin, finish))
-    return merged
