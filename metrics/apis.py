@@ -10,9 +10,12 @@ from typing import Any
 
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import ValidationError
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from config.api import valid_query
@@ -20,21 +23,27 @@ from incidents.apis.core import INVALID, UNAUTHENTICATED
 from metrics import selectors
 from metrics.renderers import CsvRenderer
 from metrics.serializers import (
+    AvailabilityRowSerializer,
     AvailabilitySerializer,
     BreachesSerializer,
+    BreachSerializer,
     KpiQuerySerializer,
+    KpiRowSerializer,
     KpisSerializer,
     MetricsQuerySerializer,
+    ResponseTimeRowSerializer,
     ResponseTimesQuerySerializer,
     ResponseTimesSerializer,
+    SlaRowSerializer,
     SlaSerializer,
     incident_filters,
 )
 
+FORMATS = ("json", "csv")
 FORMAT = OpenApiParameter(
     "format",
     str,
-    enum=["json", "csv"],
+    enum=list(FORMATS),
     description="csv: the results rows as a CSV file.",
 )
 
@@ -52,7 +61,17 @@ class MetricsView(APIView):
         *APIView.renderer_classes,
         CsvRenderer,
     ]
+    # Reads only: any other method is a 405, asking no model permission.
+    permission_classes = [IsAuthenticated]
     query_serializer: type[MetricsQuerySerializer] = MetricsQuerySerializer
+    row_serializer: type[Serializer[Any]]  # the CSV header when no row
+
+    def perform_content_negotiation(
+        self, request: Request, force: bool = False
+    ) -> tuple[BaseRenderer, str]:
+        if not force and request.query_params.get("format", "json") not in FORMATS:
+            raise ValidationError({"format": [f"One of {', '.join(FORMATS)}."]})
+        return super().perform_content_negotiation(request, force)
 
     def query(self, request: Request) -> tuple[dict[str, Any], dict[str, Any]]:
         """Return the validated query and the incident filters it names."""
@@ -61,6 +80,7 @@ class MetricsView(APIView):
 
 
 class ResponseTimesView(MetricsView):
+    row_serializer = ResponseTimeRowSerializer
     query_serializer = ResponseTimesQuerySerializer
 
     @_schema(
@@ -87,6 +107,8 @@ class ResponseTimesView(MetricsView):
 
 
 class SlaView(MetricsView):
+    row_serializer = SlaRowSerializer
+
     @_schema(
         "Compliance with the severity matrix's acknowledge and resolve targets",
         MetricsQuerySerializer,
@@ -101,6 +123,8 @@ class SlaView(MetricsView):
 
 
 class SlaBreachesView(MetricsView):
+    row_serializer = BreachSerializer
+
     @_schema(
         "Incidents that missed their acknowledge or resolve target",
         MetricsQuerySerializer,
@@ -115,6 +139,7 @@ class SlaBreachesView(MetricsView):
 
 
 class KpisView(MetricsView):
+    row_serializer = KpiRowSerializer
     query_serializer = KpiQuerySerializer
 
     @_schema("Process KPIs", KpiQuerySerializer, KpisSerializer)
@@ -130,6 +155,8 @@ class KpisView(MetricsView):
 
 
 class AvailabilityView(MetricsView):
+    row_serializer = AvailabilityRowSerializer
+
     @_schema(
         "Per-service availability from incident durations (last 30 days by default)",
         MetricsQuerySerializer,

@@ -12,7 +12,8 @@ from rest_framework.renderers import BaseRenderer
 
 class CsvRenderer(BaseRenderer):
     """Render the answer's `results` rows (or an error body) as CSV: one
-    header line of the rows' keys, then one line per row."""
+    header line of the rows' keys (the view's row fields when there is no
+    row), then one line per row."""
 
     media_type = "text/csv"
     format = "csv"
@@ -28,12 +29,18 @@ class CsvRenderer(BaseRenderer):
             rows = list(data["results"])
         else:  # an error: its fields, one line
             rows = [data] if isinstance(data, dict) else []
-        out = io.StringIO()
+        view = (renderer_context or {}).get("view")
         if rows:
-            writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({key: _cell(value) for key, value in row.items()})
+            fields = list(rows[0])
+        elif view is not None and hasattr(view, "row_serializer"):
+            fields = list(view.row_serializer().fields)  # the header alone
+        else:
+            fields = ["detail"]
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({key: _cell(value) for key, value in row.items()})
         return out.getvalue().encode(self.charset)
 
 

@@ -180,3 +180,25 @@ def test_bad_filters_are_a_400_naming_the_parameter(api, query):
 
     assert response.status_code == 400
     assert set(response.json()) <= set(query) | {"non_field_errors"}
+
+
+def test_an_empty_csv_still_has_its_header_line(api):
+    response = api.get("/api/v1/metrics/sla/breaches/", {"format": "csv"})
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/csv")
+    assert response.content.decode().startswith("incident,title,severity")
+
+
+def test_an_unknown_format_is_a_400(api):
+    response = api.get(URL, {"format": "xml"})
+
+    assert response.status_code == 400
+    assert "format" in response.json()
+
+
+@pytest.mark.parametrize("method", ["post", "delete"])
+def test_metrics_are_read_only(api, method):
+    response = getattr(api, method)(URL, {"format": "csv"})
+
+    assert response.status_code == 405
