@@ -7,7 +7,8 @@ from typing import TypeVar
 
 from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseRedirect
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from config.errors import VigilError
 
@@ -34,3 +35,13 @@ def apply_each(
         modeladmin.message_user(request, f"{verb}: {', '.join(done)}", messages.SUCCESS)
     for line in refused:
         modeladmin.message_user(request, line, messages.WARNING)
+
+
+def redirect_back(request: HttpRequest, default: str) -> HttpResponseRedirect:
+    """Return to the page the form said it came from (`next`, on this site
+    only), else to `default`."""
+    back = str(request.POST.get("next", ""))
+    safe = url_has_allowed_host_and_scheme(
+        back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return HttpResponseRedirect(back if back and safe else default)

@@ -1,15 +1,15 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, reverse_lazy
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import APIRootView
 
 from escalation import urls as escalation_urls
 from escalation.urls import ical_urlpatterns
 from incidents import urls as incidents_urls
-from incidents.apis import respond
-from incidents.ingest import views as ingest
+from incidents.ingest.formats import ingest_urls
 from metrics.dashboard import dashboard, drills_dashboard
 from metrics.views import prometheus_metrics
+from notifications import respond
 from notifications import urls as notifications_urls
 
 # The API root lists the resources of every app's router, and the two
@@ -27,6 +27,13 @@ api_root = APIRootView.as_view(
     }
 )
 
+# The admin is Vigil's console: its header names it, and "View site" opens
+# the board of open incidents.
+admin.site.site_header = "Vigil"
+admin.site.site_title = "Vigil"
+admin.site.index_title = "Incident response"
+admin.site.site_url = reverse_lazy("admin:incidents_incident_board")  # type: ignore[assignment]
+
 # A path parameter that does not fit its route (/schedules/0.5/) matches no
 # URL at all; under /api/ that 404 is JSON too.
 handler404 = "config.api.not_found"
@@ -39,13 +46,7 @@ urlpatterns = [
         name="metrics-drills-dashboard",
     ),
     path("admin/", admin.site.urls),
-    path("v2/enqueue", ingest.pagerduty_enqueue, name="ingest-pagerduty"),
-    path("v2/change/enqueue", ingest.pagerduty_change, name="ingest-pagerduty-change"),
-    path(
-        "ingest/alertmanager/", ingest.alertmanager_webhook, name="ingest-alertmanager"
-    ),
-    path("ingest/generic/", ingest.generic_webhook, name="ingest-generic"),
-    path("ingest/heartbeat/", ingest.heartbeat, name="ingest-heartbeat"),
+    *ingest_urls(),
     path("respond/<str:token>/", respond.respond, name="respond"),
     path("metrics", prometheus_metrics, name="prometheus-metrics"),
     path("notifications/twilio/sms/", respond.twilio_sms, name="twilio-sms"),

@@ -20,6 +20,7 @@ from escalation.models import (
     CalendarFeed,
     Escalation,
     EscalationPolicy,
+    EscalationStep,
     EscalationTarget,
     Layer,
     LayerMember,
@@ -325,3 +326,34 @@ def escalation_get(*, incident: Incident) -> Escalation | None:
         .prefetch_related("steps__by")
         .first()
     )
+
+
+def escalation_standing(*, escalation: Escalation) -> str:
+    """Say where the escalation stands, and whether anybody was paged: an
+    escalation past its last level that paged nobody says so."""
+    paged = any(
+        step.outcome == EscalationStep.Outcome.PAGED for step in escalation.steps.all()
+    )
+    if escalation.state == Escalation.State.EXHAUSTED and not paged:
+        return "Every level tried; nobody had anyone to page"
+    standing = str(escalation.get_state_display())
+    return standing if paged else f"{standing}; nobody paged yet"
+
+
+def _target_said(target: EscalationTarget) -> str:
+    if target.kind == EscalationTarget.Kind.USER and target.user is not None:
+        return str(target.user.get_full_name() or target.user.get_username())
+    return str(target)
+
+
+def escalation_policy_chain(*, policy: EscalationPolicy) -> str:
+    """The policy's levels on one line: who each pages, in order."""
+    levels = policy.levels.order_by("position").prefetch_related(
+        "targets__user", "targets__team", "targets__schedule"
+    )
+    said = []
+    for level in levels:
+        targets = ", ".join(_target_said(t) for t in level.targets.all())
+        name = f" {level.name}" if level.name else ""
+        said.append(f"L{level.position}{name}: {targets or 'nobody'}")
+    return " → ".join(said) or "no levels"

@@ -14,6 +14,7 @@ from django.db.models import Count, Min, Q, QuerySet
 
 from incidents.models import AlertEvent, Incident, StatusUpdate, TimelineEvent
 from incidents.selectors import User, incident_list, service_list, severity_list
+from incidents.timeline_kinds import ACK_TARGET_MISSED, RESOLVE_TARGET_MISSED
 
 # What one incident contributes to the figures, in one row.
 ROW_FIELDS = {
@@ -172,8 +173,8 @@ def missed_target_counts() -> list[dict[str, Any]]:
     return list(
         TimelineEvent.objects.filter(
             kind__in=[
-                TimelineEvent.Kind.ACK_TARGET_MISSED,
-                TimelineEvent.Kind.RESOLVE_TARGET_MISSED,
+                ACK_TARGET_MISSED,
+                RESOLVE_TARGET_MISSED,
             ]
         )
         .values("incident__severity_id", "kind", "incident__is_drill")

@@ -18,8 +18,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
-from config.api import valid_query
-from incidents.apis.core import INVALID, UNAUTHENTICATED
+from config.api import INVALID, UNAUTHENTICATED, valid_query
 from metrics import selectors
 from metrics.renderers import CsvRenderer
 from metrics.serializers import (

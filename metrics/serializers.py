@@ -8,7 +8,7 @@ from typing import Any
 from rest_framework import serializers
 
 from incidents.metrics_selectors import category_choices, severity_targets
-from incidents.serializers.core import VisibleServiceField, VisibleTeamField
+from incidents.serializers.fields import VisibleServiceField, VisibleTeamField
 from metrics.definitions import GROUPINGS, MEASURES, PERIODS, STATISTICS
 from metrics.kpis import load as load_kpis
 

@@ -17,7 +17,9 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from config.admin import ReadOnlyInline
 from config.admin_actions import apply_each
+from incidents.admin.core import incident_admin_inline_add
 from incidents.admin.scoping import TeamScopedAdmin
 from incidents.selectors import service_list, team_list
 from notifications import selectors, services
@@ -29,7 +31,13 @@ from notifications.models import (
     MessageTemplate,
     NotificationRule,
 )
-from notifications.rendering import builtin_source, validate_template
+from notifications.rendering import (
+    CONTEXT_DEFAULTS,
+    builtin_source,
+    render_message,
+    sample_context,
+    validate_template,
+)
 
 M = TypeVar("M", bound=Model)
 STATUS_COLOURS: dict[str, str] = {
@@ -46,6 +54,12 @@ def _field_errors(form: forms.ModelForm, error: NotificationError) -> None:
 
 
 class ContactMethodForm(forms.ModelForm):
+    verification_code = forms.CharField(
+        required=False,
+        max_length=16,
+        help_text="The code Vigil sent to this address (action: send a new code).",
+    )
+
     class Meta:
         model = ContactMethod
         fields = [
@@ -67,11 +81,21 @@ class ContactMethodForm(forms.ModelForm):
                     address=data["address"],
                     label=data.get("label", ""),
                 )
-                # What the service stored (a normalised address) is what the
-                # form saves after this.
+                # What the service stored (a normalised address, the code it
+                # sent) is what the form saves after this.
+                self.instance.refresh_from_db()
                 data["address"] = self.instance.address
             except NotificationError as error:
                 _field_errors(self, error)
+        code = str(data.get("verification_code") or "").strip()
+        if self.instance.pk is not None and code:
+            try:
+                # The verified row is what the form saves its edits onto.
+                self.instance = services.contact_method_verify(
+                    contact_method=self.instance, code=code
+                )
+            except NotificationError as error:
+                self.add_error("verification_code", error.message)
         return data
 
 
@@ -109,6 +133,11 @@ class ContactMethodAdmin(OwnRowsAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fixed = ["user", "kind", "address"] if obj is not None else []
         return [*fixed, *self.readonly_fields]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = super().get_fields(request, obj)
+        unverified = obj is not None and obj.verified_at is None
+        return [f for f in fields if unverified or f != "verification_code"]
 
     def delete_model(self, request: HttpRequest, obj: ContactMethod) -> None:
         services.contact_method_delete(contact_method=obj)
@@ -230,11 +259,37 @@ class MessageTemplateForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         if {"kind", "format", "source"} <= set(data):
-            for error in validate_template(
-                kind=data["kind"], format=data["format"], source=data["source"]
-            ):
+            kind, fmt, source = data["kind"], data["format"], data["source"]
+            for error in validate_template(kind=kind, format=fmt, source=source):
                 self.add_error("source", error)
+            if _page_sms_without_code(kind, fmt, source):
+                self.add_error(
+                    "source",
+                    "an SMS page must carry its ACK code, or nobody can "
+                    "acknowledge by reply: include {{ sms_code }}, e.g. "
+                    "'Reply ACK {{ sms_code }} to acknowledge.'",
+                )
         return data
+
+
+def _page_sms_without_code(kind: str, format: str, source: str) -> bool:
+    return (
+        kind == MessageTemplate.MessageKind.PAGE
+        and format == MessageTemplate.Format.SHORT
+        and bool(source.strip())
+        and "sms_code" not in source
+    )
+
+
+def _variables(values: dict[str, Any], prefix: str = "") -> list[str]:
+    """Every name a template may use, dotted: incident.title, links.acknowledge."""
+    names: list[str] = []
+    for key, value in values.items():
+        if isinstance(value, dict):
+            names += _variables(value, f"{prefix}{key}.")
+        else:
+            names.append(f"{prefix}{key}")
+    return names
 
 
 @admin.register(MessageTemplate)
@@ -242,7 +297,28 @@ class MessageTemplateAdmin(admin.ModelAdmin):
     form = MessageTemplateForm
     list_display = ["kind", "format", "enabled", "updated_at", "last_error_at"]
     list_filter = ["kind", "format", "enabled"]
-    readonly_fields = ["builtin", "last_error", "last_error_at"]
+    readonly_fields = ["preview", "variables", "builtin", "last_error", "last_error_at"]
+
+    @admin.display(description="Preview with sample data (as saved)")
+    def preview(self, template: MessageTemplate) -> SafeString:
+        if not template.pk:
+            return format_html("{}", "shown once saved")
+        rendered = render_message(
+            kind=template.kind,
+            context=sample_context(template.kind),
+            overrides={template.format: template.source},
+        )
+        text = getattr(rendered.message, template.format)
+        problems = "; ".join(rendered.errors)
+        return format_html(
+            '<pre style="white-space:pre-wrap;margin:0">{}</pre>{}',
+            text,
+            format_html('<p class="errornote">{}</p>', problems) if problems else "",
+        )
+
+    @admin.display(description="Variables")
+    def variables(self, template: MessageTemplate) -> str:
+        return ", ".join(_variables(CONTEXT_DEFAULTS))
 
     @admin.display(description="Built-in template (used when this one is off or fails)")
     def builtin(self, template: MessageTemplate) -> SafeString:
@@ -308,3 +384,22 @@ class DeliveryAdmin(TeamScopedAdmin):
     def retry(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         retry = services.delivery_retry
         apply_each(request, self, queryset, "Queued again", lambda d: retry(delivery=d))
+
+
+class DeliveryInline(ReadOnlyInline):
+    model = Delivery
+    fields = [
+        "created_at",
+        "purpose",
+        "user",
+        "kind",
+        "status",
+        "attempts",
+        "sent_at",
+        "error",
+    ]
+    ordering = ["created_at", "id"]
+    verbose_name_plural = "Deliveries (pages and channel messages)"
+
+
+incident_admin_inline_add(DeliveryInline)

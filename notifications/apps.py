@@ -7,9 +7,11 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self) -> None:
+        from notifications import receivers, timeline_kinds  # noqa: F401  (registers)
         from notifications.models import MessageTemplate
         from notifications.services.messages import overrides_forget
 
         # Other processes see an edit when their short cache expires.
         post_save.connect(overrides_forget, sender=MessageTemplate)
         post_delete.connect(overrides_forget, sender=MessageTemplate)
+        receivers.connect()

@@ -15,17 +15,17 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 
+from config.admin import ReadOnlyAdmin, ReadOnlyInline
 from config.auth import request_actor
 from escalation.exceptions import EscalationError
 from escalation.models import Escalation, EscalationStep
-from escalation.selectors import escalation_list
+from escalation.selectors import escalation_list, escalation_standing
 from escalation.services import (
     escalation_add_responder,
     escalation_escalate,
     escalation_reassign,
 )
-from incidents.admin.core import ReadOnlyInline
-from incidents.admin.ingest import ReadOnlyAdmin
+from incidents.admin.scoping import TeamScopedAdmin
 from incidents.selectors import teammate_list
 
 ESCALATION_FIELDS = ("incident", "policy", "state", "run", "repeat", "level",
@@ -34,9 +34,23 @@ ESCALATION_FIELDS = ("incident", "policy", "state", "run", "repeat", "level",
 
 class StepInline(ReadOnlyInline):
     model = EscalationStep
-    fields = ["fired_at", "key", "cause", "level", "outcome", "users", "due_at", "by"]
+    fields = ["fired_at", "cause", "level_name", "outcome", "paged", "due_at", "by"]
+    readonly_fields = ["level_name", "paged"]
     ordering = ["fired_at", "id"]
     verbose_name_plural = "Steps (every level fired or skipped, every manual page)"
+
+    @admin.display(description="Level")
+    def level_name(self, step: EscalationStep) -> str:
+        if step.level is None:
+            return "—"
+        policy = step.escalation.policy
+        level = policy.levels.filter(position=step.level).first() if policy else None
+        name = f": {level.name}" if level is not None and level.name else ""
+        return f"L{step.level}{name}"
+
+    @admin.display(description="Paged")
+    def paged(self, step: EscalationStep) -> str:
+        return ", ".join(str(user) for user in step.users) or "nobody"
 
 
 CONTROLS: dict[str, tuple[str, Callable[..., EscalationStep]]] = {
@@ -60,8 +74,8 @@ class ControlForm(forms.Form):
 
 
 @admin.register(Escalation)
-class EscalationAdmin(ReadOnlyAdmin):
-    list_display = ["incident", "state", "level", "next_level", "due_at", "policy"]
+class EscalationAdmin(ReadOnlyAdmin, TeamScopedAdmin):
+    list_display = ["incident", "standing", "level", "next_level", "due_at", "policy"]
     list_filter = ["state"]
     search_fields = ["incident__public_id", "incident__title"]
     fields = ESCALATION_FIELDS
@@ -69,7 +83,11 @@ class EscalationAdmin(ReadOnlyAdmin):
     inlines = [StepInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Escalation]:
-        return escalation_list(user=request.user)
+        return escalation_list(user=request.user).prefetch_related("steps")
+
+    @admin.display(description="State", ordering="state")
+    def standing(self, escalation: Escalation) -> str:
+        return escalation_standing(escalation=escalation)
 
     def may_act(self, request: HttpRequest) -> bool:
         return request.user.has_perm("escalation.change_escalation")

@@ -32,6 +32,7 @@ from escalation.models import (
 )
 from escalation.preview import escalation_preview
 from escalation.selectors import (
+    escalation_policy_chain,
     escalation_policy_list,
     schedule_list,
 )
@@ -68,10 +69,24 @@ def _team_value(target: EscalationTarget) -> str:
     return f"{slug}:{target.team_role}" if target.team_role else slug
 
 
+SHORT = {"size": 3}
+
+
 class LevelForm(forms.ModelForm):
-    users = forms.ModelMultipleChoiceField(User.objects.none(), required=False)
-    teams = forms.MultipleChoiceField(required=False, help_text="Or their role.")
-    schedules = forms.ModelMultipleChoiceField(Schedule.objects.none(), required=False)
+    # Short lists (Ctrl/Cmd-click for more than one): a level row stays one line.
+    users = forms.ModelMultipleChoiceField(
+        User.objects.none(), required=False, widget=forms.SelectMultiple(attrs=SHORT)
+    )
+    teams = forms.MultipleChoiceField(
+        required=False,
+        help_text="Or their role.",
+        widget=forms.SelectMultiple(attrs=SHORT),
+    )
+    schedules = forms.ModelMultipleChoiceField(
+        Schedule.objects.none(),
+        required=False,
+        widget=forms.SelectMultiple(attrs=SHORT),
+    )
 
     class Meta:
         model = EscalationLevel
@@ -163,11 +178,11 @@ class PreviewForm(forms.Form):
 
 @admin.register(EscalationPolicy)
 class EscalationPolicyAdmin(TeamOwnedAdmin):
-    list_display = ["name", "team", "repeat", "used_by"]
+    list_display = ["name", "team", "chain", "repeat", "used_by"]
     list_filter = ["team"]
     search_fields = ["name"]
-    fields = [*POLICY_FIELDS, "preview_links"]
-    readonly_fields = ["preview_links"]
+    fields = [*POLICY_FIELDS, "chain", "preview_links"]
+    readonly_fields = ["chain", "preview_links"]
     inlines = [LevelInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[EscalationPolicy]:
@@ -184,6 +199,12 @@ class EscalationPolicyAdmin(TeamOwnedAdmin):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
+
+    @admin.display(description="Chain")
+    def chain(self, policy: EscalationPolicy) -> str:
+        if policy.pk is None:
+            return "—"
+        return escalation_policy_chain(policy=policy)
 
     @admin.display(description="Services")
     def used_by(self, policy: EscalationPolicy) -> str:

@@ -6,6 +6,7 @@ and the next shifts, as the API computes them.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -20,6 +21,7 @@ from django.utils.safestring import SafeString
 from config.admin_actions import apply_each
 from config.auth import request_actor
 from escalation import selectors, services
+from escalation.admin.oncall import OncallAdminMixin
 from escalation.admin.teams import TeamOwnedAdmin
 from escalation.exceptions import ScheduleError
 from escalation.models import Layer, LayerMember, Override, Restriction, Schedule
@@ -39,6 +41,12 @@ LAYER_FIELDS = [
 
 def _person(user: Any) -> str:
     return str(user.get_full_name() or user.get_username())
+
+
+def _in_zone(at: datetime, schedule: Schedule) -> str:
+    """A time as the schedule keeps it: in its own zone, the zone named."""
+    zone = selectors.schedule_zone(schedule=schedule)
+    return f"{at.astimezone(zone):%a %Y-%m-%d %H:%M} {zone}"
 
 
 def _source(shift: selectors.ShiftDetail) -> str:
@@ -64,7 +72,7 @@ class LayerInline(admin.TabularInline):
 
 
 @admin.register(Schedule)
-class ScheduleAdmin(TeamOwnedAdmin):
+class ScheduleAdmin(OncallAdminMixin, TeamOwnedAdmin):
     list_display = ["name", "team", "time_zone", "oncall_now"]
     list_filter = ["team"]
     search_fields = ["name"]
@@ -275,8 +283,8 @@ class OverrideAdmin(TeamScopedAdmin):
         "schedule",
         "user",
         "covered_user",
-        "start",
-        "end",
+        "starts",
+        "ends",
         "reason",
         "swap_of",
     ]
@@ -288,6 +296,14 @@ class OverrideAdmin(TeamScopedAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Override]:
         schedules = selectors.schedule_list(user=request.user)
         return Override.objects.filter(schedule__in=schedules)
+
+    @admin.display(description="Start (schedule's zone)", ordering="start")
+    def starts(self, override: Override) -> str:
+        return _in_zone(override.start, override.schedule)
+
+    @admin.display(description="End (schedule's zone)", ordering="end")
+    def ends(self, override: Override) -> str:
+        return _in_zone(override.end, override.schedule)
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any

@@ -1,4 +1,4 @@
-"""Escalation policies and the escalation state of each incident (ESC-1…4)."""
+"""Escalation policies and the escalation state of each incident."""
 
 from __future__ import annotations
 
@@ -291,7 +291,8 @@ class EscalationStep(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.escalation_id} {self.key}: {self.get_outcome_display()}"
+        level = f" L{self.level}" if self.level is not None else ""
+        return f"{self.get_cause_display()}{level}: {self.get_outcome_display()}"
 
     @property
     def lateness(self) -> timedelta:

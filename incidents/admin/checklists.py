@@ -19,6 +19,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
+from config.admin_actions import redirect_back
 from config.auth import request_actor
 from config.errors import VigilError
 from incidents.checklist import incident_checklist
@@ -142,4 +143,4 @@ class ResponseAidsAdminMixin(admin.ModelAdmin):
             )
         except (VigilError, ValueError) as error:
             self.message_user(request, str(error), messages.ERROR)
-        return HttpResponseRedirect(change)
+        return redirect_back(request, change)

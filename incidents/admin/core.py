@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -16,13 +16,14 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from config.admin import ReadOnlyInline, pretty_json
 from config.admin_actions import apply_each
 from config.auth import request_actor
-from escalation.models import EscalationPolicy
-from incidents import selectors, services
+from incidents import console, selectors, services
 from incidents.admin.checklists import ResponseAidsAdminMixin
 from incidents.admin.runbooks import runbook_step_urls
 from incidents.admin.scoping import TeamScopedAdmin
+from incidents.admin.warroom import WarRoomAdminMixin
 from incidents.exceptions import IncidentError
 from incidents.models import (
     AlertEvent,
@@ -38,16 +39,8 @@ from incidents.models import (
 )
 from incidents.services.incident import DECLARATION_FIELDS, EDITABLE_FIELDS
 from incidents.services.setup import SEVERITY_EDITABLE
+from incidents.timeline import timeline_kind_label
 from incidents.timeline_document import timeline_download
-from notifications.models import Delivery
-
-
-def pretty_json(value: object, limit: int = 20_000) -> SafeString:
-    """Return JSON indented in a <pre>, cut at `limit` characters."""
-    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
-    if len(text) > limit:
-        text = text[:limit] + "\n… (cut)"
-    return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', text)
 
 
 def severity_badge(severity: SeverityLevel) -> SafeString:
@@ -60,17 +53,6 @@ def severity_badge(severity: SeverityLevel) -> SafeString:
     )
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 class RoleAssignmentInline(ReadOnlyInline):
     model = RoleAssignment
     fields = ["role", "user", "assigned_at", "assigned_by"]
@@ -79,9 +61,14 @@ class RoleAssignmentInline(ReadOnlyInline):
 
 class TimelineInline(ReadOnlyInline):
     model = TimelineEvent
-    fields = ["at", "kind", "message", "actor", "via"]
+    fields = ["at", "kind_label", "message", "actor", "via"]
+    readonly_fields = ["kind_label"]
     ordering = ["at", "id"]
     verbose_name_plural = "Timeline"
+
+    @admin.display(description="Kind")
+    def kind_label(self, event: TimelineEvent) -> str:
+        return timeline_kind_label(event.kind)
 
 
 class AlertEventInline(ReadOnlyInline):
@@ -96,23 +83,14 @@ class AlertEventInline(ReadOnlyInline):
         return pretty_json(event.payload)
 
 
-class DeliveryInline(ReadOnlyInline):
-    model = Delivery
-    fields = [
-        "created_at",
-        "purpose",
-        "user",
-        "kind",
-        "status",
-        "attempts",
-        "sent_at",
-        "error",
-    ]
-    ordering = ["created_at", "id"]
-    verbose_name_plural = "Deliveries (pages and channel messages)"
-
-
 class IncidentAdminForm(forms.ModelForm):
+    severity_reason = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Why the severity changes",
+        help_text="Recorded on the timeline with the change.",
+    )
+
     class Meta:
         model = Incident
         fields = [*DECLARATION_FIELDS, "root_cause", "resolution_type"]
@@ -134,26 +112,32 @@ def _public_id(incident: Incident) -> str:
 
 
 @admin.register(Incident)
-class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
+class IncidentAdmin(WarRoomAdminMixin, ResponseAidsAdminMixin, TeamScopedAdmin):
     form = IncidentAdminForm
     list_display = [
-        "public_id",
+        "war_room",
         "badge",
         "title",
         "status",
         "service",
-        "team",
+        "commander",
         "is_drill",
         "detected_at",
         "acknowledged_at",
     ]
-    list_display_links = ["public_id", "title"]
+    list_display_links = ["title"]
     list_filter = ["status", "severity", "service", "service__team", "is_drill"]
     search_fields = ["public_id", "title"]
     date_hierarchy = "detected_at"
     list_select_related = ["severity", "service__team"]
     actions = ["acknowledge", "resolve", "assign_me_commander"]
-    inlines = [RoleAssignmentInline, TimelineInline, AlertEventInline, DeliveryInline]
+    # Other apps add theirs with incident_admin_inline_add (notifications:
+    # the incident's deliveries).
+    inlines: ClassVar[list[type[InlineModelAdmin[Any, Any]]]] = [
+        RoleAssignmentInline,
+        TimelineInline,
+        AlertEventInline,
+    ]
     readonly_fields = [
         "public_id",
         "status",
@@ -172,6 +156,10 @@ class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Incident]:
         return selectors.incident_list(user=request.user)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = super().get_fields(request, obj)
+        return [f for f in fields if obj is not None or f != "severity_reason"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = list(self.readonly_fields)
@@ -192,9 +180,19 @@ class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
     def badge(self, incident: Incident) -> SafeString:
         return severity_badge(incident.severity)
 
-    @admin.display(description="Team", ordering="service__team__name")
-    def team(self, incident: Incident) -> Team:
-        return incident.service.team
+    @admin.display(description="Incident", ordering="public_id")
+    def war_room(self, incident: Incident) -> SafeString:
+        url = reverse("admin:incidents_incident_war_room", args=[incident.pk])
+        return format_html(
+            '<a class="incident-id" href="{}" title="War room">{}</a>',
+            url,
+            incident.public_id,
+        )
+
+    @admin.display(description="IC")
+    def commander(self, incident: Incident) -> str:
+        holder = console.commander(incident)
+        return console.user_name(holder) if holder is not None else "—"
 
     @admin.display(description="Timeline document")
     def timeline_export(self, incident: Incident) -> SafeString:
@@ -243,6 +241,7 @@ class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
                 severity=data["severity"],
                 by=request_actor(request),
                 via="admin",
+                reason=data.get("severity_reason", ""),
             )
 
     def save_related(
@@ -301,6 +300,11 @@ class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
             ),
             label=_public_id,
         )
+
+
+def incident_admin_inline_add(inline: type[InlineModelAdmin[Any, Any]]) -> None:
+    """Show `inline` (another app's rows of an incident) on the incident page."""
+    IncidentAdmin.inlines.append(inline)
 
 
 class MembershipFormSet(forms.BaseInlineFormSet):
@@ -378,7 +382,7 @@ class ServiceAdmin(TeamScopedAdmin):
         self, db_field: Any, request: HttpRequest, **kwargs: Any
     ) -> Any:
         if db_field.name == "escalation_policy":
-            kwargs["queryset"] = EscalationPolicy.objects.filter(
+            kwargs["queryset"] = db_field.related_model.objects.filter(
                 team__in=selectors.team_list(user=request.user)
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)

@@ -11,14 +11,16 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from config.admin import ReadOnlyAdmin, pretty_json
 from config.admin_actions import apply_each
 from config.auth import request_actor
 from incidents import selectors, services
-from incidents.admin.core import pretty_json
 from incidents.admin.scoping import TeamScopedAdmin
 from incidents.exceptions import IncidentError
+from incidents.ingest.formats import ingest_url_names
 from incidents.models import (
     Alert,
     AlertEvent,
@@ -32,25 +34,13 @@ from incidents.services.quarantine import REDRIVE_PERMISSION
 from incidents.services.setup import INTEGRATION_SETTINGS
 
 
-class ReadOnlyAdmin(TeamScopedAdmin):
-    """Records of what happened: looked at, never edited."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(Integration)
 class IntegrationAdmin(TeamScopedAdmin):
     list_display = ["name", "kind", "service", "enabled", "key_prefix", "last_ping_at"]
     list_filter = ["kind", "enabled", "service"]
     search_fields = ["name", "key_prefix"]
     readonly_fields = [
+        "endpoints",
         "key_prefix",
         "previous_key_expires_at",
         "last_ping_at",
@@ -58,12 +48,50 @@ class IntegrationAdmin(TeamScopedAdmin):
     ]
     actions = ["rotate_key"]
 
+    class Media:
+        js = ["incidents/console.js"]  # the copy buttons, absolute URLs
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Integration]:
         return selectors.integration_list(user=request.user)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fixed = ["kind", "service"] if obj else []
         return [*self.readonly_fields, *fixed]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = super().get_fields(request, obj)
+        if obj is None or obj.kind == Integration.Kind.HEARTBEAT:
+            return fields
+        return [f for f in fields if not str(f).startswith("heartbeat_")]
+
+    def formfield_for_dbfield(
+        self, db_field: Any, request: HttpRequest, **kwargs: Any
+    ) -> Any:
+        if db_field.name == "default_severity":
+            return forms.ChoiceField(
+                choices=[
+                    (s.code, f"{s.code} {s.name}") for s in selectors.severity_list()
+                ],
+                initial=db_field.default,
+                help_text=db_field.help_text,
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @admin.display(description="Send to (the key goes in the header or body)")
+    def endpoints(self, integration: Integration) -> SafeString:
+        if integration.pk is None:
+            return format_html("{}", "shown once saved")
+        rows = [
+            (name, f"endpoint-{name}", reverse(route), f"endpoint-{name}")
+            for name, route in ingest_url_names(integration.kind).items()
+        ]
+        return format_html_join(
+            "",
+            '<div>{}: <input id="{}" type="text" readonly size="60" '
+            'data-absolute value="{}"> <button type="button" class="button" '
+            'data-copy="{}">Copy</button></div>',
+            rows,
+        )
 
     def save_model(
         self, request: HttpRequest, obj: Integration, form: Any, change: bool
@@ -125,7 +153,7 @@ class EventStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(AlertEvent)
-class AlertEventAdmin(ReadOnlyAdmin):
+class AlertEventAdmin(ReadOnlyAdmin, TeamScopedAdmin):
     list_display = ["received_at", "source", "integration", "action", "dedup_key",
                     "state", "attempts", "incident", "outcome"]  # fmt: skip
     list_filter = [EventStatusFilter, "source", "integration", "action"]
@@ -196,7 +224,7 @@ class AlertEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(ReadOnlyAdmin):
+class AlertAdmin(ReadOnlyAdmin, TeamScopedAdmin):
     list_display = ["summary", "status", "severity", "service", "integration",
                     "incident", "event_count", "first_seen_at"]  # fmt: skip
     list_filter = ["status", "source", "severity", "service"]
@@ -213,7 +241,7 @@ class AlertAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ChangeEvent)
-class ChangeEventAdmin(ReadOnlyAdmin):
+class ChangeEventAdmin(ReadOnlyAdmin, TeamScopedAdmin):
     list_display = ["timestamp", "service", "summary", "source", "integration"]
     list_filter = ["service"]
     search_fields = ["summary", "source"]
@@ -235,8 +263,25 @@ class SuppressedInline(admin.TabularInline):
         return False
 
 
+class MaintenanceWindowForm(forms.ModelForm):
+    """Say plainly when a window ends before it starts (the database's
+    constraint would refuse it by name)."""
+
+    class Meta:
+        model = MaintenanceWindow
+        fields = ["service", "starts_at", "ends_at", "reason"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        starts, ends = data.get("starts_at"), data.get("ends_at")
+        if starts and ends and ends <= starts:
+            self.add_error("ends_at", "A window must end after it starts.")
+        return data
+
+
 @admin.register(MaintenanceWindow)
 class MaintenanceWindowAdmin(TeamScopedAdmin):
+    form = MaintenanceWindowForm
     list_display = ["service", "starts_at", "ends_at", "reason", "closed_at"]
     list_filter = ["service"]
     fields = ["service", "starts_at", "ends_at", "reason", "created_by", "closed_at",

@@ -15,11 +15,12 @@ from django.contrib.admin import widgets
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_POST
 
+from config.admin_actions import redirect_back
 from config.auth import request_actor
 from config.errors import VigilError
 from incidents import runbook_conditions, runbook_selectors
@@ -242,7 +243,7 @@ def runbook_step_urls(model_admin: admin.ModelAdmin) -> list[URLPattern]:
         except VigilError as error:
             model_admin.message_user(request, error.message, messages.ERROR)
         change = reverse("admin:incidents_incident_change", args=[incident.pk])
-        return HttpResponseRedirect(f"{change}#runbook-step-{step.pk}")
+        return redirect_back(request, f"{change}#runbook-step-{step.pk}")
 
     return [
         path(

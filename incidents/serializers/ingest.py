@@ -8,6 +8,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
+from config.serializers import RefuseUnknownFields, StrictInputSerializer
+from incidents.ingest.formats import ingest_url_names
 from incidents.models import (
     Alert,
     AlertEvent,
@@ -16,21 +18,7 @@ from incidents.models import (
     MaintenanceWindow,
     SeverityLevel,
 )
-from incidents.serializers.core import (
-    RefuseUnknownFields,
-    StrictInputSerializer,
-    VisibleServiceField,
-)
-
-_INGEST_URLS: dict[str, dict[str, str]] = {
-    Integration.Kind.PAGERDUTY: {
-        "events": "ingest-pagerduty",
-        "change_events": "ingest-pagerduty-change",
-    },
-    Integration.Kind.ALERTMANAGER: {"webhook": "ingest-alertmanager"},
-    Integration.Kind.GENERIC: {"webhook": "ingest-generic"},
-    Integration.Kind.HEARTBEAT: {"ping": "ingest-heartbeat"},
-}
+from incidents.serializers.fields import VisibleServiceField
 
 
 class IntegrationSerializer(serializers.ModelSerializer[Integration]):
@@ -74,7 +62,7 @@ class IntegrationSerializer(serializers.ModelSerializer[Integration]):
         request = self.context.get("request")
         return {
             name: reverse(route, request=request)
-            for name, route in _INGEST_URLS.get(integration.kind, {}).items()
+            for name, route in ingest_url_names(integration.kind).items()
         }
 
 

@@ -25,4 +25,5 @@ def runbook_checklist(context: dict[str, Any], incident: Incident) -> dict[str, 
         "done": sum(step.state in finished for step in steps),
         "may_change": context.get("has_change_permission", False),
         "csrf_token": context.get("csrf_token"),
+        "next": context.get("back_to", ""),
     }

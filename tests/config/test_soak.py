@@ -3,7 +3,7 @@
 The embedded stack (the real `manage.py runstack`: SQLite, the filesystem
 broker, web, worker and beat) gets a PagerDuty trigger every 2 s, and a
 resolve for every fourth alert, for VIGIL_SOAK_SECONDS: 30 s by default, for
-a local `make test`; CI sets 180 for its embedded run. It must end with every
+a local `make test`; CI sets 120 for its embedded run. It must end with every
 event processed into its alert and incident, nothing pending, no program
 restarted and no error in the log. The 30-minute soak is `python -m
 bench.soak --minutes 30` (bench/README.md).

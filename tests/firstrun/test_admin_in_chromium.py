@@ -8,65 +8,30 @@ screenshot under var/screenshots/ to look at.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as seen
 from selenium.webdriver.support.select import Select
-from selenium.webdriver.support.wait import WebDriverWait
 
+from tests.browser import SCREENSHOTS, chromium_driver, wait
 from tests.config.test_runstack import embedded_only
-from tests.live import ROOT, FirstRun
+from tests.live import FirstRun
 
 # The stack as `make run` starts it, on the embedded default: CI runs these
 # in its embedded pass only.
 pytestmark = embedded_only
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-FLAGS = ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-         "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--no-first-run",
-         "--window-size=1280,1000"]  # fmt: skip
-SCREENSHOTS = ROOT / "var" / "screenshots"
-
 
 @pytest.fixture(scope="module")
 def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
-    """Debian's Chromium and its driver; in CI their absence is a failure."""
-    missing = [str(path) for path in (CHROMIUM, CHROMEDRIVER) if not path.exists()]
-    if missing:
-        reason = (
-            f"{', '.join(missing)} missing: apt-get install chromium chromium-driver"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium')}")
-    # The local driver only: Selenium Manager (which downloads drivers and
-    # browsers) would fail here if anything started it.
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SE_MANAGER_PATH", str(ROOT / "no-selenium-manager"))
-        driver = webdriver.Chrome(
-            service=Service(executable_path=str(CHROMEDRIVER)), options=options
-        )
-    try:
+    with chromium_driver(tmp_path_factory.mktemp("chromium")) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture
@@ -86,10 +51,6 @@ def browser(
         yield chromium
     finally:
         chromium.save_screenshot(str(SCREENSHOTS / f"{request.node.name}.png"))
-
-
-def wait(driver: WebDriver, seconds: float = 60) -> WebDriverWait[WebDriver]:
-    return WebDriverWait(driver, seconds)
 
 
 def styled(driver: WebDriver) -> None:

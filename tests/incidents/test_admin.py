@@ -6,8 +6,9 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
-from incidents.models import Incident, Integration, SeverityLevel, TimelineEvent
+from incidents.models import Incident, Integration, SeverityLevel
 from incidents.services import incident_acknowledge
+from incidents.timeline_kinds import ACKNOWLEDGED
 from tests.factories import (
     MembershipFactory,
     ServiceFactory,
@@ -91,7 +92,7 @@ def test_bulk_acknowledge_goes_through_the_service(browser, service, responder):
 
     fresh.refresh_from_db()
     assert fresh.status == "acknowledged"
-    event = fresh.timeline.get(kind=TimelineEvent.Kind.ACKNOWLEDGED)
+    event = fresh.timeline.get(kind=ACKNOWLEDGED)
     assert (event.via, event.actor.username) == ("admin", "boss")
     assert f"Acknowledged: {fresh.public_id}" in page
     assert (
@@ -169,6 +170,7 @@ def test_severity_change_from_the_change_form_is_on_the_timeline(browser, servic
     data.update(
         {
             "severity": "P1",
+            "severity_reason": "checkout fails too",
             "started_at_0": incident.started_at.strftime("%Y-%m-%d"),
             "started_at_1": incident.started_at.strftime("%H:%M:%S"),
             "affected_services": [],
@@ -187,7 +189,8 @@ def test_severity_change_from_the_change_form_is_on_the_timeline(browser, servic
     assert response.status_code == 302, response.content.decode()[:3000]
     incident.refresh_from_db()
     assert incident.severity_id == "P1"
-    assert incident.timeline.filter(kind="severity_changed", via="admin").exists()
+    change = incident.timeline.get(kind="severity_changed", via="admin")
+    assert change.message == "Severity raised: P2 → P1 — checkout fails too"
 
 
 def test_staff_see_only_their_teams_incidents(service, responder):

@@ -202,6 +202,30 @@ def test_a_valid_template_is_saved(browser, db):
     )
 
 
+def test_a_saved_template_shows_its_preview_with_sample_data_and_the_variables(
+    browser, db
+):
+    source = (
+        "{{ incident.severity }} {{ incident.title }} led by {{ incident.commander }}"
+    )
+    browser.post(f"{ADMIN}messagetemplate/add/", template_form(source))
+    template = MessageTemplate.objects.get()
+    html = page(browser.get(f"{ADMIN}messagetemplate/{template.pk}/change/"))
+    assert "P0 Site down led by Dana Reyes" in html
+    assert "incident.war_room" in html
+    assert "links.acknowledge" in html
+
+
+def test_an_sms_page_template_without_its_ack_code_is_refused(browser, db):
+    response = browser.post(
+        f"{ADMIN}messagetemplate/add/",
+        template_form("{{ incident.title }}", kind="page", format="short"),
+    )
+    assert response.status_code == 200
+    assert "must carry its ACK code" in page(response)
+    assert not MessageTemplate.objects.exists()
+
+
 def test_the_add_form_starts_from_the_built_in_template(browser, db):
     form = browser.get(f"{ADMIN}messagetemplate/add/").context["adminform"].form
     assert "incident" in form.initial["source"]
@@ -369,3 +393,22 @@ def test_giving_a_team_channel_a_service_too_shows_an_error(browser, service):
     assert response.status_code == 200
     channel.refresh_from_db()
     assert (channel.team, channel.service) == (service.team, None)
+
+
+def test_the_code_sent_is_entered_on_the_method_page_and_verifies_it(
+    browser, responder
+):
+    browser.post(f"{ADMIN}contactmethod/add/", method_form(responder))
+    method = ContactMethod.objects.get()
+    change = f"{ADMIN}contactmethod/{method.pk}/change/"
+    form = {"label": "", "rate_limit_count": "", "rate_limit_window": ""}
+    sent = Delivery.objects.get().extra["code"]
+
+    wrong = browser.post(change, {**form, "verification_code": "000000"[: len(sent)]})
+    assert wrong.status_code == 200
+    assert wrong.context["adminform"].form.errors["verification_code"]
+    assert ContactMethod.objects.get().verification_failures == 1
+
+    browser.post(change, {**form, "verification_code": sent})
+    assert ContactMethod.objects.get().verified_at is not None
+    assert "verification_code" not in page(browser.get(change))

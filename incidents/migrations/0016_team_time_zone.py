@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0013_status_updates'),
+        ('incidents', '0015_responders_see_alerts'),
     ]
 
     operations = [
