@@ -10,9 +10,12 @@ per scenario and bench/results/summary.md. See docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,20 +30,20 @@ from bench.stack import Stack, exit_on_signals
 
 SCENARIOS = (
     "ingest", "time-to-page", "fanout", "escalation", "storm-isolation",
-    "cadence", "memory",
+    "cadence", "metrics", "memory",
 )  # fmt: skip
 ON_SHARED_STACK = ("time-to-page", "fanout", "escalation", "storm-isolation")
 # Full run, and --quick (a few minutes in all, for trying the harness out).
 FULL = {
     "alerts": 500, "rate": 10.0, "responders": 50, "rounds": 3,
     "incidents": 2000, "over": 60.0, "storm_seconds": 120.0,
-    "open_incidents": 100_000,
+    "open_incidents": 100_000, "metric_incidents": 1_000_000,
     "ingest": [],
 }  # fmt: skip
 QUICK = {
     "alerts": 100, "rate": 10.0, "responders": 50, "rounds": 1,
     "incidents": 200, "over": 10.0, "storm_seconds": 20.0,
-    "open_incidents": 20_000,
+    "open_incidents": 20_000, "metric_incidents": 20_000,
     "ingest": ["--levels", "16", "--seconds", "5", "--storm", "2000"],
 }  # fmt: skip
 
@@ -63,6 +66,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         ("over", float, "escalation: seconds they are due over"),
         ("storm_seconds", float, "storm-isolation: seconds of each phase"),
         ("open_incidents", int, "cadence: open incidents the sweep looks over"),
+        ("metric_incidents", int, "metrics: incidents of history to measure over"),
     ):
         flag = "--" + name.replace("_", "-")
         p.add_argument(flag, type=kind, help=f"{what} (default {FULL[name]})")
@@ -147,6 +151,18 @@ def run_shared(
     return out
 
 
+def run_metrics(args: argparse.Namespace) -> dict[str, Any]:
+    """Run bench.metrics in a process of its own (its own scratch database
+    and Django set-up); return its result."""
+    output = args.output_dir / "metrics.json"
+    subprocess.run(  # noqa: S603 - our own module, our own arguments
+        [sys.executable, "-m", "bench.metrics", "--incidents",
+         str(args.metric_incidents), "--output", str(output)],
+        check=True,
+    )  # fmt: skip
+    return dict(json.loads(output.read_text()))
+
+
 def _shared_setup() -> dict[str, str]:
     return {
         "web": f"gunicorn config.wsgi:application, {WEB_WORKERS} sync workers; "
@@ -192,6 +208,9 @@ def main(argv: list[str] | None = None) -> None:
             results["cadence"] = cadence.run_apart(
                 args.open_incidents, 500, args.output_dir / "cadence.json"
             )
+        if "metrics" in args.only:
+            _say(start, f"metrics: {args.metric_incidents} incidents of history")
+            results["metrics"] = run_metrics(args)
     if "ingest" in results and "storm-isolation" in results:
         isolation.compare_to_ingest(results["storm-isolation"], results["ingest"])
     if "memory" in args.only and sampler.series:

@@ -115,6 +115,16 @@ def chart_storm_isolation(result: dict[str, Any], path: Path) -> str:
     return _save(fig, path)
 
 
+def chart_metrics(result: dict[str, Any], path: Path) -> str:
+    names = list(result["endpoints"])
+    fig, ax = plt.subplots(figsize=(10, 0.4 * len(names) + 1))
+    ax.barh(names, [result["endpoints"][n]["p99_ms"] for n in names])
+    ax.axvline(100, linestyle=":", color="grey")
+    ax.set(xlabel=f"p99 ms over {result['incidents']} incidents", xscale="log")
+    ax.invert_yaxis()
+    return _save(fig, path)
+
+
 CHARTS = {
     "cadence": chart_cadence,
     "time-to-page": chart_time_to_page,
@@ -123,6 +133,7 @@ CHARTS = {
     "ingest": chart_ingest,
     "memory": chart_memory,
     "storm-isolation": chart_storm_isolation,
+    "metrics": chart_metrics,
 }
 
 
@@ -181,6 +192,11 @@ def _figures(name: str, r: dict[str, Any]) -> list[str]:
             f"A: {a['events_per_s']} events/s "
             f"({a.get('ratio_to_ingest_alone', 'not measured')} of bench.ingest "
             f"alone), lost {a['lost']}, duplicates {a['duplicates']}."
+        ]
+    if name == "metrics":
+        return [
+            f"{r['incidents']} incidents over {r['years']} years; "
+            + "; ".join(f"{n}: p99 {e['p99_ms']} ms" for n, e in r["endpoints"].items())
         ]
     if name == "memory":
         rows = ["| process | peak RSS (MB) |", "|---|---|"]

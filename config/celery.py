@@ -142,6 +142,12 @@ app.conf.beat_schedule = {
         "task": "notifications.tasks.deliveries_recover_task",
         "schedule": 30.0,
     },
+    # Each worker that runs this records its heartbeat; Prometheus reads how
+    # long ago the last one was (vigil_worker_heartbeat_age_seconds).
+    "worker-heartbeat": {
+        "task": "metrics.tasks.worker_heartbeat_task",
+        "schedule": 15.0,
+    },
 }
 
 # Database connections: a task is to a worker what a request is to a web

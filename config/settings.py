@@ -433,6 +433,9 @@ VIGIL_DELIVERY_MAX_ATTEMPTS = env_int("VIGIL_DELIVERY_MAX_ATTEMPTS", 6, minimum=
 VIGIL_ESCALATION_ETA_MAX_SECONDS = env_int(
     "VIGIL_ESCALATION_ETA_MAX_SECONDS", 600, minimum=0
 )
+# Prometheus's scrape of /metrics must send `Authorization: Bearer <this>`;
+# empty leaves /metrics open (bind it to a private network then).
+VIGIL_METRICS_TOKEN = env_str("VIGIL_METRICS_TOKEN", "")
 TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID", "")
 TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN", "")
 TWILIO_FROM_NUMBER = env_str("TWILIO_FROM_NUMBER", "")

@@ -7,6 +7,8 @@ from escalation import urls as escalation_urls
 from escalation.urls import ical_urlpatterns
 from incidents import urls as incidents_urls
 from incidents.ingest.formats import ingest_urls
+from metrics.dashboard import dashboard, drills_dashboard
+from metrics.views import prometheus_metrics
 from notifications import respond
 from notifications import urls as notifications_urls
 
@@ -37,14 +39,22 @@ admin.site.site_url = reverse_lazy("admin:incidents_incident_board")  # type: ig
 handler404 = "config.api.not_found"
 
 urlpatterns = [
+    path("admin/metrics/", admin.site.admin_view(dashboard), name="metrics-dashboard"),
+    path(
+        "admin/metrics/drills/",
+        admin.site.admin_view(drills_dashboard),
+        name="metrics-drills-dashboard",
+    ),
     path("admin/", admin.site.urls),
     *ingest_urls(),
     path("respond/<str:token>/", respond.respond, name="respond"),
+    path("metrics", prometheus_metrics, name="prometheus-metrics"),
     path("notifications/twilio/sms/", respond.twilio_sms, name="twilio-sms"),
     path("api/v1/", api_root, name="api-root"),
     path("api/v1/", include("incidents.urls")),
     path("api/v1/", include("notifications.urls")),
     path("api/v1/", include("escalation.urls")),
+    path("api/v1/", include("metrics.urls")),
     path("", include(ical_urlpatterns)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file of its own

@@ -44,6 +44,8 @@ from datetime import UTC, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
+from config.intervals import union
+
 HOURS, DAYS, WEEKS = "hours", "days", "weeks"
 UNIT_LENGTH = {
     HOURS: timedelta(hours=1),
@@ -225,17 +227,7 @@ def window_spans(
             if begin < end and finish > start and begin < finish:
                 spans.append((max(begin, start), min(finish, end)))
         week += WEEK
-    return _union(spans)
-
-
-def _union(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
-    merged: list[tuple[datetime, datetime]] = []
-    for begin, finish in sorted(spans):
-        if merged and begin <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], finish))
-        else:
-            merged.append((begin, finish))
-    return merged
+    return union(spans)
 
 
 # --- One layer -----------------------------------------------------------------

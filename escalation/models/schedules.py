@@ -7,16 +7,15 @@ business; these models only store what people asked for.
 from __future__ import annotations
 
 import secrets
-import zoneinfo
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from config.timezones import validate_time_zone
 from escalation import oncall
 
 MAX_SHIFT_COUNT = 1000
@@ -25,18 +24,6 @@ MAX_SHIFT_COUNT = 1000
 def new_token() -> str:
     """Return a fresh secret for a calendar feed URL."""
     return secrets.token_urlsafe(32)
-
-
-def validate_time_zone(name: str) -> None:
-    """Refuse a name that is not an IANA time zone."""
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(
-            "%(name)r is not an IANA time zone (like Europe/Berlin).",
-            params={"name": name},
-            code="time_zone",
-        ) from None
 
 
 class ShiftUnit(models.TextChoices):

@@ -10,12 +10,20 @@ from django.db import models
 from django.utils import timezone
 from django.utils.text import slugify
 
+from config.timezones import validate_time_zone
 from incidents.exceptions import TimelineAppendOnlyError
 
 
 class Team(models.Model):
     name = models.CharField(max_length=100, unique=True)
     slug = models.SlugField(max_length=100, unique=True)
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text="IANA name, like Europe/Berlin: the team's days, weeks, "
+        "months and quarters in metrics.",
+    )
     members: models.ManyToManyField[Any, Any] = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="TeamMembership", related_name="teams"
     )

@@ -61,7 +61,7 @@ class TeamSerializer(serializers.ModelSerializer[Team]):
 
     class Meta:
         model = Team
-        fields = ["id", "name", "slug", "memberships"]
+        fields = ["id", "name", "slug", "time_zone", "memberships"]
 
 
 class ServiceSerializer(serializers.ModelSerializer[Service]):

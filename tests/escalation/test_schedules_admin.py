@@ -241,7 +241,7 @@ def test_deleting_a_schedule_in_the_admin_removes_it(browser, schedule):
 
 def team_form(team: Team, rows: list[dict]) -> dict:
     """The team's change form, its memberships as `rows` (all existing ones)."""
-    return {"name": team.name, "slug": team.slug} | inline(
+    return {"name": team.name, "slug": team.slug, "time_zone": team.time_zone} | inline(
         "memberships", rows, initial=len(rows)
     )
 

@@ -84,6 +84,8 @@ from incidents.timeline_kinds import (
     PIR_REMINDED,
     RESOLVE_TARGET_MISSED,
 )
+from metrics.models import WorkerHeartbeat
+from metrics.tasks import worker_heartbeat_task
 from notifications.models import Channel, Delivery, Kind, NotificationRule
 from notifications.services import page_user
 from notifications.services.deliveries import Target, deliveries_write
@@ -694,6 +696,19 @@ def overdue_action_items(world: World) -> Case:
     return Case(action_item_digests_task, {}, check)
 
 
+def worker_heartbeats(world: World) -> Case:
+    before = timezone.now()
+
+    def check(results: list[str]) -> None:
+        # One row per worker that ran a copy, each as recent as its run.
+        beats = WorkerHeartbeat.objects.filter(seen_at__gte=before)
+        workers = sorted({result.strip("'") for result in results})
+        assert sorted(beats.values_list("worker", flat=True)) == workers
+        assert WorkerHeartbeat.objects.count() == len(workers)
+
+    return Case(worker_heartbeat_task, {}, check)
+
+
 CASES: dict[str, Callable[[World], Case]] = {
     "ingest_process_task/integration": processing_integration,
     "ingest_process_task/backlog": processing_a_backlog,
@@ -713,6 +728,7 @@ CASES: dict[str, Callable[[World], Case]] = {
     "update_reminders_sweep_task": overdue_updates,
     "review_reminders_task": due_review_reminders,
     "action_item_digests_task": overdue_action_items,
+    "worker_heartbeat_task": worker_heartbeats,
 }
 
 

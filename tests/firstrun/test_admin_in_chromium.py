@@ -9,6 +9,7 @@ screenshot under var/screenshots/ to look at.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -180,3 +181,43 @@ def test_the_api_docs_render_the_schema(browser: WebDriver, stack: FirstRun):
     assert title.text.startswith("Vigil API")
     operations = browser.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")
     assert any(o.text == "/api/v1/incidents/" for o in operations)
+
+
+def test_the_metrics_dashboard_draws_its_charts(
+    browser: WebDriver, stack: FirstRun, api: httpx.Client
+):
+    now = datetime.now(UTC)
+    for months_ago, severity, drill in (
+        (2, "P2", False),
+        (1, "P2", False),
+        (1, "P1", False),
+        (0, "P2", False),
+        (1, "P3", True),
+    ):
+        detected = now - timedelta(days=30 * months_ago, hours=3)
+        declared = api.post("/api/v1/incidents/", json={
+            "title": f"{'Drill' if drill else 'Real'} {months_ago} {severity}",
+            "severity": severity,
+            "service": "website", "detected_at": detected.isoformat(),
+            "is_drill": drill,
+        })  # fmt: skip
+        declared.raise_for_status()
+        api.post(
+            f"/api/v1/incidents/{declared.json()['public_id']}/acknowledge/"
+        ).raise_for_status()
+
+    browser.get(f"{stack.url}/admin/metrics/")
+
+    header = browser.find_element(By.ID, "header")  # the admin's style applies
+    assert header.value_of_css_property("background-color") != "rgba(0, 0, 0, 0)"
+    charts = browser.find_elements(By.CSS_SELECTOR, "svg.metrics-chart")
+    assert len(charts) == 2
+    assert all(chart.size["width"] > 300 for chart in charts)
+    assert charts[0].find_elements(By.TAG_NAME, "polyline"), "no trend line"
+    assert "Real 1 P1" in browser.find_element(By.ID, "breaches").text
+    assert "Drill" not in browser.find_element(By.ID, "breaches").text
+    browser.find_element(By.LINK_TEXT, "Drill metrics").click()
+    wait(browser).until(seen.title_contains("Drill metrics"))
+    assert "Drill 1 P3" in browser.find_element(By.ID, "breaches").text
+    assert "Real" not in browser.find_element(By.ID, "breaches").text
+    browser.get(f"{stack.url}/admin/metrics/")  # the screenshot: production

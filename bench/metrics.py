@@ -1,0 +1,239 @@
+"""Metrics over years of history: every metrics endpoint and /metrics, timed.
+
+`python -m bench.metrics [--incidents 1000000] [--repeats 20]` creates a
+scratch PostgreSQL database, migrates it, writes the incidents in one
+INSERT … SELECT over generate_series (3 years, a mix of severities, teams,
+services, categories, acknowledge and resolve times, never-acknowledged
+ones, drills and cancellations), then times each endpoint in-process with
+Django's test client, signed in as a superuser (every team), for several
+filter combinations. Writes bench/results/metrics.json; target: p99 ≤ 100 ms
+for every endpoint and filter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import time
+from typing import Any
+
+from bench.cpu import python_loop_seconds
+from bench.results import RESULTS, verdicts, write
+from bench.stack import scratch_database
+
+TEAMS = 8
+SERVICES_PER_TEAM = 5
+YEARS = 3
+TARGET_MS = 100.0
+ZONES = ("UTC", "Europe/Berlin", "America/Los_Angeles", "Asia/Tokyo")
+
+# One row per incident, all in SQL: severity P0..P3 weighted 5/15/40/40 %,
+# 10 % never acknowledged, 15 % still open, 2 % drills, 2 % cancelled.
+INSERT = """
+INSERT INTO incidents_incident (
+    public_id, title, summary, severity_id, status, category, detection_source,
+    service_id, impact, root_cause, resolution_type, is_drill, started_at,
+    detected_at, acknowledged_at, mitigated_at, resolved_at, created_at,
+    updated_at
+)
+SELECT
+    'BENCH-' || n, 'Bench incident ' || n, '', sev,
+    CASE WHEN n %% 50 = 7 THEN 'cancelled'
+         WHEN resolved IS NULL THEN 'investigating' ELSE 'resolved' END,
+    (ARRAY['site_down','database','api_integration','configuration',
+           'security','performance','failed_deployment','bot_offline',
+           'other'])[1 + n %% 9],
+    'monitoring_alert', service, '', '', '', n %% 50 = 3,
+    detected - make_interval(secs => r1 * 900), detected,
+    acked, CASE WHEN resolved IS NULL THEN NULL
+                ELSE detected + (resolved - detected) * 0.6 END,
+    resolved, detected, coalesce(resolved, detected)
+FROM (
+    SELECT n, detected, sev, service, r1,
+        CASE WHEN n %% 10 = 0 THEN NULL
+             ELSE detected + make_interval(secs => 30 + r2 * r2 * 7200) END AS acked,
+        CASE WHEN n %% 7 = 0 THEN NULL
+             ELSE detected + make_interval(secs => 300 + r3 * r3 * 86400) END
+             AS resolved
+    FROM (
+        SELECT n,
+            now() - make_interval(secs => random() * %(span)s) AS detected,
+            CASE WHEN n %% 20 = 0 THEN 'P0' WHEN n %% 20 < 4 THEN 'P1'
+                 WHEN n %% 20 < 12 THEN 'P2' ELSE 'P3' END AS sev,
+            %(first_service)s + (n * 7919) %% %(services)s AS service,
+            random() AS r1, random() AS r2, random() AS r3
+        FROM generate_series(1, %(count)s) AS n
+    ) AS base
+) AS timed
+"""
+
+QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
+    "response-times by severity": ("/api/v1/metrics/response-times/", {}),
+    "response-times by month": (
+        "/api/v1/metrics/response-times/",
+        {"group_by": "period", "period": "month"},
+    ),
+    "response-times by day, one team, P0+P1": (
+        "/api/v1/metrics/response-times/",
+        {"group_by": "period", "period": "day", "team": "team-1",
+         "severity": ["P0", "P1"]},
+    ),
+    "response-times by service, last 90 days, database": (
+        "/api/v1/metrics/response-times/",
+        {"group_by": "service", "category": "database", "since": "-90"},
+    ),
+    "response-times drills": ("/api/v1/metrics/response-times/", {"drills": "true"}),
+    "sla": ("/api/v1/metrics/sla/", {}),
+    "sla breaches, one service, last 30 days": (
+        "/api/v1/metrics/sla/breaches/",
+        {"service": "service-1-1", "since": "-30"},
+    ),
+    "kpis": ("/api/v1/metrics/kpis/", {}),
+    "availability (30 days)": ("/api/v1/metrics/availability/", {}),
+    "response-times csv": ("/api/v1/metrics/response-times/", {"format": "csv"}),
+    "prometheus /metrics": ("/metrics", {}),
+}  # fmt: skip
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.metrics", description=__doc__)
+    p.add_argument("--incidents", type=int, default=1_000_000)
+    p.add_argument("--repeats", type=int, default=20, help="requests per query")
+    p.add_argument("--output", default=str(RESULTS / "metrics.json"))
+    return p.parse_args(argv)
+
+
+def _setup(database_url: str) -> None:
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def _populate(count: int) -> dict[str, float]:
+    from django.contrib.auth.models import User
+    from django.db import connection
+
+    from incidents.models import Service, Team
+
+    first = None
+    for t in range(1, TEAMS + 1):
+        team = Team.objects.create(
+            name=f"Team {t}", slug=f"team-{t}", time_zone=ZONES[t % len(ZONES)]
+        )
+        for s in range(1, SERVICES_PER_TEAM + 1):
+            service = Service.objects.create(
+                name=f"Service {t}.{s}", slug=f"service-{t}-{s}", team=team
+            )
+            first = first or service.pk
+    User.objects.create_superuser("bench", "bench@example.com")
+    start = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            INSERT,
+            {
+                "span": YEARS * 365 * 86400,
+                "first_service": first,
+                "services": TEAMS * SERVICES_PER_TEAM,
+                "count": count,
+            },
+        )
+        inserted = time.perf_counter() - start
+        cursor.execute("ANALYZE")
+    return {
+        "insert_s": round(inserted, 1),
+        "analyze_s": round(time.perf_counter() - start - inserted, 1),
+    }
+
+
+def _params(query: dict[str, Any]) -> dict[str, Any]:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    out = dict(query)
+    if "since" in out:  # days ago
+        out["since"] = (timezone.now() + timedelta(days=int(out["since"]))).isoformat()
+    return out
+
+
+def _time(
+    client: Any, url: str, params: dict[str, Any], repeats: int
+) -> dict[str, Any]:
+    timings = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        response = client.get(url, params)
+        timings.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200, (url, response.content[:300])
+    timings.sort()
+    p99 = timings[min(len(timings) - 1, round(0.99 * (len(timings) - 1)))]
+    return {
+        "p50_ms": round(statistics.median(timings), 1),
+        "p99_ms": round(p99, 1),
+        "max_ms": round(timings[-1], 1),
+        "requests": repeats,
+    }
+
+
+def run(incidents: int, repeats: int) -> dict[str, Any]:
+    loop_start = python_loop_seconds()
+    with contextlib.ExitStack() as stack:
+        url = scratch_database(stack, f"vigil_bench_metrics_{os.getpid()}")
+        _setup(url)
+        timing = _populate(incidents)
+        from django.contrib.auth.models import User
+        from django.test import Client
+
+        from incidents.models import Incident
+
+        client = Client()
+        client.force_login(User.objects.get(username="bench"))
+        endpoints = {
+            name: _time(client, path, _params(query), repeats)
+            for name, (path, query) in QUERIES.items()
+        }
+        rows = Incident.objects.count()
+        from django.db import connections
+
+        connections.close_all()
+    figures = {f"p99 {name} (ms)": e["p99_ms"] for name, e in endpoints.items()}
+    return {
+        "incidents": rows,
+        "years": YEARS,
+        "teams": TEAMS,
+        "services": TEAMS * SERVICES_PER_TEAM,
+        "generate": timing,
+        "endpoints": endpoints,
+        "python_loop_s": {"start": loop_start, "end": python_loop_seconds()},
+        "targets": verdicts(figures, {name: ("<=", TARGET_MS) for name in figures}),
+    }
+
+
+def report(result: dict[str, Any]) -> str:
+    lines = [
+        f"{result['incidents']} incidents over {result['years']} years "
+        f"(insert {result['generate']['insert_s']} s)"
+    ]
+    for name, e in result["endpoints"].items():
+        lines.append(f"  {name}: p50 {e['p50_ms']} ms, p99 {e['p99_ms']} ms")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    result = run(args.incidents, args.repeats)
+    print(report(result))
+    from pathlib import Path
+
+    write(result, Path(args.output))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,183 @@
+"""Reads of the incident core for the metrics app: incidents as figures.
+
+The metrics app reads incidents only through these functions, scoped to
+the caller's teams as every other read is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, Min, Q, QuerySet
+
+from incidents.models import AlertEvent, Incident, StatusUpdate, TimelineEvent
+from incidents.selectors import User, incident_list, service_list, severity_list
+from incidents.timeline_kinds import ACK_TARGET_MISSED, RESOLVE_TARGET_MISSED
+
+# What one incident contributes to the figures, in one row.
+ROW_FIELDS = {
+    "id": "id",
+    "public_id": "public_id",
+    "title": "title",
+    "status": "status",
+    "severity": "severity_id",
+    "service": "service__slug",
+    "team": "service__team__slug",
+    "time_zone": "service__team__time_zone",
+    "category": "category",
+    "is_drill": "is_drill",
+    "started_at": "started_at",
+    "detected_at": "detected_at",
+    "acknowledged_at": "acknowledged_at",
+    "mitigated_at": "mitigated_at",
+    "resolved_at": "resolved_at",
+}
+
+
+def metric_incidents(
+    *,
+    user: User,
+    drills: bool = False,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    severities: Iterable[str] = (),
+    services: Iterable[str] = (),
+    teams: Iterable[str] = (),
+    categories: Iterable[str] = (),
+    impact_between: tuple[datetime, datetime] | None = None,
+) -> QuerySet[Incident]:
+    """Return the incidents that count in `user`'s figures: their teams'
+    incidents detected in [since, until), never a cancelled one, and drills
+    only when `drills` (then nothing but drills); with `impact_between`, only
+    those whose impact (started until resolved, or still open) overlaps it."""
+    incidents = (
+        incident_list(user=user)
+        .exclude(status=Incident.Status.CANCELLED)
+        .filter(is_drill=drills)
+    )
+    conditions = Q()
+    if since is not None:
+        conditions &= Q(detected_at__gte=since)
+    if until is not None:
+        conditions &= Q(detected_at__lt=until)
+    if impact_between is not None:
+        start, end = impact_between
+        conditions &= Q(started_at__lt=end) & (
+            Q(resolved_at__isnull=True) | Q(resolved_at__gt=start)
+        )
+    for lookup, values in (
+        ("severity_id__in", severities),
+        ("service__slug__in", services),
+        ("service__team__slug__in", teams),
+        ("category__in", categories),
+    ):
+        values = list(values)
+        if values:
+            conditions &= Q(**{lookup: values})
+    return incidents.filter(conditions)
+
+
+def metric_incident_rows(incidents: QuerySet[Incident]) -> Iterator[dict[str, Any]]:
+    """Yield each incident as a flat row of the ROW_FIELDS, oldest first."""
+    rows = (
+        incidents.order_by("detected_at", "id")
+        .values_list(*ROW_FIELDS.values())
+        .iterator(chunk_size=5000)
+    )
+    names = list(ROW_FIELDS)
+    for row in rows:
+        yield dict(zip(names, row, strict=True))
+
+
+def severity_targets() -> list[dict[str, Any]]:
+    """Return the severity matrix's targets, most severe first."""
+    return [
+        dict(row)
+        for row in severity_list().values(
+            "code", "name", "ack_target", "resolve_target", "update_cadence"
+        )
+    ]
+
+
+def metric_services(
+    *, user: User, services: Iterable[str] = ()
+) -> list[dict[str, Any]]:
+    """Return `user`'s teams' services (those named, if any) as rows."""
+    rows = service_list(user=user)
+    wanted = list(services)
+    if wanted:
+        rows = rows.filter(slug__in=wanted)
+    return [dict(row) for row in rows.values("slug", "name", "team__slug")]
+
+
+def status_update_times(incidents: QuerySet[Incident]) -> dict[int, list[datetime]]:
+    """Return, for each of the incidents, the times its updates were posted."""
+    times: dict[int, list[datetime]] = {}
+    updates = (
+        StatusUpdate.objects.filter(incident__in=incidents.values("pk"))
+        .order_by("incident_id", "posted_at")
+        .values_list("incident_id", "posted_at")
+    )
+    for incident_id, posted_at in updates:
+        times.setdefault(incident_id, []).append(posted_at)
+    return times
+
+
+# --- The platform's own health (Prometheus) ------------------------------------
+
+
+def open_incident_counts() -> list[dict[str, Any]]:
+    """Return the open (not resolved, closed or cancelled) incidents counted
+    by severity, team and drill flag, across every team."""
+    done = [
+        Incident.Status.RESOLVED,
+        Incident.Status.CLOSED,
+        Incident.Status.CANCELLED,
+    ]
+    return list(
+        Incident.objects.exclude(status__in=done)
+        .values("severity_id", "service__team__slug", "is_drill")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+
+
+def incident_totals() -> list[dict[str, Any]]:
+    """Return every incident ever declared, counted by severity and drill flag."""
+    return list(
+        Incident.objects.values("severity_id", "is_drill")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+
+
+def oldest_unprocessed_event_at() -> datetime | None:
+    """Return when the oldest alert event still waiting to be processed came in."""
+    return (
+        AlertEvent.objects.filter(AlertEvent.with_status(AlertEvent.Status.PENDING))
+        .aggregate(oldest=Min("received_at"))
+        .get("oldest")
+    )
+
+
+def category_choices() -> list[tuple[str, str]]:
+    """Return the incident categories, (value, label)."""
+    return list(Incident.Category.choices)
+
+
+def missed_target_counts() -> list[dict[str, Any]]:
+    """Return every acknowledge and resolve target ever missed (as recorded on
+    the timeline by the target sweep), counted by severity, kind and drill flag."""
+    return list(
+        TimelineEvent.objects.filter(
+            kind__in=[
+                ACK_TARGET_MISSED,
+                RESOLVE_TARGET_MISSED,
+            ]
+        )
+        .values("incident__severity_id", "kind", "incident__is_drill")
+        .annotate(count=Count("id"))
+        .order_by()
+    )

@@ -1,0 +1,96 @@
+"""The admin's metrics dashboard: trends, SLA and breaches of the last year,
+for production incidents and, on a page of its own, for drills."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from incidents.metrics_selectors import severity_targets
+from metrics import selectors
+from metrics.charts import line_chart
+
+WINDOW = timedelta(days=365)
+BREACHES_SHOWN = 25
+# Most severe first, as the severity matrix colours them (P0 red, …).
+CHARTS = {
+    "time_to_acknowledge": "Mean time to acknowledge (MTTA) by month and severity",
+    "time_to_resolve": "Mean time to resolve (MTTR) by month and severity",
+}
+FALLBACK_COLORS = ("#b91c1c", "#ea580c", "#ca8a04", "#2563eb", "#6b7280")
+
+
+def _months(now: Any) -> list[str]:
+    """The last twelve month labels (UTC calendar), oldest first."""
+    year, month = now.year, now.month
+    labels = []
+    for _ in range(12):
+        labels.append(f"{year}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return labels[::-1]
+
+
+def _context(request: HttpRequest, drills: bool) -> dict[str, Any]:
+    now = timezone.now()
+    filters: dict[str, Any] = {
+        "drills": drills,
+        "since": now - WINDOW,
+        "until": None,
+        "severities": [],
+        "services": [],
+        "teams": [],
+        "categories": [],
+    }
+    codes = [target["code"] for target in severity_targets()]
+    colors = dict(zip(codes, FALLBACK_COLORS, strict=False))
+    labels = _months(now)
+    trends: dict[str, dict[str, list[float | None]]] = {
+        "time_to_acknowledge": {},
+        "time_to_resolve": {},
+    }
+    for code in codes:
+        rows = selectors.response_time_report(
+            user=request.user,
+            filters=filters | {"severities": [code]},
+            group_by="period",
+            period="month",
+        )
+        by_month = {row["group"]: row for row in rows}
+        for measure, lines in trends.items():
+            lines[code] = [
+                by_month[label][f"{measure}_mean"] if label in by_month else None
+                for label in labels
+            ]
+    counts = selectors.response_time_report(
+        user=request.user, filters=filters, group_by="severity", period="month"
+    )
+    sla, breaches = selectors.sla_report(user=request.user, filters=filters, now=now)
+    return {
+        "title": "Drill metrics" if drills else "Incident metrics",
+        "drills": drills,
+        "charts": [
+            (heading, line_chart(heading, labels, trends[measure], colors))
+            for measure, heading in CHARTS.items()
+        ],
+        "counts": counts,
+        "sla": sla,
+        "breaches": sorted(breaches, key=lambda b: b["detected_at"], reverse=True)[
+            :BREACHES_SHOWN
+        ],
+        "breach_total": len(breaches),
+        "since": filters["since"],
+    }
+
+
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Production incidents: cancelled ones and drills never count here."""
+    return render(request, "admin/metrics/dashboard.html", _context(request, False))
+
+
+def drills_dashboard(request: HttpRequest) -> HttpResponse:
+    """Drills alone, kept apart from the production figures."""
+    return render(request, "admin/metrics/dashboard.html", _context(request, True))

@@ -1,0 +1,28 @@
+"""Calendar periods in a team's time zone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from zoneinfo import ZoneInfo
+
+
+@cache
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def period_label(moment: datetime, period: str, time_zone: str) -> str:
+    """Return the day, week, month or quarter that `moment` falls in, in
+    `time_zone`: 2026-03-09, 2026-W11 (ISO week), 2026-03 or 2026-Q1."""
+    local = moment.astimezone(zone(time_zone))
+    if period == "day":
+        return local.date().isoformat()
+    if period == "week":
+        year, week, _ = local.isocalendar()
+        return f"{year}-W{week:02d}"
+    if period == "month":
+        return f"{local.year}-{local.month:02d}"
+    if period == "quarter":
+        return f"{local.year}-Q{(local.month - 1) // 3 + 1}"
+    raise ValueError(f"not a period: {period}")

@@ -1,0 +1,63 @@
+"""The metrics reports: the caller's filters in, rows out.
+
+Every figure is computed from the other apps' selectors, scoped to the
+caller's teams; nothing here writes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from incidents.metrics_selectors import (
+    metric_incident_rows,
+    metric_incidents,
+    metric_services,
+    severity_targets,
+)
+from incidents.selectors import User
+from metrics import figures, kpis
+from metrics.availability import availability
+
+AVAILABILITY_WINDOW = timedelta(days=30)
+
+
+def response_time_report(
+    *, user: User, filters: dict[str, Any], group_by: str, period: str
+) -> list[dict[str, Any]]:
+    rows = metric_incident_rows(metric_incidents(user=user, **filters))
+    return figures.response_times(rows, group_by, period)
+
+
+def sla_report(
+    *, user: User, filters: dict[str, Any], now: datetime
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    rows = metric_incident_rows(metric_incidents(user=user, **filters))
+    return figures.sla(rows, severity_targets(), now)
+
+
+def kpi_report(
+    *, user: User, filters: dict[str, Any], now: datetime, keys: list[str] | None
+) -> list[kpis.Row]:
+    incidents = metric_incidents(user=user, **filters)
+    context = kpis.Context(
+        incidents=incidents,
+        rows=list(metric_incident_rows(incidents)),
+        now=now,
+        targets={target["code"]: target for target in severity_targets()},
+    )
+    return kpis.compute(context, keys)
+
+
+def availability_report(
+    *, user: User, filters: dict[str, Any], now: datetime
+) -> list[dict[str, Any]]:
+    """Return each service's availability over [since, until): the last 30
+    days by default."""
+    end = filters.pop("until", None) or now
+    start = filters.pop("since", None) or end - AVAILABILITY_WINDOW
+    services = metric_services(user=user, services=filters["services"])
+    if filters["teams"]:
+        services = [s for s in services if s["team__slug"] in filters["teams"]]
+    incidents = metric_incidents(user=user, impact_between=(start, end), **filters)
+    return availability(services, metric_incident_rows(incidents), start, end, now)

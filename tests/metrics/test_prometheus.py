@@ -1,0 +1,170 @@
+"""`GET /metrics`: the platform's health, read from the database at scrape time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.test import Client
+from django.utils import timezone
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from prometheus_client.parser import text_string_to_metric_families
+
+from escalation.models import Escalation
+from incidents.models import AlertEvent
+from incidents.services import incident_record_missed_targets, user_report_create
+from metrics.services import worker_heartbeat_record
+from notifications.models import Delivery
+from notifications.services import page_user
+from tests.factories import ContactMethodFactory
+from tests.metrics.conftest import T0, worked
+
+
+def scrape(client: Client | None = None, **headers: str) -> dict[tuple, float]:
+    response = (client or Client()).get("/metrics", headers=headers)
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"].startswith("text/plain")
+    return {
+        (sample.name, *sorted(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.content.decode())
+        for sample in family.samples
+    }
+
+
+def test_open_incidents_are_counted_by_severity_team_and_drill(service):
+    worked(service, "P1")
+    worked(service, "P1", ack=timedelta(minutes=1))
+    worked(service, "P2", is_drill=True)
+    worked(service, "P3", ack=timedelta(minutes=1), resolve=timedelta(hours=1))
+
+    samples = scrape()
+
+    labels = [("drill", "false"), ("severity", "P1"), ("team", "platform")]
+    assert samples[("vigil_open_incidents", *labels)] == 2
+    assert (
+        samples[
+            (
+                "vigil_open_incidents",
+                ("drill", "true"),
+                ("severity", "P2"),
+                ("team", "platform"),
+            )
+        ]
+        == 1
+    )
+    assert (
+        "vigil_open_incidents",
+        ("drill", "false"),
+        ("severity", "P3"),
+        ("team", "platform"),
+    ) not in samples
+    assert (
+        samples[("vigil_incidents_total", ("drill", "false"), ("severity", "P3"))] == 1
+    )
+
+
+def test_missed_targets_are_counted_as_sla_breaches(service):
+    worked(service, "P1")  # 1 h to acknowledge, 4 h to resolve
+    incident_record_missed_targets(now=T0 + timedelta(hours=5))
+
+    samples = scrape()
+
+    for target in ("ack", "resolve"):
+        key = (
+            "vigil_sla_breaches_total",
+            ("drill", "false"),
+            ("severity", "P1"),
+            ("target", target),
+        )
+        assert samples[key] == 1
+
+
+def test_backlogs_are_the_age_of_the_oldest_waiting_row(service, responder):
+    with time_machine.travel(T0, tick=False):
+        user_report_create(
+            service=service, title="Down", description="", severity="", by=responder
+        )
+    ContactMethodFactory(user=responder)
+    incident = worked(service, "P2")
+    page_user(incident=incident, user=responder, event_key="k", now=T0)
+    Delivery.objects.update(status="pending", due_at=T0)
+    Escalation.objects.filter(incident=incident).update(
+        state="active", due_at=T0 - timedelta(seconds=30)
+    )
+
+    with time_machine.travel(T0 + timedelta(seconds=90), tick=False):
+        samples = scrape()
+
+    assert AlertEvent.objects.filter(processed_at__isnull=True).exists()
+    assert samples[("vigil_ingest_backlog_seconds",)] == 90
+    assert samples[("vigil_escalation_lag_seconds",)] == 120
+    assert samples[("vigil_deliveries_pending",)] == Delivery.objects.count() > 0
+    assert samples[("vigil_deliveries_oldest_pending_seconds",)] == 90
+    assert samples[("vigil_deliveries_failed",)] == 0
+
+
+def test_nothing_waiting_reads_zero(db):
+    samples = scrape()
+
+    assert samples[("vigil_ingest_backlog_seconds",)] == 0
+    assert samples[("vigil_escalation_lag_seconds",)] == 0
+    assert samples[("vigil_deliveries_oldest_pending_seconds",)] == 0
+
+
+def test_queue_depths_come_from_the_broker(db):
+    samples = scrape()
+
+    assert {key[1] for key in samples if key[0] == "vigil_queue_depth"} == {
+        ("queue", name) for name in ("ingest", "escalation", "notifications", "default")
+    }
+
+
+def test_beat_jobs_and_worker_heartbeats_report_their_age(db):
+    every = IntervalSchedule.objects.create(every=10, period="seconds")
+    now = timezone.now()
+    PeriodicTask.objects.create(
+        name="ingest-recover",
+        task="incidents.tasks.ingest_recover_task",
+        interval=every,
+        last_run_at=now - timedelta(seconds=40),
+    )
+    worker_heartbeat_record(worker="celery@one", now=now - timedelta(seconds=20))
+
+    with time_machine.travel(now, tick=False):
+        samples = scrape()
+
+    assert (
+        samples[("vigil_beat_job_last_run_age_seconds", ("job", "ingest-recover"))]
+        == 40
+    )
+    assert (
+        samples[("vigil_worker_heartbeat_age_seconds", ("worker", "celery@one"))] == 20
+    )
+
+
+def test_a_heartbeat_only_moves_forward(db):
+    now = timezone.now()
+    worker_heartbeat_record(worker="celery@one", now=now)
+    worker_heartbeat_record(worker="celery@one", now=now - timedelta(minutes=1))
+
+    with time_machine.travel(now + timedelta(seconds=5), tick=False):
+        samples = scrape()
+
+    assert (
+        samples[("vigil_worker_heartbeat_age_seconds", ("worker", "celery@one"))] == 5
+    )
+
+
+@pytest.fixture
+def token(settings):
+    settings.VIGIL_METRICS_TOKEN = "s3cret"
+    return "s3cret"
+
+
+def test_with_a_token_set_a_scrape_needs_it(db, token):
+    assert Client().get("/metrics").status_code == 401
+    wrong = Client().get("/metrics", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+
+    assert scrape(Authorization=f"Bearer {token}")[("vigil_deliveries_failed",)] == 0

@@ -1,0 +1,178 @@
+"""The SLA view, process KPIs and availability over the API."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+import time_machine
+
+from escalation.models import EscalationPolicy
+from escalation.services import escalations_sweep
+from incidents.models import StatusUpdate
+from notifications.models import Delivery
+from notifications.services import page_user
+from tests.conftest import api_client
+from tests.escalation.conftest import add_level, user_target
+from tests.factories import ContactMethodFactory, MembershipFactory
+from tests.metrics.conftest import T0, worked
+
+MINUTE = timedelta(minutes=1)
+
+
+def rows(response):
+    assert response.status_code == 200, response.content
+    return response.json()["results"]
+
+
+def test_sla_compliance_follows_the_severity_matrix(api, service):
+    # P1: acknowledge within 1 h, resolve within 4 h.
+    worked(service, "P1", ack=30 * MINUTE, resolve=3 * 60 * MINUTE)
+    worked(service, "P1", ack=90 * MINUTE, resolve=5 * 60 * MINUTE)
+    worked(service, "P1", ack=10 * MINUTE, resolve=2 * 60 * MINUTE, is_drill=True)
+
+    with time_machine.travel(T0 + timedelta(days=1)):
+        p1 = {row["severity"]: row for row in rows(api.get("/api/v1/metrics/sla/"))}[
+            "P1"
+        ]
+
+    assert p1["ack_target_seconds"] == 3600
+    assert p1["resolve_target_seconds"] == 4 * 3600
+    assert p1["incidents"] == 2
+    assert p1["ack_compliance"] == 0.5
+    assert p1["resolve_compliance"] == 0.5
+
+
+def test_the_breach_list_names_late_and_overdue_incidents(api, service):
+    worked(service, "P1", ack=30 * MINUTE, resolve=60 * MINUTE)
+    late = worked(service, "P1", ack=90 * MINUTE, resolve=60 * 3 * MINUTE)
+    open_too_long = worked(service, "P2")  # 4 h to acknowledge
+
+    with time_machine.travel(T0 + 5 * 60 * MINUTE):
+        response = api.get("/api/v1/metrics/sla/breaches/", {"format": "csv"})
+
+    breaches = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert {(row["incident"], row["missed"]) for row in breaches} == {
+        (late.public_id, "acknowledge"),
+        (open_too_long.public_id, "acknowledge"),
+    }
+
+
+def test_status_update_cadence_counts_updates_missed(api, service):
+    # P1 wants an update every 2 h; resolved after 7 h: due at 2 h, then
+    # 2 h after each update.
+    incident = worked(service, "P1", ack=MINUTE, resolve=7 * 60 * MINUTE)
+    StatusUpdate.objects.create(
+        incident=incident,
+        status="acknowledged",
+        text="Looking",
+        posted_at=T0 + 100 * MINUTE,
+    )  # kept (due 2 h); the next is due at 3 h 40, missed; then 5 h 40, missed
+
+    with time_machine.travel(T0 + timedelta(days=1)):
+        result = rows(
+            api.get("/api/v1/metrics/kpis/", {"kpi": "status_update_cadence"})
+        )
+
+    assert result == [
+        {
+            "kpi": "status_update_cadence",
+            "subject": "P1",
+            "value": 1 / 3,
+            "unit": "ratio",
+            "sample": 3,
+            "target": 1.0,
+        }
+    ]
+
+
+def test_repeat_incidents_are_the_same_service_and_category_within_30_days(
+    api, service
+):
+    worked(service, at=T0, category="database")
+    worked(service, at=T0 + timedelta(days=10), category="database")
+    worked(service, at=T0 + timedelta(days=50), category="database")
+    worked(service, at=T0 + timedelta(days=51), category="security")
+
+    result = rows(api.get("/api/v1/metrics/kpis/", {"kpi": "repeat_incidents"}))
+
+    assert [(row["subject"], row["value"]) for row in result] == [
+        ("count", 1),
+        ("rate", 0.25),
+    ]
+
+
+def test_delivery_success_is_by_kind(api, service, responder):
+    ContactMethodFactory(user=responder, kind="email", address="r@example.com")
+    incident = worked(service)
+    page_user(incident=incident, user=responder, event_key="one")
+    page_user(incident=incident, user=responder, event_key="two")
+    first, second = Delivery.objects.filter(kind="email")
+    Delivery.objects.filter(pk=first.pk).update(status="sent")
+    Delivery.objects.filter(pk=second.pk).update(status="failed")
+
+    result = rows(api.get("/api/v1/metrics/kpis/", {"kpi": "delivery_success"}))
+
+    assert [row for row in result if row["subject"] == "email"] == [
+        {
+            "kpi": "delivery_success",
+            "subject": "email",
+            "value": 0.5,
+            "unit": "ratio",
+            "sample": 2,
+            "target": None,
+        }
+    ]
+
+
+def test_escalations_that_reached_each_level_are_counted(api, service, responder):
+    second = MembershipFactory(team=service.team, user__username="second").user
+    for user in (responder, second):
+        ContactMethodFactory(user=user)
+    policy = EscalationPolicy.objects.create(name="Two", team=service.team)
+    add_level(policy, 1, "First", user_target(responder), delay=10 * MINUTE)
+    add_level(policy, 2, "Second", user_target(second), delay=10 * MINUTE)
+    service.escalation_policy = policy
+    service.save()
+    worked(service, ack=MINUTE)
+    worked(service)
+    escalations_sweep(now=T0 + 15 * MINUTE)
+
+    result = rows(api.get("/api/v1/metrics/kpis/", {"kpi": "escalation_reached_level"}))
+
+    assert [(row["subject"], row["value"]) for row in result] == [
+        ("level 1", 2),
+        ("level 2", 1),
+    ]
+
+
+def test_availability_is_the_window_outside_incidents(api, service):
+    # 6 h of impact, two incidents overlapping by 1 h, in a 30-day window.
+    worked(service, started=60 * MINUTE, resolve=2 * 60 * MINUTE)
+    worked(service, at=T0 + 60 * MINUTE, resolve=3 * 60 * MINUTE)
+    query = {"since": T0 - timedelta(days=15), "until": T0 + timedelta(days=15)}
+
+    result = rows(
+        api.get(
+            "/api/v1/metrics/availability/",
+            {key: value.isoformat() for key, value in query.items()},
+        )
+    )
+
+    assert result[0]["service"] == "website"
+    assert result[0]["downtime_seconds"] == 5 * 3600
+    assert result[0]["availability"] == 1 - 5 / (30 * 24)
+
+
+def test_an_outsider_gets_none_of_the_kpis_or_services(service, outsider):
+    worked(service, ack=MINUTE)
+    client = api_client(outsider)
+
+    assert rows(client.get("/api/v1/metrics/availability/")) == []
+    assert (
+        rows(client.get("/api/v1/metrics/kpis/", {"kpi": "repeat_incidents"}))[0][
+            "sample"
+        ]
+        == 0
+    )
