@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "incidents",
     "escalation",
     "notifications",
+    "statuspage",
     "metrics",
 ]
 
@@ -399,6 +400,15 @@ VIGIL_SMS_REPLY_LOCKOUT_MINUTES = env_int(
 )
 # A delivery left in "sending" this long belonged to a worker that died
 # mid-send; the recovery sweep sends it again (see docs/notifications.md).
+# The public status page (docs/status-page.md): how long a rendering is
+# served before it is read again (a change shows at once in the process that
+# made it, within this many seconds everywhere); how long a subscription's
+# confirmation link lasts; public sign-ups allowed per client address an hour.
+VIGIL_STATUS_CACHE_SECONDS = env_int(
+    "VIGIL_STATUS_CACHE_SECONDS", 2, minimum=0, maximum=4
+)
+VIGIL_STATUS_CONFIRM_HOURS = env_int("VIGIL_STATUS_CONFIRM_HOURS", 48, minimum=1)
+VIGIL_STATUS_SIGNUPS_PER_HOUR = env_int("VIGIL_STATUS_SIGNUPS_PER_HOUR", 5, minimum=1)
 VIGIL_DELIVERY_LEASE_SECONDS = env_int("VIGIL_DELIVERY_LEASE_SECONDS", 120, minimum=5)
 VIGIL_DELIVERY_MAX_ATTEMPTS = env_int("VIGIL_DELIVERY_MAX_ATTEMPTS", 6, minimum=1)
 # An escalation step due within this many seconds is handed to the broker as

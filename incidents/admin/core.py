@@ -112,10 +112,14 @@ class DeliveryInline(ReadOnlyInline):
     verbose_name_plural = "Deliveries (pages and channel messages)"
 
 
+# Whether and how the public status page shows it: set once it is declared.
+PUBLIC_FIELDS = ["is_public", "public_title"]
+
+
 class IncidentAdminForm(forms.ModelForm):
     class Meta:
         model = Incident
-        fields = [*DECLARATION_FIELDS, "root_cause", "resolution_type"]
+        fields = [*DECLARATION_FIELDS, "root_cause", "resolution_type", *PUBLIC_FIELDS]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -172,6 +176,9 @@ class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Incident]:
         return selectors.incident_list(user=request.user)
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
+        return PUBLIC_FIELDS if obj is None else []
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = list(self.readonly_fields)
@@ -350,7 +357,16 @@ class TeamAdmin(TeamScopedAdmin):
 class ServiceAdminForm(forms.ModelForm):
     class Meta:
         model = Service
-        fields = ["name", "slug", "team", "description", "escalation_policy"]
+        fields = [
+            "name",
+            "slug",
+            "team",
+            "description",
+            "escalation_policy",
+            "is_public",
+            "public_name",
+            "public_status_override",
+        ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -366,8 +382,8 @@ class ServiceAdminForm(forms.ModelForm):
 @admin.register(Service)
 class ServiceAdmin(TeamScopedAdmin):
     form = ServiceAdminForm
-    list_display = ["name", "slug", "team", "escalation_policy"]
-    list_filter = ["team"]
+    list_display = ["name", "slug", "team", "escalation_policy", "is_public"]
+    list_filter = ["team", "is_public"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 

@@ -1,0 +1,99 @@
+"""The status page is read far more than it changes, hardest while it is down.
+
+Every public response (page, JSON, feeds) is rendered once per generation
+and kept in Django's cache for `VIGIL_STATUS_CACHE_SECONDS`. A change to what
+the page shows (an incident, a status update, a service, a maintenance
+window, the branding) starts a new generation, so the process that made it
+(and, with a shared cache, every process) answers the new page at once; the
+others do when their copy expires, within those seconds.
+
+Each body carries an ETag (its hash) and a Last-Modified (when this process
+first rendered that body), so that a client asking again with
+If-None-Match or If-Modified-Since gets a 304 and no body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.cache import get_conditional_response
+from django.utils.http import http_date
+
+from statuspage.selectors import Snapshot, status_snapshot
+
+GENERATION = "statuspage:generation"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    body: bytes
+    content_type: str
+    etag: str
+    last_modified: datetime
+
+
+def invalidate(**_: Any) -> None:
+    """Start a new generation: what is cached now is not served again."""
+    try:
+        cache.incr(GENERATION)
+    except ValueError:  # not there (yet, or any more)
+        cache.set(GENERATION, 1, timeout=None)
+
+
+def _generation() -> int:
+    return int(cache.get(GENERATION) or 0)
+
+
+def snapshot() -> Snapshot:
+    """Return the snapshot of this generation, read once per cache period."""
+    key = f"statuspage:{_generation()}:snapshot"
+    found = cache.get(key)
+    if found is None:
+        found = status_snapshot()
+        cache.set(key, found, timeout=settings.VIGIL_STATUS_CACHE_SECONDS)
+    return found
+
+
+def rendered(name: str, build: Callable[[Snapshot], tuple[bytes, str]]) -> Rendered:
+    """Return the cached rendering `name`, building it from the snapshot if due."""
+    key = f"statuspage:{_generation()}:{name}"
+    found = cache.get(key)
+    if found is None:
+        body, content_type = build(snapshot())
+        etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+        # Last-Modified: when this body was first rendered here, so that a
+        # changed body is never older than the copy a client holds.
+        seen_key = f"statuspage:seen:{name}"
+        seen = cache.get(seen_key)
+        if seen is None or seen[0] != etag:
+            seen = (etag, timezone.now().replace(microsecond=0))
+            cache.set(seen_key, seen, timeout=None)
+        found = Rendered(body, content_type, etag, seen[1])
+        cache.set(key, found, timeout=settings.VIGIL_STATUS_CACHE_SECONDS)
+    return found
+
+
+def respond(
+    request: HttpRequest,
+    name: str,
+    build: Callable[[Snapshot], tuple[bytes, str]],
+) -> HttpResponse:
+    """Answer with the cached rendering, or 304 when the client has it."""
+    found = rendered(name, build)
+    last_modified = found.last_modified.timestamp()
+    not_modified = get_conditional_response(
+        request, etag=found.etag, last_modified=int(last_modified)
+    )
+    response = not_modified or HttpResponse(found.body, content_type=found.content_type)
+    response["ETag"] = found.etag
+    response["Last-Modified"] = http_date(last_modified)
+    response["Cache-Control"] = f"public, max-age={settings.VIGIL_STATUS_CACHE_SECONDS}"
+    return response
