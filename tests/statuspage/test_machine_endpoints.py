@@ -97,7 +97,8 @@ def test_incidents_json_has_resolved_ones_too_newest_updates_first(client, busy)
     incidents = client.get("/status/api/v2/incidents.json").json()["incidents"]
     resolved = next(i for i in incidents if i["name"] == "Slow search")
 
-    assert resolved["status"] == "resolved" and resolved["resolved_at"]
+    assert resolved["status"] == "resolved"
+    assert resolved["resolved_at"]
     assert resolved["impact"] == "minor"
     assert [u["status"] for u in resolved["incident_updates"]] == [
         "resolved",

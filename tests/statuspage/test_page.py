@@ -101,8 +101,10 @@ def test_maintenance_puts_the_service_under_maintenance_and_is_listed(
     html = page(client)
 
     assert "Service Under Maintenance" in html
-    assert "Database upgrade" in html and "In progress" in html
-    assert "Network work" in html and "Scheduled" in html
+    assert "Database upgrade" in html
+    assert "In progress" in html
+    assert "Network work" in html
+    assert "Scheduled" in html
 
 
 def test_resolved_incidents_are_past_incidents_with_a_red_or_orange_day(
@@ -115,7 +117,8 @@ def test_resolved_incidents_are_past_incidents_with_a_red_or_orange_day(
         old.save()
     html = page(client)
 
-    assert "Past incidents" in html and "Login outage" in html
+    assert "Past incidents" in html
+    assert "Login outage" in html
     assert 'class="m" title=' in html  # a major-outage day among the bars
     assert html.count("<i") >= 90
 
@@ -129,7 +132,9 @@ def test_branding_comes_from_the_admin_and_footer_links_are_only_web_links(clien
     answer = client.get("/status/")
     html = answer.content.decode()
 
-    assert "Acme Status" in html and "#aa0000" in html and "#112233" in html
+    assert "Acme Status" in html
+    assert "#aa0000" in html
+    assert "#112233" in html
     assert 'href="https://acme.example/help"' in html
     assert "javascript:" not in html
     assert (
@@ -143,7 +148,8 @@ def test_a_client_that_has_the_page_gets_304(client, outage):
     by_etag = client.get("/status/", HTTP_IF_NONE_MATCH=first["ETag"])
     by_date = client.get("/status/", HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
 
-    assert by_etag.status_code == 304 and by_etag.content == b""
+    assert by_etag.status_code == 304
+    assert by_etag.content == b""
     assert by_date.status_code == 304
     assert first["Cache-Control"].startswith("public, max-age=")
 
