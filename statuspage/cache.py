@@ -15,10 +15,12 @@ If-None-Match or If-Modified-Since gets a 304 and no body.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
@@ -38,10 +40,17 @@ class Rendered:
     content_type: str
     etag: str
     last_modified: datetime
+    logo_origin: str  # the branding's logo's origin, which the page may load
+
+
+# This process's snapshot: (generation, read at, snapshot). Kept in memory,
+# not in the cache: the renderings built from it are what processes share.
+_snapshot: list[tuple[int, float, Snapshot]] = []
 
 
 def invalidate(**_: Any) -> None:
     """Start a new generation: what is cached now is not served again."""
+    _snapshot.clear()
     try:
         cache.incr(GENERATION)
     except ValueError:  # not there (yet, or any more)
@@ -54,11 +63,14 @@ def _generation() -> int:
 
 def snapshot() -> Snapshot:
     """Return the snapshot of this generation, read once per cache period."""
-    key = f"statuspage:{_generation()}:snapshot"
-    found = cache.get(key)
-    if found is None:
-        found = status_snapshot()
-        cache.set(key, found, timeout=settings.VIGIL_STATUS_CACHE_SECONDS)
+    generation, now = _generation(), time.monotonic()
+    if _snapshot:
+        made_in, read_at, found = _snapshot[0]
+        fresh = now - read_at < settings.VIGIL_STATUS_CACHE_SECONDS
+        if made_in == generation and fresh:
+            return found
+    found = status_snapshot()
+    _snapshot[:] = [(generation, now, found)]
     return found
 
 
@@ -67,7 +79,8 @@ def rendered(name: str, build: Callable[[Snapshot], tuple[bytes, str]]) -> Rende
     key = f"statuspage:{_generation()}:{name}"
     found = cache.get(key)
     if found is None:
-        body, content_type = build(snapshot())
+        read = snapshot()
+        body, content_type = build(read)
         etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
         # Last-Modified: when this body was first rendered here, so that a
         # changed body is never older than the copy a client holds.
@@ -76,7 +89,9 @@ def rendered(name: str, build: Callable[[Snapshot], tuple[bytes, str]]) -> Rende
         if seen is None or seen[0] != etag:
             seen = (etag, timezone.now().replace(microsecond=0))
             cache.set(seen_key, seen, timeout=None)
-        found = Rendered(body, content_type, etag, seen[1])
+        logo = urlsplit(read.page.logo_url)
+        origin = f"{logo.scheme}://{logo.netloc}" if logo.netloc else ""
+        found = Rendered(body, content_type, etag, seen[1], origin)
         cache.set(key, found, timeout=settings.VIGIL_STATUS_CACHE_SECONDS)
     return found
 
@@ -96,4 +111,7 @@ def respond(
     response["ETag"] = found.etag
     response["Last-Modified"] = http_date(last_modified)
     response["Cache-Control"] = f"public, max-age={settings.VIGIL_STATUS_CACHE_SECONDS}"
+    if found.logo_origin and found.content_type.startswith("text/html"):
+        # The page's own policy allows its logo's origin, and no other.
+        response._csp_update = {"img-src": [found.logo_origin]}  # type: ignore[attr-defined]
     return response

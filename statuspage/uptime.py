@@ -63,37 +63,45 @@ def day_bars(
     *, incidents: list[Impact], start: datetime, days: int, now: datetime
 ) -> list[DayBar]:
     """Return one bar per day from `start` (a local midnight), oldest first."""
-    major = _merged(
-        [(a, b or now) for a, b, state in incidents if state == PS.MAJOR_OUTAGE]
-    )
-    partial = _merged(
-        [(a, b or now) for a, b, state in incidents if state == PS.PARTIAL_OUTAGE]
-    )
-    degraded = _merged(
-        [(a, b or now) for a, b, state in incidents if state not in DOWN_WEIGHT]
-    )
+    spans: dict[int, list[tuple[datetime, datetime, str]]] = {}
+    for began, ended, state in incidents:
+        end = ended or now
+        first = max(int((began - start) / DAY), 0)
+        last = min(int((end - start) / DAY), days - 1)
+        for index in range(first, last + 1):
+            spans.setdefault(index, []).append((began, end, state))
     bars = []
     for index in range(days):
         day = start + index * DAY
         end = min(day + DAY, now)
-        seconds = (end - day).total_seconds()
-        if seconds <= 0:
+        if end <= day:
             break
-        day_major = _clip(major, day, end)
-        major_s = _length(day_major)
-        # A partial outage's minutes that a major one covers count as major.
-        partial_s = _partial_only(partial, day_major, day, end)
-        down = major_s * DOWN_WEIGHT[PS.MAJOR_OUTAGE]
-        down += partial_s * DOWN_WEIGHT[PS.PARTIAL_OUTAGE]
-        worst = PS.OPERATIONAL
-        if _clip(degraded, day, end):
-            worst = PS.DEGRADED_PERFORMANCE
-        if partial_s > 0:
-            worst = PS.PARTIAL_OUTAGE
-        if major_s > 0:
-            worst = PS.MAJOR_OUTAGE
-        bars.append(DayBar(day=day, uptime=max(0.0, 1 - down / seconds), worst=worst))
+        bars.append(_bar(day, end, spans.get(index, [])))
     return bars
+
+
+def _bar(
+    day: datetime, end: datetime, spans: list[tuple[datetime, datetime, str]]
+) -> DayBar:
+    """Return the bar of one day (`day` to `end`) under these incidents."""
+    if not spans:
+        return DayBar(day=day, uptime=1.0, worst=PS.OPERATIONAL)
+    major = _clip(
+        _merged([(a, b) for a, b, s in spans if s == PS.MAJOR_OUTAGE]), day, end
+    )
+    partial = [(a, b) for a, b, s in spans if s == PS.PARTIAL_OUTAGE]
+    major_s = _length(major)
+    # A partial outage's minutes that a major one covers count as major.
+    partial_s = _partial_only(partial, major, day, end)
+    down = major_s * DOWN_WEIGHT[PS.MAJOR_OUTAGE]
+    down += partial_s * DOWN_WEIGHT[PS.PARTIAL_OUTAGE]
+    worst = PS.DEGRADED_PERFORMANCE
+    if partial_s > 0:
+        worst = PS.PARTIAL_OUTAGE
+    if major_s > 0:
+        worst = PS.MAJOR_OUTAGE
+    uptime = max(0.0, 1 - down / (end - day).total_seconds())
+    return DayBar(day=day, uptime=uptime, worst=worst)
 
 
 def _partial_only(
@@ -103,6 +111,6 @@ def _partial_only(
     end: datetime,
 ) -> float:
     """Return the seconds of the day under a partial outage and no major one."""
-    day_partial = _clip(partial, day, end)
+    day_partial = _clip(_merged(partial), day, end)
     both = _length(_merged(day_partial + day_major))
     return both - _length(day_major)

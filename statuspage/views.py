@@ -7,12 +7,12 @@ post to the services in statuspage.services.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from django import forms
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods
 
 from config.auth import client_address
@@ -23,7 +23,7 @@ from notifications.services.subscribers import (
     public_subscriber_set_services,
 )
 from statuspage import api, feeds
-from statuspage.cache import respond, snapshot
+from statuspage.cache import respond
 from statuspage.selectors import Snapshot, public_services, status_page_settings
 from statuspage.services import (
     LinkError,
@@ -32,6 +32,7 @@ from statuspage.services import (
     subscription_confirm,
     subscription_request,
 )
+from statuspage.uptime import DayBar
 
 
 def footer_links(text: str) -> list[tuple[str, str]]:
@@ -44,12 +45,35 @@ def footer_links(text: str) -> list[tuple[str, str]]:
     return links
 
 
+# A day's bar: its class by the worst state that day (none: operational).
+BAR_CLASS = {
+    "degraded_performance": "d",
+    "partial_outage": "p",
+    "major_outage": "m",
+}
+
+
+def bars_html(days: list[DayBar]) -> SafeString:
+    """Return a service's 90 day bars, written here rather than by a template
+    loop: 4,500 bars on a page of 50 services were most of its render time."""
+    bars = []
+    for day in days:
+        css = BAR_CLASS.get(day.worst)
+        if css is None:
+            bars.append("<i></i>")
+        else:
+            when = f"{day.day:%Y-%m-%d}: {day.percent} %"
+            bars.append(format_html('<i class="{}" title="{}"></i>', css, when))
+    return mark_safe("".join(bars))  # noqa: S308 - every part escaped above
+
+
 def _page(snapshot: Snapshot) -> tuple[bytes, str]:
     html = render_to_string(
         "statuspage/page.html",
         {
             "s": snapshot,
             "page": snapshot.page,
+            "rows": [(c, bars_html(c.days)) for c in snapshot.components],
             "links": footer_links(snapshot.page.footer_links),
         },
     )
@@ -70,12 +94,7 @@ ENDPOINTS = {
 @require_GET
 def public(request: HttpRequest, name: str) -> HttpResponse:
     """Answer one of the cached public renderings (`ENDPOINTS`)."""
-    response = respond(request, name, ENDPOINTS[name])
-    logo = urlsplit(snapshot().page.logo_url)
-    if name == "page" and logo.scheme in ("http", "https"):
-        # The page's own policy allows its logo's origin, no other.
-        response._csp_update = {"img-src": [f"{logo.scheme}://{logo.netloc}"]}  # type: ignore[attr-defined]
-    return response
+    return respond(request, name, ENDPOINTS[name])
 
 
 class SubscribeForm(forms.Form):

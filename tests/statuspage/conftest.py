@@ -13,6 +13,7 @@ from django.core.cache import cache
 from incidents.models import Incident, Service, StatusUpdate
 from incidents.services import incident_update
 from incidents.signals import status_update_posted
+from statuspage.cache import invalidate
 from tests.factories import ServiceFactory, declare
 from tests.notifications.conftest import (  # noqa: F401 - fixtures
     _no_remote_connections,
@@ -29,6 +30,7 @@ INTERNAL = StatusUpdate.Audience.INTERNAL
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     cache.clear()
+    invalidate()
 
 
 @pytest.fixture

@@ -43,7 +43,11 @@ def busy_page(outage, team, responder):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_page_reads_at_desktop_and_phone_sizes(chromium, live_server, busy_page):
+def test_the_page_reads_at_desktop_and_phone_sizes(
+    chromium,  # noqa: F811 - the fixture imported above
+    live_server,
+    busy_page,
+):
     chromium.execute_cdp_cmd("Emulation.setScriptExecutionDisabled", {"value": True})
     try:
         for size, (width, height) in SIZES.items():
@@ -58,15 +62,15 @@ def test_the_page_reads_at_desktop_and_phone_sizes(chromium, live_server, busy_p
         )
 
 
-def page_reads(chromium, width: int) -> None:
-    banner = chromium.find_element(By.CSS_SELECTOR, ".banner")
+def page_reads(driver, width: int) -> None:
+    banner = driver.find_element(By.CSS_SELECTOR, ".banner")
     assert banner.text == "Partial System Outage"
     assert banner.value_of_css_property("background-color") != "rgba(0, 0, 0, 0)"
-    assert "Elevated API errors" in chromium.page_source
-    assert "Search index rebuild" in chromium.page_source
-    bars = chromium.find_elements(By.CSS_SELECTOR, ".bars i")
+    assert "Elevated API errors" in driver.page_source
+    assert "Search index rebuild" in driver.page_source
+    bars = driver.find_elements(By.CSS_SELECTOR, ".bars i")
     assert sum(bar.is_displayed() for bar in bars) >= 5 * 30
-    scroll_width = chromium.execute_cdp_cmd(
+    scroll_width = driver.execute_cdp_cmd(
         "Runtime.evaluate",
         {"expression": "document.documentElement.scrollWidth", "returnByValue": True},
     )["result"]["value"]
