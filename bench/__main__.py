@@ -2,7 +2,8 @@
 
 Scenarios: ingest (throughput, half-load latency, dedup storm, on a stack of
 its own: see bench/README.md), then on one shared stack (bench/shared.py)
-time-to-page, fanout and escalation. The RSS of every Vigil process is
+time-to-page, fanout and escalation, then the public status page on a stack
+of its own (bench/statuspage.py). The RSS of every Vigil process is
 sampled throughout (memory). Writes bench/results/<scenario>.json, a chart
 per scenario and bench/results/summary.md. See docs/benchmarks.md.
 """
@@ -18,14 +19,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cpu, escalation, ingest, paging
+from bench import cpu, escalation, ingest, paging, statuspage
 from bench.memory import RssSampler
 from bench.report import summary
 from bench.results import RESULTS, write
 from bench.shared import CONCURRENCY, NODES, WEB_WORKERS, shared_stack
 from bench.stack import Stack, exit_on_signals
 
-SCENARIOS = ("ingest", "time-to-page", "fanout", "escalation", "memory")
+SCENARIOS = ("ingest", "time-to-page", "fanout", "escalation", "statuspage", "memory")
 ON_SHARED_STACK = ("time-to-page", "fanout", "escalation")
 # Full run, and --quick (a few minutes in all, for trying the harness out).
 FULL = {
@@ -170,6 +171,10 @@ def main(argv: list[str] | None = None) -> None:
             results["ingest"] = run_ingest(args, sampler)
         if set(args.only) & set(ON_SHARED_STACK):
             results |= run_shared(args, sampler, start)
+        if "statuspage" in args.only:
+            _say(start, "statuspage (a stack of its own)")
+            quick = ["--incidents", "100000", "--seconds", "5"] if args.quick else []
+            results["statuspage"] = statuspage.run(statuspage.parse(quick))
     if "memory" in args.only and sampler.series:
         results["memory"] = sampler.result()
     facts["python_loop_s_at_end"] = cpu.python_loop_seconds()

@@ -85,12 +85,27 @@ def chart_memory(result: dict[str, Any], path: Path) -> str:
     return _save(fig, path)
 
 
+def chart_statuspage(result: dict[str, Any], path: Path) -> str:
+    f = result["figures"]
+    bars = [
+        (f"{name}\n{who}", f[name][key])
+        for name in ("page", "summary")
+        for who, key in (("Vigil", "rate"), ("constant", "baseline_rate"))
+    ]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.bar([b[0] for b in bars], [b[1] for b in bars])
+    ax.set(ylabel="responses/s (wrk)")
+    ax.set_title("Status page: throughput against a constant body of its length")
+    return _save(fig, path)
+
+
 CHARTS = {
     "time-to-page": chart_time_to_page,
     "fanout": chart_fanout,
     "escalation": chart_escalation,
     "ingest": chart_ingest,
     "memory": chart_memory,
+    "statuspage": chart_statuspage,
 }
 
 
@@ -131,6 +146,17 @@ def _figures(name: str, r: dict[str, Any]) -> list[str]:
             f"baseline {s['4_throughput_baseline']['max_events_per_s']}/s; "
             f"p99 {half['latency_ms']['p99']:.1f} ms at {half['target_rate']}/s; "
             f"storm {s['3_dedup_storm']['events_per_s']} events/s."
+        ]
+    if name == "statuspage":
+        f = r["figures"]
+        return [
+            f"{r['incidents']} incidents, {r['public_services']} public services: "
+            + "; ".join(
+                f"{n} {f[n]['rate']}/s (constant {f[n]['baseline_rate']}/s), p99 "
+                f"{f[n]['half_load']['latency_ms']['p99']:.1f} ms at half load"
+                for n in ("page", "summary")
+            )
+            + f"; an update shows in {f['update_visible_s']:.2f} s."
         ]
     if name == "memory":
         rows = ["| process | peak RSS (MB) |", "|---|---|"]

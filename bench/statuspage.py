@@ -218,7 +218,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "populate_s": round(filled, 1),
         "web_workers": WEB_WORKERS,
         "figures": figures,
-        "verdicts": verdicts(
+        "targets": verdicts(
             checks,
             {
                 "page_ratio": (">=", 0.8),
@@ -244,7 +244,7 @@ def main(argv: list[str] | None = None) -> None:
     exit_on_signals()
     result = run(parse(argv))
     path = write(result, RESULTS / "statuspage.json")
-    print(json.dumps(result["verdicts"], indent=2))
+    print(json.dumps(result["targets"], indent=2))
     print(f"written to {path}")
 
 

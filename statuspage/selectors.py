@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -213,6 +213,11 @@ def status_snapshot(*, now: datetime | None = None) -> Snapshot:
         ).order_by("starts_at", "pk")
     )
     status = _statuses(services, incidents, windows, now)
+    impacts: dict[int, list[tuple[datetime, datetime | None, str]]] = {}
+    for i in incidents:
+        impact = (i.started_at, i.impact_ends_at, COMPONENT_STATUS_BY_IMPACT[i.impact])
+        for pk in i.pk_components:
+            impacts.setdefault(pk, []).append(impact)
     components = [
         Component(
             id=public_key("service", s.pk),
@@ -222,15 +227,7 @@ def status_snapshot(*, now: datetime | None = None) -> Snapshot:
             status=status[s.pk],
             position=position,
             days=day_bars(
-                incidents=[
-                    (
-                        i.started_at,
-                        i.impact_ends_at,
-                        COMPONENT_STATUS_BY_IMPACT[i.impact],
-                    )
-                    for i in incidents
-                    if s.pk in i.pk_components
-                ],
+                incidents=impacts.get(s.pk, []),
                 start=start,
                 days=HISTORY_DAYS,
                 now=now,
@@ -298,31 +295,34 @@ def _incidents(*, since: datetime, services: list[Service]) -> list[_Read]:
 
 
 def _read(incidents: QuerySet[Incident], services: list[Service]) -> list[_Read]:
-    """Read the incidents with their public updates and public services."""
+    """Read the incidents with their public updates and public services.
+
+    Three queries, whatever the number of incidents: a prefetch through the
+    related managers cost more than the page's whole rendering.
+    """
     public_pks = {s.pk for s in services}
-    updates = Prefetch(
-        "status_updates",
-        queryset=StatusUpdate.objects.filter(
-            audience=StatusUpdate.Audience.PUBLIC
-        ).order_by("-posted_at", "-pk"),
-        to_attr="public_updates",
-    )
-    read: list[_Read] = []
-    query = incidents.select_related("severity").prefetch_related(
-        updates, "affected_services"
-    )
-    for incident in query:
-        affected = {incident.service_id} | {
-            s.pk for s in incident.affected_services.all()
-        }
-        read.append(
-            _Read(
-                incident=incident,
-                pk_components=sorted(affected & public_pks),
-                updates=list(getattr(incident, "public_updates", [])),
-            )
+    found = list(incidents.select_related("severity").order_by("started_at", "pk"))
+    ids = [incident.pk for incident in found]
+    affected: dict[int, set[int]] = {pk: set() for pk in ids}
+    through = Incident.affected_services.through.objects.filter(incident_id__in=ids)
+    for incident_id, service_id in through.values_list("incident_id", "service_id"):
+        affected[incident_id].add(service_id)
+    updates: dict[int, list[StatusUpdate]] = {pk: [] for pk in ids}
+    public = StatusUpdate.objects.filter(
+        incident_id__in=ids, audience=StatusUpdate.Audience.PUBLIC
+    ).order_by("-posted_at", "-pk")
+    for update in public:
+        updates[update.incident_id].append(update)
+    return [
+        _Read(
+            incident=incident,
+            pk_components=sorted(
+                ({incident.service_id} | affected[incident.pk]) & public_pks
+            ),
+            updates=updates[incident.pk],
         )
-    return read
+        for incident in found
+    ]
 
 
 def _statuses(
@@ -332,13 +332,16 @@ def _statuses(
     now: datetime,
 ) -> dict[int, str]:
     """Return each public service's state: override, incidents, maintenance."""
+    open_impacts: dict[int, list[str]] = {}
+    for i in incidents:
+        if i.incident.status in OPEN_STATUSES:
+            for pk in i.pk_components:
+                open_impacts.setdefault(pk, []).append(
+                    COMPONENT_STATUS_BY_IMPACT[i.impact]
+                )
     status: dict[int, str] = {}
     for service in services:
-        derived = [
-            COMPONENT_STATUS_BY_IMPACT[i.impact]
-            for i in incidents
-            if i.incident.status in OPEN_STATUSES and service.pk in i.pk_components
-        ]
+        derived = list(open_impacts.get(service.pk, []))
         if any(
             w.service_id == service.pk and w.starts_at <= now < w.ends_at
             for w in windows
