@@ -404,6 +404,16 @@ VIGIL_SMS_REPLY_LOCKOUT_MINUTES = env_int(
 # served before it is read again (a change shows at once in the process that
 # made it, within this many seconds everywhere); how long a subscription's
 # confirmation link lasts; public sign-ups allowed per client address an hour.
+# The status page's renderings are shared by every web process of the host
+# (files under the var dir): one rebuilds them per period, not each of them,
+# and a change made by any process is seen by all at once.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "statuspage": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(VAR_DIR / "cache" / "statuspage"),
+    },
+}
 VIGIL_STATUS_CACHE_SECONDS = env_int(
     "VIGIL_STATUS_CACHE_SECONDS", 2, minimum=0, maximum=4
 )

@@ -1,11 +1,12 @@
 """The status page is read far more than it changes, hardest while it is down.
 
 Every public response (page, JSON, feeds) is rendered once per generation
-and kept in Django's cache for `VIGIL_STATUS_CACHE_SECONDS`. A change to what
-the page shows (an incident, a status update, a service, a maintenance
-window, the branding) starts a new generation, so the process that made it
-(and, with a shared cache, every process) answers the new page at once; the
-others do when their copy expires, within those seconds.
+and kept for `VIGIL_STATUS_CACHE_SECONDS` in the `statuspage` cache, which
+the web processes of a host share (files under the var dir). A change to
+what the page shows (an incident, a status update, a service, a maintenance
+window, the branding) starts a new generation, so every process sharing the
+cache answers the new page at once; processes on other hosts (or a change
+made by a bulk update, which sends no signal) within those seconds.
 
 Each body carries an ETag (its hash) and a Last-Modified (when this process
 first rendered that body), so that a client asking again with
@@ -23,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
@@ -32,6 +33,7 @@ from django.utils.http import http_date
 from statuspage.selectors import Snapshot, status_snapshot
 
 GENERATION = "statuspage:generation"
+cache = caches["statuspage"]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
+from django.core.cache import caches
 
 from incidents.models import Incident, Service, StatusUpdate
 from incidents.services import incident_update
@@ -29,7 +29,7 @@ INTERNAL = StatusUpdate.Audience.INTERNAL
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
-    cache.clear()
+    caches["statuspage"].clear()
     invalidate()
 
 
