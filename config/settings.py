@@ -66,7 +66,6 @@ INSTALLED_APPS = [
     "incidents",
     "escalation",
     "notifications",
-    "statuspage",
     "metrics",
 ]
 

@@ -308,3 +308,7 @@ class DeliveryAdmin(TeamScopedAdmin):
     def retry(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         retry = services.delivery_retry
         apply_each(request, self, queryset, "Queued again", lambda d: retry(delivery=d))
+
+
+# The public status page's branding and subscribers register themselves.
+import notifications.statuspage.admin  # noqa: E402, F401

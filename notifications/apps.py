@@ -9,7 +9,9 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         from notifications.models import MessageTemplate
         from notifications.services.messages import overrides_forget
+        from notifications.statuspage import receivers as statuspage_receivers
 
         # Other processes see an edit when their short cache expires.
         post_save.connect(overrides_forget, sender=MessageTemplate)
         post_delete.connect(overrides_forget, sender=MessageTemplate)
+        statuspage_receivers.connect()

@@ -229,7 +229,7 @@ class Incident(models.Model):
     )
     is_drill = models.BooleanField(default=False)
     # The public status page shows an incident only when it is marked public,
-    # under its public title, and never a drill (statuspage.selectors).
+    # under its public title, and never a drill (notifications.statuspage.selectors).
     is_public = models.BooleanField(
         default=False,
         help_text="Shown on the public status page (a drill never is), with "

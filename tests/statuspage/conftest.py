@@ -13,7 +13,7 @@ from django.core.cache import caches
 from incidents.models import Incident, Service, StatusUpdate
 from incidents.services import incident_update
 from incidents.signals import status_update_posted
-from statuspage.cache import invalidate
+from notifications.statuspage.cache import invalidate
 from tests.factories import ServiceFactory, declare
 from tests.notifications.conftest import (  # noqa: F401 - fixtures
     _no_remote_connections,

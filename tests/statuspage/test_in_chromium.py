@@ -14,7 +14,7 @@ from django.utils import timezone
 from selenium.webdriver.common.by import By
 
 from incidents.services import maintenance_window_create
-from statuspage.models import StatusPage
+from notifications.models import StatusPage
 from tests.factories import ServiceFactory
 from tests.firstrun.test_admin_in_chromium import (  # noqa: F401 - fixture
     SCREENSHOTS,

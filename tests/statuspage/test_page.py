@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from incidents.models import Service
 from incidents.services import maintenance_window_create
-from statuspage.models import StatusPage
+from notifications.models import StatusPage
 from tests.factories import declare
 from tests.statuspage.conftest import INTERNAL, make_public, post_update
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from incidents.models import Service
-from statuspage.uptime import day_bars
+from notifications.statuspage.uptime import day_bars
 
 PS = Service.PublicStatus
 MIDNIGHT = datetime(2026, 3, 1, tzinfo=UTC)

@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.cache import get_conditional_response
 from django.utils.http import http_date
 
-from statuspage.selectors import Snapshot, status_snapshot
+from notifications.statuspage.selectors import Snapshot, status_snapshot
 
 GENERATION = "statuspage:generation"
 cache = caches["statuspage"]

@@ -8,9 +8,9 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from incidents.models import Incident, MaintenanceWindow, Service, StatusUpdate
 from incidents.signals import status_update_posted
-from statuspage.cache import invalidate
-from statuspage.models import StatusPage
-from statuspage.services import status_update_announce
+from notifications.models import StatusPage
+from notifications.statuspage.cache import invalidate
+from notifications.statuspage.services import status_update_announce
 
 
 def announce(sender: Any, *, update_id: int, **_: Any) -> None:

@@ -176,45 +176,6 @@ class Channel(models.Model):
         return mask_address(self.kind, self.address)
 
 
-# What a member of the public may subscribe with.
-PUBLIC_KINDS = [
-    c for c in Kind.choices if c[0] in (Kind.EMAIL, Kind.WEBHOOK, Kind.APPRISE)
-]
-
-
-class PublicSubscriber(models.Model):
-    """Someone outside told of public incidents, once they confirmed (opt-in)."""
-
-    kind = models.CharField(max_length=16, choices=PUBLIC_KINDS)
-    address = models.CharField(max_length=2000)
-    secret = models.CharField(
-        max_length=64, blank=True, help_text="Signs webhook bodies (HMAC-SHA256)."
-    )
-    services = models.ManyToManyField(
-        "incidents.Service",
-        blank=True,
-        related_name="public_subscribers",
-        help_text="The public services they hear of (none: every one).",
-    )
-    confirmed_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["kind", "address"], name="unique_public_subscriber"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.display_address}"
-
-    @property
-    def display_address(self) -> str:
-        return mask_address(self.kind, self.address)
-
-
 class MessageTemplate(models.Model):
     """An admin's version of one built-in template (kind and format)."""
 
@@ -306,7 +267,7 @@ class Delivery(models.Model):
         related_name="deliveries",
     )
     subscriber = models.ForeignKey(
-        PublicSubscriber,
+        "PublicSubscriber",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,

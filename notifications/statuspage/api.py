@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.urls import reverse
 
-from statuspage.selectors import (
+from notifications.statuspage.selectors import (
     LISTED,
     Component,
     PublicIncident,

@@ -22,17 +22,21 @@ from notifications.services.subscribers import (
     public_subscriber_delete,
     public_subscriber_set_services,
 )
-from statuspage import api, feeds
-from statuspage.cache import respond
-from statuspage.selectors import Snapshot, public_services, status_page_settings
-from statuspage.services import (
+from notifications.statuspage import api, feeds
+from notifications.statuspage.cache import respond
+from notifications.statuspage.selectors import (
+    Snapshot,
+    public_services,
+    status_page_settings,
+)
+from notifications.statuspage.services import (
     LinkError,
     SignupLimitError,
     subscriber_from_manage_token,
     subscription_confirm,
     subscription_request,
 )
-from statuspage.uptime import DayBar
+from notifications.statuspage.uptime import DayBar
 
 
 def footer_links(text: str) -> list[tuple[str, str]]:

@@ -26,7 +26,13 @@ from django.utils import timezone
 
 from config.errors import VigilError
 from incidents.models import Incident, Service, StatusUpdate
-from notifications.models import Delivery, MessageTemplate, PublicSubscriber
+from notifications.models import (
+    Delivery,
+    MessageTemplate,
+    PublicSubscriber,
+    SignupAttempt,
+    StatusPage,
+)
 from notifications.services.subscribers import (
     public_message_send,
     public_subscriber_confirm,
@@ -34,9 +40,8 @@ from notifications.services.subscribers import (
     public_subscriber_request,
     public_subscribers_of,
 )
-from statuspage.api import page_url
-from statuspage.models import SignupAttempt, StatusPage
-from statuspage.selectors import (
+from notifications.statuspage.api import page_url
+from notifications.statuspage.selectors import (
     PublicIncident,
     public_incident_of,
     public_key,

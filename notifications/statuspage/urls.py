@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from statuspage import views
+from notifications.statuspage import views
 
 app_name = "statuspage"
 

@@ -22,8 +22,8 @@ from django.utils.crypto import salted_hmac
 
 from incidents.lifecycle import OPEN_STATUSES
 from incidents.models import Incident, MaintenanceWindow, Service, StatusUpdate
-from statuspage.models import StatusPage
-from statuspage.uptime import DayBar, day_bars
+from notifications.models import StatusPage
+from notifications.statuspage.uptime import DayBar, day_bars
 
 S = Incident.Status
 PS = Service.PublicStatus

@@ -11,8 +11,8 @@ from datetime import datetime
 
 from django.utils import feedgenerator, timezone
 
-from statuspage.api import page_url
-from statuspage.selectors import LISTED, PublicIncident, Snapshot
+from notifications.statuspage.api import page_url
+from notifications.statuspage.selectors import LISTED, PublicIncident, Snapshot
 
 
 def _when(value: datetime) -> str:

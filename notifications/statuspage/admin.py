@@ -7,8 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from notifications.models import PublicSubscriber
-from statuspage.models import StatusPage
+from notifications.models import PublicSubscriber, StatusPage
 
 
 @admin.register(StatusPage)
