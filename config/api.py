@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError as FormValidationError
 from django.core.paginator import InvalidPage
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.defaults import page_not_found
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import filters, parsers
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.pagination import PageNumberPagination
@@ -24,9 +26,25 @@ from rest_framework.views import set_rollback
 
 from config.db import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
 from config.errors import VigilError
+from config.serializers import ErrorSerializer
 from config.strict_json import JSONRefused, loads
 
 logger = logging.getLogger(__name__)
+
+UNAUTHENTICATED = OpenApiResponse(ErrorSerializer, "No or invalid credentials.")
+FORBIDDEN = OpenApiResponse(ErrorSerializer, "Not allowed for this user.")
+NOT_FOUND = OpenApiResponse(
+    ErrorSerializer, "No such object among the caller's teams' objects."
+)
+CONFLICT = OpenApiResponse(
+    ErrorSerializer,
+    "The incident's status does not allow this (illegal transition); the body "
+    "names the current status and the allowed ones.",
+)
+INVALID = OpenApiResponse(
+    OpenApiTypes.OBJECT, "Validation failed; the body maps fields to messages."
+)
+COMMON = {401: UNAUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND}
 
 
 class Pagination(PageNumberPagination):

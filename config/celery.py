@@ -16,7 +16,7 @@ app = Celery("vigil")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
 # One queue per purpose, so that a slow SMS provider on `notifications` can
-# never hold up a step on `escalation` (SPEC §2).
+# never hold up a step on `escalation`.
 QUEUES = ("ingest", "escalation", "notifications", "default")
 
 app.conf.update(
@@ -64,15 +64,17 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
     },
     # Record on each incident's timeline the moment it misses its severity's
-    # acknowledge or resolve target (SPEC §1.1), for the war room and metrics.
+    # acknowledge or resolve target (the severity matrix), for the war room
+    # and metrics.
     "incident-target-sweep": {
         "task": "incidents.tasks.incident_targets_sweep_task",
         "schedule": 30.0,
     },
     # Trigger again the incidents whose acknowledgement expired (a policy's
-    # ack_timeout, SPEC ESC-3): their escalation restarts from level 1.
+    # ack_timeout): their escalation restarts from level 1. The entry keeps
+    # its name so that a deployed beat's stored entry is updated in place.
     "incident-ack-expiry": {
-        "task": "incidents.tasks.incident_ack_expiry_sweep_task",
+        "task": "escalation.tasks.escalation_ack_expiry_sweep_task",
         "schedule": 10.0,
     },
     # Fire escalation steps that are due and that no task fired: the wait was

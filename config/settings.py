@@ -1,5 +1,8 @@
 """Vigil settings: one module, every value from the environment.
 
+Over 400 lines on purpose: Django's one settings module, so that every
+setting and the environment variable behind it is found in one place.
+
 Production differs from the embedded default only by environment variables;
 the README's configuration table lists every one of them.
 """
@@ -63,9 +66,11 @@ INSTALLED_APPS = [
     "channels",
     "csp",
     "axes",
+    # In their dependency order (docs/architecture.md): each app's receivers
+    # of the incident core's signals run in this order.
     "incidents",
-    "escalation",
     "notifications",
+    "escalation",
     "metrics",
 ]
 
@@ -274,7 +279,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "IncidentStatusEnum": "incidents.models.Incident.Status",
         "IntegrationKindEnum": "incidents.models.Integration.Kind",
-        "TimelineKindEnum": "incidents.models.TimelineEvent.Kind",
+        "TimelineKindEnum": "incidents.timeline.timeline_kind_choices",
         "ContactKindEnum": "notifications.models.Kind",
         "ChannelKindEnum": "notifications.models.CHANNEL_KINDS",
         # Named here, or the shifts' `source` choices would rename this one.

@@ -6,8 +6,8 @@ from rest_framework.routers import APIRootView
 from escalation import urls as escalation_urls
 from escalation.urls import ical_urlpatterns
 from incidents import urls as incidents_urls
-from incidents.apis import respond
-from incidents.ingest import views as ingest
+from incidents.ingest.formats import ingest_urls
+from notifications import respond
 from notifications import urls as notifications_urls
 
 # The API root lists the resources of every app's router, and the two
@@ -31,13 +31,7 @@ handler404 = "config.api.not_found"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("v2/enqueue", ingest.pagerduty_enqueue, name="ingest-pagerduty"),
-    path("v2/change/enqueue", ingest.pagerduty_change, name="ingest-pagerduty-change"),
-    path(
-        "ingest/alertmanager/", ingest.alertmanager_webhook, name="ingest-alertmanager"
-    ),
-    path("ingest/generic/", ingest.generic_webhook, name="ingest-generic"),
-    path("ingest/heartbeat/", ingest.heartbeat, name="ingest-heartbeat"),
+    *ingest_urls(),
     path("respond/<str:token>/", respond.respond, name="respond"),
     path("notifications/twilio/sms/", respond.twilio_sms, name="twilio-sms"),
     path("api/v1/", api_root, name="api-root"),

@@ -1,11 +1,14 @@
 """Who is on call when: the pure computation behind on-call schedules.
 
+Over 400 lines on purpose: the layers, restrictions and overrides share the
+dataclasses below and one notion of time, and are tested as one.
+
 Nothing here touches the database. The selectors load a schedule into the
 plain dataclasses below (`ScheduleSpec`, `LayerSpec`, `Window`,
 `OverrideSpec`) and ask `oncall_at` or `shifts`; tests drive them directly.
 
-Time rules (SPEC ESC-5: correct across DST)
--------------------------------------------
+Time rules (correct across daylight-saving changes)
+--------------------------------------------------
 * A layer's rotation starts at a local date and hand-off time in the
   schedule's zone. Hand-off k of a rotation of ``count`` **days** or
   **weeks** is that local wall-clock time ``k * count`` days (weeks) later:

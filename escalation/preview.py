@@ -1,4 +1,4 @@
-"""The escalation preview (ESC-6).
+"""The escalation preview.
 
 The preview answers "if a P0 fired on this service now, who is paged, when
 and how": it walks the service's real policy the way the engine climbs it,

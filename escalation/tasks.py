@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.utils import timezone
 
-from escalation.services import escalation_fire_due, escalations_sweep
+from escalation.services import (
+    escalation_expire_acknowledgements,
+    escalation_fire_due,
+    escalations_sweep,
+)
 
 
 @shared_task
@@ -17,3 +22,9 @@ def escalation_step_task(*, escalation_id: int) -> int:
 def escalations_sweep_task() -> int:
     """Fire every due step that its task did not (beat)."""
     return escalations_sweep()
+
+
+@shared_task
+def escalation_ack_expiry_sweep_task() -> int:
+    """Trigger again incidents whose acknowledgement expired (beat, every 10 s)."""
+    return escalation_expire_acknowledgements(now=timezone.now())

@@ -6,6 +6,6 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Incidents"
 
     def ready(self) -> None:
-        from incidents import receivers
+        from incidents import receivers, timeline_kinds  # noqa: F401  (registers)
 
         receivers.connect()

@@ -25,10 +25,22 @@ from incidents.models import (
     IncidentVerificationItem,
     TimelineEvent,
 )
+from incidents.timeline_kinds import (
+    ACKNOWLEDGED,
+    CREATED,
+    ROLE_ASSIGNED,
+    SEVERITY_CHANGED,
+    STATUS_CHANGED,
+    VERIFICATION_TICKED,
+)
 
-Kind = TimelineEvent.Kind
 S = Incident.Status
 Prover = Callable[[Incident, Sequence[TimelineEvent]], TimelineEvent | None]
+
+# The kind of the entries notifications writes for a message sent
+# (notifications/timeline_kinds.py); the checklist reads them by value, as
+# the incident core calls no app above it.
+NOTIFICATION_SENT_KIND = "notification_sent"
 
 
 def _always(incident: Incident) -> bool:
@@ -91,8 +103,7 @@ def _status_reached(
     return _first(
         events,
         lambda e: (
-            e.kind in (Kind.ACKNOWLEDGED, Kind.STATUS_CHANGED)
-            and e.data.get("to") in statuses
+            e.kind in (ACKNOWLEDGED, STATUS_CHANGED) and e.data.get("to") in statuses
         ),
     )
 
@@ -101,7 +112,7 @@ def _sent(events: Sequence[TimelineEvent], message_kind: str) -> TimelineEvent |
     return _first(
         events,
         lambda e: (
-            e.kind == Kind.NOTIFICATION_SENT
+            e.kind == NOTIFICATION_SENT_KIND
             and e.data.get("message_kind") == message_kind
         ),
     )
@@ -119,7 +130,10 @@ def _severity_assessed(
     incident: Incident, events: Sequence[TimelineEvent]
 ) -> TimelineEvent | None:
     # Every declaration states a severity; a later change re-assesses it.
-    return _first(events, lambda e: e.kind in (Kind.CREATED, Kind.SEVERITY_CHANGED))
+    return _first(
+        events,
+        lambda e: e.kind in (CREATED, SEVERITY_CHANGED),
+    )
 
 
 @prover("ticket_created")
@@ -128,7 +142,7 @@ def _declared(
     incident: Incident, events: Sequence[TimelineEvent]
 ) -> TimelineEvent | None:
     # The incident is the ticket, and declaring it opens its timeline.
-    return _first(events, lambda e: e.kind == Kind.CREATED)
+    return _first(events, lambda e: e.kind == CREATED)
 
 
 @prover("ic_assigned")
@@ -138,7 +152,7 @@ def _ic_assigned(
     return _first(
         events,
         lambda e: (
-            e.kind == Kind.ROLE_ASSIGNED
+            e.kind == ROLE_ASSIGNED
             and e.data.get("role") == IncidentRole.INCIDENT_COMMANDER
         ),
     )
@@ -178,7 +192,7 @@ def _verified(
     items = IncidentVerificationItem.objects.filter(incident=incident)
     if not items.exists() or items.filter(checked_at__isnull=True).exists():
         return None
-    ticks = [e for e in events if e.kind == Kind.VERIFICATION_TICKED]
+    ticks = [e for e in events if e.kind == VERIFICATION_TICKED]
     return ticks[-1] if ticks else None
 
 

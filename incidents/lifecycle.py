@@ -1,4 +1,4 @@
-"""The incident lifecycle: which status may follow which (SPEC §1.2)."""
+"""The incident lifecycle: which status may follow which."""
 
 from __future__ import annotations
 

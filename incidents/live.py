@@ -1,5 +1,5 @@
 """Live events: published after commit to a kombu fanout exchange on the
-broker, relayed by every ASGI process to its websocket groups (SPEC §2).
+broker, relayed by every ASGI process to its websocket groups.
 
 The same code runs on RabbitMQ and on the embedded filesystem broker, so a
 change made by a worker on another machine reaches every browser.

@@ -15,7 +15,6 @@ from incidents.models import AlertEvent
 from incidents.services import (
     alert_events_process,
     heartbeat_check_missed,
-    incident_expire_acknowledgements,
     incident_record_missed_targets,
     maintenance_windows_close,
 )
@@ -104,9 +103,3 @@ def maintenance_windows_close_task() -> int:
 def incident_targets_sweep_task() -> int:
     """Record missed acknowledge/resolve targets (beat, every 30 s)."""
     return incident_record_missed_targets(now=timezone.now())
-
-
-@shared_task
-def incident_ack_expiry_sweep_task() -> int:
-    """Trigger again incidents whose acknowledgement expired (beat, every 10 s)."""
-    return incident_expire_acknowledgements(now=timezone.now())

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from incidents.models import Incident, IncidentRole, TimelineEvent
 from incidents.selectors import incident_timeline
+from incidents.timeline_kinds import NOTE
 
 NoteKind = TimelineEvent.NoteKind
 
@@ -27,7 +28,7 @@ def _line(event: TimelineEvent, first_day: str) -> str:
     )
     who = f" ({event.actor})" if event.actor else ""
     text = " ".join(event.message.split())
-    if event.kind == TimelineEvent.Kind.NOTE:
+    if event.kind == NOTE:
         kind = event.data.get("note_kind", NoteKind.NOTE)
         if kind != NoteKind.NOTE:
             text = f"{NoteKind(kind).label}: {text}"
@@ -38,7 +39,7 @@ def _notes(events: list[TimelineEvent], kind: str) -> list[str]:
     found = [
         f"- {' '.join(e.message.split())} ({_when(e.at)})"
         for e in events
-        if e.kind == TimelineEvent.Kind.NOTE and e.data.get("note_kind") == kind
+        if e.kind == NOTE and e.data.get("note_kind") == kind
     ]
     return found or ["- None recorded"]
 

@@ -17,7 +17,9 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from config.admin import ReadOnlyInline
 from config.admin_actions import apply_each
+from incidents.admin.core import incident_admin_inline_add
 from incidents.admin.scoping import TeamScopedAdmin
 from incidents.selectors import service_list, team_list
 from notifications import selectors, services
@@ -308,6 +310,25 @@ class DeliveryAdmin(TeamScopedAdmin):
     def retry(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
         retry = services.delivery_retry
         apply_each(request, self, queryset, "Queued again", lambda d: retry(delivery=d))
+
+
+class DeliveryInline(ReadOnlyInline):
+    model = Delivery
+    fields = [
+        "created_at",
+        "purpose",
+        "user",
+        "kind",
+        "status",
+        "attempts",
+        "sent_at",
+        "error",
+    ]
+    ordering = ["created_at", "id"]
+    verbose_name_plural = "Deliveries (pages and channel messages)"
+
+
+incident_admin_inline_add(DeliveryInline)
 
 
 # The public status page's branding and subscribers register themselves.

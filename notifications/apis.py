@@ -12,9 +12,8 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api import valid_input
+from config.api import COMMON, CONFLICT, INVALID, UNAUTHENTICATED, valid_input
 from config.auth import request_actor
-from incidents.apis.core import COMMON, CONFLICT, INVALID, UNAUTHENTICATED
 from notifications import selectors, services
 from notifications.filters import DeliveryFilter
 from notifications.models import Channel, ContactMethod, Delivery, NotificationRule

@@ -7,6 +7,7 @@ class NotificationsConfig(AppConfig):
     verbose_name = "Notifications"
 
     def ready(self) -> None:
+        from notifications import receivers, timeline_kinds  # noqa: F401  (registers)
         from notifications.models import MessageTemplate
         from notifications.services.messages import overrides_forget
         from notifications.statuspage import receivers as statuspage_receivers
@@ -14,4 +15,5 @@ class NotificationsConfig(AppConfig):
         # Other processes see an edit when their short cache expires.
         post_save.connect(overrides_forget, sender=MessageTemplate)
         post_delete.connect(overrides_forget, sender=MessageTemplate)
+        receivers.connect()
         statuspage_receivers.connect()

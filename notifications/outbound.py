@@ -1,4 +1,7 @@
-"""Make every outbound HTTP request of the notifications app (SPEC §3.3 NOT-7).
+"""Make every outbound HTTP request of the notifications app (the SSRF guard).
+
+Over 400 lines on purpose: every check below is one security boundary,
+reviewed and tested as one module.
 
 Transports never call httpx themselves: they call `request()`, which
 

@@ -6,12 +6,9 @@ from typing import Any
 
 from rest_framework import serializers
 
+from config.serializers import StrictInputSerializer
 from incidents.models import Incident, Service, SeverityLevel, Team
-from incidents.serializers.core import (
-    StrictInputSerializer,
-    VisibleServiceField,
-    VisibleTeamField,
-)
+from incidents.serializers.fields import VisibleServiceField, VisibleTeamField
 from notifications import selectors
 from notifications.models import (
     CHANNEL_KINDS,

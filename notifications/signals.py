@@ -1,7 +1,8 @@
 """What the notifications app tells the apps above it.
 
-Notifications sits below incidents and escalation and never calls them
-(SPEC §2); they subscribe here instead. `deliveries_finished` is sent once
+Notifications sits below escalation and never calls it; an app that must
+react to a delivery subscribes here instead (notifications' own receivers
+put finished deliveries on the incident's timeline). `deliveries_finished` is sent once
 per batch of deliveries that reached `sent` or `failed`, with `deliveries`
 (a list of `Delivery`, incident, user and channel loaded) and `bundled`
 (delivery id → how many rows were bundled into it). It is sent inside the

@@ -7,6 +7,12 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from escalation.timeline_kinds import (
+    ESCALATED,
+    ESCALATION_RESTARTED,
+    ESCALATION_SKIPPED,
+    ESCALATION_STOPPED,
+)
 from incidents.models import (
     Incident,
     Service,
@@ -20,6 +26,7 @@ from incidents.services.checklists import (
     verification_item_tick,
     verification_items_ensure,
 )
+from incidents.timeline_kinds import RUNBOOK_ATTACHED
 from notifications.models import Channel, ContactMethod, Kind
 
 
@@ -85,10 +92,10 @@ def verify(incident: Incident, by: User | None = None) -> Incident:
 # What the escalation engine adds to every timeline (a service without a
 # policy records that nobody is paged); tests of the incident core leave it out.
 ESCALATION_KINDS = (
-    TimelineEvent.Kind.ESCALATED,
-    TimelineEvent.Kind.ESCALATION_SKIPPED,
-    TimelineEvent.Kind.ESCALATION_STOPPED,
-    TimelineEvent.Kind.ESCALATION_RESTARTED,
+    ESCALATED,
+    ESCALATION_SKIPPED,
+    ESCALATION_STOPPED,
+    ESCALATION_RESTARTED,
 )
 
 
@@ -97,7 +104,7 @@ def core_timeline(incident: Incident) -> QuerySet[TimelineEvent]:
     and the runbooks that attached by themselves (by category, severity)."""
     return (
         incident.timeline.exclude(kind__in=ESCALATION_KINDS)
-        .exclude(kind=TimelineEvent.Kind.RUNBOOK_ATTACHED)
+        .exclude(kind=RUNBOOK_ATTACHED)
         .order_by("at", "id")
     )
 

@@ -15,6 +15,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, path, reverse
 
+from config.admin import ReadOnlyAdmin, ReadOnlyInline
 from config.auth import request_actor
 from escalation.exceptions import EscalationError
 from escalation.models import Escalation, EscalationStep
@@ -24,8 +25,7 @@ from escalation.services import (
     escalation_escalate,
     escalation_reassign,
 )
-from incidents.admin.core import ReadOnlyInline
-from incidents.admin.ingest import ReadOnlyAdmin
+from incidents.admin.scoping import TeamScopedAdmin
 from incidents.selectors import teammate_list
 
 ESCALATION_FIELDS = ("incident", "policy", "state", "run", "repeat", "level",
@@ -60,7 +60,7 @@ class ControlForm(forms.Form):
 
 
 @admin.register(Escalation)
-class EscalationAdmin(ReadOnlyAdmin):
+class EscalationAdmin(ReadOnlyAdmin, TeamScopedAdmin):
     list_display = ["incident", "state", "level", "next_level", "due_at", "policy"]
     list_filter = ["state"]
     search_fields = ["incident__public_id", "incident__title"]

@@ -1,4 +1,4 @@
-"""REST endpoints acting on an incident's escalation by hand (ESC-7).
+"""REST endpoints acting on an incident's escalation by hand.
 
 Incidents are looked up among the caller's teams' incidents, by public id,
 as in the incident API: another team's incident is a 404.
@@ -17,8 +17,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from config.api import valid_input
+from config.api import COMMON, INVALID, NOT_FOUND, valid_input
 from config.auth import request_actor
+from config.serializers import ErrorSerializer, StrictInputSerializer
 from escalation.models import Escalation, EscalationStep
 from escalation.selectors import escalation_get
 from escalation.serializers import (
@@ -31,10 +32,8 @@ from escalation.services import (
     escalation_escalate,
     escalation_reassign,
 )
-from incidents.apis.core import COMMON, INVALID, NOT_FOUND
 from incidents.models import Incident
 from incidents.selectors import incident_list
-from incidents.serializers.core import ErrorSerializer, StrictInputSerializer
 
 REFUSED = OpenApiResponse(
     ErrorSerializer,

@@ -10,7 +10,7 @@ from rest_framework import generics, mixins, status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api import valid_input
+from config.api import COMMON, CONFLICT, INVALID, UNAUTHENTICATED, valid_input
 from escalation.models import EscalationPolicy
 from escalation.preview import escalation_preview
 from escalation.selectors import escalation_policy_list
@@ -28,7 +28,6 @@ from escalation.services.policies import (
     escalation_policy_update,
     service_set_escalation_policy,
 )
-from incidents.apis.core import COMMON, CONFLICT, INVALID, UNAUTHENTICATED
 from incidents.models import Service
 from incidents.selectors import service_list
 

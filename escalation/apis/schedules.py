@@ -14,7 +14,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import valid_input, valid_query
+from config.api import (
+    COMMON,
+    CONFLICT,
+    INVALID,
+    UNAUTHENTICATED,
+    valid_input,
+    valid_query,
+)
 from config.auth import request_actor
 from escalation import selectors, services
 from escalation.models import Override, Schedule
@@ -31,7 +38,6 @@ from escalation.serializers.schedules import (
     ShiftsQuerySerializer,
     SwapInputSerializer,
 )
-from incidents.apis.core import COMMON, CONFLICT, INVALID, UNAUTHENTICATED
 
 DELETED = OpenApiResponse(description="Deleted.")
 LIST_ERRORS = {400: INVALID, 401: UNAUTHENTICATED}

@@ -1,4 +1,4 @@
-"""Escalation policies may let acknowledgements expire (SPEC ESC-3)."""
+"""Escalation policies may let acknowledgements expire (ack_timeout)."""
 
 import datetime
 import django.core.validators

@@ -1,4 +1,4 @@
-"""Escalation policies and the escalation state of each incident (ESC-1…4)."""
+"""Escalation policies and the escalation state of each incident."""
 
 from __future__ import annotations
 

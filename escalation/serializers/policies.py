@@ -15,6 +15,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.serializers import StrictInputSerializer, VisibleIdField, enum_schema
 from escalation.models import (
     Escalation,
     EscalationLevel,
@@ -28,13 +29,7 @@ from escalation.selectors import (
     schedule_list,
 )
 from incidents.models import Incident, Service, SeverityLevel, Team, TeamMembership
-from incidents.serializers.core import (
-    StrictInputSerializer,
-    VisibleIdField,
-    VisibleTeamField,
-    VisibleUserField,
-    enum_schema,
-)
+from incidents.serializers.fields import VisibleTeamField, VisibleUserField
 
 User = get_user_model()
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.serializers import StrictInputSerializer, UserSummarySerializer
 from escalation import oncall
 from escalation.models import (
     CalendarFeed,
@@ -27,12 +28,7 @@ from escalation.selectors import ShiftDetail, schedule_people
 from escalation.services import LayerInput
 from escalation.services.schedules import MAX_MEMBERS, MAX_RESTRICTIONS
 from incidents.models import Team
-from incidents.serializers.core import (
-    StrictInputSerializer,
-    UserSummarySerializer,
-    VisibleTeamField,
-    VisibleUserField,
-)
+from incidents.serializers.fields import VisibleTeamField, VisibleUserField
 
 User = get_user_model()
 MAX_LAYERS = 50

@@ -1,5 +1,6 @@
 """Every state change of the escalation app goes through these services."""
 
+from escalation.services.ack_expiry import escalation_expire_acknowledgements
 from escalation.services.controls import (
     escalation_add_responder,
     escalation_escalate,
@@ -37,6 +38,7 @@ __all__ = [
     "calendar_feed_rotate",
     "escalation_add_responder",
     "escalation_escalate",
+    "escalation_expire_acknowledgements",
     "escalation_fire_due",
     "escalation_reassign",
     "escalation_renotify",

@@ -1,4 +1,4 @@
-"""Find escalations the engine let slip, and drive them again (ESC-4).
+"""Find escalations the engine let slip, and drive them again.
 
 Overdue: an active escalation whose next step was due more than a grace ago
 (no worker, a lost message, the sweep not running). Missing: a triggered
@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from escalation.models import Escalation
 from escalation.services.engine import escalation_fire_due, escalation_start
 from incidents.models import Incident
+from incidents.selectors import incident_triggered_list
 
 logger = logging.getLogger(__name__)
 
@@ -79,10 +80,8 @@ def escalations_audit(
         rows.append((row, escalation))
     # Declared before `now - grace`: one declared this instant is still
     # inside the transaction that starts its escalation.
-    missing = Incident.objects.filter(
-        status=Incident.Status.TRIGGERED,
-        escalation__isnull=True,
-        created_at__lt=now - grace,
+    missing = incident_triggered_list(declared_before=now - grace).filter(
+        escalation__isnull=True
     )
     for incident in missing:
         row = AuditRow(

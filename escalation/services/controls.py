@@ -1,4 +1,4 @@
-"""Acting on an escalation by hand, and re-notifying on a new alert (ESC-2, 7).
+"""Acting on an escalation by hand, and re-notifying on a new alert.
 
 Each goes through the engine's lock order (incident, then escalation) and
 leaves a step and a timeline entry, like the engine's own steps.
@@ -25,10 +25,9 @@ from escalation.services.levels import (
     timeline_add,
     users_page,
 )
+from escalation.timeline_kinds import REASSIGNED, RESPONDER_ADDED
 from incidents.lifecycle import OPEN_STATUSES
-from incidents.models import Alert, Incident, TimelineEvent
-
-Kind = TimelineEvent.Kind
+from incidents.models import Alert, Incident
 
 
 def _open_escalation(incident: Incident) -> tuple[Incident, Escalation]:
@@ -145,7 +144,7 @@ def escalation_reassign(
     message = f"Reassigned to {user.get_username()}"
     timeline_add(
         incident,
-        Kind.REASSIGNED,
+        REASSIGNED,
         f"{message} — {reason}" if reason else message,
         step,
         by=by,
@@ -171,7 +170,7 @@ def escalation_add_responder(
     message = f"Responder added: {user.get_username()}"
     timeline_add(
         incident,
-        Kind.RESPONDER_ADDED,
+        RESPONDER_ADDED,
         f"{message} — {reason}" if reason else message,
         step,
         by=by,

@@ -1,4 +1,4 @@
-"""The escalation engine: climbing an incident's policy, once per level (ESC-2…4).
+"""The escalation engine: climbing an incident's policy, once per level.
 
 The state lives in the `Escalation` row; `due_at` is when the next step
 fires. A step fires in one transaction that locks the incident and its
@@ -25,7 +25,6 @@ from django.utils import timezone
 from escalation.models import Escalation, EscalationLevel
 from escalation.services.levels import (
     Cause,
-    Kind,
     Outcome,
     S,
     level_after,
@@ -35,7 +34,13 @@ from escalation.services.levels import (
     lock_incident,
     timeline_add,
 )
+from escalation.timeline_kinds import (
+    ESCALATION_RESTARTED,
+    ESCALATION_SKIPPED,
+    ESCALATION_STOPPED,
+)
 from incidents.models import Incident
+from incidents.selectors import incident_lock_unless_busy
 
 logger = logging.getLogger(__name__)
 
@@ -139,7 +144,7 @@ def _exhaust(
         why = "no level had anybody to page"
     timeline_add(
         incident,
-        Kind.ESCALATION_STOPPED,
+        ESCALATION_STOPPED,
         f"Escalation ended: {why}; nobody more is paged until someone acts",
         data={"state": escalation.state, "at": now.isoformat()},
     )
@@ -187,7 +192,7 @@ def escalation_start(*, incident: Incident, now: datetime | None = None) -> Esca
         )
         timeline_add(
             incident,
-            Kind.ESCALATION_SKIPPED,
+            ESCALATION_SKIPPED,
             f"Service {incident.service} has no escalation policy: nobody is paged",
         )
         return escalation
@@ -234,10 +239,7 @@ def escalation_fire_due(*, escalation_id: int, now: datetime | None = None) -> i
         )
         if incident_id is None:
             return 0
-        free = Incident.objects.select_for_update(skip_locked=True, no_key=True).filter(
-            pk=incident_id
-        )
-        if not free.values_list("pk", flat=True):
+        if not incident_lock_unless_busy(incident_id=incident_id):
             # Being changed right now: by an acknowledgement (which stops the
             # climb) or by another firing of this step. A worker blocked on
             # the lock would be one fewer firing the rest; if a step is still
@@ -284,7 +286,7 @@ def _stop(incident: Incident, escalation: Escalation, why: str) -> None:
     escalation.save()
     timeline_add(
         incident,
-        Kind.ESCALATION_STOPPED,
+        ESCALATION_STOPPED,
         f"Escalation stopped: {why}",
         data={"level": escalation.level, "run": escalation.run},
     )
@@ -315,7 +317,7 @@ def escalation_status_changed(
     escalation.due_at = now
     timeline_add(
         incident,
-        Kind.ESCALATION_RESTARTED,
+        ESCALATION_RESTARTED,
         f"Escalation restarted from the first level: incident is "
         f"{incident.get_status_display().lower()} again",
         by=by,

@@ -24,11 +24,12 @@ from escalation.models import (
     EscalationTarget,
 )
 from escalation.selectors import schedule_oncall
-from incidents.models import Incident, TeamMembership, TimelineEvent
-from incidents.timeline import record_timeline
+from escalation.timeline_kinds import ESCALATED, ESCALATION_SKIPPED
+from incidents.models import Incident
+from incidents.selectors import incident_lock, team_member_users
+from incidents.services.timeline import timeline_event_record
 from notifications.services import page_user
 
-Kind = TimelineEvent.Kind
 Outcome = EscalationStep.Outcome
 Cause = EscalationStep.Cause
 S = Incident.Status
@@ -112,10 +113,7 @@ def target_users(target: EscalationTarget, at: datetime) -> list[User]:
     if target.kind == EscalationTarget.Kind.USER:
         return [target.user] if target.user is not None else []
     if target.kind == EscalationTarget.Kind.TEAM:
-        members = TeamMembership.objects.filter(team=target.team)
-        if target.team_role:
-            members = members.filter(role=target.team_role)
-        return [m.user for m in members.select_related("user").order_by("id")]
+        return team_member_users(team=target.team, role=target.team_role)
     if target.schedule is None:
         return []
     return schedule_oncall(schedule=target.schedule, at=at)
@@ -143,11 +141,7 @@ def level_after(levels: list[EscalationLevel], position: int) -> EscalationLevel
 
 def lock_incident(incident_id: int) -> tuple[Incident, Escalation | None]:
     """Lock the incident, then its escalation: the order every writer takes."""
-    incident = (
-        Incident.objects.select_for_update(of=own_rows(), no_key=True)
-        .select_related("severity", "service")
-        .get(pk=incident_id)
-    )
+    incident = incident_lock(incident_id=incident_id)
     escalation = (
         Escalation.objects.select_for_update(of=own_rows(), no_key=True)
         .select_related("policy")
@@ -238,7 +232,7 @@ def level_fire(
         limit = level.up_to_severity.code if level.up_to_severity else ""
         timeline_add(
             incident,
-            Kind.ESCALATION_SKIPPED,
+            ESCALATION_SKIPPED,
             f"{level.label} skipped: only for {limit} and worse",
             step,
             by=by,
@@ -270,12 +264,12 @@ def level_fire(
         message = f"{_CAUSE_TEXT[cause]} {level.label}: paged {names}"
         if problems:
             message += f" ({'; '.join(problems)})"
-        timeline_add(incident, Kind.ESCALATED, message, step, by=by)
+        timeline_add(incident, ESCALATED, message, step, by=by)
     else:
         why = "; ".join(problems)
         timeline_add(
             incident,
-            Kind.ESCALATION_SKIPPED,
+            ESCALATION_SKIPPED,
             f"{level.label} has nobody to page, skipped: {why}",
             step,
             by=by,
@@ -311,4 +305,6 @@ def timeline_add(
             "due_at": step.due_at.isoformat(),
             "lateness_seconds": round(step.lateness.total_seconds(), 3),
         }
-    record_timeline(incident, kind, message, by=by, via=VIA, data=details)
+    timeline_event_record(
+        incident=incident, kind=kind, message=message, by=by, via=VIA, data=details
+    )

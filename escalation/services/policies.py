@@ -1,4 +1,4 @@
-"""Escalation policies: create, change, delete, attach to a service (ESC-1).
+"""Escalation policies: create, change, delete, attach to a service.
 
 A policy's levels and targets are written only here, and always as a whole,
 so nobody ever sees a half-checked policy: positions run 1..n, every level
@@ -32,6 +32,7 @@ from escalation.models import (
 from incidents.formatting import human_duration
 from incidents.lifecycle import OPEN_STATUSES
 from incidents.models import Service, SeverityLevel, Team, TeamMembership
+from incidents.selectors import team_has_member
 
 Kind = EscalationTarget.Kind
 MAX_DELAY = timedelta(days=7)
@@ -156,7 +157,7 @@ def _of_team(thing: Team | Schedule, team: Team) -> bool:
 
 
 def _check_member(path: str, user: User, team: Team) -> None:
-    member = TeamMembership.objects.filter(team=team, user_id=user.pk).exists()
+    member = team_has_member(team=team, user=user)
     if not (user.is_active and member):
         raise _refuse(
             path, f"{user.get_username()} is not an active member of team {team}"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.options import InlineModelAdmin
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -16,9 +16,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from config.admin import ReadOnlyInline, pretty_json
 from config.admin_actions import apply_each
 from config.auth import request_actor
-from escalation.models import EscalationPolicy
 from incidents import selectors, services
 from incidents.admin.checklists import ResponseAidsAdminMixin
 from incidents.admin.runbooks import runbook_step_urls
@@ -38,16 +38,8 @@ from incidents.models import (
 )
 from incidents.services.incident import DECLARATION_FIELDS, EDITABLE_FIELDS
 from incidents.services.setup import SEVERITY_EDITABLE
+from incidents.timeline import timeline_kind_label
 from incidents.timeline_document import timeline_download
-from notifications.models import Delivery
-
-
-def pretty_json(value: object, limit: int = 20_000) -> SafeString:
-    """Return JSON indented in a <pre>, cut at `limit` characters."""
-    text = json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False)
-    if len(text) > limit:
-        text = text[:limit] + "\n… (cut)"
-    return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', text)
 
 
 def severity_badge(severity: SeverityLevel) -> SafeString:
@@ -60,17 +52,6 @@ def severity_badge(severity: SeverityLevel) -> SafeString:
     )
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 class RoleAssignmentInline(ReadOnlyInline):
     model = RoleAssignment
     fields = ["role", "user", "assigned_at", "assigned_by"]
@@ -79,9 +60,14 @@ class RoleAssignmentInline(ReadOnlyInline):
 
 class TimelineInline(ReadOnlyInline):
     model = TimelineEvent
-    fields = ["at", "kind", "message", "actor", "via"]
+    fields = ["at", "kind_label", "message", "actor", "via"]
+    readonly_fields = ["kind_label"]
     ordering = ["at", "id"]
     verbose_name_plural = "Timeline"
+
+    @admin.display(description="Kind")
+    def kind_label(self, event: TimelineEvent) -> str:
+        return timeline_kind_label(event.kind)
 
 
 class AlertEventInline(ReadOnlyInline):
@@ -94,22 +80,6 @@ class AlertEventInline(ReadOnlyInline):
     @admin.display(description="Payload")
     def raw(self, event: AlertEvent) -> SafeString:
         return pretty_json(event.payload)
-
-
-class DeliveryInline(ReadOnlyInline):
-    model = Delivery
-    fields = [
-        "created_at",
-        "purpose",
-        "user",
-        "kind",
-        "status",
-        "attempts",
-        "sent_at",
-        "error",
-    ]
-    ordering = ["created_at", "id"]
-    verbose_name_plural = "Deliveries (pages and channel messages)"
 
 
 # Whether and how the public status page shows it: set once it is declared.
@@ -157,7 +127,13 @@ class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
     date_hierarchy = "detected_at"
     list_select_related = ["severity", "service__team"]
     actions = ["acknowledge", "resolve", "assign_me_commander"]
-    inlines = [RoleAssignmentInline, TimelineInline, AlertEventInline, DeliveryInline]
+    # Other apps add theirs with incident_admin_inline_add (notifications:
+    # the incident's deliveries).
+    inlines: ClassVar[list[type[InlineModelAdmin[Any, Any]]]] = [
+        RoleAssignmentInline,
+        TimelineInline,
+        AlertEventInline,
+    ]
     readonly_fields = [
         "public_id",
         "status",
@@ -310,6 +286,11 @@ class IncidentAdmin(ResponseAidsAdminMixin, TeamScopedAdmin):
         )
 
 
+def incident_admin_inline_add(inline: type[InlineModelAdmin[Any, Any]]) -> None:
+    """Show `inline` (another app's rows of an incident) on the incident page."""
+    IncidentAdmin.inlines.append(inline)
+
+
 class MembershipFormSet(forms.BaseInlineFormSet):
     """Members leave a team through the service, once its on call no longer
     names them; handing a row to another user is leaving too."""
@@ -394,7 +375,7 @@ class ServiceAdmin(TeamScopedAdmin):
         self, db_field: Any, request: HttpRequest, **kwargs: Any
     ) -> Any:
         if db_field.name == "escalation_policy":
-            kwargs["queryset"] = EscalationPolicy.objects.filter(
+            kwargs["queryset"] = db_field.related_model.objects.filter(
                 team__in=selectors.team_list(user=request.user)
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)

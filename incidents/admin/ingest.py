@@ -13,10 +13,10 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.safestring import SafeString
 
+from config.admin import ReadOnlyAdmin, pretty_json
 from config.admin_actions import apply_each
 from config.auth import request_actor
 from incidents import selectors, services
-from incidents.admin.core import pretty_json
 from incidents.admin.scoping import TeamScopedAdmin
 from incidents.exceptions import IncidentError
 from incidents.models import (
@@ -30,19 +30,6 @@ from incidents.models import (
 )
 from incidents.services.quarantine import REDRIVE_PERMISSION
 from incidents.services.setup import INTEGRATION_SETTINGS
-
-
-class ReadOnlyAdmin(TeamScopedAdmin):
-    """Records of what happened: looked at, never edited."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Integration)
@@ -125,7 +112,7 @@ class EventStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(AlertEvent)
-class AlertEventAdmin(ReadOnlyAdmin):
+class AlertEventAdmin(ReadOnlyAdmin, TeamScopedAdmin):
     list_display = ["received_at", "source", "integration", "action", "dedup_key",
                     "state", "attempts", "incident", "outcome"]  # fmt: skip
     list_filter = [EventStatusFilter, "source", "integration", "action"]
@@ -196,7 +183,7 @@ class AlertEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(ReadOnlyAdmin):
+class AlertAdmin(ReadOnlyAdmin, TeamScopedAdmin):
     list_display = ["summary", "status", "severity", "service", "integration",
                     "incident", "event_count", "first_seen_at"]  # fmt: skip
     list_filter = ["status", "source", "severity", "service"]
@@ -213,7 +200,7 @@ class AlertAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ChangeEvent)
-class ChangeEventAdmin(ReadOnlyAdmin):
+class ChangeEventAdmin(ReadOnlyAdmin, TeamScopedAdmin):
     list_display = ["timestamp", "service", "summary", "source", "integration"]
     list_filter = ["service"]
     search_fields = ["summary", "source"]

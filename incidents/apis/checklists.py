@@ -12,10 +12,10 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api import valid_input
+from config.api import COMMON, INVALID, valid_input
 from config.auth import request_actor
 from incidents import selectors
-from incidents.apis.core import COMMON, INVALID, RESOLVE_CONFLICT
+from incidents.apis.core import RESOLVE_CONFLICT
 from incidents.checklist import incident_checklist
 from incidents.models import Incident
 from incidents.serializers.checklists import (

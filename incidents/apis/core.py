@@ -14,6 +14,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from config.api import (
+    COMMON,
+    CONFLICT,
+    INVALID,
+    UNAUTHENTICATED,
+    valid_input,
+)
 from config.auth import request_actor
 from incidents import selectors, services
 from incidents.filters import IncidentFilter
@@ -21,7 +28,6 @@ from incidents.models import Incident, Service, SeverityLevel, Team
 from incidents.serializers.checklists import ConflictSerializer
 from incidents.serializers.core import (
     AssignRoleSerializer,
-    ErrorSerializer,
     IncidentCreateSerializer,
     IncidentSerializer,
     IncidentUpdateSerializer,
@@ -36,26 +42,12 @@ from incidents.serializers.core import (
 from incidents.serializers.ingest import ChangeEventSerializer
 from incidents.timeline_document import timeline_download
 
-UNAUTHENTICATED = OpenApiResponse(ErrorSerializer, "No or invalid credentials.")
-FORBIDDEN = OpenApiResponse(ErrorSerializer, "Not allowed for this user.")
-NOT_FOUND = OpenApiResponse(
-    ErrorSerializer, "No such object among the caller's teams' objects."
-)
-CONFLICT = OpenApiResponse(
-    ErrorSerializer,
-    "The incident's status does not allow this (illegal transition); the body "
-    "names the current status and the allowed ones.",
-)
 RESOLVE_CONFLICT = OpenApiResponse(
     ConflictSerializer,
     "An illegal transition (the body names the current and allowed statuses), "
     "or a resolve while the severity's verification items are open (the body "
     "lists them as open_items).",
 )
-INVALID = OpenApiResponse(
-    OpenApiTypes.OBJECT, "Validation failed; the body maps fields to messages."
-)
-COMMON = {401: UNAUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND}
 
 
 def _action_schema(
@@ -115,17 +107,8 @@ class IncidentViewSet(
         fresh = self.get_queryset().get(pk=incident.pk)
         return Response(IncidentSerializer(fresh).data, status=code)
 
-    def _input(self, serializer_class: type[BaseSerializer[Any]]) -> dict[str, Any]:
-        serializer = serializer_class(
-            data=self.request.data,
-            context=self.get_serializer_context(),
-            partial=self.request.method == "PATCH",
-        )
-        serializer.is_valid(raise_exception=True)
-        return dict(serializer.validated_data)
-
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        data = self._input(IncidentCreateSerializer)
+        data = valid_input(IncidentCreateSerializer, request)
         incident = services.incident_create(
             by=request_actor(request), via="api", **data
         )
@@ -133,7 +116,7 @@ class IncidentViewSet(
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         incident = self.get_object()  # 404 for outsiders before any 400
-        data = self._input(IncidentUpdateSerializer)
+        data = valid_input(IncidentUpdateSerializer, request, partial=True)
         incident = services.incident_update(
             incident=incident, by=request_actor(request), via="api", **data
         )
@@ -153,7 +136,7 @@ class IncidentViewSet(
     @action(detail=True, methods=["post"])
     def transition(self, request: Request, public_id: str) -> Response:
         incident = self.get_object()
-        data = self._input(TransitionSerializer)
+        data = valid_input(TransitionSerializer, request)
         incident = services.incident_transition(
             incident=incident,
             to=data["status"],
@@ -167,7 +150,7 @@ class IncidentViewSet(
     @action(detail=True, methods=["post"])
     def severity(self, request: Request, public_id: str) -> Response:
         incident = self.get_object()
-        data = self._input(SeverityChangeSerializer)
+        data = valid_input(SeverityChangeSerializer, request)
         incident = services.incident_change_severity(
             incident=incident,
             severity=data["severity"],
@@ -181,7 +164,7 @@ class IncidentViewSet(
     @action(detail=True, methods=["post"], url_path="assign-role")
     def assign_role(self, request: Request, public_id: str) -> Response:
         incident = self.get_object()
-        data = self._input(AssignRoleSerializer)
+        data = valid_input(AssignRoleSerializer, request)
         services.incident_assign_role(
             incident=incident,
             role=data["role"],
@@ -200,7 +183,7 @@ class IncidentViewSet(
     @action(detail=True, methods=["post"])
     def note(self, request: Request, public_id: str) -> Response:
         incident = self.get_object()
-        data = self._input(NoteSerializer)
+        data = valid_input(NoteSerializer, request)
         event = services.incident_add_note(
             incident=incident,
             text=data["text"],

@@ -13,10 +13,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api import valid_input
+from config.api import COMMON, CONFLICT, INVALID, UNAUTHENTICATED, valid_input
 from config.auth import request_actor
 from incidents import selectors, services
-from incidents.apis.core import COMMON, CONFLICT, INVALID, UNAUTHENTICATED
 from incidents.filters import AlertEventFilter, AlertFilter
 from incidents.models import Alert, AlertEvent, Integration, MaintenanceWindow
 from incidents.serializers.ingest import (

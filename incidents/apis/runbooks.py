@@ -24,16 +24,17 @@ from rest_framework.generics import get_object_or_404
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from config.api import StrictJSONParser, valid_input
-from config.auth import request_actor
-from incidents import runbook_selectors, selectors
-from incidents.apis.core import (
+from config.api import (
     COMMON,
     CONFLICT,
     INVALID,
     NOT_FOUND,
     UNAUTHENTICATED,
+    StrictJSONParser,
+    valid_input,
 )
+from config.auth import request_actor
+from incidents import runbook_selectors, selectors
 from incidents.models import (
     ExternalContact,
     Incident,

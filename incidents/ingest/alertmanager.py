@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from incidents.ingest.signals import (
     RESOLVE,
     TRIGGER,
     AlertSignal,
+    IngestFormat,
     InvalidEvent,
     parse_instant,
 )
+
+if TYPE_CHECKING:
+    from incidents.models import AlertEvent
 
 DEFAULT_MAPPING = {
     "critical": "P1",
@@ -101,3 +105,21 @@ def parse_webhook(body: dict[str, Any]) -> list[AlertSignal]:
         )
         for alert in alerts
     ]
+
+
+def _read(event: AlertEvent) -> list[AlertSignal]:
+    return parse_webhook(event.payload)
+
+
+FORMAT = IngestFormat(
+    kind="alertmanager",
+    routes=(
+        (
+            "ingest/alertmanager/",
+            "incidents.ingest.views.alertmanager_webhook",
+            "ingest-alertmanager",
+        ),
+    ),
+    read=_read,
+    severity_mapping=DEFAULT_MAPPING,
+)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from incidents.ingest.signals import (
     ACKNOWLEDGE,
     RESOLVE,
     TRIGGER,
     AlertSignal,
+    IngestFormat,
     InvalidEvent,
 )
+
+if TYPE_CHECKING:
+    from incidents.models import AlertEvent
 
 DEFAULT_FIELDS = {
     "title": "title",
@@ -82,3 +87,18 @@ def parse_generic(body: Any, mapping: dict[str, str]) -> AlertSignal:
         details={"body": body},
         group_key=dedup_key or "",
     )
+
+
+def _read(event: AlertEvent) -> list[AlertSignal]:
+    mapping = event.integration.field_mapping if event.integration else {}
+    signal = parse_generic(event.payload, mapping)
+    return [replace(signal, dedup_key=event.dedup_key, group_key=event.dedup_key)]
+
+
+FORMAT = IngestFormat(
+    kind="generic",
+    routes=(
+        ("ingest/generic/", "incidents.ingest.views.generic_webhook", "ingest-generic"),
+    ),
+    read=_read,
+)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from incidents.ingest.signals import (
     ACTIONS,
     TRIGGER,
     AlertSignal,
+    IngestFormat,
     InvalidEvent,
     parse_instant,
 )
+
+if TYPE_CHECKING:
+    from incidents.models import AlertEvent
 
 SEVERITIES = ("critical", "error", "warning", "info")
 DEFAULT_MAPPING = {"critical": "P1", "error": "P2", "warning": "P3", "info": "P3"}
@@ -129,3 +133,22 @@ def parse_change(body: dict[str, Any]) -> tuple[str, str, datetime | None]:
     if errors:
         raise InvalidEvent(errors)
     return str(summary), str(source)[:255], timestamp
+
+
+def _read(event: AlertEvent) -> list[AlertSignal]:
+    return [parse_event({**event.payload, "dedup_key": event.dedup_key})]
+
+
+FORMAT = IngestFormat(
+    kind="pagerduty",
+    routes=(
+        ("v2/enqueue", "incidents.ingest.views.pagerduty_enqueue", "ingest-pagerduty"),
+        (
+            "v2/change/enqueue",
+            "incidents.ingest.views.pagerduty_change",
+            "ingest-pagerduty-change",
+        ),
+    ),
+    read=_read,
+    severity_mapping=DEFAULT_MAPPING,
+)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from incidents.ingest import alertmanager, pagerduty
+from incidents.ingest.formats import FORMATS
 from incidents.models import Integration
 
 LEVELS = ("P0", "P1", "P2", "P3")
@@ -10,10 +10,6 @@ LEVELS = ("P0", "P1", "P2", "P3")
 # directly wins over any mapping, so that e.g. a PagerDuty `critical` is P1
 # unless its custom details say P0.
 OVERRIDE_LABELS = ("vigil_severity", "priority", "severity")
-DEFAULTS: dict[str, dict[str, str]] = {
-    Integration.Kind.PAGERDUTY: pagerduty.DEFAULT_MAPPING,
-    Integration.Kind.ALERTMANAGER: alertmanager.DEFAULT_MAPPING,
-}
 
 
 def map_severity(
@@ -25,7 +21,9 @@ def map_severity(
             return str(value).upper()
     if integration is None:
         return "P2"
-    mapping = {**DEFAULTS.get(integration.kind, {}), **integration.severity_mapping}
+    known = FORMATS.get(integration.kind)
+    defaults = known.severity_mapping if known is not None else {}
+    mapping = {**defaults, **integration.severity_mapping}
     mapped = mapping.get(sender_severity.lower()) or mapping.get(sender_severity)
     if isinstance(mapped, str) and mapped.upper() in LEVELS:
         return mapped.upper()

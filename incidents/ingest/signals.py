@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from incidents.models import AlertEvent
 
 
 class InvalidEvent(Exception):
@@ -43,3 +47,24 @@ def parse_instant(value: Any) -> datetime | None:
 
 TRIGGER, ACKNOWLEDGE, RESOLVE = "trigger", "acknowledge", "resolve"
 ACTIONS = (TRIGGER, ACKNOWLEDGE, RESOLVE)
+
+
+@dataclass(frozen=True)
+class IngestFormat:
+    """One wire format Vigil takes alerts in, as incidents/ingest/formats.py
+    lists them: a new format is a module that defines one of these (with its
+    parser and view) and its line there.
+
+    - `kind`: the integration kind, also the `source` of the events stored;
+    - `routes`: (URL path, dotted path of the view, URL name), each mounted
+      at the site root by config/urls.py;
+    - `read`: the signals of one stored event of this source (the worker
+      calls it; raises InvalidEvent);
+    - `severity_mapping`: the sender's severities to P0-P3 where the
+      integration maps none of its own.
+    """
+
+    kind: str
+    routes: tuple[tuple[str, str, str], ...]
+    read: Callable[[AlertEvent], list[AlertSignal]]
+    severity_mapping: dict[str, str] = field(default_factory=dict)

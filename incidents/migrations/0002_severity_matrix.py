@@ -1,4 +1,5 @@
-"""The severity matrix of SPEC §1.1, as the defaults an admin can edit."""
+"""The severity matrix (P0-P3, their targets and cadences), as the defaults
+an admin can edit."""
 
 from datetime import timedelta
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from rest_framework import serializers
 
+from config.serializers import StrictInputSerializer, UserSummarySerializer
 from incidents.models import IncidentVerificationItem
-from incidents.serializers.core import StrictInputSerializer, UserSummarySerializer
 
 
 class VerificationItemSerializer(serializers.ModelSerializer[IncidentVerificationItem]):

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.db.models import Model
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.serializers import StrictInputSerializer, UserSummarySerializer
 from incidents.lifecycle import allowed_next
 from incidents.models import (
     Incident,
@@ -19,40 +18,12 @@ from incidents.models import (
     TeamMembership,
     TimelineEvent,
 )
-from incidents.selectors import service_list, team_list, teammate_list
-
-User = get_user_model()
-
-
-class RefuseUnknownFields:
-    """Input that names an unknown field is refused, not silently ignored."""
-
-    fields: Any
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError(
-                    {
-                        name: ["Unknown field; it cannot be set here."]
-                        for name in unknown
-                    }
-                )
-        return super().to_internal_value(data)  # type: ignore[misc]
-
-
-class StrictInputSerializer(RefuseUnknownFields, serializers.Serializer[Any]):
-    """An input-only serializer that refuses unknown fields."""
-
-
-class UserSummarySerializer(serializers.Serializer[Any]):
-    id = serializers.IntegerField()
-    username = serializers.CharField()
-    name = serializers.SerializerMethodField()
-
-    def get_name(self, user: Any) -> str:
-        return str(user.get_full_name() or user.get_username())
+from incidents.serializers.fields import (
+    VisibleServiceField,
+    VisibleTeamField,
+    VisibleUserField,
+)
+from incidents.timeline import timeline_kind_choices
 
 
 class SeverityLevelSerializer(serializers.ModelSerializer[SeverityLevel]):
@@ -92,53 +63,6 @@ class TeamSerializer(serializers.ModelSerializer[Team]):
         fields = ["id", "name", "slug", "memberships"]
 
 
-class VisibleTeamField(serializers.SlugRelatedField[Team]):
-    """A team given by slug, among the caller's teams."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        # The static queryset only describes the field in the OpenAPI schema;
-        # lookups go through get_queryset, scoped to the caller.
-        super().__init__(slug_field="slug", queryset=Team.objects.all(), **kwargs)
-
-    def get_queryset(self) -> Any:
-        return team_list(user=self.context["request"].user)
-
-
-class VisibleUserField(serializers.SlugRelatedField[Any]):
-    """A user given by username, among those `among` returns for the caller
-    (by default the active members of the caller's teams): anyone else is
-    "does not exist", as a username nobody has."""
-
-    def __init__(self, among: Any = teammate_list, **kwargs: Any) -> None:
-        self.among = among
-        super().__init__(slug_field="username", queryset=User.objects.all(), **kwargs)
-
-    def get_queryset(self) -> Any:
-        return self.among(user=self.context["request"].user)
-
-
-def enum_schema(choices: list[tuple[str, str]], blank: bool = False) -> dict[str, Any]:
-    """Return the OpenAPI schema of a string field with these choices (and
-    "" when `blank`), for a field that names its own enum component."""
-    return {
-        "type": "string",
-        "enum": [*(value for value, _ in choices), *([""] if blank else [])],
-        "description": "\n".join(f"* `{value}` - {label}" for value, label in choices),
-    }
-
-
-class VisibleIdField(serializers.PrimaryKeyRelatedField[Any]):
-    """An object of `model` given by id, among those `among` returns for the
-    caller: anyone else's is "does not exist", as an id nobody has."""
-
-    def __init__(self, model: type[Model], among: Any, **kwargs: Any) -> None:
-        self.among = among
-        super().__init__(queryset=model._default_manager.all(), **kwargs)
-
-    def get_queryset(self) -> Any:
-        return self.among(user=self.context["request"].user)
-
-
 class ServiceSerializer(serializers.ModelSerializer[Service]):
     team = VisibleTeamField()
     slug = serializers.SlugField(required=False, max_length=100)
@@ -146,16 +70,6 @@ class ServiceSerializer(serializers.ModelSerializer[Service]):
     class Meta:
         model = Service
         fields = ["id", "name", "slug", "team", "description"]
-
-
-class VisibleServiceField(serializers.SlugRelatedField[Service]):
-    """A service given by slug, among the services of the caller's teams."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(slug_field="slug", queryset=Service.objects.all(), **kwargs)
-
-    def get_queryset(self) -> Any:
-        return service_list(user=self.context["request"].user)
 
 
 class RoleHolderSerializer(serializers.Serializer[Any]):
@@ -295,7 +209,27 @@ class NoteSerializer(StrictInputSerializer):
     )
 
 
+class TimelineKindField(serializers.ChoiceField):
+    """A timeline event's kind (output only), among the kinds the apps
+    registered, read when used: the OpenAPI enum lists every one."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=[], read_only=True, **kwargs)
+
+    def _get_choices(self) -> dict[str, str]:
+        return dict(timeline_kind_choices())
+
+    def _set_choices(self, choices: Any) -> None:
+        """The registry is the only source of the choices."""
+
+    choices = property(_get_choices, _set_choices)
+
+    def to_representation(self, value: Any) -> str:
+        return str(value)
+
+
 class TimelineEventSerializer(serializers.ModelSerializer[TimelineEvent]):
+    kind = TimelineKindField()
     actor: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="username", read_only=True, allow_null=True
     )
@@ -304,10 +238,3 @@ class TimelineEventSerializer(serializers.ModelSerializer[TimelineEvent]):
         model = TimelineEvent
         fields = ["id", "kind", "at", "actor", "via", "message", "data"]
         read_only_fields = fields
-
-
-class ErrorSerializer(serializers.Serializer[Any]):
-    """The body of every 4xx answer that is not a field validation error."""
-
-    detail = serializers.CharField()
-    code = serializers.CharField(required=False)

@@ -8,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
+from config.serializers import RefuseUnknownFields, StrictInputSerializer
 from incidents.models import (
     Alert,
     AlertEvent,
@@ -16,11 +17,7 @@ from incidents.models import (
     MaintenanceWindow,
     SeverityLevel,
 )
-from incidents.serializers.core import (
-    RefuseUnknownFields,
-    StrictInputSerializer,
-    VisibleServiceField,
-)
+from incidents.serializers.fields import VisibleServiceField
 
 _INGEST_URLS: dict[str, dict[str, str]] = {
     Integration.Kind.PAGERDUTY: {

@@ -7,6 +7,12 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.serializers import (
+    RefuseUnknownFields,
+    StrictInputSerializer,
+    VisibleIdField,
+    enum_schema,
+)
 from incidents import runbook_conditions
 from incidents.models import (
     ExternalContact,
@@ -21,14 +27,7 @@ from incidents.models import (
     Team,
 )
 from incidents.runbook_selectors import external_contact_list, runbook_list
-from incidents.serializers.core import (
-    RefuseUnknownFields,
-    StrictInputSerializer,
-    VisibleIdField,
-    VisibleServiceField,
-    VisibleTeamField,
-    enum_schema,
-)
+from incidents.serializers.fields import VisibleServiceField, VisibleTeamField
 
 
 # Named components of their own: "kind", "state" and "phase" fields elsewhere

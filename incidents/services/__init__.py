@@ -1,10 +1,10 @@
 """Every state change of the incident core goes through these services."""
 
-from incidents.services.alerts import (
+from incidents.services.alert_events import (
     alert_event_record,
     alert_event_record_for_key,
-    alert_events_process,
 )
+from incidents.services.alerts import alert_events_process
 from incidents.services.incident import (
     incident_acknowledge,
     incident_add_note,
@@ -40,7 +40,6 @@ from incidents.services.setup import (
     team_remove_member,
 )
 from incidents.services.targets import (
-    incident_expire_acknowledgements,
     incident_record_missed_targets,
 )
 
@@ -60,7 +59,6 @@ __all__ = [
     "incident_assign_role",
     "incident_change_severity",
     "incident_create",
-    "incident_expire_acknowledgements",
     "incident_record_missed_targets",
     "incident_transition",
     "incident_update",

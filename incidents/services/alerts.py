@@ -1,4 +1,10 @@
-"""From received events to alerts and incidents (SPEC §3.1)."""
+"""From stored events to alerts and incidents: the worker's batch engine.
+
+Events are applied per integration, in batches of one transaction each,
+in the order they were received; a trigger opens or joins an alert and
+its incident (or a flood), acknowledge and resolve close them. How an
+event is stored on the request path is in alert_events.py.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +12,18 @@ import hashlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from django.contrib.auth.models import User
-from django.db import DatabaseError, connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from config.db import DATABASE_UNAVAILABLE
-from escalation.services import escalation_renotify
 from incidents.exceptions import EventFailedError
 from incidents.ingest.dispatch import signals_of
 from incidents.ingest.severity import map_severity
 from incidents.ingest.signals import ACKNOWLEDGE, RESOLVE, AlertSignal, InvalidEvent
-from incidents.lifecycle import OPEN_STATUSES, allowed_next
+from incidents.lifecycle import OPEN_STATUSES
 from incidents.models import (
     Alert,
     AlertEvent,
@@ -30,13 +32,18 @@ from incidents.models import (
     MaintenanceWindow,
     Service,
     SeverityLevel,
-    TimelineEvent,
 )
-from incidents.services.checklists import verification_open_items
+from incidents.services.alert_closing import (
+    alert_acknowledge_by_event,
+    alert_resolve_by_event,
+    alert_sender,
+)
 from incidents.services.floods import alert_flood_fold, alert_flood_is
-from incidents.services.incident import incident_create, incident_transition
+from incidents.services.incident import incident_create
 from incidents.services.quarantine import alert_event_fail
-from incidents.timeline import record_timeline
+from incidents.services.timeline import timeline_event_record
+from incidents.signals import alert_attached
+from incidents.timeline_kinds import ALERT_ATTACHED
 
 logger = logging.getLogger(__name__)
 
@@ -53,178 +60,6 @@ DETECTION: dict[str, str] = {
     Source.HEARTBEAT: Incident.DetectionSource.HEALTH_CHECK,
     Source.USER_REPORT: Incident.DetectionSource.USER_REPORT,
 }
-
-
-def alert_event_record(
-    *,
-    source: str,
-    action: str,
-    dedup_key: str,
-    payload: Any,
-    integration: Integration | None = None,
-    service: Service | None = None,
-    reported_by: User | None = None,
-) -> AlertEvent:
-    """Store a received event durably and have a worker process it.
-
-    This is the request path's only write; `service` defaults to the
-    integration's. After commit a worker is asked to process the event,
-    unless an older event of the integration is still pending: whichever
-    task applies that one goes on until none is left, so it applies this one
-    too. If the broker cannot take the message, the row waits for the
-    recovery sweep, so an accepted event is never lost.
-    """
-    if service is not None:
-        service_id = service.pk
-    elif integration is not None:
-        service_id = integration.service_id
-    else:
-        raise ValueError("an event needs a service or an integration")
-    event = AlertEvent(
-        integration=integration,
-        service_id=service_id,
-        source=source,
-        action=action,
-        dedup_key=dedup_key,
-        payload=payload,
-        reported_by=reported_by,
-    )
-    if not connection.features.can_return_columns_from_insert:
-        event.save(force_insert=True)
-    else:
-        with connection.cursor() as cursor:
-            cursor.execute(_INSERT, _insert_params(event))
-            (event.pk,) = cursor.fetchone()
-        _stored(event)
-    transaction.on_commit(lambda: _ask_for_processing(event), robust=True)
-    return event
-
-
-def alert_event_record_for_key(
-    *,
-    key_hash: str,
-    kind: str,
-    source: str,
-    action: str,
-    dedup_key: str,
-    payload: Any,
-    condition: tuple[str, list[Any]] | None = None,
-) -> AlertEvent | None:
-    """Store an event for the enabled `kind` integration whose current key
-    hashes to `key_hash`, in one statement; None if there is no such one.
-
-    The ingest endpoints' fast path: the key is checked by the INSERT that
-    stores the event (its integration and service read from the row the key
-    finds), one round trip instead of a lookup and then the INSERT. On None
-    the caller looks the key up as usual, to tell an unknown key (404, after
-    the fixed delay) from a disabled integration, another kind's key or a
-    previous key still in its overlap. (Also None, storing nothing, on a
-    database that cannot return what it inserted: the usual path then.)
-    `condition`, SQL on the integration row `i` and its parameters, is one
-    more thing the row must satisfy (also None, storing nothing, if not).
-    """
-    if not connection.features.can_return_columns_from_insert:
-        return None
-    event = AlertEvent(
-        source=source, action=action, dedup_key=dedup_key, payload=payload
-    )
-    with connection.cursor() as cursor:
-        params = [*_insert_params(event, skip=_FROM_INTEGRATION), key_hash, kind]
-        sql = _INSERT_FOR_KEY
-        if condition is not None:
-            sql = f"{_INSERT_FOR_KEY_WHERE} AND {condition[0]}{_RETURNING_CLAUSE}"
-            params += condition[1]
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    event.pk, event.integration_id, event.service_id = row
-    _stored(event)
-    transaction.on_commit(lambda: _ask_for_processing(event), robust=True)
-    return event
-
-
-# Every accepted request runs one of these INSERTs. Written out once here,
-# they cost about a quarter less CPU than `save()`, which builds the same SQL
-# each time. The second takes the integration and service from the row the
-# key finds (the same lookup `incidents.ingest.auth` does: by hash, unique).
-_EVENT_FIELDS = [f for f in AlertEvent._meta.concrete_fields if not f.primary_key]
-_FROM_INTEGRATION = {"integration_id": "i.id", "service_id": "i.service_id"}
-_quote = connection.ops.quote_name
-_COLUMNS = ", ".join(_quote(f.column) for f in _EVENT_FIELDS)
-_RETURNING = ", ".join(
-    _quote(c) for c in (AlertEvent._meta.pk.column, *_FROM_INTEGRATION)
-)
-_INSERT = "INSERT INTO {} ({}) VALUES ({}) RETURNING {}".format(  # noqa: S608
-    _quote(AlertEvent._meta.db_table),
-    _COLUMNS,
-    ", ".join(["%s"] * len(_EVENT_FIELDS)),
-    _quote(AlertEvent._meta.pk.column),
-)
-_INSERT_FOR_KEY_WHERE = (  # noqa: S608 - names from the models
-    "INSERT INTO {} ({}) SELECT {} FROM {} i"
-    " WHERE i.key_hash = %s AND i.enabled AND i.kind = %s"
-).format(
-    _quote(AlertEvent._meta.db_table),
-    _COLUMNS,
-    ", ".join(_FROM_INTEGRATION.get(f.column, "%s") for f in _EVENT_FIELDS),
-    _quote(Integration._meta.db_table),
-)
-_RETURNING_CLAUSE = f" RETURNING {_RETURNING}"
-_INSERT_FOR_KEY = _INSERT_FOR_KEY_WHERE + _RETURNING_CLAUSE
-
-
-def _insert_params(event: AlertEvent, skip: Collection[str] = ()) -> list[Any]:
-    """The INSERT's parameters, as `save()` would make them (AlertEvent has
-    no save signals), but for the columns in `skip`."""
-    return [
-        field.get_db_prep_save(field.pre_save(event, True), connection)
-        for field in _EVENT_FIELDS
-        if field.column not in skip
-    ]
-
-
-def _stored(event: AlertEvent) -> None:
-    event._state.adding = False
-    event._state.db = connection.alias
-
-
-def _ask_for_processing(event: AlertEvent) -> None:
-    from incidents.tasks import enqueue_processing
-
-    if event.integration_id is not None:
-        try:
-            if _pending_before(event):
-                return
-        except DatabaseError:
-            logger.exception("could not look for pending events; enqueuing")
-    enqueue_processing(event)
-
-
-def _pending_before(event: AlertEvent) -> bool:
-    """Return whether an older event of the same integration awaits processing.
-
-    Run after the event committed. If so, the task that applies that older
-    event commits after this moment and then looks again before it stops,
-    so it finds this event: its own message would only wake a worker to
-    find nothing. Older only, so that two events never count on each other.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(_PENDING_BEFORE, [event.integration_id, event.pk])
-        row = cursor.fetchone()
-    return row is not None
-
-
-# Raw SQL: it runs on every accepted request, and the ORM takes several times
-# longer to build it than PostgreSQL to answer it. Newest first: under a
-# backlog the event just before this one is pending, the first entry of the
-# partial index `alertevent_pending_idx` read, rather than after every
-# processed event whose entry vacuum has not removed yet.
-_PENDING_BEFORE = (
-    f"SELECT 1 FROM {AlertEvent._meta.db_table} "  # noqa: S608 - no user input
-    "WHERE integration_id = %s AND processed_at IS NULL AND id < %s"
-    " ORDER BY id DESC LIMIT 1"
-)
 
 
 @dataclass(frozen=True)
@@ -449,9 +284,9 @@ def _apply_signal(
     alert = batch.open[key]
     if signal.action == RESOLVE:
         batch.open[key] = None
-        return _resolve(event, alert)
+        return alert_resolve_by_event(event, alert)
     if signal.action == ACKNOWLEDGE:
-        return _acknowledge(event, alert)
+        return alert_acknowledge_by_event(event, alert)
     if alert is not None:
         # Counted in memory, written once per batch: a storm of one key
         # costs one UPDATE per batch, not one per event.
@@ -504,25 +339,29 @@ def _trigger(
     declared = incident is None
     if flood is not None:
         incident, declared = flood.incident, flood.declared
-        message = f"Alert folded into the flood ({_sender(event)}): {alert.summary}"
+        message = (
+            f"Alert folded into the flood ({alert_sender(event)}): {alert.summary}"
+        )
     elif incident is None:
         incident = _declare(event, signal, batch.severity(severity))
-        message = f"Alert from {_sender(event)}: {alert.summary}"
+        message = f"Alert from {alert_sender(event)}: {alert.summary}"
     else:
-        message = f"New alert firing in this group ({_sender(event)}): {alert.summary}"
+        message = (
+            f"New alert firing in this group ({alert_sender(event)}): {alert.summary}"
+        )
     alert.incident = incident
     alert.save(update_fields=["incident"])
-    record_timeline(
-        incident,
-        TimelineEvent.Kind.ALERT_ATTACHED,
-        message,
+    timeline_event_record(
+        incident=incident,
+        kind=ALERT_ATTACHED,
+        message=message,
         by=event.reported_by,
         via=event.source,
         data={"alert": alert.pk, "dedup_key": alert.dedup_key, "event": event.pk},
     )
     # A flood pages once, when declared: its further alerts page no one.
     if not declared and flood is None and not alert_flood_is(incident):
-        escalation_renotify(incident=incident, alert=alert)
+        alert_attached.send(Incident, incident=incident, alert=alert)
     return incident, f"alert {alert.pk} on {incident.public_id}", alert
 
 
@@ -575,116 +414,4 @@ def _declare(
         ),
         started_at=started,
         detected_at=received,
-    )
-
-
-def _sender(event: AlertEvent) -> str:
-    if event.integration is not None:
-        return event.integration.name
-    return f"report by {event.reported_by}" if event.reported_by else "a report"
-
-
-def _current_incident(alert: Alert) -> Incident | None:
-    # Re-read: an earlier event of the batch may have moved the incident
-    # through another of its alerts.
-    if alert.incident_id is None:
-        return None
-    alert.incident = Incident.objects.get(pk=alert.incident_id)
-    return alert.incident
-
-
-def _acknowledge(event: AlertEvent, alert: Alert | None) -> tuple[Incident | None, str]:
-    if alert is None:
-        return None, "ignored: no open alert with that key"
-    if alert.status == Alert.Status.TRIGGERED:
-        alert.status = Alert.Status.ACKNOWLEDGED
-        alert.acknowledged_at = event.received_at
-        alert.save(update_fields=["status", "acknowledged_at"])
-    incident = _current_incident(alert)
-    if incident is not None and incident.status == Incident.Status.TRIGGERED:
-        incident_transition(
-            incident=incident,
-            to=Incident.Status.ACKNOWLEDGED,
-            by=None,
-            via=event.source,
-            reason=f"acknowledged by {_sender(event)}",
-            at=event.received_at,
-        )
-    return incident, f"alert {alert.pk} acknowledged"
-
-
-def _resolve(event: AlertEvent, alert: Alert | None) -> tuple[Incident | None, str]:
-    if alert is None:
-        return None, "ignored: no open alert with that key"
-    alert.status = Alert.Status.RESOLVED
-    alert.resolved_at = event.received_at
-    alert.save(update_fields=["status", "resolved_at"])
-    incident = _current_incident(alert)
-    if incident is None:
-        return None, f"alert {alert.pk} resolved"
-    record_timeline(
-        incident,
-        TimelineEvent.Kind.ALERT_RESOLVED,
-        f"Alert resolved by {_sender(event)}: {alert.summary}",
-        by=event.reported_by,
-        via=event.source,
-        at=event.received_at,
-        data={"alert": alert.pk, "dedup_key": alert.dedup_key, "event": event.pk},
-    )
-    still_open = incident.alerts.exclude(status=Alert.Status.RESOLVED).exists()
-    integration = event.integration
-    if (
-        not still_open
-        and integration is not None
-        and integration.auto_resolve
-        and Incident.Status.RESOLVED in allowed_next(incident.status)
-    ):
-        reason = f"all alerts resolved ({integration.name})"
-        if verification_open_items(incident=incident):
-            _hold_for_verification(event, incident, reason)
-            return (
-                incident,
-                f"alert {alert.pk} resolved; incident held for verification",
-            )
-        incident_transition(
-            incident=incident,
-            to=Incident.Status.RESOLVED,
-            by=None,
-            via=event.source,
-            reason=reason,
-            at=event.received_at,
-        )
-        return incident, f"alert {alert.pk} resolved; incident resolved"
-    return incident, f"alert {alert.pk} resolved"
-
-
-def _hold_for_verification(event: AlertEvent, incident: Incident, reason: str) -> None:
-    """Alerts cleared on an incident whose severity resolves after human
-    verification: move it to monitoring and say on the timeline what is left.
-
-    A triggered incident stays triggered: nobody has acknowledged it, so its
-    pages go on until someone does (and moving it would fake an acknowledge).
-    """
-    if incident.status not in (Incident.Status.TRIGGERED, Incident.Status.MONITORING):
-        incident = incident_transition(
-            incident=incident,
-            to=Incident.Status.MONITORING,
-            by=None,
-            via=event.source,
-            reason=f"{reason}; resolve after verification",
-            at=event.received_at,
-        )
-    still_open = verification_open_items(incident=incident)
-    record_timeline(
-        incident,
-        TimelineEvent.Kind.RESOLVE_HELD,
-        f"Not resolved automatically: {incident.severity.code} needs verification "
-        f"first; open: {'; '.join(item.label for item in still_open)}",
-        by=None,
-        via=event.source,
-        at=event.received_at,
-        data={
-            "event": event.pk,
-            "open_items": [item.label for item in still_open],
-        },
     )

@@ -32,12 +32,17 @@ from incidents.models import (
     IncidentVerificationItem,
     RoleAssignment,
     TeamMembership,
-    TimelineEvent,
     VerificationItem,
 )
-from incidents.timeline import record_timeline
+from incidents.services.timeline import timeline_event_record
+from incidents.timeline_kinds import (
+    CHECKLIST_TICKED,
+    CHECKLIST_UNTICKED,
+    VERIFICATION_OVERRIDDEN,
+    VERIFICATION_TICKED,
+    VERIFICATION_UNTICKED,
+)
 
-Kind = TimelineEvent.Kind
 Actor = User | None
 # Verification is done while the incident is worked on or just resolved:
 # a reopened incident (back to investigating) verifies again.
@@ -127,10 +132,10 @@ def verification_item_tick(
     item.save(update_fields=["checked_at", "checked_by"])
     complete = _all_ticked(incident)
     suffix = " — verification complete" if complete else ""
-    record_timeline(
-        incident,
-        Kind.VERIFICATION_TICKED,
-        f"Verified: {item.label}{suffix}",
+    timeline_event_record(
+        incident=incident,
+        kind=VERIFICATION_TICKED,
+        message=f"Verified: {item.label}{suffix}",
         by=by,
         via=via,
         at=item.checked_at,
@@ -149,10 +154,10 @@ def verification_item_untick(
         return item
     item.checked_at, item.checked_by = None, None
     item.save(update_fields=["checked_at", "checked_by"])
-    record_timeline(
-        incident,
-        Kind.VERIFICATION_UNTICKED,
-        f"No longer verified: {item.label}",
+    timeline_event_record(
+        incident=incident,
+        kind=VERIFICATION_UNTICKED,
+        message=f"No longer verified: {item.label}",
         by=by,
         via=via,
         data={"item": item.pk, "label": item.label},
@@ -218,10 +223,10 @@ def verification_check_resolve(
             "resolving without completing verification needs a reason",
             field="reason",
         )
-    record_timeline(
-        incident,
-        Kind.VERIFICATION_OVERRIDDEN,
-        f"Resolved without completing verification — {reason.strip()}",
+    timeline_event_record(
+        incident=incident,
+        kind=VERIFICATION_OVERRIDDEN,
+        message=f"Resolved without completing verification — {reason.strip()}",
         by=by,
         via=via,
         at=at,
@@ -241,10 +246,10 @@ def checklist_item_tick(
         defaults={"ticked_at": timezone.now(), "ticked_by": by},
     )
     if created:
-        record_timeline(
-            incident,
-            Kind.CHECKLIST_TICKED,
-            f"Checklist: {_label(item)}",
+        timeline_event_record(
+            incident=incident,
+            kind=CHECKLIST_TICKED,
+            message=f"Checklist: {_label(item)}",
             by=by,
             via=via,
             at=tick.ticked_at,
@@ -261,10 +266,10 @@ def checklist_item_untick(
     _check_hand_tickable(incident, item)
     deleted, _ = ChecklistTick.objects.filter(incident=incident, item=item).delete()
     if deleted:
-        record_timeline(
-            incident,
-            Kind.CHECKLIST_UNTICKED,
-            f"Checklist: {_label(item)} no longer ticked",
+        timeline_event_record(
+            incident=incident,
+            kind=CHECKLIST_UNTICKED,
+            message=f"Checklist: {_label(item)} no longer ticked",
             by=by,
             via=via,
             data={"item": item},

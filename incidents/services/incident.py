@@ -1,4 +1,8 @@
-"""Declaring an incident and moving it through its lifecycle."""
+"""Declaring an incident and moving it through its lifecycle.
+
+Over 400 lines on purpose: declaring, transitions, severity, roles, notes
+and edits share the lock, the validation and the timeline helpers here.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from config.db import own_rows
-from escalation.services import (
-    escalation_severity_raised,
-    escalation_start,
-    escalation_status_changed,
-)
 from incidents.exceptions import (
     IllegalTransitionError,
     IncidentError,
@@ -38,14 +37,24 @@ from incidents.services.checklists import (
     verification_items_resync,
 )
 from incidents.services.runbooks import incident_runbooks_attach_matching
-from incidents.timeline import record_timeline
-from notifications.services import deliveries_cancel, notify
+from incidents.services.timeline import timeline_event_record
+from incidents.signals import (
+    incident_declared,
+    incident_severity_raised,
+    incident_status_changed,
+)
+from incidents.timeline_kinds import (
+    ACKNOWLEDGED,
+    CREATED,
+    FIELDS_UPDATED,
+    NOTE,
+    ROLE_ASSIGNED,
+    SEVERITY_CHANGED,
+    STATUS_CHANGED,
+)
 
 S = Incident.Status
-Kind = TimelineEvent.Kind
 Actor = User | None
-# Moving to one of these is news for the incident's channels (a status update).
-UPDATE_STATUSES = (S.IDENTIFIED, S.MITIGATING, S.MONITORING)
 
 # What a declaration takes besides who declares it and through what.
 DECLARATION_FIELDS = (
@@ -159,10 +168,10 @@ def incident_create(
     )
     incident.affected_services.set(affected_services)
     drill = "[DRILL] " if is_drill else ""
-    declared = record_timeline(
-        incident,
-        Kind.CREATED,
-        f"{drill}Incident declared: {severity.code} {severity.name} — {title} "
+    declared = timeline_event_record(
+        incident=incident,
+        kind=CREATED,
+        message=f"{drill}Incident declared: {severity.code} {severity.name} — {title} "
         f"(detected via {incident.get_detection_source_display().lower()})",
         by=by,
         via=via,
@@ -172,8 +181,7 @@ def incident_create(
     incident_runbooks_attach_matching(
         incident=incident, by=by, via=via, reason="declared"
     )
-    notify(incident=incident, message_kind="initial", event_key=f"tl{declared.pk}")
-    escalation_start(incident=incident)
+    incident_declared.send(Incident, incident=incident, event=declared)
     return incident
 
 
@@ -234,36 +242,24 @@ def incident_transition(
     )
     if reason:
         message += f" — {reason}"
-    event = record_timeline(
-        incident,
-        Kind.ACKNOWLEDGED if to == S.ACKNOWLEDGED else Kind.STATUS_CHANGED,
-        message,
+    event = timeline_event_record(
+        incident=incident,
+        kind=ACKNOWLEDGED if to == S.ACKNOWLEDGED else STATUS_CHANGED,
+        message=message,
         by=by,
         via=via,
         at=at,
         data={"from": before, "to": to, "reason": reason},
     )
-    _tell_channels(incident, event, reason)
-    escalation_status_changed(incident=incident, before=before, by=by)
+    incident_status_changed.send(
+        Incident,
+        incident=incident,
+        event=event,
+        before=before,
+        by=by,
+        reason=reason,
+    )
     return incident
-
-
-def _tell_channels(incident: Incident, event: TimelineEvent, reason: str) -> None:
-    """Stop waiting pages once someone is on it; tell the incident's channels."""
-    to = incident.status
-    if to != S.TRIGGERED:
-        deliveries_cancel(incident=incident, reason=f"incident {S(to).label.lower()}")
-    key = f"tl{event.pk}"
-    if to == S.RESOLVED:
-        notify(incident=incident, message_kind="resolution", event_key=key)
-    elif to in UPDATE_STATUSES:
-        update = {"text": reason or f"Status: {S(to).label}", "impact": incident.impact}
-        notify(
-            incident=incident,
-            message_kind="update",
-            event_key=key,
-            extra={"update": update},
-        )
 
 
 def _apply_status(incident: Incident, to: str, at: datetime) -> None:
@@ -332,10 +328,10 @@ def incident_change_severity(
     message = f"Severity {direction}: {before.code} → {severity.code}"
     if reason:
         message += f" — {reason}"
-    record_timeline(
-        incident,
-        Kind.SEVERITY_CHANGED,
-        message,
+    timeline_event_record(
+        incident=incident,
+        kind=SEVERITY_CHANGED,
+        message=message,
         by=by,
         via=via,
         data={"from": before.code, "to": severity.code, "reason": reason},
@@ -344,7 +340,7 @@ def incident_change_severity(
         incident=incident, by=by, via=via, reason=f"severity {severity.code}"
     )
     if direction == "raised":
-        escalation_severity_raised(incident=incident)
+        incident_severity_raised.send(Incident, incident=incident)
     return incident
 
 
@@ -387,10 +383,10 @@ def incident_assign_role(
     )
     if reason:
         message += f" — {reason}"
-    record_timeline(
-        incident,
-        Kind.ROLE_ASSIGNED,
-        message,
+    timeline_event_record(
+        incident=incident,
+        kind=ROLE_ASSIGNED,
+        message=message,
         by=by,
         via=via,
         at=now,
@@ -417,10 +413,10 @@ def incident_add_note(
         raise IncidentError("a note needs some text", field="text")
     if note_kind not in TimelineEvent.NoteKind.values:
         raise IncidentError(f"{note_kind!r} is not a kind of note", field="kind")
-    return record_timeline(
-        incident,
-        Kind.NOTE,
-        text.strip(),
+    return timeline_event_record(
+        incident=incident,
+        kind=NOTE,
+        message=text.strip(),
         by=by,
         via=via,
         data={"note_kind": note_kind},
@@ -454,10 +450,10 @@ def incident_update(
         return incident
     incident.save()
     names = ", ".join(f.replace("_", " ") for f in changed)
-    record_timeline(
-        incident,
-        Kind.FIELDS_UPDATED,
-        f"Updated {names}",
+    timeline_event_record(
+        incident=incident,
+        kind=FIELDS_UPDATED,
+        message=f"Updated {names}",
         by=by,
         via=via,
         data={"fields": changed},

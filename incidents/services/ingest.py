@@ -22,7 +22,7 @@ from incidents.models import (
     MaintenanceWindow,
     Service,
 )
-from incidents.services.alerts import alert_event_record
+from incidents.services.alert_events import alert_event_record
 
 HEARTBEAT_KEY = "heartbeat"
 DEFAULT_GRACE = timedelta(minutes=1)

@@ -39,7 +39,10 @@ from incidents.models import (
     IngestQuotaWindow,
     Integration,
 )
-from incidents.services.alerts import alert_event_record, alert_event_record_for_key
+from incidents.services.alert_events import (
+    alert_event_record,
+    alert_event_record_for_key,
+)
 
 WINDOW = timedelta(minutes=1)
 # Actions that may open an alert: a PagerDuty or generic trigger, and an

@@ -21,12 +21,17 @@ from incidents.models import (
     IncidentRunbook,
     IncidentRunbookStep,
     Runbook,
-    TimelineEvent,
 )
 from incidents.runbook_selectors import runbook_matching
-from incidents.timeline import record_timeline
+from incidents.services.timeline import timeline_event_record
+from incidents.timeline_kinds import (
+    RUNBOOK_ATTACHED,
+    RUNBOOK_STEP_DONE,
+    RUNBOOK_STEP_NOTE,
+    RUNBOOK_STEP_REOPENED,
+    RUNBOOK_STEP_SKIPPED,
+)
 
-Kind = TimelineEvent.Kind
 State = IncidentRunbookStep.State
 Actor = User | None
 # A finished incident's checklist is a record; it no longer changes.
@@ -63,10 +68,10 @@ def _attach(
     message = f"Runbook attached: {runbook.name} ({len(steps)} steps)"
     if reason:
         message += f" — {reason}"
-    record_timeline(
-        incident,
-        Kind.RUNBOOK_ATTACHED,
-        message,
+    timeline_event_record(
+        incident=incident,
+        kind=RUNBOOK_ATTACHED,
+        message=message,
         by=by,
         via=via,
         at=attached.attached_at,
@@ -141,10 +146,10 @@ def _changed(
     extra: dict[str, Any] | None = None,
 ) -> IncidentRunbookStep:
     """Record the step's change on the timeline and return the step as stored."""
-    record_timeline(
-        step.incident,
-        kind,
-        message,
+    timeline_event_record(
+        incident=step.incident,
+        kind=kind,
+        message=message,
         by=by,
         via=via,
         data={
@@ -172,9 +177,7 @@ def runbook_step_tick(
     if not claimed:
         step.refresh_from_db()
         return step
-    return _changed(
-        step, Kind.RUNBOOK_STEP_DONE, f"Done: {_label(step)}", by=by, via=via
-    )
+    return _changed(step, RUNBOOK_STEP_DONE, f"Done: {_label(step)}", by=by, via=via)
 
 
 @transaction.atomic
@@ -198,7 +201,7 @@ def runbook_step_untick(
         return step
     return _changed(
         step,
-        Kind.RUNBOOK_STEP_REOPENED,
+        RUNBOOK_STEP_REOPENED,
         f"Reopened: {_label(step)}",
         by=by,
         via=via,
@@ -229,7 +232,7 @@ def runbook_step_skip(
         )
     return _changed(
         step,
-        Kind.RUNBOOK_STEP_SKIPPED,
+        RUNBOOK_STEP_SKIPPED,
         f"Skipped: {_label(step)} — {reason}",
         by=by,
         via=via,
@@ -256,7 +259,7 @@ def runbook_step_note(
         return step
     return _changed(
         step,
-        Kind.RUNBOOK_STEP_NOTE,
+        RUNBOOK_STEP_NOTE,
         f"Note on {_label(step)}: {text}",
         by=by,
         via=via,

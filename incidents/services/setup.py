@@ -9,10 +9,8 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.forms.models import model_to_dict
-from django.utils import timezone
 from django.utils.text import slugify
 
-from escalation.selectors import team_member_duties
 from incidents.exceptions import IncidentError
 from incidents.models import (
     Integration,
@@ -22,6 +20,7 @@ from incidents.models import (
     Team,
     TeamMembership,
 )
+from incidents.signals import team_member_leaving
 
 # Matrix fields an admin may change; code and rank identify the row.
 SEVERITY_EDITABLE = (
@@ -53,18 +52,9 @@ def team_add_member(
 
 
 def team_member_check_removable(*, team: Team, user: User) -> None:
-    """Raise IncidentError while `team`'s on call still names `user`.
-
-    Their turns in its rotations, overrides not yet over and its policies'
-    user targets would go on paging them for a team they left.
-    """
-    duties = team_member_duties(team=team, user=user, now=timezone.now())
-    if duties:
-        raise IncidentError(
-            f"{user.get_username()} is still on call for {team}: "
-            f"{'; '.join(duties)}. Take them out of these first.",
-            field="user",
-        )
+    """Raise IncidentError while another app still needs `user` in `team`
+    (escalation: while the team's on call still names them)."""
+    team_member_leaving.send(Team, team=team, user=user)
 
 
 @transaction.atomic

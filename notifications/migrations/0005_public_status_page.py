@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0014_public_status_page'),
+        ('incidents', '0015_public_status_page'),
         ('notifications', '0004_reply_failure'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

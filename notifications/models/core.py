@@ -213,7 +213,7 @@ class MessageTemplate(models.Model):
 
 
 class Delivery(models.Model):
-    """One message to one destination: written before it is sent (NOT-4)."""
+    """One message to one destination: written before it is sent."""
 
     class Purpose(models.TextChoices):
         PAGE = "page", "Page"

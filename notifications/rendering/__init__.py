@@ -6,7 +6,7 @@ text body, chat Markdown and a short SMS/voice text. Each format comes from an
 admin-edited template when there is one, rendered in the sandbox of
 `sandbox.py`, and from the built-in template of `builtin.py` otherwise, or
 whenever the edited one fails: a broken template never blocks a page, it is
-reported in `Rendered.errors` instead (SPEC §3.3 NOT-3).
+reported in `Rendered.errors` instead.
 """
 
 from __future__ import annotations

@@ -243,7 +243,7 @@ Incident: {{ incident.url }}
 """
 )
 
-# The SPEC promises a report within 24 hours for P0/P1 only (§1.1).
+# A post-incident report within 24 hours is promised for P0/P1 only.
 _REPORT_PROMISED = '{% set report_promised = incident.severity in ("P0", "P1") %}\n'
 
 _RESOLUTION_CHAT = (

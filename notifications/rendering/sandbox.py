@@ -1,5 +1,8 @@
 """The jinja2 sandbox that admin-edited notification templates run in.
 
+Over 400 lines on purpose: its limits are one security boundary, reviewed
+and tested as one module.
+
 An edited template is untrusted text: it must not reach Python internals, and
 it must not be able to spend unbounded memory or time, whatever it does. The
 sandbox below bounds both:

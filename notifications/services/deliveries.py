@@ -1,4 +1,4 @@
-"""The delivery log: every message is a row before it is sent (NOT-4).
+"""The delivery log: every message is a row before it is sent.
 
 A delivery goes pending → sending → sent | failed (or cancelled, or bundled
 into another). Writing it is the caller's business transaction; sending is

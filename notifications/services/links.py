@@ -1,4 +1,4 @@
-"""Acknowledge and resolve from the message itself (NOT-5).
+"""Acknowledge and resolve from the message itself.
 
 A link carries a signed token (Django's signing, salted for this use) naming
 an `ActionLink` row and its random nonce; the row makes it expiring and

@@ -1,4 +1,4 @@
-"""What other apps call: page a responder, tell a team's channels (NOT-2, 7).
+"""What other apps call: page a responder, tell a team's channels.
 
 Both only write deliveries, inside the caller's transaction, and return:
 the `notifications` queue sends them after commit.
@@ -25,7 +25,7 @@ from notifications.services.deliveries import Target, deliveries_write
 from notifications.services.links import action_links_issue
 
 Purpose = Delivery.Purpose
-# P0 and P1 page with high urgency (SPEC §1.1: paged at declaration).
+# P0 and P1 page with high urgency (the severities paged at declaration).
 HIGH_URGENCY_RANKS = (0, 1)
 CHANNEL_FLAGS = {
     "initial": "on_initial",

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db import connection
 
-from incidents.models import Incident
+from incidents.selectors import incident_status_sql
 from notifications.models import Delivery
 
 S = Delivery.Status
@@ -29,23 +29,20 @@ LOADED_WITH = (
 
 _FIELDS = {f.name: f for f in Delivery._meta.concrete_fields}
 _D = {name: connection.ops.quote_name(f.column) for name, f in _FIELDS.items()}
-_I = {
-    f.name: connection.ops.quote_name(f.column) for f in Incident._meta.concrete_fields
-}
 _DELIVERIES = connection.ops.quote_name(Delivery._meta.db_table)
-_INCIDENTS = connection.ops.quote_name(Incident._meta.db_table)
 _CLAIMING = (
     f"UPDATE {_DELIVERIES} SET"  # noqa: S608 - names from the model
     f" {_D['status']} = %s, {_D['claimed_at']} = %s,"
     f" {_D['attempts']} = {_D['attempts']} + 1"
 )
 _CLAIMABLE = f"{_D['status']} = %s AND {_D['due_at']} <= %s"
+# The incident's status, read in the claim itself (incidents' selector).
+_INCIDENT_STATUS = incident_status_sql(incident_id=f"{_DELIVERIES}.{_D['incident']}")
 # One delivery: what the row holds once claimed, its incident's status too.
 _CLAIM_ONE = (
-    f"{_CLAIMING} WHERE {_D['id']} = %s AND {_CLAIMABLE}"  # noqa: S608
+    f"{_CLAIMING} WHERE {_D['id']} = %s AND {_CLAIMABLE}"
     f" RETURNING {_D['attempts']}, {_D['stops_on_ack']}, {_D['notes']},"
-    f" (SELECT {_I['status']} FROM {_INCIDENTS}"
-    f" WHERE {_I['id']} = {_DELIVERIES}.{_D['incident']})"
+    f" {_INCIDENT_STATUS}"
 )
 
 

@@ -1,7 +1,8 @@
 """The registry of notification transports: one per kind of destination.
 
-`get_transport(kind)` returns the transport for a kind; `KIND_CHOICES` gives
-model fields their choices. Every transport keeps the contract of
+`get_transport(kind)` returns the transport for a kind. The kinds and their
+labels are `notifications.models.Kind`, the one source of truth; every kind
+there has one transport here. Every transport keeps the contract of
 `notifications.transports.base`.
 """
 
@@ -31,10 +32,6 @@ TRANSPORTS: dict[str, Transport] = {
     )
 }
 
-KIND_CHOICES: list[tuple[str, str]] = [
-    (kind, transport.label) for kind, transport in TRANSPORTS.items()
-]
-
 
 def get_transport(kind: str) -> Transport:
     """Return the transport for `kind`, or raise ValueError naming the known ones."""
@@ -47,4 +44,4 @@ def get_transport(kind: str) -> Transport:
         ) from None
 
 
-__all__ = ["KIND_CHOICES", "TRANSPORTS", "Transport", "get_transport"]
+__all__ = ["TRANSPORTS", "Transport", "get_transport"]

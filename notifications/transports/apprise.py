@@ -158,7 +158,6 @@ class AppriseTransport(Transport):
     """Send through one Apprise URL."""
 
     kind = "apprise"
-    label = "Apprise URL"
 
     def send(self, message: Message, destination: Destination) -> ProviderResult:
         """Notify the service of `destination.address` with `message`."""

@@ -1,4 +1,4 @@
-"""The contract every notification transport keeps (SPEC §3.3, NOT-1).
+"""The contract every notification transport keeps.
 
 A transport turns one rendered `Message` into one request to one provider for
 one `Destination`. It returns a `ProviderResult` when the provider accepted
@@ -87,7 +87,6 @@ class Transport:
     """One kind of destination. Subclasses set `kind` and implement `send`."""
 
     kind: ClassVar[str]
-    label: ClassVar[str]
 
     def send(self, message: Message, destination: Destination) -> ProviderResult:
         """Send `message` to `destination`; raise `TransportError` if not taken."""

@@ -105,7 +105,6 @@ class DiscordTransport(Transport):
     """Post to a Discord webhook."""
 
     kind = "discord"
-    label = "Discord"
 
     def send(self, message: Message, destination: Destination) -> ProviderResult:
         """Post `message` to the webhook and return the created message's id."""

@@ -58,7 +58,6 @@ class EmailTransport(Transport):
     """Send through the configured e-mail backend (SMTP in production)."""
 
     kind = "email"
-    label = "E-mail"
 
     def send(self, message: Message, destination: Destination) -> ProviderResult:
         """Send `message` as one e-mail to `destination.address`."""

@@ -127,7 +127,6 @@ class SlackTransport(Transport):
     """Post to a Slack incoming webhook."""
 
     kind = "slack"
-    label = "Slack"
 
     def send(self, message: Message, destination: Destination) -> ProviderResult:
         """Post `message` to the webhook in `destination.address`."""

@@ -109,7 +109,6 @@ class TeamsTransport(Transport):
     """Post to a Teams Workflows (or connector) webhook."""
 
     kind = "teams"
-    label = "Microsoft Teams"
 
     def send(self, message: Message, destination: Destination) -> ProviderResult:
         """Post `message` as an Adaptive Card to `destination.address`."""

@@ -178,7 +178,6 @@ class SmsTransport(_TwilioTransport):
     """Send an SMS with `message.short`."""
 
     kind = "sms"
-    label = "SMS"
 
     def create(self, client: Any, message: Message, to: str) -> Any:
         """Create the SMS."""
@@ -191,7 +190,6 @@ class VoiceTransport(_TwilioTransport):
     """Call and read `message.short` out, twice."""
 
     kind = "voice"
-    label = "Voice call"
 
     def create(self, client: Any, message: Message, to: str) -> Any:
         """Place the call."""

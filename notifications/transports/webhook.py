@@ -113,7 +113,6 @@ class WebhookTransport(Transport):
     """POST signed JSON to a URL."""
 
     kind = "webhook"
-    label = "Webhook"
 
     def send(self, message: Message, destination: Destination) -> ProviderResult:
         """POST `message` to `destination.address`, signed with its secret."""

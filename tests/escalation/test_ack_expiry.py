@@ -1,4 +1,5 @@
-"""Acknowledgements that expire (SPEC ESC-3, "if configured"), in frozen time."""
+"""Acknowledgements that expire (where a policy sets ack_timeout), in frozen
+time."""
 
 from __future__ import annotations
 
@@ -10,19 +11,17 @@ from django.db import connection
 from django.utils import timezone
 
 from escalation.models import Escalation, EscalationPolicy
-from incidents.models import Incident, Service, TimelineEvent
-from incidents.services import (
-    incident_acknowledge,
-    incident_expire_acknowledgements,
-    incident_transition,
-)
-from incidents.tasks import incident_ack_expiry_sweep_task
+from escalation.services import escalation_expire_acknowledgements
+from escalation.tasks import escalation_ack_expiry_sweep_task
+from escalation.timeline_kinds import ESCALATION_RESTARTED
+from incidents.models import Incident, Service
+from incidents.services import incident_acknowledge, incident_transition
+from incidents.timeline_kinds import STATUS_CHANGED
 from tests.concurrency import in_threads
 from tests.escalation.conftest import START, add_level, paged, reachable, user_target
 from tests.factories import declare
 
 S = Incident.Status
-Kind = TimelineEvent.Kind
 
 
 @pytest.fixture
@@ -35,7 +34,7 @@ def half_hour(sop_policy: EscalationPolicy) -> EscalationPolicy:
 
 def sweep_at(clock: time_machine.Coordinates, minute: float) -> int:
     clock.move_to(START + timedelta(minutes=minute))
-    return int(incident_ack_expiry_sweep_task())
+    return int(escalation_ack_expiry_sweep_task())
 
 
 def test_an_acknowledgement_nobody_acts_on_expires_and_paging_starts_again(
@@ -48,13 +47,13 @@ def test_an_acknowledgement_nobody_acts_on_expires_and_paging_starts_again(
     assert sweep_at(clock, 33) == 1
     incident.refresh_from_db()
     assert (incident.status, incident.acknowledged_at) == (S.TRIGGERED, None)
-    expired = incident.timeline.get(kind=Kind.STATUS_CHANGED)
+    expired = incident.timeline.get(kind=STATUS_CHANGED)
     assert expired.message == (
         "Status: Acknowledged → Triggered — the acknowledgement expired after "
         "30 min with the incident still only acknowledged"
     )
     assert (expired.actor, expired.via) == (None, "system")
-    assert incident.timeline.filter(kind=Kind.ESCALATION_RESTARTED).count() == 1
+    assert incident.timeline.filter(kind=ESCALATION_RESTARTED).count() == 1
     # Level 1 paged again at once, and the climb goes on from there.
     assert paged(incident) == ["responder", "responder"]
     escalation = Escalation.objects.get(incident=incident)
@@ -127,9 +126,9 @@ def test_sweeps_racing_on_postgresql_expire_each_acknowledgement_once(team, resp
         incident_acknowledge(incident=incident, by=responder)
     later = timezone.now() + timedelta(minutes=2)
     expired: list[int] = []
-    sweep = incident_expire_acknowledgements
+    sweep = escalation_expire_acknowledgements
     assert in_threads(4, lambda n: expired.append(sweep(now=later))) == []
     assert sum(expired) == 20
     for incident in incidents:
         assert paged(incident) == ["responder", "responder"]
-        assert incident.timeline.filter(kind=Kind.ESCALATION_RESTARTED).count() == 1
+        assert incident.timeline.filter(kind=ESCALATION_RESTARTED).count() == 1

@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 
-from incidents.models import Alert, AlertFlood, Incident, TimelineEvent
+from incidents.models import Alert, AlertFlood, Incident
 from incidents.services import integration_create
 from incidents.tasks import ingest_process_task
+from incidents.timeline_kinds import ALERT_ATTACHED, SEVERITY_CHANGED
 from notifications.models import Delivery
 from tests.incidents.ingest_helpers import fixture, post_json
 
@@ -60,7 +61,7 @@ def test_a_flood_opens_n_incidents_and_one_flood_incident_paged_once(pd):
 
     assert Incident.objects.count() == LIMIT + 1
     assert flood().alerts.count() == 50
-    attached = flood().timeline.filter(kind=TimelineEvent.Kind.ALERT_ATTACHED)
+    attached = flood().timeline.filter(kind=ALERT_ATTACHED)
     assert attached.count() == 50
     assert attached.first().message.startswith("Alert folded into the flood (Nagios)")
     assert (
@@ -112,7 +113,7 @@ def test_a_more_severe_alert_raises_the_flood_incident_severity(pd):
     fire(pd, ["down"], T0 + timedelta(seconds=5), severity="critical")
 
     assert flood().severity_id == "P1"
-    assert flood().timeline.filter(kind=TimelineEvent.Kind.SEVERITY_CHANGED).exists()
+    assert flood().timeline.filter(kind=SEVERITY_CHANGED).exists()
 
 
 def test_once_the_flood_incident_is_resolved_the_next_flood_opens_another(pd):

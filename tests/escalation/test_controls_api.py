@@ -1,4 +1,4 @@
-"""Escalate now, reassign and add a responder through the API (ESC-7)."""
+"""Escalate now, reassign and add a responder through the API."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 import time_machine
 
 from escalation.models import Escalation
+from escalation.timeline_kinds import ESCALATED, REASSIGNED, RESPONDER_ADDED
 from incidents.models import Incident, TimelineEvent
 from incidents.services import incident_transition
 from notifications.models import Delivery
@@ -15,7 +16,6 @@ from tests.conftest import api_client
 from tests.factories import MembershipFactory, declare, verify
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-Kind = TimelineEvent.Kind
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def test_escalating_now_pages_the_next_level_and_goes_on_climbing(
         f"esc{escalation.pk}.r1.declare.L2",
     ]
     entry = last_entry(p1)
-    assert (entry.kind, entry.actor) == (Kind.ESCALATED, responder)
+    assert (entry.kind, entry.actor) == (ESCALATED, responder)
     assert entry.message == "Escalated by hand to L2 (Team lead): paged lead"
 
 
@@ -91,7 +91,7 @@ def test_reassigning_pages_the_user_and_gives_them_the_levels_time(
     assert response.json()["escalation"]["due_at"] == "2026-11-24T10:30:00Z"
     assert pages_to(commander) == [f"esc{escalation.pk}.reassign.1"]
     entry = last_entry(p1)
-    assert (entry.kind, entry.actor) == (Kind.REASSIGNED, responder)
+    assert (entry.kind, entry.actor) == (REASSIGNED, responder)
     assert entry.message == "Reassigned to commander — knows the DB"
 
 
@@ -112,7 +112,7 @@ def test_adding_a_responder_pages_them_once(api, p1, responder, manager):
         "code": "escalation",
     }
     assert len(pages_to(manager)) == 1
-    entry = p1.timeline.get(kind=Kind.RESPONDER_ADDED)
+    entry = p1.timeline.get(kind=RESPONDER_ADDED)
     assert (entry.message, entry.actor) == ("Responder added: manager", responder)
 
 
@@ -202,7 +202,7 @@ def test_a_user_who_cannot_be_reached_is_refused(api, p1, team):
     assert response.json()["detail"] == (
         "cannot page: quiet has no verified contact method"
     )
-    assert not p1.timeline.filter(kind=Kind.REASSIGNED).exists()
+    assert not p1.timeline.filter(kind=REASSIGNED).exists()
 
 
 def test_there_is_nothing_to_climb_without_a_policy(api, service, responder):

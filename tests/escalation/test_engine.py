@@ -16,14 +16,19 @@ from escalation.services import (
     escalations_sweep,
 )
 from escalation.tasks import escalation_step_task, escalations_sweep_task
-from incidents.models import Incident, Service, TimelineEvent
+from escalation.timeline_kinds import (
+    ESCALATED,
+    ESCALATION_RESTARTED,
+    ESCALATION_SKIPPED,
+    ESCALATION_STOPPED,
+)
+from incidents.models import Incident, Service
 from incidents.services import incident_acknowledge, incident_transition
 from tests.concurrency import in_threads
 from tests.escalation.conftest import START, add_level, paged, reachable, user_target
 from tests.factories import MembershipFactory, declare, verify
 
 S = Incident.Status
-Kind = TimelineEvent.Kind
 
 
 def steps(incident: Incident) -> list[tuple[int | None, str, str]]:
@@ -74,7 +79,8 @@ def test_p2_climbs_to_the_commander_and_never_reaches_management(
     assert steps(incident)[-1] == (4, "not_for_severity", "escalation")
     assert "manager" not in paged(incident)
     assert incident.timeline.filter(
-        kind=Kind.ESCALATION_SKIPPED, message__contains="L4 (Management) skipped"
+        kind=ESCALATION_SKIPPED,
+        message__contains="L4 (Management) skipped",
     ).exists()
 
 
@@ -90,7 +96,7 @@ def test_acknowledging_at_minute_three_stops_everything(
     assert paged(incident) == before
     escalation = Escalation.objects.get(incident=incident)
     assert (escalation.state, escalation.due_at) == ("stopped", None)
-    stopped = incident.timeline.get(kind=Kind.ESCALATION_STOPPED)
+    stopped = incident.timeline.get(kind=ESCALATION_STOPPED)
     assert stopped.message == "Escalation stopped: acknowledged by responder"
 
 
@@ -117,7 +123,7 @@ def test_un_acknowledging_restarts_from_the_first_level(
     assert paged(incident)[-1] == "lead"
     escalation = Escalation.objects.get(incident=incident)
     assert (escalation.run, escalation.level) == (2, 2)
-    assert incident.timeline.filter(kind=Kind.ESCALATION_RESTARTED).count() == 1
+    assert incident.timeline.filter(kind=ESCALATION_RESTARTED).count() == 1
 
 
 def test_the_policy_repeats_as_often_as_it_says(sop_policy, service, clock):
@@ -143,9 +149,7 @@ def test_an_empty_level_is_recorded_and_skipped_at_once(
     at_minute(clock, 4 * 60)
     # L2's only target cannot be reached: skipped, and L3 paged at once.
     assert paged(incident) == ["responder", "commander"]
-    skipped = incident.timeline.get(
-        kind=Kind.ESCALATION_SKIPPED, message__startswith="L2"
-    )
+    skipped = incident.timeline.get(kind=ESCALATION_SKIPPED, message__startswith="L2")
     assert "lead has no verified contact method" in skipped.message
     assert steps(incident)[1:3] == [
         (2, "empty", "escalation"),
@@ -165,7 +169,7 @@ def test_a_level_whose_schedule_has_nobody_on_call_is_skipped_not_silent(
     incident = declare(service, "P2")
     assert paged(incident) == ["lead"]
     message = incident.timeline.get(
-        kind=Kind.ESCALATION_SKIPPED, message__startswith="L1"
+        kind=ESCALATION_SKIPPED, message__startswith="L1"
     ).message
     assert "schedule Nights has nobody" in message
 
@@ -174,7 +178,7 @@ def test_a_service_without_a_policy_records_that_nobody_is_paged(service, clock)
     incident = declare(service, "P0")
     assert paged(incident) == []
     assert incident.escalation.state == Escalation.State.NO_POLICY
-    assert incident.timeline.get(kind=Kind.ESCALATION_SKIPPED).message == (
+    assert incident.timeline.get(kind=ESCALATION_SKIPPED).message == (
         "Service Website has no escalation policy: nobody is paged"
     )
 
@@ -317,7 +321,7 @@ def test_every_step_records_when_it_was_due_and_how_late_it_fired(
     step = EscalationStep.objects.get(level=2, cause="escalation")
     assert step.due_at == START + timedelta(hours=1)
     assert step.lateness == timedelta(seconds=7)
-    entry = incident.timeline.filter(kind=Kind.ESCALATED).last()
+    entry = incident.timeline.filter(kind=ESCALATED).last()
     assert entry is not None
     assert entry.data["lateness_seconds"] == 7.0
     # The next level waits its full delay from when this one really fired.
@@ -346,7 +350,7 @@ def test_raising_to_p0_pages_what_a_p0_pages_at_declaration_once(
     incident_change_severity(incident=incident, severity=p0, by=responder)
     # Management (P0 only, paged at declaration) now; the lead not again.
     assert paged(incident) == ["responder", "lead", "manager"]
-    entry = incident.timeline.filter(kind=Kind.ESCALATED).last()
+    entry = incident.timeline.filter(kind=ESCALATED).last()
     assert entry is not None
     assert entry.message.startswith("Paged at declaration of this severity, L4")
     p1 = SeverityLevel.objects.get(code="P1")
@@ -376,7 +380,8 @@ def test_an_escalation_whose_policy_was_deleted_ends_and_leaves_the_sweep(
     escalation = Escalation.objects.get(incident=incident)
     assert (escalation.state, escalation.due_at) == ("exhausted", None)
     assert incident.timeline.filter(
-        kind=Kind.ESCALATION_STOPPED, message__contains="its policy was deleted"
+        kind=ESCALATION_STOPPED,
+        message__contains="its policy was deleted",
     ).exists()
 
 

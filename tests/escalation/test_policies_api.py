@@ -1,4 +1,4 @@
-"""Escalation policies through the API and their services (ESC-1)."""
+"""Escalation policies through the API and their services."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The escalation preview: who a declared incident pages, when and how (ESC-6)."""
+"""The escalation preview: who a declared incident pages, when and how."""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from escalation.models import EscalationStep
+from escalation.timeline_kinds import ESCALATED
 from incidents.models import Alert, AlertEvent, Incident, TimelineEvent
 from incidents.services import integration_create
 from notifications.models import Delivery
@@ -98,9 +99,7 @@ def test_steps_due_while_beat_was_down_fire_once_late_and_say_how_late(
             < step.lateness
             < timedelta(seconds=OUTAGE + 15)
         )
-    entries = TimelineEvent.objects.filter(
-        kind=TimelineEvent.Kind.ESCALATED, data__level=2
-    )
+    entries = TimelineEvent.objects.filter(kind=ESCALATED, data__level=2)
     assert sorted(e.data["lateness_seconds"] for e in entries) == sorted(
         round(s.lateness.total_seconds(), 3) for s in second
     )

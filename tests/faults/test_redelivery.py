@@ -31,7 +31,12 @@ from django.utils import timezone
 
 from config.celery import QUEUES, app
 from escalation.models import Escalation, EscalationPolicy, EscalationStep
-from escalation.tasks import escalation_step_task, escalations_sweep_task
+from escalation.tasks import (
+    escalation_ack_expiry_sweep_task,
+    escalation_step_task,
+    escalations_sweep_task,
+)
+from escalation.timeline_kinds import ESCALATED, ESCALATION_RESTARTED
 from incidents.ingest.signals import TRIGGER
 from incidents.models import (
     Alert,
@@ -45,12 +50,17 @@ from incidents.models import (
 )
 from incidents.services import incident_acknowledge, integration_create
 from incidents.tasks import (
-    incident_ack_expiry_sweep_task,
     incident_targets_sweep_task,
     ingest_heartbeat_check_task,
     ingest_process_task,
     ingest_recover_task,
     maintenance_windows_close_task,
+)
+from incidents.timeline_kinds import (
+    ACK_TARGET_MISSED,
+    ALERT_ATTACHED,
+    CREATED,
+    RESOLVE_TARGET_MISSED,
 )
 from notifications.models import Channel, Delivery, Kind, NotificationRule
 from notifications.services import page_user
@@ -60,6 +70,7 @@ from notifications.tasks import (
     deliveries_recover_task,
     deliveries_send_task,
 )
+from notifications.timeline_kinds import NOTIFICATION_SENT
 from tests.escalation.conftest import add_level, user_target
 from tests.factories import MembershipFactory, declare, webhook_contact
 from tests.live import Process, start_worker, wait_until
@@ -78,7 +89,6 @@ LEVEL_WAIT = timedelta(hours=1)
 MODES = ("after", "together")
 # How a worker logs the end of a task, whatever the outcome.
 ENDED = re.compile(r"\] (?:succeeded in|raised unexpected|retry:|ignored|rejected)")
-Kinds = TimelineEvent.Kind
 
 
 @pytest.fixture(scope="module")
@@ -236,7 +246,11 @@ def declared_once(world: World, *, incidents: int) -> None:
     assert Incident.objects.count() == incidents
     assert not AlertEvent.objects.filter(processed_at__isnull=True).exists()
     timeline = TimelineEvent.objects.filter(incident__service=world.service)
-    for kind in (Kinds.CREATED, Kinds.ALERT_ATTACHED, Kinds.ESCALATED):
+    for kind in (
+        CREATED,
+        ALERT_ATTACHED,
+        ESCALATED,
+    ):
         assert timeline.filter(kind=kind).count() == incidents, kind
     assert EscalationStep.objects.filter(level=1).count() == incidents
     assert EscalationStep.objects.count() == incidents
@@ -369,8 +383,8 @@ def missed_targets(world: World) -> Case:
 
     def check(results: list[str]) -> None:
         kinds = list(incident.timeline.values_list("kind", flat=True))
-        assert kinds.count(Kinds.ACK_TARGET_MISSED) == 1
-        assert kinds.count(Kinds.RESOLVE_TARGET_MISSED) == 1
+        assert kinds.count(ACK_TARGET_MISSED) == 1
+        assert kinds.count(RESOLVE_TARGET_MISSED) == 1
         assert world.pages() == {"responder": 1, "lead": 0}
 
     return Case(incident_targets_sweep_task, {}, check)
@@ -393,7 +407,7 @@ def expired_acknowledgements(world: World) -> Case:
         for incident in incidents:
             incident.refresh_from_db()
             assert incident.status == Incident.Status.TRIGGERED
-            restarts = incident.timeline.filter(kind=Kinds.ESCALATION_RESTARTED)
+            restarts = incident.timeline.filter(kind=ESCALATION_RESTARTED)
             assert restarts.count() == 1
             # The declaration's page (sent or cancelled by the acknowledgement
             # as the workers raced it) and the restart's, sent.
@@ -403,7 +417,7 @@ def expired_acknowledgements(world: World) -> Case:
         sent = Delivery.objects.filter(purpose="page", status="sent").count()
         assert world.pages() == {"responder": sent, "lead": 0}
 
-    return Case(incident_ack_expiry_sweep_task, {}, check)
+    return Case(escalation_ack_expiry_sweep_task, {}, check)
 
 
 def written_deliveries(world: World, *, due: timedelta) -> list[int]:
@@ -453,7 +467,7 @@ def sent_once(world: World, ids: list[int], *, attempts: int = 1) -> None:
     assert {f"/c{i}": len(world.receiver.requests_to(f"/c{i}")) for i in range(3)} == {
         f"/c{i}": 1 for i in range(3)
     }
-    entries = TimelineEvent.objects.filter(kind=Kinds.NOTIFICATION_SENT)
+    entries = TimelineEvent.objects.filter(kind=NOTIFICATION_SENT)
     told_of = [d["delivery"] for e in entries for d in e.data["deliveries"]]
     assert sorted(told_of) == sorted(Delivery.objects.values_list("pk", flat=True))
 
@@ -502,7 +516,7 @@ def deliveries_left_sending(world: World) -> Case:
         # The page and #c0 were sent again; #c1 and #c2 only reported.
         assert world.pages() == {"responder": 2, "lead": 0}
         assert sent == {"/c0": 1, "/c1": 0, "/c2": 0}
-        entries = TimelineEvent.objects.filter(kind=Kinds.NOTIFICATION_SENT)
+        entries = TimelineEvent.objects.filter(kind=NOTIFICATION_SENT)
         told_of = [d["delivery"] for e in entries for d in e.data["deliveries"]]
         assert sorted(told_of) == sorted(Delivery.objects.values_list("pk", flat=True))
 
@@ -522,7 +536,7 @@ def climbed_once(world: World, incidents: list[Incident]) -> None:
     for incident in incidents:
         steps = EscalationStep.objects.filter(escalation__incident=incident)
         assert sorted(steps.values_list("level", flat=True)) == [1, 2]
-        assert incident.timeline.filter(kind=Kinds.ESCALATED).count() == 2
+        assert incident.timeline.filter(kind=ESCALATED).count() == 2
         assert incident.deliveries.filter(user=world.lead).count() == 1
     assert world.pages() == {"responder": len(incidents), "lead": len(incidents)}
 
@@ -555,7 +569,7 @@ CASES: dict[str, Callable[[World], Case]] = {
     "ingest_heartbeat_check_task": missed_heartbeat,
     "maintenance_windows_close_task": ended_window,
     "incident_targets_sweep_task": missed_targets,
-    "incident_ack_expiry_sweep_task": expired_acknowledgements,
+    "escalation_ack_expiry_sweep_task": expired_acknowledgements,
     "deliveries_send_task": pending_deliveries,
     "deliveries_dispatch_due_task": late_deliveries,
     "deliveries_recover_task": deliveries_left_sending,

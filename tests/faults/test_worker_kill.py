@@ -20,8 +20,10 @@ import httpx
 from django.db.models import Count
 
 from escalation.models import Escalation, EscalationStep
+from escalation.timeline_kinds import ESCALATED
 from incidents.models import Alert, AlertEvent, Incident, TimelineEvent
 from incidents.services import integration_create
+from incidents.timeline_kinds import ALERT_ATTACHED
 from notifications.models import Delivery
 from tests.escalation.conftest import webhook_policy
 from tests.factories import declare
@@ -143,7 +145,7 @@ def test_a_worker_killed_in_an_alert_storm_loses_no_alert_and_doubles_no_page(
     assert counts == {f"disk-{n}": 3 if n < REPEATED else 1 for n in range(KEYS)}
     assert alerts.values("incident").distinct().count() == KEYS
     assert not AlertEvent.objects.filter(incident=None).exists()
-    attached = TimelineEvent.objects.filter(kind=TimelineEvent.Kind.ALERT_ATTACHED)
+    attached = TimelineEvent.objects.filter(kind=ALERT_ATTACHED)
     assert attached.count() == KEYS
 
     # Each incident paged its two people once: one step, one page each.
@@ -212,7 +214,7 @@ def test_a_worker_killed_mid_escalation_pages_each_level_once(
         }
     assert EscalationStep.objects.count() == 2 * incidents
     assert set(Escalation.objects.values_list("state", flat=True)) == {"exhausted"}
-    escalated = TimelineEvent.objects.filter(kind=TimelineEvent.Kind.ESCALATED)
+    escalated = TimelineEvent.objects.filter(kind=ESCALATED)
     assert escalated.count() == 2 * incidents
     per_person = Delivery.objects.values("incident", "user").annotate(n=Count("id"))
     assert per_person.count() == 3 * incidents

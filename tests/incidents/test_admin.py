@@ -6,8 +6,9 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 
-from incidents.models import Incident, Integration, SeverityLevel, TimelineEvent
+from incidents.models import Incident, Integration, SeverityLevel
 from incidents.services import incident_acknowledge
+from incidents.timeline_kinds import ACKNOWLEDGED
 from tests.factories import (
     MembershipFactory,
     ServiceFactory,
@@ -91,7 +92,7 @@ def test_bulk_acknowledge_goes_through_the_service(browser, service, responder):
 
     fresh.refresh_from_db()
     assert fresh.status == "acknowledged"
-    event = fresh.timeline.get(kind=TimelineEvent.Kind.ACKNOWLEDGED)
+    event = fresh.timeline.get(kind=ACKNOWLEDGED)
     assert (event.via, event.actor.username) == ("admin", "boss")
     assert f"Acknowledged: {fresh.public_id}" in page
     assert (

@@ -16,14 +16,24 @@ from incidents.services import (
     incident_transition,
 )
 from incidents.services.checklists import verification_item_untick
+from incidents.timeline_kinds import (
+    ACKNOWLEDGED,
+    CHECKLIST_TICKED,
+    CHECKLIST_UNTICKED,
+    CREATED,
+    ROLE_ASSIGNED,
+    STATUS_CHANGED,
+    VERIFICATION_TICKED,
+    VERIFICATION_UNTICKED,
+)
 from notifications.models import Channel, Kind
 from notifications.services import delivery_send
+from notifications.timeline_kinds import NOTIFICATION_SENT
 from tests.conftest import api_client
 from tests.factories import declare, verify
 from tests.notifications.servers import Answer, HTTPReceiver
 from tests.openapi import assert_described
 
-TL = TimelineEvent.Kind
 S = Incident.Status
 
 
@@ -52,7 +62,7 @@ def test_every_item_of_the_protocol_is_listed_in_its_order(api, incident):
 
 
 def test_declaring_proves_the_ticket_the_timeline_and_the_severity(api, incident):
-    declared = event_of(incident, TL.CREATED)
+    declared = event_of(incident, CREATED)
 
     items = checklist(api, incident)
 
@@ -76,9 +86,9 @@ def test_working_the_incident_ticks_items_linked_to_the_events(
 
     items = checklist(api, incident)
 
-    assert items["acknowledged"]["event"] == event_of(incident, TL.ACKNOWLEDGED).pk
-    assert items["ic_assigned"]["event"] == event_of(incident, TL.ROLE_ASSIGNED).pk
-    changes = list(incident.timeline.filter(kind=TL.STATUS_CHANGED).order_by("id"))
+    assert items["acknowledged"]["event"] == event_of(incident, ACKNOWLEDGED).pk
+    assert items["ic_assigned"]["event"] == event_of(incident, ROLE_ASSIGNED).pk
+    changes = list(incident.timeline.filter(kind=STATUS_CHANGED).order_by("id"))
     assert items["investigation_begun"]["event"] == changes[0].pk
     assert items["resolution_implemented"]["event"] == changes[1].pk
     assert items["incident_closed"]["done"] is False
@@ -123,7 +133,7 @@ def test_sent_notifications_prove_the_initial_and_resolution_items(
     items = checklist(api, incident)
 
     assert before["initial_notification"]["done"] is False
-    sent = list(incident.timeline.filter(kind=TL.NOTIFICATION_SENT).order_by("id"))
+    sent = list(incident.timeline.filter(kind=NOTIFICATION_SENT).order_by("id"))
     assert [e.data["message_kind"] for e in sent] == ["initial", "resolution"]
     assert items["initial_notification"]["event"] == sent[0].pk
     assert items["war_room"]["event"] == sent[0].pk
@@ -140,7 +150,7 @@ def test_a_war_room_is_asked_of_p0_and_p1_only(api, service, code, applies):
 
 def test_verification_complete_follows_the_verification_items(api, incident, responder):
     verify(incident)
-    last_tick = incident.timeline.filter(kind=TL.VERIFICATION_TICKED).last()
+    last_tick = incident.timeline.filter(kind=VERIFICATION_TICKED).last()
     done = checklist(api, incident)["verification_complete"]
     item = incident.verification_items.first()
     verification_item_untick(incident=incident, item_id=item.pk, by=responder)
@@ -153,7 +163,7 @@ def test_closing_proves_the_last_item(api, incident, responder):
     verify(incident)
     incident_transition(incident=incident, to=S.RESOLVED, by=responder)
     incident_transition(incident=incident, to=S.CLOSED, by=responder)
-    closed = incident.timeline.filter(kind=TL.STATUS_CHANGED).last()
+    closed = incident.timeline.filter(kind=STATUS_CHANGED).last()
     assert checklist(api, incident)["incident_closed"]["event"] == closed.pk
 
 
@@ -170,7 +180,7 @@ def test_status_updates_are_ticked_by_hand_with_who_and_when(api, incident, resp
     assert (item["done"], item["proof"], item["by"]) == (True, "hand", "responder")
     tick = ChecklistTick.objects.get(incident=incident)
     assert (tick.item, tick.ticked_by) == ("status_updates", responder)
-    event = event_of(incident, TL.CHECKLIST_TICKED)
+    event = event_of(incident, CHECKLIST_TICKED)
     assert (event.data, event.actor) == ({"item": "status_updates"}, responder)
 
 
@@ -182,8 +192,8 @@ def test_a_hand_tick_is_taken_back_on_the_timeline(api, incident):
 
     assert response.status_code == 200
     assert not ChecklistTick.objects.exists()
-    assert incident.timeline.filter(kind=TL.CHECKLIST_TICKED).count() == 1
-    assert incident.timeline.filter(kind=TL.CHECKLIST_UNTICKED).count() == 1
+    assert incident.timeline.filter(kind=CHECKLIST_TICKED).count() == 1
+    assert incident.timeline.filter(kind=CHECKLIST_UNTICKED).count() == 1
 
 
 def test_an_item_the_timeline_proves_is_not_ticked_by_hand(api, incident):
@@ -206,9 +216,7 @@ def test_a_later_feature_proves_an_item_by_registering_one_function(
     monkeypatch.setitem(
         PROVERS,
         "status_updates",
-        lambda incident, events: next(
-            (e for e in events if e.kind == TL.CREATED), None
-        ),
+        lambda incident, events: next((e for e in events if e.kind == CREATED), None),
     )
     item = checklist(api, incident)["status_updates"]
     assert (item["done"], item["proof"], item["hand_tickable"]) == (
@@ -276,7 +284,7 @@ def test_the_admin_buttons_tick_through_the_services(browser, incident, admin_us
     assert ChecklistTick.objects.get().ticked_by == admin_user
     item.refresh_from_db()
     assert item.checked_at is None
-    assert event_of(incident, TL.VERIFICATION_UNTICKED).via == "admin"
+    assert event_of(incident, VERIFICATION_UNTICKED).via == "admin"
     assert "not by hand" in refused.content.decode()
     assert browser.get(f"{base}checklist-tick/status_updates/").status_code == 405
 

@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 import pytest
 import time_machine
 
-from incidents.models import Alert, AlertEvent, ChangeEvent, Incident, TimelineEvent
+from incidents.models import Alert, AlertEvent, ChangeEvent, Incident
 from incidents.services import integration_create, integration_update
 from incidents.tasks import ingest_process_task
+from incidents.timeline_kinds import ACKNOWLEDGED, RESOLVE_HELD
 from tests.conftest import database_unavailable
 from tests.factories import core_timeline, verify
 from tests.incidents.ingest_helpers import fixture, post_json
@@ -133,7 +134,7 @@ def test_acknowledge_then_resolve_drive_the_incident(trigger, pd):
     )
     incident = Incident.objects.get()
     assert incident.status == "acknowledged"
-    event = incident.timeline.get(kind=TimelineEvent.Kind.ACKNOWLEDGED)
+    event = incident.timeline.get(kind=ACKNOWLEDGED)
     assert (event.via, event.actor) == ("pagerduty", None)
     assert "acknowledged by Nagios" in event.message
     verify(incident)
@@ -193,7 +194,7 @@ def test_a_resolve_received_before_its_trigger_was_processed_still_applies(trigg
     # A P1 is not resolved by its alerts alone: it waits for verification.
     incident = Incident.objects.get()
     assert incident.status == "triggered"
-    assert incident.timeline.filter(kind=TimelineEvent.Kind.RESOLVE_HELD).exists()
+    assert incident.timeline.filter(kind=RESOLVE_HELD).exists()
 
 
 @pytest.mark.parametrize(

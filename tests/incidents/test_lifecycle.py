@@ -14,7 +14,7 @@ from incidents.exceptions import (
     TimelineAppendOnlyError,
 )
 from incidents.lifecycle import TRANSITIONS
-from incidents.models import Incident, IncidentRole, SeverityLevel, TimelineEvent
+from incidents.models import Incident, IncidentRole, SeverityLevel
 from incidents.services import (
     incident_acknowledge,
     incident_add_note,
@@ -23,10 +23,18 @@ from incidents.services import (
     incident_transition,
     incident_update,
 )
+from incidents.timeline_kinds import (
+    ACKNOWLEDGED,
+    CREATED,
+    FIELDS_UPDATED,
+    ROLE_ASSIGNED,
+    SEVERITY_CHANGED,
+    STATUS_CHANGED,
+    VERIFICATION_TICKED,
+)
 from tests.factories import core_timeline, declare, verify
 
 S = Incident.Status
-Kind = TimelineEvent.Kind
 
 
 def kinds(incident: Incident) -> list[str]:
@@ -39,7 +47,7 @@ def test_declaring_opens_a_triggered_incident_with_a_created_event(service, resp
     assert incident.status == S.TRIGGERED
     assert incident.started_at == incident.detected_at
     event = core_timeline(incident).get()
-    assert event.kind == Kind.CREATED
+    assert event.kind == CREATED
     assert event.actor == responder
     assert "P0 Critical" in event.message
 
@@ -75,10 +83,10 @@ def test_full_lifecycle_sets_each_timestamp_once(incident, responder):
     assert incident.closed_at == start + timedelta(minutes=60)
     assert incident.time_to_acknowledge == timedelta(minutes=3)
     assert kinds(incident) == [
-        Kind.CREATED,
-        *[Kind.VERIFICATION_TICKED] * 6,
-        Kind.ACKNOWLEDGED,
-        *[Kind.STATUS_CHANGED] * 6,
+        CREATED,
+        *[VERIFICATION_TICKED] * 6,
+        ACKNOWLEDGED,
+        *[STATUS_CHANGED] * 6,
     ]
 
 
@@ -106,7 +114,7 @@ def test_illegal_transitions_are_refused_and_leave_no_trace(
     assert refused.value.details["allowed"] == list(TRANSITIONS[start])
     incident.refresh_from_db()
     assert incident.status == start
-    assert kinds(incident) == [Kind.CREATED]
+    assert kinds(incident) == [CREATED]
 
 
 def test_every_status_has_a_transition_rule():
@@ -170,7 +178,7 @@ def test_severity_change_is_recorded_with_direction(incident, responder):
     )
     assert incident.severity_id == "P0"
     event = incident.timeline.last()
-    assert event.kind == Kind.SEVERITY_CHANGED
+    assert event.kind == SEVERITY_CHANGED
     assert event.message == "Severity raised: P1 → P0 — data loss"
     with pytest.raises(IncidentError, match="already P0"):
         incident_change_severity(incident=incident, severity=p0, by=responder)
@@ -195,9 +203,7 @@ def test_role_hand_over_is_on_the_timeline(incident, responder, team_lead):
 
     assert incident.role_assignments.get(role=ic).user == team_lead
     messages = list(
-        incident.timeline.filter(kind=Kind.ROLE_ASSIGNED).values_list(
-            "message", flat=True
-        )
+        incident.timeline.filter(kind=ROLE_ASSIGNED).values_list("message", flat=True)
     )
     assert messages == [
         "Incident Commander assigned: responder",
@@ -247,7 +253,7 @@ def test_update_records_only_changed_fields(incident, responder):
         users_affected=1200,
     )
     event = incident.timeline.last()
-    assert event.kind == Kind.FIELDS_UPDATED
+    assert event.kind == FIELDS_UPDATED
     assert event.data == {"fields": ["root_cause", "users_affected"]}
     before = incident.timeline.count()
     incident_update(

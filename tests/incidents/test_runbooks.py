@@ -16,7 +16,6 @@ from incidents.models import (
     Runbook,
     Service,
     SeverityLevel,
-    TimelineEvent,
 )
 from incidents.services import (
     incident_change_severity,
@@ -35,11 +34,18 @@ from incidents.services.runbooks import (
     runbook_step_tick,
     runbook_step_untick,
 )
+from incidents.timeline_kinds import (
+    RUNBOOK_ATTACHED,
+    RUNBOOK_STEP_DONE,
+    RUNBOOK_STEP_NOTE,
+    RUNBOOK_STEP_REOPENED,
+    RUNBOOK_STEP_SKIPPED,
+    SEVERITY_CHANGED,
+)
 from tests.concurrency import in_threads
 from tests.factories import ServiceFactory, TeamFactory, declare
 
 Category = Incident.Category
-Kind = TimelineEvent.Kind
 SEEDED = {
     "Site down (HTTP 500/503)": Category.SITE_DOWN,
     "Database failure": Category.DATABASE,
@@ -123,7 +129,7 @@ def test_the_runbook_of_the_category_attaches_at_declaration(service, responder)
         source.values_list("text", "commands", "phase", "required")
     )
     assert set(steps.values_list("state", flat=True)) == {"open"}
-    event = incident.timeline.get(kind=Kind.RUNBOOK_ATTACHED)
+    event = incident.timeline.get(kind=RUNBOOK_ATTACHED)
     assert event.message.startswith("Runbook attached: Database failure (10 steps)")
     assert event.actor == responder
 
@@ -143,7 +149,7 @@ def test_raising_p2_to_p0_picks_up_the_p0_runbooks_once(service, responder):
 
     assert attached(incident) == ["Site down (HTTP 500/503)", "Major incident"]
     assert incident.runbooks.get(name="Major incident").reason == "severity P0"
-    assert incident.timeline.filter(kind=Kind.RUNBOOK_ATTACHED).count() == 2
+    assert incident.timeline.filter(kind=RUNBOOK_ATTACHED).count() == 2
 
 
 def test_lowering_the_severity_keeps_what_is_attached(service, responder):
@@ -268,8 +274,8 @@ def test_ticking_twice_records_one_event(step: IncidentRunbookStep, responder: U
     again = runbook_step_tick(step=step, by=responder)
 
     assert (again.state, again.done_by, again.done_at) == ("done", responder, done_at)
-    assert step_events(step) == [Kind.RUNBOOK_STEP_DONE]
-    message = step.incident.timeline.get(kind=Kind.RUNBOOK_STEP_DONE).message
+    assert step_events(step) == [RUNBOOK_STEP_DONE]
+    message = step.incident.timeline.get(kind=RUNBOOK_STEP_DONE).message
     assert message == "Done: Major incident #1: Page the incident commander"
 
 
@@ -279,7 +285,10 @@ def test_unticking_reopens_once(step, responder):
     reopened = runbook_step_untick(step=step, by=responder)
 
     assert (reopened.state, reopened.done_at, reopened.done_by) == ("open", None, None)
-    assert step_events(step) == [Kind.RUNBOOK_STEP_DONE, Kind.RUNBOOK_STEP_REOPENED]
+    assert step_events(step) == [
+        RUNBOOK_STEP_DONE,
+        RUNBOOK_STEP_REOPENED,
+    ]
 
 
 def test_skipping_needs_a_reason_and_happens_once(step, responder):
@@ -292,7 +301,7 @@ def test_skipping_needs_a_reason_and_happens_once(step, responder):
         "skipped",
         "No commander this shift",
     )
-    assert step_events(step) == [Kind.RUNBOOK_STEP_SKIPPED]
+    assert step_events(step) == [RUNBOOK_STEP_SKIPPED]
 
 
 def test_a_done_step_is_reopened_before_it_is_skipped(step, responder):
@@ -315,7 +324,10 @@ def test_a_note_is_recorded_when_it_changes(step, responder):
     noted = runbook_step_note(step=step, text="Called Dana, no answer", by=responder)
 
     assert noted.note == "Called Dana, no answer"
-    assert step_events(step) == [Kind.RUNBOOK_STEP_NOTE, Kind.RUNBOOK_STEP_NOTE]
+    assert step_events(step) == [
+        RUNBOOK_STEP_NOTE,
+        RUNBOOK_STEP_NOTE,
+    ]
     with pytest.raises(RunbookError, match="needs some text"):
         runbook_step_note(step=step, text="", by=responder)
 
@@ -356,7 +368,7 @@ def test_eight_simultaneous_ticks_record_one_event(service, responder):
     )
 
     assert errors == []
-    assert step_events(step) == [Kind.RUNBOOK_STEP_DONE]
+    assert step_events(step) == [RUNBOOK_STEP_DONE]
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -407,5 +419,5 @@ def test_simultaneous_severity_changes_queue_and_attach_once(service, responder)
 
     assert errors == []
     assert attached(incident) == ["Major incident"]
-    changes = incident.timeline.filter(kind=Kind.SEVERITY_CHANGED).count()
+    changes = incident.timeline.filter(kind=SEVERITY_CHANGED).count()
     assert changes >= 3

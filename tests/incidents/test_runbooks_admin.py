@@ -13,11 +13,13 @@ from incidents.models import (
     Incident,
     IncidentRunbookStep,
     Runbook,
-    TimelineEvent,
+)
+from incidents.timeline_kinds import (
+    RUNBOOK_STEP_DONE,
+    RUNBOOK_STEP_NOTE,
+    RUNBOOK_STEP_SKIPPED,
 )
 from tests.factories import MembershipFactory, declare
-
-Kind = TimelineEvent.Kind
 
 
 def signed_in(user: User) -> Client:
@@ -75,7 +77,7 @@ def test_ticking_in_the_admin_goes_through_the_service(staff, incident):
     assert answer["Location"] == f"{change_page(incident)}#runbook-step-{step.pk}"
     step.refresh_from_db()
     assert step.state == "done"
-    event = incident.timeline.get(kind=Kind.RUNBOOK_STEP_DONE)
+    event = incident.timeline.get(kind=RUNBOOK_STEP_DONE)
     assert (event.via, event.actor.username) == ("admin", "responder")
     page = staff.get(change_page(incident)).content.decode()
     assert "☑ done by responder" in page
@@ -93,8 +95,8 @@ def test_skip_and_note_take_the_steps_text(staff, incident):
     assert step.skip_reason == "Restarted by the host"
     kinds = incident.timeline.filter(kind__startswith="runbook_step").order_by("id")
     assert list(kinds.values_list("kind", flat=True)) == [
-        Kind.RUNBOOK_STEP_NOTE,
-        Kind.RUNBOOK_STEP_SKIPPED,
+        RUNBOOK_STEP_NOTE,
+        RUNBOOK_STEP_SKIPPED,
     ]
 
 

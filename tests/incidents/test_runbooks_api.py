@@ -6,12 +6,16 @@ import pytest
 from django.contrib.auth.models import Group, User
 from rest_framework.test import APIClient
 
-from incidents.models import ExternalContact, Incident, Runbook, TimelineEvent
+from incidents.models import ExternalContact, Incident, Runbook
 from incidents.services.runbook_setup import runbook_create
+from incidents.timeline_kinds import (
+    RUNBOOK_STEP_DONE,
+    RUNBOOK_STEP_NOTE,
+    RUNBOOK_STEP_REOPENED,
+    RUNBOOK_STEP_SKIPPED,
+)
 from tests.conftest import api_client
 from tests.factories import MembershipFactory, ServiceFactory, declare
-
-Kind = TimelineEvent.Kind
 
 
 def steps_url(incident: Incident, suffix: str = "") -> str:
@@ -75,10 +79,10 @@ def test_tick_untick_skip_and_note_through_the_api(api, security, first_step):
 
     events = security.timeline.filter(kind__startswith="runbook_step").order_by("id")
     assert [(e.kind, e.via) for e in events] == [
-        (Kind.RUNBOOK_STEP_DONE, "api"),
-        (Kind.RUNBOOK_STEP_REOPENED, "api"),
-        (Kind.RUNBOOK_STEP_SKIPPED, "api"),
-        (Kind.RUNBOOK_STEP_NOTE, "api"),
+        (RUNBOOK_STEP_DONE, "api"),
+        (RUNBOOK_STEP_REOPENED, "api"),
+        (RUNBOOK_STEP_SKIPPED, "api"),
+        (RUNBOOK_STEP_NOTE, "api"),
     ]
 
 

@@ -4,19 +4,22 @@ from datetime import timedelta
 
 import time_machine
 
-from incidents.models import Incident, TimelineEvent
+from incidents.models import Incident
 from incidents.services import incident_acknowledge, incident_transition
 from incidents.tasks import incident_targets_sweep_task
+from incidents.timeline_kinds import ACK_TARGET_MISSED, RESOLVE_TARGET_MISSED
 from tests.factories import declare, verify
 
-Kind = TimelineEvent.Kind
 T0 = "2026-04-01 08:00:00+00:00"
 
 
 def missed(incident: Incident) -> list[tuple[str, object]]:
     return list(
         incident.timeline.filter(
-            kind__in=[Kind.ACK_TARGET_MISSED, Kind.RESOLVE_TARGET_MISSED]
+            kind__in=[
+                ACK_TARGET_MISSED,
+                RESOLVE_TARGET_MISSED,
+            ]
         ).values_list("kind", "at")
     )
 
@@ -32,7 +35,7 @@ def test_p0_unacknowledged_past_fifteen_minutes_misses_its_ack_target(service):
         assert incident_targets_sweep_task() == 1
 
     ((kind, at),) = missed(incident)
-    assert kind == Kind.ACK_TARGET_MISSED
+    assert kind == ACK_TARGET_MISSED
     assert at == incident.detected_at + timedelta(minutes=15)
     assert "15 min" in incident.timeline.get(kind=kind).message
 
@@ -53,7 +56,7 @@ def test_acknowledged_in_time_misses_nothing_but_the_resolve_target(service, res
         incident_acknowledge(incident=incident, by=responder)
     with time_machine.travel(incident.detected_at + timedelta(minutes=61), tick=False):
         incident_targets_sweep_task()
-    assert [kind for kind, _ in missed(incident)] == [Kind.RESOLVE_TARGET_MISSED]
+    assert [kind for kind, _ in missed(incident)] == [RESOLVE_TARGET_MISSED]
 
 
 def test_resolved_incidents_and_targetless_severities_are_left_alone(

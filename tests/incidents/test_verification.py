@@ -15,7 +15,6 @@ from incidents.models import (
     Incident,
     IncidentVerificationItem,
     SeverityLevel,
-    TimelineEvent,
     VerificationItem,
 )
 from incidents.services import (
@@ -30,6 +29,13 @@ from incidents.services.checklists import (
     verification_items_ensure,
 )
 from incidents.tasks import ingest_process_task
+from incidents.timeline_kinds import (
+    RESOLVE_HELD,
+    STATUS_CHANGED,
+    VERIFICATION_OVERRIDDEN,
+    VERIFICATION_TICKED,
+    VERIFICATION_UNTICKED,
+)
 from notifications.models import ContactMethod
 from notifications.services import action_links_issue
 from tests.concurrency import in_threads
@@ -38,7 +44,6 @@ from tests.factories import declare, verify
 from tests.incidents.ingest_helpers import fixture, post_json
 from tests.openapi import assert_described
 
-Kind = TimelineEvent.Kind
 S = Incident.Status
 PROTOCOL_ITEMS = [
     "Functionality restored",
@@ -125,12 +130,15 @@ def test_ticking_and_unticking_are_on_the_timeline(api, incident, responder):
     assert (item["checked"], item["checked_by"]["username"]) == (True, "responder")
     assert unticked.json()["items"][1]["checked"] is False
     events = incident.timeline.filter(
-        kind__in=[Kind.VERIFICATION_TICKED, Kind.VERIFICATION_UNTICKED]
+        kind__in=[
+            VERIFICATION_TICKED,
+            VERIFICATION_UNTICKED,
+        ]
     ).order_by("id")
     assert [(e.kind, e.data["label"], e.actor) for e in events] == [
-        (Kind.VERIFICATION_TICKED, "Functionality restored", responder),
-        (Kind.VERIFICATION_TICKED, "Monitoring shows healthy", responder),
-        (Kind.VERIFICATION_UNTICKED, "Monitoring shows healthy", responder),
+        (VERIFICATION_TICKED, "Functionality restored", responder),
+        (VERIFICATION_TICKED, "Monitoring shows healthy", responder),
+        (VERIFICATION_UNTICKED, "Monitoring shows healthy", responder),
     ]
 
 
@@ -140,12 +148,12 @@ def test_ticking_a_ticked_item_again_changes_nothing(api, incident):
     again = api.post(url(incident, f"verification/{item.pk}/tick/"))
 
     assert again.status_code == 200
-    assert incident.timeline.filter(kind=Kind.VERIFICATION_TICKED).count() == 1
+    assert incident.timeline.filter(kind=VERIFICATION_TICKED).count() == 1
 
 
 def test_the_last_tick_says_verification_is_complete(incident):
     verify(incident)
-    last = incident.timeline.filter(kind=Kind.VERIFICATION_TICKED).last()
+    last = incident.timeline.filter(kind=VERIFICATION_TICKED).last()
     assert last.data["complete"] is True
     assert last.message.endswith("— verification complete")
 
@@ -208,7 +216,7 @@ def test_p2_and_p3_resolve_with_their_items_open(api, service, code):
 
     assert response.status_code == 200
     assert response.json()["status"] == "resolved"
-    assert not incident.timeline.filter(kind=Kind.VERIFICATION_OVERRIDDEN).exists()
+    assert not incident.timeline.filter(kind=VERIFICATION_OVERRIDDEN).exists()
 
 
 def test_the_severity_setting_puts_p2_under_the_guard(service, responder, admin_user):
@@ -314,10 +322,10 @@ def test_an_auto_resolve_moves_a_p1_being_worked_on_to_monitoring(pd, responder)
 
     incident.refresh_from_db()
     assert incident.status == S.MONITORING
-    held = incident.timeline.get(kind=Kind.RESOLVE_HELD)
+    held = incident.timeline.get(kind=RESOLVE_HELD)
     assert held.data["open_items"] == PROTOCOL_ITEMS
     assert "needs verification first" in held.message
-    moved = incident.timeline.filter(kind=Kind.STATUS_CHANGED).last()
+    moved = incident.timeline.filter(kind=STATUS_CHANGED).last()
     assert moved.data["to"] == S.MONITORING
     assert moved.data["reason"].endswith("; resolve after verification")
 
@@ -328,7 +336,7 @@ def test_an_auto_resolve_leaves_an_unacknowledged_p1_triggered(pd):
 
     incident = Incident.objects.get()
     assert (incident.status, incident.acknowledged_at) == (S.TRIGGERED, None)
-    assert incident.timeline.filter(kind=Kind.RESOLVE_HELD).count() == 1
+    assert incident.timeline.filter(kind=RESOLVE_HELD).count() == 1
 
 
 def test_an_auto_resolve_of_a_verified_p1_resolves_it(pd, responder):
@@ -340,7 +348,7 @@ def test_an_auto_resolve_of_a_verified_p1_resolves_it(pd, responder):
 
     incident.refresh_from_db()
     assert incident.status == S.RESOLVED
-    assert not incident.timeline.filter(kind=Kind.RESOLVE_HELD).exists()
+    assert not incident.timeline.filter(kind=RESOLVE_HELD).exists()
 
 
 def test_an_auto_resolve_of_a_p3_is_not_held(pd):
@@ -369,7 +377,7 @@ def test_the_incident_commander_overrides_with_a_reason_on_the_timeline(
 
     assert response.status_code == 200
     assert response.json()["status"] == "resolved"
-    override = incident.timeline.get(kind=Kind.VERIFICATION_OVERRIDDEN)
+    override = incident.timeline.get(kind=VERIFICATION_OVERRIDDEN)
     assert override.actor == responder
     assert override.data == {
         "reason": "customer confirmed by phone",
@@ -414,7 +422,7 @@ def test_an_override_needs_a_reason(incident, team_lead):
     )
     assert response.status_code == 400
     assert response.json()["field"] == "reason"
-    assert not incident.timeline.filter(kind=Kind.VERIFICATION_OVERRIDDEN).exists()
+    assert not incident.timeline.filter(kind=VERIFICATION_OVERRIDDEN).exists()
 
 
 # --- Severity changes and reopening ---------------------------------------------------
@@ -552,7 +560,7 @@ def test_alertmanager_resolved_holds_an_acknowledged_p1_in_monitoring(
         True,
         S.MONITORING,
     )
-    assert incident.timeline.filter(kind=Kind.RESOLVE_HELD).count() == 1
+    assert incident.timeline.filter(kind=RESOLVE_HELD).count() == 1
 
 
 def test_an_admin_adds_an_item_to_one_severity(service, admin_user):

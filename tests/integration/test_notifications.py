@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from incidents.models import Incident, TimelineEvent
+from incidents.models import Incident
 from notifications.models import ContactMethod, Delivery, Kind
 from notifications.services import page_user
 from notifications.tasks import deliveries_recover_task, deliveries_send_task
+from notifications.timeline_kinds import NOTIFICATION_SENT
 from tests.factories import declare, webhook_channels
 from tests.live import Process, start_worker, wait_until
 from tests.notifications.servers import Answer, HTTPReceiver
@@ -147,7 +148,7 @@ def test_duplicate_messages_and_racing_workers_tell_each_channel_once(
     assert paths == [f"/c{i}" for i in range(CHANNELS)]
     # Each delivery on the timeline once (racing claims may split them
     # between two entries, each naming its own channels).
-    entries = incident.timeline.filter(kind=TimelineEvent.Kind.NOTIFICATION_SENT)
+    entries = incident.timeline.filter(kind=NOTIFICATION_SENT)
     told_of = [d["delivery"] for e in entries for d in e.data["deliveries"]]
     assert sorted(told_of) == ids
 
@@ -185,6 +186,6 @@ def test_a_worker_killed_mid_batch_leaves_its_channels_to_the_recovery_sweep(
         "may arrive twice" in notes
         for notes in Delivery.objects.filter(pk__in=ids).values_list("notes", flat=True)
     )
-    entries = incident.timeline.filter(kind=TimelineEvent.Kind.NOTIFICATION_SENT)
+    entries = incident.timeline.filter(kind=NOTIFICATION_SENT)
     told_of = [d["delivery"] for e in entries for d in e.data["deliveries"]]
     assert sorted(told_of) == ids

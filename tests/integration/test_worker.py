@@ -10,10 +10,9 @@ from django.utils import timezone
 
 from incidents.models import TimelineEvent
 from incidents.tasks import incident_targets_sweep_task
+from incidents.timeline_kinds import ACK_TARGET_MISSED
 from tests.factories import declare
 from tests.live import start_worker
-
-Kind = TimelineEvent.Kind
 
 
 def wait_for_events(
@@ -37,7 +36,7 @@ def test_the_sweep_runs_in_a_real_worker_and_records_a_miss_once(worker, service
     for _ in range(3):  # the same work delivered three times
         incident_targets_sweep_task.delay()
 
-    assert wait_for_events(incident.pk, Kind.ACK_TARGET_MISSED, 1) == 1
+    assert wait_for_events(incident.pk, ACK_TARGET_MISSED, 1) == 1
     worker.wait_for("succeeded", seconds=30)
     text = worker.wait_for("incident_targets_sweep_task")
     deadline = time.monotonic() + 30
@@ -45,10 +44,10 @@ def test_the_sweep_runs_in_a_real_worker_and_records_a_miss_once(worker, service
         time.sleep(0.2)
         text = worker.log.read_text()
     assert text.count("succeeded") == 3, text[-3000:]
-    assert TimelineEvent.objects.filter(kind=Kind.ACK_TARGET_MISSED).count() == 1
-    event = incident.timeline.get(kind=Kind.ACK_TARGET_MISSED)
+    assert TimelineEvent.objects.filter(kind=ACK_TARGET_MISSED).count() == 1
+    event = incident.timeline.get(kind=ACK_TARGET_MISSED)
     assert event.at == late + timedelta(minutes=15)
-    assert not fresh.timeline.filter(kind=Kind.ACK_TARGET_MISSED).exists()
+    assert not fresh.timeline.filter(kind=ACK_TARGET_MISSED).exists()
 
 
 def sessions_opened(database: str) -> int:

@@ -9,7 +9,7 @@ import time_machine
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from incidents.models import Incident, TimelineEvent
+from incidents.models import Incident
 from incidents.services import incident_acknowledge
 from notifications.models import ContactMethod, Delivery, Kind, NotificationRule
 from notifications.services import (
@@ -19,6 +19,7 @@ from notifications.services import (
     delivery_send,
     page_user,
 )
+from notifications.timeline_kinds import NOTIFICATION_FAILED, NOTIFICATION_SENT
 from notifications.transports.webhook import verify_signature
 from tests.notifications.servers import Answer, HTTPReceiver
 
@@ -107,7 +108,7 @@ def test_a_sent_page_is_on_the_incident_timeline(
     with django_capture_on_commit_callbacks(execute=True):
         delivery_send(delivery_id=delivery.pk)
 
-    event = incident.timeline.get(kind=TimelineEvent.Kind.NOTIFICATION_SENT)
+    event = incident.timeline.get(kind=NOTIFICATION_SENT)
     assert (
         event.message
         == "Page to a responder sent to responder by Webhook (signed JSON)"
@@ -160,9 +161,7 @@ def test_a_client_error_fails_at_once_and_is_on_the_timeline(
     delivery.refresh_from_db()
     assert (delivery.status, delivery.attempts) == (S.FAILED, 1)
     assert "bad payload" in delivery.provider_response
-    assert incident.timeline.filter(
-        kind=TimelineEvent.Kind.NOTIFICATION_FAILED
-    ).exists()
+    assert incident.timeline.filter(kind=NOTIFICATION_FAILED).exists()
 
 
 def test_retries_stop_after_the_last_attempt(incident, responder, hook, settings):

@@ -14,8 +14,9 @@ from django.test import Client
 from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
-from incidents.models import Incident, TimelineEvent
+from incidents.models import Incident
 from incidents.services import incident_acknowledge
+from incidents.timeline_kinds import ACKNOWLEDGED, STATUS_CHANGED
 from notifications.models import ActionLink, ContactMethod
 from notifications.services import action_links_issue
 from notifications.services.links import SALT, IssuedLinks
@@ -82,7 +83,7 @@ def test_the_button_acknowledges_as_the_links_user(links, incident, responder):
     assert response.status_code == 200, response.content
     assert "Acknowledged. Thank you." in response.content.decode()
     assert status_of(incident) == "acknowledged"
-    event = incident.timeline.get(kind=TimelineEvent.Kind.ACKNOWLEDGED)
+    event = incident.timeline.get(kind=ACKNOWLEDGED)
     assert (event.via, event.actor) == ("link", responder)
     used = link(incident, "acknowledge")
     assert used.used_at is not None
@@ -109,7 +110,7 @@ def test_the_resolve_link_resolves(client, links, incident, responder):
     assert response.status_code == 200
     assert "Resolved. Thank you." in response.content.decode()
     assert status_of(incident) == "resolved"
-    event = incident.timeline.get(kind=TimelineEvent.Kind.STATUS_CHANGED)
+    event = incident.timeline.get(kind=STATUS_CHANGED)
     assert (event.via, event.actor, event.data["to"]) == ("link", responder, "resolved")
     assert link(incident, "acknowledge").used_at is None
 

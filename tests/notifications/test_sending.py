@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from incidents import live
-from incidents.models import Incident, Service, TimelineEvent
+from incidents.models import Incident, Service
 from notifications.models import Delivery
 from notifications.services import (
     deliveries_recover,
@@ -21,12 +21,13 @@ from notifications.services import (
 )
 from notifications.services.reporting import deliveries_report
 from notifications.tasks import deliveries_send_task
+from notifications.timeline_kinds import NOTIFICATION_FAILED, NOTIFICATION_SENT
 from tests.factories import declare, webhook_channels, webhook_contact
 from tests.notifications.servers import Answer, HTTPReceiver
 
 S = Delivery.Status
-SENT = TimelineEvent.Kind.NOTIFICATION_SENT
-FAILED = TimelineEvent.Kind.NOTIFICATION_FAILED
+SENT = NOTIFICATION_SENT
+FAILED = NOTIFICATION_FAILED
 
 
 @pytest.fixture

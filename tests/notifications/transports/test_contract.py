@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import pytest
 
+from notifications.models import Kind
 from notifications.transports import TRANSPORTS, get_transport
 from notifications.transports.base import (
     Destination,
@@ -30,6 +31,10 @@ from tests.notifications.servers import Answer, HTTPReceiver, SMTPReceiver
 
 ACCOUNT = "AC" + "0" * 31 + "1"
 KINDS = sorted(TRANSPORTS)
+
+
+def test_every_kind_a_destination_can_name_has_exactly_one_transport():
+    assert sorted(TRANSPORTS) == sorted(Kind.values)
 
 
 class Provider(Protocol):

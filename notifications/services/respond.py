@@ -1,4 +1,4 @@
-"""Acting on an incident from a message: a link, or an SMS reply (NOT-5)."""
+"""Acting on an incident from a message: a link, or an SMS reply."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0013_status_updates'),
+        ('incidents', '0014_timeline_kinds_registered_by_apps'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -16,8 +16,11 @@ from django.views.decorators.http import require_http_methods, require_POST
 from twilio.request_validator import RequestValidator
 
 from config.errors import VigilError
-from incidents.services.respond import incident_respond_by_link, incident_respond_by_sms
 from notifications.services import action_link_get
+from notifications.services.respond import (
+    incident_respond_by_link,
+    incident_respond_by_sms,
+)
 
 
 @require_http_methods(["GET", "POST"])
@@ -33,9 +36,12 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
     except VigilError as error:
         status = getattr(error, "status_code", 400)
         return render(
-            request, "incidents/respond.html", {"error": error.message}, status=status
+            request,
+            "notifications/respond.html",
+            {"error": error.message},
+            status=status,
         )
-    return render(request, "incidents/respond.html", context)
+    return render(request, "notifications/respond.html", context)
 
 
 def _twiml(text: str) -> HttpResponse:

@@ -1,0 +1,49 @@
+"""Fields naming the incident core's objects as the caller may see them:
+a team or a service by slug, a user by username, among the caller's teams'."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from rest_framework import serializers
+
+from incidents.models import Service, Team
+from incidents.selectors import service_list, team_list, teammate_list
+
+User = get_user_model()
+
+
+class VisibleTeamField(serializers.SlugRelatedField[Team]):
+    """A team given by slug, among the caller's teams."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        # The static queryset only describes the field in the OpenAPI schema;
+        # lookups go through get_queryset, scoped to the caller.
+        super().__init__(slug_field="slug", queryset=Team.objects.all(), **kwargs)
+
+    def get_queryset(self) -> Any:
+        return team_list(user=self.context["request"].user)
+
+
+class VisibleUserField(serializers.SlugRelatedField[Any]):
+    """A user given by username, among those `among` returns for the caller
+    (by default the active members of the caller's teams): anyone else is
+    "does not exist", as a username nobody has."""
+
+    def __init__(self, among: Any = teammate_list, **kwargs: Any) -> None:
+        self.among = among
+        super().__init__(slug_field="username", queryset=User.objects.all(), **kwargs)
+
+    def get_queryset(self) -> Any:
+        return self.among(user=self.context["request"].user)
+
+
+class VisibleServiceField(serializers.SlugRelatedField[Service]):
+    """A service given by slug, among the services of the caller's teams."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(slug_field="slug", queryset=Service.objects.all(), **kwargs)
+
+    def get_queryset(self) -> Any:
+        return service_list(user=self.context["request"].user)
