@@ -1,16 +1,21 @@
 """The status page is read far more than it changes, hardest while it is down.
 
-Every public response (page, JSON, feeds) is rendered once per generation
-and kept for `VIGIL_STATUS_CACHE_SECONDS` in the `statuspage` cache, which
-the web processes of a host share (files under the var dir). A change to
-what the page shows (an incident, a status update, a service, a maintenance
-window, the branding) starts a new generation, so every process sharing the
-cache answers the new page at once; processes on other hosts (or a change
-made by a bulk update, which sends no signal) within those seconds.
+Every public response (page, JSON, feeds) is rendered once and kept in the
+`statuspage` cache, which the web processes of a host share (files under the
+var dir). A copy is due for a rebuild once it is `VIGIL_STATUS_CACHE_SECONDS`
+old, or once what the page shows changed (an incident, a status update, a
+service, a maintenance window, the branding: each starts a new generation).
+Then exactly one process rebuilds it, holding a short lock in the shared cache
+(`cache.add`), while every other process goes on serving the copy it has: no
+crowd of processes reading a million incidents at once. A copy is served
+stale only for as long as that one rebuild takes (and the lock, if its holder
+dies, lasts `LOCK_SECONDS`). The process that made a change rebuilds at its
+next request, so it sees the change at once; processes on other hosts (or a
+change made by a bulk update, which sends no signal) within the period.
 
-Each body carries an ETag (its hash) and a Last-Modified (when this process
-first rendered that body), so that a client asking again with
-If-None-Match or If-Modified-Since gets a 304 and no body.
+Each body carries an ETag (its hash) and a Last-Modified (when that body was
+first rendered), so that a client asking again with If-None-Match or
+If-Modified-Since gets a 304 and no body.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ from django.utils.http import http_date
 from notifications.statuspage.selectors import Snapshot, status_snapshot
 
 GENERATION = "statuspage:generation"
+# How long a rebuild's lock lasts if its holder dies before it lets it go:
+# the longest a copy is served stale when no rebuild finishes.
+LOCK_SECONDS = 3
 cache = caches["statuspage"]
 
 
@@ -76,26 +84,52 @@ def snapshot() -> Snapshot:
     return found
 
 
+def rebuild_lock(name: str) -> str:
+    """The shared cache key held by the process rebuilding rendering `name`."""
+    return f"statuspage:lock:{name}"
+
+
+def _build(name: str, build: Callable[[Snapshot], tuple[bytes, str]]) -> Rendered:
+    read = snapshot()
+    body, content_type = build(read)
+    etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    # Last-Modified: when this body was first rendered, so that a changed
+    # body is never older than the copy a client holds.
+    seen_key = f"statuspage:seen:{name}"
+    seen = cache.get(seen_key)
+    if seen is None or seen[0] != etag:
+        seen = (etag, timezone.now().replace(microsecond=0))
+        cache.set(seen_key, seen, timeout=None)
+    logo = urlsplit(read.page.logo_url)
+    origin = f"{logo.scheme}://{logo.netloc}" if logo.netloc else ""
+    return Rendered(body, content_type, etag, seen[1], origin)
+
+
 def rendered(name: str, build: Callable[[Snapshot], tuple[bytes, str]]) -> Rendered:
-    """Return the cached rendering `name`, building it from the snapshot if due."""
-    key = f"statuspage:{_generation()}:{name}"
+    """Return the rendering `name`: the shared copy, rebuilt by one process if due.
+
+    The copy is kept as (generation, built at, rendering) without expiry; it
+    is due when its generation is not the current one or its period is over.
+    Whoever takes the lock rebuilds it; the others serve the copy they found.
+    Only with no copy at all does a process build one without the lock.
+    """
+    key, lock = f"statuspage:copy:{name}", rebuild_lock(name)
+    generation = _generation()
     found = cache.get(key)
-    if found is None:
-        read = snapshot()
-        body, content_type = build(read)
-        etag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
-        # Last-Modified: when this body was first rendered here, so that a
-        # changed body is never older than the copy a client holds.
-        seen_key = f"statuspage:seen:{name}"
-        seen = cache.get(seen_key)
-        if seen is None or seen[0] != etag:
-            seen = (etag, timezone.now().replace(microsecond=0))
-            cache.set(seen_key, seen, timeout=None)
-        logo = urlsplit(read.page.logo_url)
-        origin = f"{logo.scheme}://{logo.netloc}" if logo.netloc else ""
-        found = Rendered(body, content_type, etag, seen[1], origin)
-        cache.set(key, found, timeout=settings.VIGIL_STATUS_CACHE_SECONDS)
-    return found
+    if found is not None:
+        made_in, built_at, copy = found
+        age = time.time() - built_at
+        if made_in == generation and age < settings.VIGIL_STATUS_CACHE_SECONDS:
+            return copy
+        if not cache.add(lock, 1, timeout=LOCK_SECONDS):
+            return copy  # another process is rebuilding it
+    try:
+        copy = _build(name, build)
+        cache.set(key, (generation, time.time(), copy), timeout=None)
+    finally:
+        if found is not None:
+            cache.delete(lock)
+    return copy
 
 
 def respond(
