@@ -2,7 +2,8 @@
 
 Scenarios: ingest (throughput, half-load latency, dedup storm, on a stack of
 its own: see bench/README.md), then on one shared stack (bench/shared.py)
-time-to-page, fanout and escalation. The RSS of every Vigil process is
+time-to-page, fanout and escalation, then the public status page on a stack
+of its own (bench/statuspage.py). The RSS of every Vigil process is
 sampled throughout (memory). Writes bench/results/<scenario>.json, a chart
 per scenario and bench/results/summary.md. See docs/benchmarks.md.
 """
@@ -21,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import cadence, cpu, escalation, ingest, isolation, paging
+from bench import cadence, cpu, escalation, ingest, isolation, paging, statuspage
 from bench.memory import RssSampler
 from bench.report import summary
 from bench.results import RESULTS, write
@@ -30,7 +31,7 @@ from bench.stack import Stack, exit_on_signals
 
 SCENARIOS = (
     "ingest", "time-to-page", "fanout", "escalation", "storm-isolation",
-    "cadence", "metrics", "memory",
+    "cadence", "metrics", "statuspage", "memory",
 )  # fmt: skip
 ON_SHARED_STACK = ("time-to-page", "fanout", "escalation", "storm-isolation")
 # Full run, and --quick (a few minutes in all, for trying the harness out).
@@ -211,6 +212,10 @@ def main(argv: list[str] | None = None) -> None:
         if "metrics" in args.only:
             _say(start, f"metrics: {args.metric_incidents} incidents of history")
             results["metrics"] = run_metrics(args)
+        if "statuspage" in args.only:
+            _say(start, "statuspage (a stack of its own)")
+            quick = ["--incidents", "100000", "--seconds", "5"] if args.quick else []
+            results["statuspage"] = statuspage.run(statuspage.parse(quick))
     if "ingest" in results and "storm-isolation" in results:
         isolation.compare_to_ingest(results["storm-isolation"], results["ingest"])
     if "memory" in args.only and sampler.series:

@@ -7,12 +7,13 @@ that Vigil's ingest endpoint is compared with on the same stack.
 from __future__ import annotations
 
 import json
+import os
 
 from celery import shared_task
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from bench.schema import INSERT
 from config.celery import app
@@ -23,6 +24,17 @@ NOOP_TASK = "bench.noop"
 @shared_task(name=NOOP_TASK)
 def noop(**kwargs: object) -> None:
     """The worker's side of the baseline: take the message, do nothing."""
+
+
+# The status page's baseline: a constant body, as long as the page measured
+# (VIGIL_BENCH_CONSTANT_BYTES), so that only the work of making it differs.
+CONSTANT = b"x" * int(os.environ.get("VIGIL_BENCH_CONSTANT_BYTES", "1024"))
+
+
+@require_GET
+def baseline_constant(request: HttpRequest) -> HttpResponse:
+    """Answer the same bytes every time: the least a Django view can do."""
+    return HttpResponse(CONSTANT, content_type="text/html; charset=utf-8")
 
 
 @csrf_exempt

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from django.urls import path
 
-from bench.baseline import baseline_enqueue
+from bench.baseline import baseline_constant, baseline_enqueue
 from config.urls import urlpatterns as vigil_urlpatterns
 
-urlpatterns = [*vigil_urlpatterns, path("baseline/", baseline_enqueue)]
+urlpatterns = [
+    *vigil_urlpatterns,
+    path("baseline/", baseline_enqueue),
+    path("baseline/constant/", baseline_constant),
+]

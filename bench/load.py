@@ -215,6 +215,7 @@ def open_loop(
     seconds: float,
     run: str,
     record_sent: bool = False,
+    method: str = "POST",
 ) -> dict[str, Any]:
     """Requests at a fixed rate; latency from each request's scheduled time.
 
@@ -222,6 +223,7 @@ def open_loop(
     to the wall-clock time it was sent.
     """
     config = {
+        "method": method,
         "record_sent": record_sent,
         "port": port,
         "path": path,

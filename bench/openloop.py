@@ -43,10 +43,11 @@ def requests_of(config: dict[str, Any]) -> list[bytes]:
     total = math.floor(config["rate"] * config["seconds"])
     template = config["body"]
     out = []
+    method = config.get("method", "POST")
     for i in range(total):
         body = template.replace(config["mark"], key_of(config, i)).encode()
         head = (
-            f"POST {config['path']} HTTP/1.1\r\n"
+            f"{method} {config['path']} HTTP/1.1\r\n"
             f"Host: 127.0.0.1:{config['port']}\r\n"
             "Content-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n"

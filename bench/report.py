@@ -125,6 +125,20 @@ def chart_metrics(result: dict[str, Any], path: Path) -> str:
     return _save(fig, path)
 
 
+def chart_statuspage(result: dict[str, Any], path: Path) -> str:
+    f = result["figures"]
+    bars = [
+        (f"{name}\n{who}", f[name][key])
+        for name in ("page", "summary")
+        for who, key in (("Vigil", "rate"), ("constant", "baseline_rate"))
+    ]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    ax.bar([b[0] for b in bars], [b[1] for b in bars])
+    ax.set(ylabel="responses/s (wrk)")
+    ax.set_title("Status page: throughput against a constant body of its length")
+    return _save(fig, path)
+
+
 CHARTS = {
     "cadence": chart_cadence,
     "time-to-page": chart_time_to_page,
@@ -134,6 +148,7 @@ CHARTS = {
     "memory": chart_memory,
     "storm-isolation": chart_storm_isolation,
     "metrics": chart_metrics,
+    "statuspage": chart_statuspage,
 }
 
 
@@ -197,6 +212,17 @@ def _figures(name: str, r: dict[str, Any]) -> list[str]:
         return [
             f"{r['incidents']} incidents over {r['years']} years; "
             + "; ".join(f"{n}: p99 {e['p99_ms']} ms" for n, e in r["endpoints"].items())
+        ]
+    if name == "statuspage":
+        f = r["figures"]
+        return [
+            f"{r['incidents']} incidents, {r['public_services']} public services: "
+            + "; ".join(
+                f"{n} {f[n]['rate']}/s (constant {f[n]['baseline_rate']}/s), p99 "
+                f"{f[n]['half_load']['latency_ms']['p99']:.1f} ms at half load"
+                for n in ("page", "summary")
+            )
+            + f"; an update shows in {f['update_visible_s']:.2f} s."
         ]
     if name == "memory":
         rows = ["| process | peak RSS (MB) |", "|---|---|"]

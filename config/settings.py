@@ -422,6 +422,26 @@ VIGIL_SMS_REPLY_MAX_FAILURES = env_int("VIGIL_SMS_REPLY_MAX_FAILURES", 5, minimu
 VIGIL_SMS_REPLY_LOCKOUT_MINUTES = env_int(
     "VIGIL_SMS_REPLY_LOCKOUT_MINUTES", 15, minimum=1
 )
+# The public status page (docs/status-page.md): how long a rendering is
+# served before it is read again (a change shows at once in the process that
+# made it, within this many seconds everywhere); how long a subscription's
+# confirmation link lasts; public sign-ups allowed per client address an hour.
+# The status page's renderings are shared by every web process of the host
+# (files under the var dir): when one is due, one process rebuilds it while
+# the others serve the copy they have, and a change made by any process is
+# seen by all once that rebuild is done.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "statuspage": {
+        "BACKEND": "config.cache.ExclusiveAddFileCache",
+        "LOCATION": str(VAR_DIR / "cache" / "statuspage"),
+    },
+}
+VIGIL_STATUS_CACHE_SECONDS = env_int(
+    "VIGIL_STATUS_CACHE_SECONDS", 2, minimum=0, maximum=4
+)
+VIGIL_STATUS_CONFIRM_HOURS = env_int("VIGIL_STATUS_CONFIRM_HOURS", 48, minimum=1)
+VIGIL_STATUS_SIGNUPS_PER_HOUR = env_int("VIGIL_STATUS_SIGNUPS_PER_HOUR", 5, minimum=1)
 # A delivery left in "sending" this long belonged to a worker that died
 # mid-send; the recovery sweep sends it again (see docs/notifications.md).
 VIGIL_DELIVERY_LEASE_SECONDS = env_int("VIGIL_DELIVERY_LEASE_SECONDS", 120, minimum=5)

@@ -56,6 +56,7 @@ urlpatterns = [
     path("api/v1/", include("escalation.urls")),
     path("api/v1/", include("metrics.urls")),
     path("", include(ical_urlpatterns)),
+    path("status/", include("notifications.statuspage.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves Swagger UI's start-up script as a file of its own
     # (?script), which the Content-Security-Policy allows; an inline one not.

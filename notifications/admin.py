@@ -465,3 +465,7 @@ class DeliveryInline(ReadOnlyInline):
 
 
 incident_admin_inline_add(DeliveryInline)
+
+
+# The public status page's branding and subscribers register themselves.
+import notifications.statuspage.admin  # noqa: E402, F401

@@ -10,8 +10,10 @@ class NotificationsConfig(AppConfig):
         from notifications import receivers, timeline_kinds  # noqa: F401  (registers)
         from notifications.models import MessageTemplate
         from notifications.services.messages import overrides_forget
+        from notifications.statuspage import receivers as statuspage_receivers
 
         # Other processes see an edit when their short cache expires.
         post_save.connect(overrides_forget, sender=MessageTemplate)
         post_delete.connect(overrides_forget, sender=MessageTemplate)
         receivers.connect()
+        statuspage_receivers.connect()

@@ -86,6 +86,10 @@ class AlertEventInline(ReadOnlyInline):
         return pretty_json(event.payload)
 
 
+# Whether and how the public status page shows it: set once it is declared.
+PUBLIC_FIELDS = ["is_public", "public_title"]
+
+
 class IncidentAdminForm(forms.ModelForm):
     severity_reason = forms.CharField(
         required=False,
@@ -101,6 +105,7 @@ class IncidentAdminForm(forms.ModelForm):
             "root_cause",
             "resolution_type",
             *VISIBILITY_FIELDS,
+            *PUBLIC_FIELDS,
         ]
 
     def clean(self) -> dict[str, Any]:
@@ -185,6 +190,9 @@ class IncidentAdmin(
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = super().get_fields(request, obj)
         return [f for f in fields if obj is not None or f != "severity_reason"]
+
+    def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
+        return PUBLIC_FIELDS if obj is None else []
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         fields = list(self.readonly_fields)
@@ -380,7 +388,16 @@ class TeamAdmin(TeamScopedAdmin):
 class ServiceAdminForm(forms.ModelForm):
     class Meta:
         model = Service
-        fields = ["name", "slug", "team", "description", "escalation_policy"]
+        fields = [
+            "name",
+            "slug",
+            "team",
+            "description",
+            "escalation_policy",
+            "is_public",
+            "public_name",
+            "public_status_override",
+        ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -396,8 +413,8 @@ class ServiceAdminForm(forms.ModelForm):
 @admin.register(Service)
 class ServiceAdmin(TeamScopedAdmin):
     form = ServiceAdminForm
-    list_display = ["name", "slug", "team", "escalation_policy"]
-    list_filter = ["team"]
+    list_display = ["name", "slug", "team", "escalation_policy", "is_public"]
+    list_filter = ["team", "is_public"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
 

@@ -57,6 +57,15 @@ class TeamMembership(models.Model):
 
 
 class Service(models.Model):
+    class PublicStatus(models.TextChoices):
+        """A component's state in the words (and values) of public status pages."""
+
+        OPERATIONAL = "operational", "Operational"
+        DEGRADED_PERFORMANCE = "degraded_performance", "Degraded performance"
+        PARTIAL_OUTAGE = "partial_outage", "Partial outage"
+        MAJOR_OUTAGE = "major_outage", "Major outage"
+        UNDER_MAINTENANCE = "under_maintenance", "Under maintenance"
+
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=100, unique=True)
     team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="services")
@@ -68,6 +77,19 @@ class Service(models.Model):
         on_delete=models.SET_NULL,
         related_name="services",
         help_text="Who is paged when this service has an incident.",
+    )
+    is_public = models.BooleanField(
+        default=False, help_text="Listed on the public status page."
+    )
+    public_name = models.CharField(
+        max_length=100, blank=True, help_text="Its name there (empty: the name)."
+    )
+    public_status_override = models.CharField(
+        max_length=24,
+        choices=PublicStatus.choices,
+        blank=True,
+        help_text="Shown there instead of the state its incidents and "
+        "maintenance give it (empty: derived).",
     )
 
     class Meta:
@@ -225,6 +247,16 @@ class Incident(models.Model):
         related_name="restricted_incidents",
         help_text="Who sees a restricted incident's details.",
     )
+    # The public status page shows an incident only when it is marked public,
+    # under its public title, and never a drill (notifications.statuspage.selectors).
+    is_public = models.BooleanField(
+        default=False,
+        help_text="Shown on the public status page (a drill never is), with "
+        "its public status updates only.",
+    )
+    public_title = models.CharField(
+        max_length=200, blank=True, help_text="What the public reads (empty: title)."
+    )
 
     started_at = models.DateTimeField(help_text="When impact began.")
     detected_at = models.DateTimeField()
@@ -266,6 +298,12 @@ class Incident(models.Model):
                 fields=["detected_at"],
                 name="incident_unacked_idx",
                 condition=models.Q(status="triggered"),
+            ),
+            # The status page's 90 days of history, among all incidents.
+            models.Index(
+                fields=["started_at"],
+                name="incident_public_idx",
+                condition=models.Q(is_public=True, is_drill=False),
             ),
         ]
 

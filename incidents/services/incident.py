@@ -91,6 +91,8 @@ EDITABLE_FIELDS = (
     "impact",
     "root_cause",
     "resolution_type",
+    "is_public",
+    "public_title",
 )
 
 

@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from incidents.models import Incident
 from notifications.exceptions import DeliveryStateError
-from notifications.models import Channel, ContactMethod, Delivery
+from notifications.models import Channel, ContactMethod, Delivery, PublicSubscriber
 from notifications.services.reporting import deliveries_report_left_behind
 
 logger = logging.getLogger(__name__)
@@ -60,6 +60,7 @@ class Target:
     address: str
     contact_method: ContactMethod | None = None
     channel: Channel | None = None
+    subscriber: PublicSubscriber | None = None
     due_at: datetime | None = None
     key_suffix: str = ""
 
@@ -92,6 +93,7 @@ def deliveries_write(
             user=user,
             contact_method=t.contact_method,
             channel=t.channel,
+            subscriber=t.subscriber,
             kind=t.kind,
             destination=t.address,
             extra=extra or {},
@@ -103,16 +105,19 @@ def deliveries_write(
     ]
     if not rows:
         return []
-    wanted = {(row.event_key, row.contact_method_id, row.channel_id) for row in rows}
+    wanted = {_owner(row) for row in rows}
     Delivery.objects.bulk_create(rows, ignore_conflicts=True)
-    same_event = Delivery.objects.filter(event_key__in={key for key, _, _ in wanted})
+    same_event = Delivery.objects.filter(event_key__in={key[0] for key in wanted})
     written = [
-        row
-        for row in same_event.order_by("due_at", "id")
-        if (row.event_key, row.contact_method_id, row.channel_id) in wanted
+        row for row in same_event.order_by("due_at", "id") if _owner(row) in wanted
     ]
     schedule_after_commit(written, now=now)
     return written
+
+
+def _owner(row: Delivery) -> tuple[str, int | None, int | None, int | None]:
+    """Return what makes a delivery one of a kind: its event and destination."""
+    return (row.event_key, row.contact_method_id, row.channel_id, row.subscriber_id)
 
 
 def schedule_after_commit(deliveries: Iterable[Delivery], *, now: datetime) -> None:

@@ -196,6 +196,8 @@ class MessageRenderer:
 
     def render(self, delivery: Delivery) -> Message:
         """Render the delivery's message; report templates that fell back."""
+        if delivery.purpose == Delivery.Purpose.PUBLIC:
+            return public_message(delivery)
         # Everything `delivery_context()` reads of the delivery itself.
         key = (
             delivery.message_kind,
@@ -229,6 +231,31 @@ class MessageRenderer:
         if incident.pk not in self._incidents:
             self._incidents[incident.pk] = incident_context(incident, now=self.now)
         return self._incidents[incident.pk]
+
+
+# What a public delivery's message says (`extra["message"]`).
+PUBLIC_MESSAGE_FIELDS = ("subject", "text", "chat", "short", "title", "incident_url")
+
+
+def public_message(delivery: Delivery) -> Message:
+    """Return the message a public subscriber's delivery was written with.
+
+    It was rendered for the public when it was written: no responder's name,
+    internal link or responders' template can reach it here.
+    """
+    given = (delivery.extra or {}).get("message", {})
+    text = {name: str(given.get(name, "")) for name in PUBLIC_MESSAGE_FIELDS}
+    return Message(
+        subject=text["subject"],
+        text=text["text"],
+        chat=text["chat"],
+        short=text["short"],
+        title=text["title"],
+        incident_url=text["incident_url"],
+        kind=delivery.message_kind,
+        data=dict(given.get("data", {})),
+        delivery_id=str(delivery.pk),
+    )
 
 
 def _report_fallbacks(delivery: Delivery, errors: list[str], now: datetime) -> None:

@@ -24,6 +24,7 @@ LOADED_WITH = (
     "user",
     "contact_method",
     "channel",
+    "subscriber",
 )
 
 _FIELDS = {f.name: f for f in Delivery._meta.concrete_fields}

@@ -172,7 +172,7 @@ def _send(delivery: Delivery, batch: Batch) -> str:
 
 
 def _secret(delivery: Delivery) -> str:
-    owner = delivery.contact_method or delivery.channel
+    owner = delivery.contact_method or delivery.channel or delivery.subscriber
     return owner.secret if owner is not None else ""
 
 
@@ -222,7 +222,11 @@ def _claim(delivery: Delivery, now: datetime) -> tuple[str, Claim | None]:
     delivery.notes = notes
     if delivery.incident is not None and incident_status is not None:
         delivery.incident.status = incident_status
-    if delivery.contact_method_id is None and delivery.channel_id is None:
+    if (
+        delivery.contact_method_id is None
+        and delivery.channel_id is None
+        and delivery.subscriber_id is None
+    ):
         # Deleted while this delivery was being sent (it then went back to
         # pending to retry): nobody wants it any more.
         _close(delivery, S.CANCELLED, error=OWNER_DELETED)

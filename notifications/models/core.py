@@ -228,6 +228,9 @@ class Delivery(models.Model):
         VERIFICATION = "verification", "Verification"
         TEST = "test", "Test message"
         FOLLOW_UP = "follow_up", "Post-incident follow-up"
+        # Rendered for the public when written (`extra["message"]`): no
+        # responder, internal link or template of the responders' messages.
+        PUBLIC = "public", "Public subscriber message"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -266,6 +269,13 @@ class Delivery(models.Model):
     )
     channel = models.ForeignKey(
         Channel,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+    )
+    subscriber = models.ForeignKey(
+        "PublicSubscriber",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -320,6 +330,11 @@ class Delivery(models.Model):
                 fields=["event_key", "channel"],
                 condition=Q(channel__isnull=False),
                 name="one_delivery_per_event_and_channel",
+            ),
+            models.UniqueConstraint(
+                fields=["event_key", "subscriber"],
+                condition=Q(subscriber__isnull=False),
+                name="one_delivery_per_event_and_subscriber",
             ),
         ]
         indexes = [

@@ -1,0 +1,55 @@
+"""How the page is served while it is rebuilt: one process rebuilds a due
+copy, holding a lock in the cache the host's web processes share, and the
+others serve the copy they have meanwhile."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import time_machine
+from django.core.cache import caches
+
+from notifications.statuspage.cache import LOCK_SECONDS, rebuild_lock
+from tests.statuspage.conftest import post_update
+
+
+def another_process_rebuilds(name: str) -> None:
+    assert caches["statuspage"].add(rebuild_lock(name), 1, timeout=LOCK_SECONDS)
+
+
+def test_while_another_process_rebuilds_the_copy_there_is_is_served(client, outage):
+    before = client.get("/status/")
+    another_process_rebuilds("page")
+    post_update(outage, "A fix is being deployed.")
+    meanwhile = client.get("/status/")
+    caches["statuspage"].delete(rebuild_lock("page"))  # its rebuild is done
+    after = client.get("/status/")
+
+    assert meanwhile.status_code == 200
+    assert meanwhile.content == before.content
+    assert "A fix is being deployed." in after.content.decode()
+
+
+def test_a_rebuild_whose_process_died_is_taken_over_when_its_lock_lapses(
+    client, outage
+):
+    client.get("/status/api/v2/summary.json")
+    another_process_rebuilds("summary")
+    post_update(outage, "A fix is being deployed.")
+    assert "A fix" not in client.get("/status/api/v2/summary.json").content.decode()
+
+    with time_machine.travel(timedelta(seconds=LOCK_SECONDS + 1)):
+        later = client.get("/status/api/v2/summary.json")
+
+    assert "A fix is being deployed." in later.content.decode()
+
+
+def test_the_request_that_finds_no_rebuild_under_way_shows_a_change_at_once(
+    client, outage
+):
+    client.get("/status/feed.atom")
+    post_update(outage, "A fix is being deployed.")
+
+    assert (
+        "A fix is being deployed." in client.get("/status/feed.atom").content.decode()
+    )
