@@ -11,6 +11,7 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from prometheus_client.parser import text_string_to_metric_families
 
+from config.celery import QUEUES
 from escalation.models import Escalation
 from incidents.models import AlertEvent
 from incidents.services import incident_record_missed_targets, user_report_create
@@ -112,12 +113,13 @@ def test_nothing_waiting_reads_zero(db):
     assert samples[("vigil_deliveries_oldest_pending_seconds",)] == 0
 
 
-def test_queue_depths_come_from_the_broker(db):
+def test_every_queue_s_depth_comes_from_the_broker(db):
     samples = scrape()
 
     assert {key[1] for key in samples if key[0] == "vigil_queue_depth"} == {
-        ("queue", name) for name in ("ingest", "escalation", "notifications", "default")
+        ("queue", name) for name in QUEUES
     }
+    assert {"pages", "ingest", "notifications"} <= set(QUEUES)
 
 
 def test_beat_jobs_and_worker_heartbeats_report_their_age(db):

@@ -42,7 +42,9 @@ def busy_page(outage, team, responder):
     return outage
 
 
-@pytest.mark.django_db(transaction=True)
+# Serialized like the other transactional tests: its flush then leaves the
+# content types for them to restore.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_page_reads_at_desktop_and_phone_sizes(
     chromium,  # noqa: F811 - the fixture imported above
     live_server,
