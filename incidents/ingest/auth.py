@@ -1,4 +1,5 @@
-"""Integration keys: found by hash, compared in constant time."""
+"""Integration keys: taken from where each format's senders put them, found
+by hash, compared in constant time."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
+from django.http import HttpRequest
 from django.utils import timezone
 
+from config.accesslog import KEY_PARAMETER
+from incidents.ingest.signals import IngestFormat, InvalidEvent, KeyPlace, Refused
 from incidents.models import Integration
 
 # Every ingest request runs the first query, so it is written out and its row
@@ -26,6 +30,29 @@ _BY_KEY = _SELECT + "key_hash = %s AND enabled"
 _BY_PREVIOUS_KEY = (
     _SELECT + "previous_key_hash = %s AND previous_key_expires_at > %s AND enabled"
 )
+
+
+def request_key(format_: IngestFormat, request: HttpRequest, body: Any = None) -> str:
+    """Return the integration key of an ingest request of `format_`, from
+    where its senders put it (`body` is the parsed JSON body where the key
+    is in it), or refuse the request as that format's senders expect."""
+    if format_.key_place is KeyPlace.ROUTING_KEY:
+        if not isinstance(body, dict):
+            raise InvalidEvent(["the event must be a JSON object"])
+        key = body.get("routing_key")
+        if not isinstance(key, str) or not key.strip():
+            raise InvalidEvent(["'routing_key' is missing or blank"])
+        return key
+    header = request.headers.get("Authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    token = request.GET.get(KEY_PARAMETER, "")
+    if token:
+        return token
+    raise Refused(401, "Missing integration key", [
+        "send 'Authorization: Bearer <integration key>' or '?token=<integration key>'"
+    ])  # fmt: skip
 
 
 def integration_for_key(key: str) -> Integration | None:

@@ -1,9 +1,15 @@
 """The registry of ingest formats: what reads a stored event of each source,
-its default severity mapping and its URLs.
+its default severity mapping, where its senders put the integration key and
+its URLs.
 
-A new format is a module in incidents/ingest/ (its parser, its view in
-views.py's style, an `IngestFormat`), its line below, a choice in
-`Integration.Kind` and `AlertEvent.Source`, and its tests.
+A new format is a module in incidents/ingest/ (its parser, its reader of
+stored events, its default severity mapping, its `key_place` and an
+`IngestFormat` named `FORMAT`), its view in views.py (which takes the key
+through auth.py's `request_key` with that format), its line below, a choice
+in `Integration.Kind` and `AlertEvent.Source` (incidents/models/alerts.py,
+with an incidents migration of the choices), and its tests. A sender that
+puts the key somewhere new also needs a `KeyPlace` member (signals.py) and
+its branch in `request_key`.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from incidents.ingest.signals import (
     AlertSignal,
     IngestFormat,
     InvalidEvent,
+    KeyPlace,
     parse_instant,
 )
 
@@ -157,4 +158,5 @@ FORMAT = IngestFormat(
     ),
     read=_read,
     severity_mapping=DEFAULT_MAPPING,
+    key_place=KeyPlace.ROUTING_KEY,
 )

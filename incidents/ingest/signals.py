@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -45,6 +46,25 @@ def parse_instant(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo is not None else None
 
 
+class Refused(Exception):
+    """The request is refused before its event is read: `status` is the
+    HTTP status, `errors` say why, one line each."""
+
+    def __init__(self, status: int, message: str, errors: list[str]) -> None:
+        super().__init__(message)
+        self.status, self.message, self.errors = status, message, errors
+
+
+class KeyPlace(Enum):
+    """Where a format's senders put the integration key."""
+
+    # The JSON body's `routing_key`, as PagerDuty's Events API v2 does; the
+    # body is read before the key.
+    ROUTING_KEY = "routing_key"
+    # `Authorization: Bearer <key>` or else `?token=<key>`, read before the body.
+    HEADER_OR_QUERY = "header_or_query"
+
+
 TRIGGER, ACKNOWLEDGE, RESOLVE = "trigger", "acknowledge", "resolve"
 ACTIONS = (TRIGGER, ACKNOWLEDGE, RESOLVE)
 
@@ -62,10 +82,13 @@ class IngestFormat:
     - `read`: the signals of one stored event of this source (the worker
       calls it; raises InvalidEvent);
     - `severity_mapping`: the sender's severities to P0-P3 where the
-      integration maps none of its own.
+      integration maps none of its own;
+    - `key_place`: where its senders put the integration key, as
+      incidents/ingest/auth.py's `request_key` reads it.
     """
 
     kind: str
     routes: tuple[tuple[str, str, str, str], ...]
     read: Callable[[AlertEvent], list[AlertSignal]]
     severity_mapping: dict[str, str] = field(default_factory=dict)
+    key_place: KeyPlace = KeyPlace.HEADER_OR_QUERY

@@ -18,15 +18,15 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from config.accesslog import KEY_PARAMETER
 from config.db import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
 from config.strict_json import JSONRefused, loads
 from incidents.exceptions import IngestQuotaExceededError
+from incidents.ingest import alertmanager, generic, pagerduty, vigil
 from incidents.ingest.alertmanager import group_hash, parse_webhook
-from incidents.ingest.auth import integration_for_key
+from incidents.ingest.auth import integration_for_key, request_key
 from incidents.ingest.generic import parse_generic
 from incidents.ingest.pagerduty import parse_change, parse_event
-from incidents.ingest.signals import TRIGGER, InvalidEvent
+from incidents.ingest.signals import TRIGGER, InvalidEvent, Refused
 from incidents.models import AlertEvent, Integration
 from incidents.services import (
     alert_event_record_for_counted_key,
@@ -40,12 +40,6 @@ from incidents.services import (
 Kind = Integration.Kind
 Source = AlertEvent.Source
 logger = logging.getLogger(__name__)
-
-
-class Refused(Exception):
-    def __init__(self, status: int, message: str, errors: list[str]) -> None:
-        super().__init__(message)
-        self.status, self.message, self.errors = status, message, errors
 
 
 def _answer(status: int, body: dict[str, Any]) -> HttpResponse:
@@ -83,19 +77,6 @@ def _read_json(request: HttpRequest) -> Any:
         return loads(raw, max_depth=settings.VIGIL_JSON_MAX_DEPTH)
     except JSONRefused as error:
         raise Refused(400, "Event object is invalid", [str(error)]) from None
-
-
-def _key_from_request(request: HttpRequest) -> str:
-    header = request.headers.get("Authorization", "")
-    scheme, _, credentials = header.partition(" ")
-    if scheme.lower() == "bearer" and credentials.strip():
-        return credentials.strip()
-    token = request.GET.get(KEY_PARAMETER, "")
-    if token:
-        return token
-    raise Refused(401, "Missing integration key", [
-        "send 'Authorization: Bearer <integration key>' or '?token=<integration key>'"
-    ])  # fmt: skip
 
 
 def _integration(key: str, kind: str) -> Integration:
@@ -197,21 +178,12 @@ def _throttled(error: IngestQuotaExceededError) -> HttpResponse:
     return response
 
 
-def _routing_key(body: Any) -> str:
-    if not isinstance(body, dict):
-        raise InvalidEvent(["the event must be a JSON object"])
-    key = body.get("routing_key")
-    if not isinstance(key, str) or not key.strip():
-        raise InvalidEvent(["'routing_key' is missing or blank"])
-    return key
-
-
 @_guarded
 @require_POST
 def pagerduty_enqueue(request: HttpRequest) -> HttpResponse:
     """PagerDuty Events API v2: trigger, acknowledge or resolve an alert."""
     body = _read_json(request)
-    key = _routing_key(body)
+    key = request_key(pagerduty.FORMAT, request, body)
     if body.get("event_action") == TRIGGER and not body.get("dedup_key"):
         body["dedup_key"] = uuid.uuid4().hex
     try:
@@ -235,7 +207,9 @@ def pagerduty_enqueue(request: HttpRequest) -> HttpResponse:
 def pagerduty_change(request: HttpRequest) -> HttpResponse:
     """PagerDuty change events: deploys and config pushes, for the record."""
     body = _read_json(request)
-    integration = _integration(_routing_key(body), Kind.PAGERDUTY)
+    integration = _integration(
+        request_key(pagerduty.FORMAT, request, body), Kind.PAGERDUTY
+    )
     summary, source, timestamp = parse_change(body)
     change_event_record(
         integration=integration,
@@ -251,7 +225,9 @@ def pagerduty_change(request: HttpRequest) -> HttpResponse:
 @require_POST
 def alertmanager_webhook(request: HttpRequest) -> HttpResponse:
     """Alertmanager webhook_configs receiver (payload version 4)."""
-    integration = _integration(_key_from_request(request), Kind.ALERTMANAGER)
+    integration = _integration(
+        request_key(alertmanager.FORMAT, request), Kind.ALERTMANAGER
+    )
     body = _read_json(request)
     if not isinstance(body, dict):
         raise InvalidEvent(
@@ -272,7 +248,7 @@ def alertmanager_webhook(request: HttpRequest) -> HttpResponse:
 @require_POST
 def generic_webhook(request: HttpRequest) -> HttpResponse:
     """Any JSON body, read through the integration's field mapping."""
-    integration = _integration(_key_from_request(request), Kind.GENERIC)
+    integration = _integration(request_key(generic.FORMAT, request), Kind.GENERIC)
     body = _read_json(request)
     signal = parse_generic(body, integration.field_mapping)
     dedup_key = signal.dedup_key or uuid.uuid4().hex
@@ -290,7 +266,7 @@ def generic_webhook(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def heartbeat(request: HttpRequest) -> HttpResponse:
     """A heartbeat ping: the job or host is alive. Any body is ignored."""
-    integration = _integration(_key_from_request(request), Kind.HEARTBEAT)
+    integration = _integration(request_key(vigil.HEARTBEAT, request), Kind.HEARTBEAT)
     with transaction.atomic():
         heartbeat_ping(integration=integration)
     return _answer(200, {"status": "success", "message": "Ping received"})
