@@ -155,8 +155,10 @@ def incident_timeline(*, incident: Incident) -> QuerySet[TimelineEvent]:
 
 
 def _no_hidden_incident(user: User) -> Q:
-    """Rows of no incident, or of one whose details `user` may see."""
-    return Q(incident__isnull=True) | details_visible_q(user, "incident__")
+    """Rows of no incident, or of one whose details `user` may see (an empty
+    condition, which ORs to nothing, when `user` sees every incident's)."""
+    visible = details_visible_q(user, "incident__")
+    return Q(incident__isnull=True) | visible if visible else Q()
 
 
 def incident_evidence(*, incident: Incident) -> QuerySet[EvidenceRecord]:

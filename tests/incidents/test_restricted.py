@@ -268,6 +268,23 @@ def test_alerts_and_deliveries_of_it_are_hidden_from_the_rest_of_the_team(
     assert SECRET not in str(deliveries)
 
 
+def test_a_superuser_lists_the_alerts_and_events_of_every_incident(
+    service, responder, restricted, django_user_model
+):
+    admin = django_user_model.objects.create_superuser("root", "root@example.com")
+    event = user_report_create(
+        service=service, title="Odd logins", description="", severity="", by=responder
+    )
+    ingest_process_task(event_id=event.pk)
+    client = api_client(admin)
+
+    alerts = client.get("/api/v1/alerts/").json()["results"]
+    events = client.get("/api/v1/alert-events/").json()["results"]
+
+    assert [a["incident"] for a in alerts] == [Alert.objects.get().incident.public_id]
+    assert [e["id"] for e in events] == [event.pk]
+
+
 # --- Admin ------------------------------------------------------------------
 
 
