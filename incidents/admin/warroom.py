@@ -28,7 +28,7 @@ from config.auth import request_actor
 from config.errors import VigilError
 from incidents import console, selectors, services
 from incidents.exceptions import IncidentError
-from incidents.lifecycle import allowed_next
+from incidents.lifecycle import OPEN_STATUSES, allowed_next
 from incidents.models import Incident, IncidentRole, SeverityLevel, TimelineEvent
 from incidents.runbook_selectors import external_contact_list
 
@@ -190,6 +190,32 @@ class WarRoomAdminMixin(admin.ModelAdmin):
             request=request,
         )
 
+    def _actions(self, request: HttpRequest, incident: Incident) -> str:
+        """The buttons and forms the incident's state allows: a closed or
+        cancelled incident keeps its severity and roles; paging is for an
+        open one."""
+        members = selectors.teammate_list(user=request.user).filter(
+            memberships__team=incident.service.team
+        )
+        return render_to_string(
+            "admin/incidents/incident/war_room_actions.html",
+            {
+                "incident": incident,
+                "back_to": reverse(
+                    "admin:incidents_incident_war_room", args=[incident.pk]
+                ),
+                "transitions": console.legal_transitions(incident),
+                "may_acknowledge": incident.status == S.TRIGGERED,
+                "may_cancel": S.CANCELLED in allowed_next(incident.status),
+                "may_manage": incident.status not in (S.CLOSED, S.CANCELLED),
+                "is_open": incident.status in OPEN_STATUSES,
+                "severities": selectors.severity_list(),
+                "roles": IncidentRole.choices,
+                "members": [(m.pk, console.user_name(m)) for m in members],
+            },
+            request=request,
+        )
+
     def _entries(self, request: HttpRequest, incident: Incident, after: int) -> list:
         return [
             {
@@ -204,9 +230,6 @@ class WarRoomAdminMixin(admin.ModelAdmin):
     def war_room_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         incident = self._incident(request, pk)
         here = reverse("admin:incidents_incident_war_room", args=[pk])
-        members = selectors.teammate_list(user=request.user).filter(
-            memberships__team=incident.service.team
-        )
         context = {
             **self.admin_site.each_context(request),
             "is_nav_sidebar_enabled": False,  # the room goes to the console
@@ -217,12 +240,7 @@ class WarRoomAdminMixin(admin.ModelAdmin):
             "header": self._header(request, incident),
             "entries": self._entries(request, incident, 0),
             "has_change_permission": self.has_change_permission(request, incident),
-            "transitions": console.legal_transitions(incident),
-            "may_acknowledge": incident.status == S.TRIGGERED,
-            "may_cancel": S.CANCELLED in allowed_next(incident.status),
-            "severities": selectors.severity_list(),
-            "roles": IncidentRole.choices,
-            "members": [(m.pk, console.user_name(m)) for m in members],
+            "actions": self._actions(request, incident),
             "note_kinds": TimelineEvent.NoteKind.choices,
             "verification": self.verification(incident),  # type: ignore[attr-defined]
             "response_checklist": self.response_checklist(incident),  # type: ignore[attr-defined]

@@ -69,3 +69,21 @@ def test_the_escalation_app_adds_its_panel_and_button_to_the_war_room(
     assert "⚑" in page  # the mark the incident core registered for "declared"
     page = act(client, incident, verb="escalate")
     assert f"{incident.service} has no escalation policy to climb" in page
+
+
+@pytest.mark.parametrize("status", ["closed", "cancelled"])
+def test_a_finished_incident_offers_no_severity_assign_or_page_form(
+    responder, incident, status
+):
+    client = staff_client(responder)
+    page = client.get(war_room(incident)).content.decode()
+    assert 'id="severity-form"' in page
+    assert 'id="role-form"' in page
+    assert 'id="responder-form"' in page
+    Incident.objects.filter(pk=incident.pk).update(status=status)
+    page = client.get(war_room(incident)).content.decode()
+    assert 'id="severity-form"' not in page
+    assert 'id="role-form"' not in page
+    assert 'id="responder-form"' not in page
+    assert 'data-verb="escalate"' not in page
+    assert 'id="note-form"' in page  # a note may still be added
