@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib.auth.models import User
 from django.utils import timezone
@@ -138,24 +139,36 @@ class Entry:
     message: str
     details: list[tuple[str, Any]]
     links: list[tuple[str, str]]
-    images: list[tuple[str, str]]
+    images: list[tuple[str, str, str]]  # alt, src, where it links
+
+
+def _web_url(value: Any, schemes: tuple[str, ...] = ("http", "https")) -> str:
+    """`value` where it is a web address of one of `schemes`, else ""."""
+    url = urlsplit(str(value or ""))
+    return url.geturl() if url.scheme in schemes and url.netloc else ""
 
 
 def _alert_details(data: dict[str, Any]) -> tuple[list[Any], list[Any], list[Any]]:
-    """Custom details, links and images of an alert's payload, where it has them."""
+    """Custom details, links and images of an alert's payload, where it has
+    them. An image shows when it is served over https (what the war room's
+    page lets the browser load); one over plain http stays a link."""
     payload = data.get("payload") if isinstance(data.get("payload"), dict) else data
     custom = payload.get("custom_details") if isinstance(payload, dict) else None
     details = list(custom.items())[:20] if isinstance(custom, dict) else []
     links = [
-        (str(link.get("text") or link.get("href")), str(link["href"]))
+        (str(link.get("text") or link.get("href")), _web_url(link.get("href")))
         for link in data.get("links", []) or []
-        if isinstance(link, dict) and str(link.get("href", "")).startswith("http")
+        if isinstance(link, dict) and _web_url(link.get("href"))
     ]
-    images = [
-        (str(image.get("alt") or ""), str(image["src"]))
-        for image in data.get("images", []) or []
-        if isinstance(image, dict) and str(image.get("src", "")).startswith("https")
-    ]
+    images = []
+    for image in data.get("images", []) or []:
+        if not isinstance(image, dict):
+            continue
+        alt, src = str(image.get("alt") or ""), image.get("src")
+        if _web_url(src, ("https",)):
+            images.append((alt, _web_url(src), _web_url(image.get("href"))))
+        elif _web_url(src):
+            links.append((alt or _web_url(src), _web_url(src)))
     return details, links, images
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from csp.decorators import csp_update
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
@@ -21,6 +22,7 @@ from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
 
 from config.admin_actions import redirect_back
@@ -33,6 +35,9 @@ from incidents.models import Incident, IncidentRole, SeverityLevel, TimelineEven
 from incidents.runbook_selectors import external_contact_list
 
 S = Incident.Status
+# Alerts' payloads link images from the monitoring tools: the war room (and
+# only it) lets the browser load images over https.
+ALERT_IMAGES = {"img-src": ["https:"]}
 SCOPES = {"mine": "Mine", "teams": "My teams", "all": "All open"}
 
 
@@ -227,6 +232,7 @@ class WarRoomAdminMixin(admin.ModelAdmin):
             for entry in console.timeline(incident, after)
         ]
 
+    @method_decorator(csp_update(ALERT_IMAGES))
     def war_room_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         incident = self._incident(request, pk)
         here = reverse("admin:incidents_incident_war_room", args=[pk])

@@ -8,8 +8,11 @@ import pytest
 from django.test import Client
 
 from incidents.models import Incident
+from incidents.services import integration_create
+from incidents.tasks import ingest_process_task
 from tests.conftest import staff_client
 from tests.factories import ServiceFactory, TeamFactory, declare
+from tests.incidents.ingest_helpers import fixture, post_json
 
 pytestmark = pytest.mark.django_db
 
@@ -87,3 +90,49 @@ def test_a_finished_incident_offers_no_severity_assign_or_page_form(
     assert 'id="responder-form"' not in page
     assert 'data-verb="escalate"' not in page
     assert 'id="note-form"' in page  # a note may still be added
+
+
+def alert_images(service, images: list[dict]) -> Incident:
+    """An incident opened by a PagerDuty alert whose payload carries `images`."""
+    integration, key = integration_create(name="PD", kind="pagerduty", service=service)
+    body = fixture("pagerduty-trigger.json")
+    body.update(routing_key=key, images=images)
+    assert post_json("/v2/enqueue", body).status_code == 202
+    ingest_process_task(integration_id=integration.pk)
+    return Incident.objects.get(service=service)
+
+
+def test_alert_images_show_as_images_in_the_war_room_only(responder, service):
+    incident = alert_images(
+        service,
+        [
+            {
+                "src": "https://chart.example/x.png",
+                "href": "https://x.example",
+                "alt": "cpu",
+            },
+            {"src": "http://plain.example/y.png", "alt": "disk"},
+            {"src": "javascript:alert(1)", "alt": "evil"},
+        ],
+    )
+    client = staff_client(responder)
+    answer = client.get(war_room(incident))
+    page = answer.content.decode()
+    assert (
+        '<a href="https://x.example" rel="noopener noreferrer">'
+        '<img src="https://chart.example/x.png" alt="cpu" '
+        'referrerpolicy="no-referrer" loading="lazy"></a>'
+    ) in page
+    assert (
+        '<a href="http://plain.example/y.png" rel="noopener noreferrer">disk</a>'
+        in page
+    )
+    assert "javascript:" not in page
+    assert "img-src 'self' data: https:;" in answer["Content-Security-Policy"]
+    for elsewhere in (
+        f"/admin/incidents/incident/{incident.pk}/change/",
+        "/admin/incidents/incident/board/",
+        "/admin/",
+    ):
+        policy = client.get(elsewhere)["Content-Security-Policy"]
+        assert "img-src 'self' data:;" in policy, elsewhere
