@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,7 +19,13 @@ from django.utils import timezone
 
 from incidents import selectors
 from incidents.lifecycle import OPEN_STATUSES, allowed_next
-from incidents.models import AlertEvent, Incident, IncidentRole, TimelineEvent
+from incidents.models import (
+    AlertEvent,
+    Incident,
+    IncidentRole,
+    PostIncidentReview,
+    TimelineEvent,
+)
 from incidents.timeline import timeline_kind_icon, timeline_kind_label
 from incidents.timeline_kinds import ALERT_ATTACHED, NOTE
 
@@ -69,19 +75,14 @@ def sla_clocks(incident: Incident) -> list[Clock]:
     ]
     resolve = start + severity.resolve_target if severity.resolve_target else None
     clocks.append(Clock("Resolve by", resolve, incident.resolved_at))
-    if incident.status in OPEN_STATUSES:
-        clocks.append(Clock("Next update due", next_update_due(incident)))
+    if incident.status in OPEN_STATUSES:  # the communication clock
+        clocks.append(Clock("Next update due", incident.next_update_due_at))
     return clocks
 
 
-def next_update_due(incident: Incident) -> datetime | None:
-    """When the next status update is promised: the last update's promise,
-    else the severity's cadence from detection."""
-    last = incident.status_updates.order_by("-posted_at", "-id").first()
-    if last is not None:
-        return last.next_update_due_at
-    cadence: timedelta | None = incident.severity.update_cadence
-    return incident.detected_at + cadence if cadence else None
+def review(incident: Incident) -> PostIncidentReview | None:
+    """The incident's post-incident review, once it has one."""
+    return PostIncidentReview.objects.filter(incident=incident.pk).first()
 
 
 def roles(incident: Incident) -> list[tuple[str, str, User | None]]:

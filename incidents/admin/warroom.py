@@ -31,8 +31,15 @@ from config.errors import VigilError
 from incidents import console, selectors, services
 from incidents.exceptions import IncidentError
 from incidents.lifecycle import OPEN_STATUSES, allowed_next
-from incidents.models import Incident, IncidentRole, SeverityLevel, TimelineEvent
+from incidents.models import (
+    Incident,
+    IncidentRole,
+    SeverityLevel,
+    StatusUpdate,
+    TimelineEvent,
+)
 from incidents.runbook_selectors import external_contact_list
+from incidents.services.status_updates import status_update_post
 
 S = Incident.Status
 # Alerts' payloads link images from the monitoring tools: the war room (and
@@ -132,6 +139,19 @@ def _note(request: HttpRequest, incident: Incident, by: User) -> str:
     return "Added to the timeline"
 
 
+def _status_update(request: HttpRequest, incident: Incident, by: User) -> str:
+    update = status_update_post(
+        incident=incident,
+        actor=by,
+        text=str(request.POST.get("text", "")),
+        impact=str(request.POST.get("impact", "")),
+        next_steps=str(request.POST.get("next_steps", "")),
+        audience=str(request.POST.get("audience", "")),
+        via="admin",
+    )
+    return f"Posted the status update to the {update.audience} audience"
+
+
 ACTS: dict[str, Act] = {
     "acknowledge": _acknowledge,
     "transition": _transition,
@@ -139,6 +159,7 @@ ACTS: dict[str, Act] = {
     "severity": _severity_change,
     "role": _role,
     "note": _note,
+    "status_update": _status_update,
 }
 
 
@@ -191,6 +212,7 @@ class WarRoomAdminMixin(admin.ModelAdmin):
                 "clocks": console.sla_clocks(incident),
                 "roles": console.roles(incident),
                 "paging": console.paging(incident),
+                "review": console.review(incident),
             },
             request=request,
         )
@@ -217,6 +239,7 @@ class WarRoomAdminMixin(admin.ModelAdmin):
                 "severities": selectors.severity_list(),
                 "roles": IncidentRole.choices,
                 "members": [(m.pk, console.user_name(m)) for m in members],
+                "audiences": StatusUpdate.Audience.choices,
             },
             request=request,
         )

@@ -4,11 +4,15 @@ sees only their own teams."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.test import Client
 
 from incidents.models import Incident
 from incidents.services import integration_create
+from incidents.services.reviews import review_decide
 from incidents.tasks import ingest_process_task
 from tests.conftest import staff_client
 from tests.factories import ServiceFactory, TeamFactory, declare
@@ -89,6 +93,7 @@ def test_a_finished_incident_offers_no_severity_assign_or_page_form(
     assert 'id="role-form"' not in page
     assert 'id="responder-form"' not in page
     assert 'data-verb="escalate"' not in page
+    assert 'id="status-update-form"' not in page  # reopen to post one
     assert 'id="note-form"' in page  # a note may still be added
 
 
@@ -136,3 +141,58 @@ def test_alert_images_show_as_images_in_the_war_room_only(responder, service):
     ):
         policy = client.get(elsewhere)["Content-Security-Policy"]
         assert "img-src 'self' data:;" in policy, elsewhere
+
+
+def test_a_status_update_is_posted_from_the_war_room(responder, incident):
+    client = staff_client(responder)
+    assert 'id="status-update-form"' in client.get(war_room(incident)).content.decode()
+    posted = incident.status_updates.count()  # the declaration's own
+    page = act(client, incident, verb="status_update", text=" ", audience="internal")
+    assert "A status update needs text" in page
+    assert incident.status_updates.count() == posted
+    page = act(
+        client,
+        incident,
+        verb="status_update",
+        text="Failing over to the replica",
+        impact="Checkout is slow",
+        next_steps="Watch the replica",
+        audience="internal",
+    )
+    assert "Posted the status update to the internal audience" in page
+    assert incident.status_updates.count() == posted + 1
+    update = incident.status_updates.latest("id")
+    assert (update.text, update.impact, update.next_steps) == (
+        "Failing over to the replica",
+        "Checkout is slow",
+        "Watch the replica",
+    )
+    incident.refresh_from_db()
+    assert incident.next_update_due_at == update.next_update_due_at
+    due = incident.next_update_due_at.isoformat()
+    assert f'<dt>Next update due</dt><dd><time datetime="{due}"' in page
+
+
+def test_the_header_turns_the_next_update_red_once_it_is_overdue(responder, incident):
+    client = staff_client(responder)
+    due = incident.next_update_due_at
+    assert due is not None
+    overdue = '<div class="clock clock-breached"><dt>Next update due</dt>'
+    with time_machine.travel(due - timedelta(minutes=1)):
+        page = client.get(war_room(incident)).content.decode()
+    assert '<div class="clock clock-running"><dt>Next update due</dt>' in page
+    with time_machine.travel(due + timedelta(minutes=1)):
+        page = client.get(war_room(incident)).content.decode()
+    assert overdue in page
+
+
+def test_the_header_links_the_post_incident_review_once_there_is_one(
+    responder, incident
+):
+    client = staff_client(responder)
+    assert 'id="review-link"' not in client.get(war_room(incident)).content.decode()
+    review = review_decide(incident=incident, by=responder, via="admin")
+    assert review is not None
+    page = client.get(war_room(incident)).content.decode()
+    link = f'href="/admin/incidents/postincidentreview/{review.pk}/change/"'
+    assert f'{link} id="review-link"' in page
