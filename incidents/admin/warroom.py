@@ -284,12 +284,17 @@ class WarRoomAdminMixin(admin.ModelAdmin):
         )
 
     def war_room_live(self, request: HttpRequest, pk: int) -> JsonResponse:
+        """What is new since event `after`; and, when the status is no longer
+        the `status` the page shows, the actions that status allows."""
         incident = self._incident(request, pk)
         after = str(request.GET.get("after", "0"))
+        moved = request.GET.get("status") != incident.status
+        may_act = moved and self.has_change_permission(request, incident)
         return JsonResponse(
             {
                 "header": self._header(request, incident),
                 "status": incident.status,
+                "actions": self._actions(request, incident) if may_act else None,
                 "entries": self._entries(
                     request, incident, int(after) if after.isdigit() else 0
                 ),
