@@ -10,15 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib.auth.models import User
 from django.utils import timezone
 
 from incidents import selectors
 from incidents.lifecycle import OPEN_STATUSES, allowed_next
-from incidents.models import AlertEvent, Incident, IncidentRole, TimelineEvent
+from incidents.models import (
+    AlertEvent,
+    Incident,
+    IncidentRole,
+    PostIncidentReview,
+    TimelineEvent,
+)
 from incidents.timeline import timeline_kind_icon, timeline_kind_label
 from incidents.timeline_kinds import ALERT_ATTACHED, NOTE
 
@@ -68,19 +75,14 @@ def sla_clocks(incident: Incident) -> list[Clock]:
     ]
     resolve = start + severity.resolve_target if severity.resolve_target else None
     clocks.append(Clock("Resolve by", resolve, incident.resolved_at))
-    if incident.status in OPEN_STATUSES:
-        clocks.append(Clock("Next update due", next_update_due(incident)))
+    if incident.status in OPEN_STATUSES:  # the communication clock
+        clocks.append(Clock("Next update due", incident.next_update_due_at))
     return clocks
 
 
-def next_update_due(incident: Incident) -> datetime | None:
-    """When the next status update is promised: the last update's promise,
-    else the severity's cadence from detection."""
-    last = incident.status_updates.order_by("-posted_at", "-id").first()
-    if last is not None:
-        return last.next_update_due_at
-    cadence: timedelta | None = incident.severity.update_cadence
-    return incident.detected_at + cadence if cadence else None
+def review(incident: Incident) -> PostIncidentReview | None:
+    """The incident's post-incident review, once it has one."""
+    return PostIncidentReview.objects.filter(incident=incident.pk).first()
 
 
 def roles(incident: Incident) -> list[tuple[str, str, User | None]]:
@@ -138,24 +140,36 @@ class Entry:
     message: str
     details: list[tuple[str, Any]]
     links: list[tuple[str, str]]
-    images: list[tuple[str, str]]
+    images: list[tuple[str, str, str]]  # alt, src, where it links
+
+
+def _web_url(value: Any, schemes: tuple[str, ...] = ("http", "https")) -> str:
+    """`value` where it is a web address of one of `schemes`, else ""."""
+    url = urlsplit(str(value or ""))
+    return url.geturl() if url.scheme in schemes and url.netloc else ""
 
 
 def _alert_details(data: dict[str, Any]) -> tuple[list[Any], list[Any], list[Any]]:
-    """Custom details, links and images of an alert's payload, where it has them."""
+    """Custom details, links and images of an alert's payload, where it has
+    them. An image shows when it is served over https (what the war room's
+    page lets the browser load); one over plain http stays a link."""
     payload = data.get("payload") if isinstance(data.get("payload"), dict) else data
     custom = payload.get("custom_details") if isinstance(payload, dict) else None
     details = list(custom.items())[:20] if isinstance(custom, dict) else []
     links = [
-        (str(link.get("text") or link.get("href")), str(link["href"]))
+        (str(link.get("text") or link.get("href")), _web_url(link.get("href")))
         for link in data.get("links", []) or []
-        if isinstance(link, dict) and str(link.get("href", "")).startswith("http")
+        if isinstance(link, dict) and _web_url(link.get("href"))
     ]
-    images = [
-        (str(image.get("alt") or ""), str(image["src"]))
-        for image in data.get("images", []) or []
-        if isinstance(image, dict) and str(image.get("src", "")).startswith("https")
-    ]
+    images = []
+    for image in data.get("images", []) or []:
+        if not isinstance(image, dict):
+            continue
+        alt, src = str(image.get("alt") or ""), image.get("src")
+        if _web_url(src, ("https",)):
+            images.append((alt, _web_url(src), _web_url(image.get("href"))))
+        elif _web_url(src):
+            links.append((alt or _web_url(src), _web_url(src)))
     return details, links, images
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from csp.decorators import csp_update
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
@@ -21,6 +22,7 @@ from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
 
 from config.admin_actions import redirect_back
@@ -28,11 +30,21 @@ from config.auth import request_actor
 from config.errors import VigilError
 from incidents import console, selectors, services
 from incidents.exceptions import IncidentError
-from incidents.lifecycle import allowed_next
-from incidents.models import Incident, IncidentRole, SeverityLevel, TimelineEvent
+from incidents.lifecycle import OPEN_STATUSES, allowed_next
+from incidents.models import (
+    Incident,
+    IncidentRole,
+    SeverityLevel,
+    StatusUpdate,
+    TimelineEvent,
+)
 from incidents.runbook_selectors import external_contact_list
+from incidents.services.status_updates import status_update_post
 
 S = Incident.Status
+# Alerts' payloads link images from the monitoring tools: the war room (and
+# only it) lets the browser load images over https.
+ALERT_IMAGES = {"img-src": ["https:"]}
 SCOPES = {"mine": "Mine", "teams": "My teams", "all": "All open"}
 
 
@@ -127,6 +139,19 @@ def _note(request: HttpRequest, incident: Incident, by: User) -> str:
     return "Added to the timeline"
 
 
+def _status_update(request: HttpRequest, incident: Incident, by: User) -> str:
+    update = status_update_post(
+        incident=incident,
+        actor=by,
+        text=str(request.POST.get("text", "")),
+        impact=str(request.POST.get("impact", "")),
+        next_steps=str(request.POST.get("next_steps", "")),
+        audience=str(request.POST.get("audience", "")),
+        via="admin",
+    )
+    return f"Posted the status update to the {update.audience} audience"
+
+
 ACTS: dict[str, Act] = {
     "acknowledge": _acknowledge,
     "transition": _transition,
@@ -134,6 +159,7 @@ ACTS: dict[str, Act] = {
     "severity": _severity_change,
     "role": _role,
     "note": _note,
+    "status_update": _status_update,
 }
 
 
@@ -186,6 +212,34 @@ class WarRoomAdminMixin(admin.ModelAdmin):
                 "clocks": console.sla_clocks(incident),
                 "roles": console.roles(incident),
                 "paging": console.paging(incident),
+                "review": console.review(incident),
+            },
+            request=request,
+        )
+
+    def _actions(self, request: HttpRequest, incident: Incident) -> str:
+        """The buttons and forms the incident's state allows: a closed or
+        cancelled incident keeps its severity and roles; paging is for an
+        open one."""
+        members = selectors.teammate_list(user=request.user).filter(
+            memberships__team=incident.service.team
+        )
+        return render_to_string(
+            "admin/incidents/incident/war_room_actions.html",
+            {
+                "incident": incident,
+                "back_to": reverse(
+                    "admin:incidents_incident_war_room", args=[incident.pk]
+                ),
+                "transitions": console.legal_transitions(incident),
+                "may_acknowledge": incident.status == S.TRIGGERED,
+                "may_cancel": S.CANCELLED in allowed_next(incident.status),
+                "may_manage": incident.status not in (S.CLOSED, S.CANCELLED),
+                "is_open": incident.status in OPEN_STATUSES,
+                "severities": selectors.severity_list(),
+                "roles": IncidentRole.choices,
+                "members": [(m.pk, console.user_name(m)) for m in members],
+                "audiences": StatusUpdate.Audience.choices,
             },
             request=request,
         )
@@ -201,12 +255,10 @@ class WarRoomAdminMixin(admin.ModelAdmin):
             for entry in console.timeline(incident, after)
         ]
 
+    @method_decorator(csp_update(ALERT_IMAGES))
     def war_room_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         incident = self._incident(request, pk)
         here = reverse("admin:incidents_incident_war_room", args=[pk])
-        members = selectors.teammate_list(user=request.user).filter(
-            memberships__team=incident.service.team
-        )
         context = {
             **self.admin_site.each_context(request),
             "is_nav_sidebar_enabled": False,  # the room goes to the console
@@ -217,12 +269,7 @@ class WarRoomAdminMixin(admin.ModelAdmin):
             "header": self._header(request, incident),
             "entries": self._entries(request, incident, 0),
             "has_change_permission": self.has_change_permission(request, incident),
-            "transitions": console.legal_transitions(incident),
-            "may_acknowledge": incident.status == S.TRIGGERED,
-            "may_cancel": S.CANCELLED in allowed_next(incident.status),
-            "severities": selectors.severity_list(),
-            "roles": IncidentRole.choices,
-            "members": [(m.pk, console.user_name(m)) for m in members],
+            "actions": self._actions(request, incident),
             "note_kinds": TimelineEvent.NoteKind.choices,
             "verification": self.verification(incident),  # type: ignore[attr-defined]
             "response_checklist": self.response_checklist(incident),  # type: ignore[attr-defined]
@@ -237,12 +284,17 @@ class WarRoomAdminMixin(admin.ModelAdmin):
         )
 
     def war_room_live(self, request: HttpRequest, pk: int) -> JsonResponse:
+        """What is new since event `after`; and, when the status is no longer
+        the `status` the page shows, the actions that status allows."""
         incident = self._incident(request, pk)
         after = str(request.GET.get("after", "0"))
+        moved = request.GET.get("status") != incident.status
+        may_act = moved and self.has_change_permission(request, incident)
         return JsonResponse(
             {
                 "header": self._header(request, incident),
                 "status": incident.status,
+                "actions": self._actions(request, incident) if may_act else None,
                 "entries": self._entries(
                     request, incident, int(after) if after.isdigit() else 0
                 ),

@@ -167,6 +167,15 @@ def test_an_alert_a_worker_commits_appears_on_the_open_war_room_within_a_second(
     incident = incident_titled(api, "Disk almost full on db-1")
     open_war_room(browser, console, incident["public_id"])
     assert "/var 97% full" in browser.find_element(By.ID, "timeline").text
+
+    # Someone else acknowledges it: the buttons follow the new status.
+    browser.find_element(By.CSS_SELECTOR, "#war-room-actions [data-verb=acknowledge]")
+    public_id = incident["public_id"]
+    assert api.post(f"/api/v1/incidents/{public_id}/acknowledge/").status_code == 200
+    seen_at(browser, "#war-room-actions button[data-to=triggered]")  # un-acknowledge
+    assert not browser.find_elements(
+        By.CSS_SELECTOR, "#war-room-actions [data-verb=acknowledge]"
+    )
     before = len(browser.find_elements(By.CSS_SELECTOR, "#timeline li.entry"))
 
     enqueue(console, key, "resolve", "Disk almost full on db-1")

@@ -45,10 +45,16 @@
   function warRoom(page) {
     var list = document.getElementById("timeline");
     var header = document.getElementById("war-room-header");
+    var actions = document.getElementById("war-room-actions");
     return function (data) {
       header.innerHTML = data.header;
       localize(header);
       data.entries.forEach(function (entry) { insertEntry(list, entry); });
+      // Someone else moved the incident: offer what its new status allows.
+      if (actions && data.actions !== null) {
+        actions.innerHTML = data.actions;
+        actions.dataset.status = data.status;
+      }
     };
   }
 
@@ -72,6 +78,8 @@
       var url = page.dataset.liveUrl;
       var list = document.getElementById("timeline");
       if (list) { url += (url.indexOf("?") < 0 ? "?" : "&") + "after=" + lastId(list); }
+      var actions = document.getElementById("war-room-actions");
+      if (actions) { url += "&status=" + encodeURIComponent(actions.dataset.status); }
       fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
         .then(function (answer) { return answer.ok ? answer.json() : null; })
         .then(function (data) { if (data) { apply(data); } })
