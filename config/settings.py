@@ -281,12 +281,15 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "IncidentStatusEnum": "incidents.models.Incident.Status",
         "StatusUpdateAudienceEnum": "incidents.models.StatusUpdate.Audience",
+        "ReviewStateEnum": "incidents.models.reviews.PostIncidentReview.State",
+        "ActionItemStatusEnum": "incidents.models.reviews.ActionItem.Status",
         "IntegrationKindEnum": "incidents.models.Integration.Kind",
         "TimelineKindEnum": "incidents.timeline.timeline_kind_choices",
         "ContactKindEnum": "notifications.models.Kind",
         "ChannelKindEnum": "notifications.models.CHANNEL_KINDS",
         # Named here, or the shifts' `source` choices would rename this one.
         "SourceEnum": "incidents.models.AlertEvent.Source",
+        "EscalationStateEnum": "escalation.models.Escalation.State",
         "WeekdayEnum": "escalation.models.Weekday",
         "ShiftUnitEnum": "escalation.models.ShiftUnit",
         "ShiftSourceEnum": "escalation.serializers.schedules.SHIFT_SOURCES",
