@@ -140,10 +140,8 @@ class VigilCollector(Collector):
                 connection.ensure_connection(
                     max_retries=1, timeout=BROKER_TIMEOUT_SECONDS
                 )
-                channel: Any = connection.default_channel
                 for name in QUEUES:
-                    declared = channel.queue_declare(queue=name, passive=True)
-                    depth.add_metric([name], declared.message_count)
+                    depth.add_metric([name], _queue_depth(connection, name))
         except Exception as error:
             logger.warning("queue depths not read from the broker: %s", error)
         return depth
@@ -170,3 +168,18 @@ class VigilCollector(Collector):
 
 REGISTRY = CollectorRegistry(auto_describe=False)
 REGISTRY.register(VigilCollector())
+
+
+def _queue_depth(connection: Any, name: str) -> int:
+    """Messages waiting in queue `name`; 0 for a queue nobody has declared
+    yet (asking for it closes the channel, so each queue gets its own)."""
+    channel = connection.channel()
+    try:
+        return int(channel.queue_declare(queue=name, passive=True).message_count)
+    except connection.channel_errors:
+        return 0
+    finally:
+        try:
+            channel.close()
+        except connection.channel_errors + connection.connection_errors:
+            pass  # already closed by the broker's refusal

@@ -14,7 +14,17 @@ from incidents.selectors import service_list, team_list, teammate_list
 User = get_user_model()
 
 
-class VisibleTeamField(serializers.SlugRelatedField[Team]):
+class _VisibleSlugField(serializers.SlugRelatedField[Any]):
+    """A lookup by slug that refuses, as invalid, what no row can hold: a NUL
+    character (PostgreSQL would answer the query with an error, not a miss)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str) and "\x00" in data:
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class VisibleTeamField(_VisibleSlugField):
     """A team given by slug, among the caller's teams."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -26,7 +36,7 @@ class VisibleTeamField(serializers.SlugRelatedField[Team]):
         return team_list(user=self.context["request"].user)
 
 
-class VisibleUserField(serializers.SlugRelatedField[Any]):
+class VisibleUserField(_VisibleSlugField):
     """A user given by username, among those `among` returns for the caller
     (by default the active members of the caller's teams): anyone else is
     "does not exist", as a username nobody has."""
@@ -39,7 +49,7 @@ class VisibleUserField(serializers.SlugRelatedField[Any]):
         return self.among(user=self.context["request"].user)
 
 
-class VisibleServiceField(serializers.SlugRelatedField[Service]):
+class VisibleServiceField(_VisibleSlugField):
     """A service given by slug, among the services of the caller's teams."""
 
     def __init__(self, **kwargs: Any) -> None:

@@ -173,6 +173,8 @@ def test_naming_another_teams_service_or_team_is_a_400(service, outsider):
         {"since": "yesterday"},
         {"since": "2026-03-10T00:00:00Z", "until": "2026-03-09T00:00:00Z"},
         {"drills": "maybe"},
+        {"service": "web\x00site"},
+        {"team": "plat\x00form"},
     ],
 )
 def test_bad_filters_are_a_400_naming_the_parameter(api, query):
