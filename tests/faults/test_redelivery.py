@@ -569,7 +569,9 @@ def deliveries_left_sending(world: World) -> Case:
             notes.count("recovered") == 1
             for notes in rows.values_list("notes", flat=True)
         )
-        assert sorted(results) == ["0", "2"]
+        # Both stuck rows recovered once between the two copies, whichever
+        # copy claimed which (running together, each may take one).
+        assert sum(map(int, results)) == 2
         sent = {f"/c{i}": len(world.receiver.requests_to(f"/c{i}")) for i in range(3)}
         # The page and #c0 were sent again; #c1 and #c2 only reported.
         assert world.pages() == {"responder": 2, "lead": 0}
