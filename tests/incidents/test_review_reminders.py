@@ -14,6 +14,7 @@ import pytest
 import time_machine
 from django.contrib.auth.models import User
 from django.core import mail
+from icalendar import Calendar
 
 from incidents.models import (
     Incident,
@@ -209,9 +210,14 @@ def test_scheduling_the_meeting_mails_an_invitation_to_the_responders(world):
     (name, content, mimetype) = mail.outbox[0].attachments[0]
     assert name == "invite.ics"
     assert mimetype.startswith("text/calendar")
-    assert "METHOD:REQUEST" in content
-    assert "DTSTART:20261127T150000Z" in content
-    assert "mailto:lead@example.com" in content
+    invite = Calendar.from_ical(content)
+    (meeting,) = invite.walk("VEVENT")
+    assert invite["METHOD"] == "REQUEST"
+    assert meeting.decoded("DTSTART") == at
+    assert sorted(str(a) for a in meeting.get("ATTENDEE")) == [
+        "mailto:ic@example.com",
+        "mailto:lead@example.com",
+    ]
     world.review.refresh_from_db()
     assert world.review.meeting_at == at
     assert sorted(u.username for u in world.review.attendees.all()) == ["ic", "lead"]
