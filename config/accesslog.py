@@ -3,8 +3,9 @@
 Three kinds of secret travel in URLs: an integration key sent as `?token=`
 by a sender that cannot set headers (never to be logged), the token of a
 calendar feed, and the token of an acknowledge/resolve link in a page
-(`/respond/<token>/`, which acts as the person paged); the last two are
-their paths. gunicorn (config/gunicorn.py)
+(`/respond/<token>/`, which acts as the person paged) or of a
+contact-method test's confirm link (`/contact-test/<token>/`); the last
+ones are their paths. gunicorn (config/gunicorn.py)
 and uvicorn (config/asgi.py) log every request's URL; both pass it through
 `redact()` first. Django logs the path of every 4xx and 5xx answer
 ("Not Found: <path>"); settings.LOGGING passes those through
@@ -23,11 +24,12 @@ REDACTED = "[redacted]"
 KEY_PARAMETER = "token"
 # Calendar feeds: escalation/urls.py, ical_urlpatterns.
 _FEED = re.compile(r"^(/ical/(?:schedules|users)/)[^/?]+(\.ics)$")
-# Acknowledge/resolve links: config/urls.py, "respond". The token is signed
+# Acknowledge/resolve links and contact-test confirm links: config/urls.py,
+# "respond" and "contact-test-confirm". The token is signed
 # data (URL-safe base64 and colons), so it ends at the first character that
 # cannot be part of it, wherever the path is quoted (a log line, a JSON body,
 # whose encoder may have escaped the slashes).
-_RESPOND = re.compile(r"(\\?/respond\\?/)[A-Za-z0-9_.:%-]+")
+_RESPOND = re.compile(r"(\\?/(?:respond|contact-test)\\?/)[A-Za-z0-9_.:%-]+")
 
 
 def redact(target: str) -> str:
@@ -41,8 +43,8 @@ def redact_path(path: str) -> str:
 
 
 def redact_links(text: str) -> str:
-    """Return `text` with the token of every acknowledge/resolve link in it
-    (a path, a full URL, a message body) replaced."""
+    """Return `text` with the token of every acknowledge/resolve or confirm
+    link in it (a path, a full URL, a message body) replaced."""
     return _RESPOND.sub(rf"\g<1>{REDACTED}", text)
 
 

@@ -142,6 +142,18 @@ app.conf.beat_schedule = {
         "task": "notifications.tasks.deliveries_recover_task",
         "schedule": 30.0,
     },
+    # The quarterly contact-method test: the quarter's round starts on its
+    # first day at VIGIL_CONTACT_TEST_HOUR (once: its key is the quarter), and
+    # the sweep reminds, then reports to team leads, unconfirmed tests. Both
+    # are hours apart: a quarter of an hour late is on time.
+    "contact-tests-start": {
+        "task": "notifications.tasks.contact_tests_start_task",
+        "schedule": 900.0,
+    },
+    "contact-tests-sweep": {
+        "task": "notifications.tasks.contact_tests_sweep_task",
+        "schedule": 900.0,
+    },
     # Each worker that runs this records its heartbeat; Prometheus reads how
     # long ago the last one was (vigil_worker_heartbeat_age_seconds).
     "worker-heartbeat": {

@@ -418,6 +418,18 @@ VIGIL_MAX_UNVERIFIED_CONTACT_METHODS = env_int(
 VIGIL_VERIFICATION_SENDS_PER_HOUR = env_int(
     "VIGIL_VERIFICATION_SENDS_PER_HOUR", 10, minimum=1
 )
+# The quarterly contact-method test (docs/contact-tests.md): a round starts on
+# the quarter's first day at this local hour (or at the first sweep after);
+# a test left unconfirmed this many hours is sent again as a reminder, and
+# this many hours after the reminder it is reported to the person's team
+# leads.
+VIGIL_CONTACT_TEST_HOUR = env_int("VIGIL_CONTACT_TEST_HOUR", 10, minimum=0, maximum=23)
+VIGIL_CONTACT_TEST_REMIND_HOURS = env_int(
+    "VIGIL_CONTACT_TEST_REMIND_HOURS", 72, minimum=1
+)
+VIGIL_CONTACT_TEST_REPORT_HOURS = env_int(
+    "VIGIL_CONTACT_TEST_REPORT_HOURS", 72, minimum=1
+)
 # SMS replies ("ACK 4821") with this many wrong codes within the lockout
 # from a number, or from the numbers of one user, lock them out until the
 # oldest of those failures is that old: 4-digit codes must not be guessed.

@@ -48,6 +48,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     *ingest_urls(),
     path("respond/<str:token>/", respond.respond, name="respond"),
+    path(
+        "contact-test/<str:token>/",
+        respond.contact_test_confirm,
+        name="contact-test-confirm",
+    ),
     path("metrics", prometheus_metrics, name="prometheus-metrics"),
     path("notifications/twilio/sms/", respond.twilio_sms, name="twilio-sms"),
     path("api/v1/", api_root, name="api-root"),

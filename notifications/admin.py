@@ -19,8 +19,10 @@ from django.utils.safestring import SafeString
 
 from config.admin import ReadOnlyInline
 from config.admin_actions import apply_each
+from config.auth import request_actor
 from incidents.admin.core import incident_admin_inline_add
 from incidents.admin.scoping import TeamScopedAdmin
+from incidents.formatting import when
 from incidents.selectors import service_list, team_list
 from notifications import selectors, services
 from notifications.exceptions import NotificationError
@@ -122,11 +124,27 @@ class OwnRowsAdmin(TeamScopedAdmin):
 @admin.register(ContactMethod)
 class ContactMethodAdmin(OwnRowsAdmin):
     form = ContactMethodForm
-    list_display = ["user", "kind", "label", "display_address", "verified_at"]
-    list_filter = ["kind", ("verified_at", admin.EmptyFieldListFilter)]
+    list_display = [
+        "user",
+        "kind",
+        "label",
+        "display_address",
+        "verified_at",
+        "contact_test",
+    ]
+    list_filter = [
+        "kind",
+        ("verified_at", admin.EmptyFieldListFilter),
+        ("unconfirmed_since", admin.EmptyFieldListFilter),
+    ]
     search_fields = ["user__username", "label", "address"]
-    readonly_fields = ["verified_at", "verification_sent_at", "secret"]
-    actions = ["send_code", "send_test"]
+    readonly_fields = [
+        "verified_at",
+        "verification_sent_at",
+        "contact_test",
+        "secret",
+    ]
+    actions = ["send_code", "send_test", "start_contact_test"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ContactMethod]:
         return selectors.contact_method_list(user=request.user)
@@ -156,6 +174,28 @@ class ContactMethodAdmin(OwnRowsAdmin):
         send = services.contact_method_send_verification
         apply_each(
             request, self, queryset, "Codes sent", lambda m: send(contact_method=m)
+        )
+
+    @admin.display(description="Contact test", ordering="unconfirmed_since")
+    def contact_test(self, method: ContactMethod) -> str:
+        if method.unconfirmed_since is not None:
+            return f"unconfirmed since {when(method.unconfirmed_since)}"
+        if method.test_confirmed_at is not None:
+            return f"confirmed {when(method.test_confirmed_at)}"
+        return "not tested yet"
+
+    @admin.action(description="Start a contact test (confirm link) now")
+    def start_contact_test(
+        self, request: HttpRequest, queryset: QuerySet[ContactMethod]
+    ) -> None:
+        started = services.contact_test_round_start(
+            methods=queryset, by=request_actor(request)
+        )
+        count = started.tests.count() if started is not None else 0
+        self.message_user(
+            request,
+            f"Contact test sent to {count} verified method"
+            f"{'s' if count != 1 else ''}; unverified ones are skipped.",
         )
 
     @admin.action(description="Send a test message")

@@ -16,7 +16,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from twilio.request_validator import RequestValidator
 
 from config.errors import VigilError
-from notifications.services import action_link_get
+from notifications.services import (
+    action_link_get,
+    contact_test_confirm_by_link,
+    contact_test_confirm_by_sms,
+    contact_test_get,
+)
+from notifications.services.contact_tests import CONFIRM_REPLY
 from notifications.services.respond import (
     incident_respond_by_link,
     incident_respond_by_sms,
@@ -44,6 +50,25 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "notifications/respond.html", context)
 
 
+@require_http_methods(["GET", "POST"])
+def contact_test_confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """Show the contact-method test (GET) or confirm it (POST)."""
+    try:
+        if request.method == "GET":
+            context = {"test": contact_test_get(token=token), "done": False}
+        else:
+            context = {"test": contact_test_confirm_by_link(token=token), "done": True}
+    except VigilError as error:
+        status = getattr(error, "status_code", 400)
+        return render(
+            request,
+            "notifications/contact_test.html",
+            {"error": error.message},
+            status=status,
+        )
+    return render(request, "notifications/contact_test.html", context)
+
+
 def _twiml(text: str) -> HttpResponse:
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>'
@@ -55,17 +80,20 @@ def _twiml(text: str) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def twilio_sms(request: HttpRequest) -> HttpResponse:
-    """Twilio's inbound-SMS webhook: "ACK 4821" acknowledges that page."""
+    """Twilio's inbound-SMS webhook: "ACK 4821" acknowledges that page,
+    "CONFIRM 4821" confirms that contact-method test."""
     token = settings.TWILIO_AUTH_TOKEN
     url = settings.VIGIL_BASE_URL + request.get_full_path()
     signature = request.headers.get("X-Twilio-Signature", "")
     params = {key: request.POST.get(key, "") for key in request.POST}
     if not token or not RequestValidator(token).validate(url, params, signature):
         return HttpResponse("invalid signature", status=403)
+    phone, body = params.get("From", ""), params.get("Body", "")
     try:
-        done = incident_respond_by_sms(
-            phone=params.get("From", ""), body=params.get("Body", "")
-        )
+        if CONFIRM_REPLY.match(body):
+            contact_test_confirm_by_sms(phone=phone, body=body)
+            return _twiml("Vigil: confirmed, this number reaches you. Thank you.")
+        done = incident_respond_by_sms(phone=phone, body=body)
     except VigilError as error:
         return _twiml(f"Vigil: {error.message}")
     verb = "acknowledged" if done.action == "acknowledge" else "resolved"

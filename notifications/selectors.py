@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
@@ -36,6 +38,37 @@ def contact_method_list(*, user: User) -> QuerySet[ContactMethod]:
     """Return the user's own contact methods (everyone's for a superuser)."""
     methods = ContactMethod.objects.select_related("user")
     return methods if _everything(user) else methods.filter(user_id=user.pk or 0)
+
+
+@dataclass(frozen=True)
+class UnconfirmedMethod:
+    """A contact method whose contact test is not confirmed, as other apps
+    show it."""
+
+    user_id: int
+    kind: str  # the kind's label: "SMS (Twilio)"
+    address: str  # URL secrets masked
+    since: datetime
+
+
+def contact_methods_unconfirmed(
+    *, user_ids: list[int]
+) -> dict[int, list[UnconfirmedMethod]]:
+    """Return the methods of these users whose contact test is unconfirmed,
+    by user id, the longest unconfirmed first (the on-call view)."""
+    found: dict[int, list[UnconfirmedMethod]] = {}
+    for method in ContactMethod.objects.filter(
+        user_id__in=user_ids, unconfirmed_since__isnull=False
+    ).order_by("unconfirmed_since", "id"):
+        found.setdefault(method.user_id, []).append(
+            UnconfirmedMethod(
+                user_id=method.user_id,
+                kind=method.get_kind_display(),
+                address=method.display_address,
+                since=cast(datetime, method.unconfirmed_since),  # filtered on
+            )
+        )
+    return found
 
 
 def notification_rule_list(*, user: User) -> QuerySet[NotificationRule]:

@@ -41,6 +41,8 @@ class ContactMethodSerializer(serializers.ModelSerializer[ContactMethod]):
             "verification_sent_at",
             "rate_limit_count",
             "rate_limit_window",
+            "test_confirmed_at",
+            "unconfirmed_since",
             "created_at",
         ]
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 
 from notifications.services import (
+    contact_test_round_start_due,
+    contact_tests_sweep,
     deliveries_dispatch_due,
     deliveries_recover,
     deliveries_send,
@@ -31,3 +33,15 @@ def deliveries_dispatch_due_task() -> int:
 def deliveries_recover_task() -> int:
     """Send again deliveries a dead worker left in `sending` (beat)."""
     return deliveries_recover()
+
+
+@shared_task
+def contact_tests_start_task() -> bool:
+    """Start this quarter's contact-method test if due and not started (beat)."""
+    return contact_test_round_start_due() is not None
+
+
+@shared_task
+def contact_tests_sweep_task() -> int:
+    """Remind, then report to team leads, unconfirmed contact tests (beat)."""
+    return contact_tests_sweep()

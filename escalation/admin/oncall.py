@@ -1,6 +1,7 @@
 """Who is on call: now, until when, and next, for every schedule the user
-may see, with a week of shifts (overrides marked) and the schedule's iCal
-feed as a full URL to copy."""
+may see, with a week of shifts (overrides marked), the contact methods of
+the people on call whose contact test is unconfirmed, and the schedule's
+iCal feed as a full URL to copy."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from django.utils import timezone
 
 from escalation import selectors
 from escalation.models import Schedule
+from notifications.selectors import UnconfirmedMethod, contact_methods_unconfirmed
 
 WEEK = timedelta(days=7)
 # Enough shifts to fill a week of the busiest rotations (hourly hand-offs
@@ -28,6 +30,8 @@ class OncallCard:
     schedule: Schedule
     zone: str
     now: list[User]
+    # The on-call people's methods whose contact test is unconfirmed.
+    unconfirmed: list[tuple[User, UnconfirmedMethod]]
     until: datetime | None
     next_user: User | None
     next_from: datetime | None
@@ -42,10 +46,17 @@ def _card(request: HttpRequest, schedule: Schedule, now: datetime) -> OncallCard
     )
     current = [s for s in shifts if s.start <= now]
     upcoming = [s for s in shifts if s.start > now]
+    unconfirmed = contact_methods_unconfirmed(user_ids=[u.pk for u in report.users])
+    people = {user.pk: user for user in report.users}
     return OncallCard(
         schedule=schedule,
         zone=str(selectors.schedule_zone(schedule=schedule)),
         now=report.users,
+        unconfirmed=[
+            (people[m.user_id], m)
+            for u in report.users
+            for m in unconfirmed.get(u.pk, [])
+        ],
         until=min((s.end for s in current), default=None),
         next_user=upcoming[0].user if upcoming else None,
         next_from=upcoming[0].start if upcoming else None,

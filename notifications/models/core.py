@@ -71,6 +71,11 @@ class ContactMethod(models.Model):
         null=True, blank=True, help_text="Messages allowed per window (kind default)."
     )
     rate_limit_window = models.DurationField(null=True, blank=True)
+    # The quarterly contact-method test (`services/contact_tests.py`): when a
+    # test message was last confirmed, and since when the oldest test still
+    # open was sent (empty once one is confirmed).
+    test_confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    unconfirmed_since = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -193,6 +198,7 @@ class MessageTemplate(models.Model):
         VERIFICATION = "verification", "Contact verification"
         TEST = "test", "Test message"
         NOTICE = "notice", "Reminder or digest to a person"
+        CONTACT_TEST = "contact_test", "Contact-method test (confirm link)"
 
     class Format(models.TextChoices):
         SUBJECT = "subject", "Email subject"
@@ -228,6 +234,7 @@ class Delivery(models.Model):
         VERIFICATION = "verification", "Verification"
         TEST = "test", "Test message"
         FOLLOW_UP = "follow_up", "Post-incident follow-up"
+        CONTACT_TEST = "contact_test", "Contact-method test"
         # Rendered for the public when written (`extra["message"]`): no
         # responder, internal link or template of the responders' messages.
         PUBLIC = "public", "Public subscriber message"
@@ -468,6 +475,70 @@ class ActionLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} {self.incident_id} for {self.user}"
+
+
+class ContactTestRound(models.Model):
+    """One test of every verified contact method: quarterly, or started by hand."""
+
+    # "2026-Q4" for the quarter's scheduled round, "manual-…" for one by hand.
+    key = models.CharField(max_length=40, unique=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"Contact test {self.key}"
+
+
+class ContactTest(models.Model):
+    """One contact method's test in a round: sent, confirmed, reminded, reported.
+
+    A signed link (or an SMS reply "CONFIRM <code>") confirms it once; the
+    sweep claims `reminded_at` and `reported_at` so each happens once.
+    """
+
+    round = models.ForeignKey(
+        ContactTestRound, on_delete=models.CASCADE, related_name="tests"
+    )
+    contact_method = models.ForeignKey(
+        ContactMethod, on_delete=models.CASCADE, related_name="tests"
+    )
+    nonce = models.CharField(max_length=64)
+    code = models.CharField(max_length=8)
+    created_at = models.DateTimeField(default=timezone.now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    confirmed_via = models.CharField(max_length=16, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    reported_at = models.DateTimeField(null=True, blank=True)
+    # Whom the report went to ("no team lead" when nobody could be told).
+    reported_to = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "contact_method"], name="one_test_per_round_and_method"
+            )
+        ]
+        indexes = [
+            # The sweep reads only the open tests.
+            models.Index(
+                fields=["created_at"],
+                name="contact_test_open_idx",
+                condition=Q(confirmed_at__isnull=True, reported_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.round.key}: {self.contact_method}"
 
 
 class ReplyFailure(models.Model):

@@ -148,7 +148,9 @@ CONTEXT_DEFAULTS: dict[str, Any] = {
     },
     # `posted_at` is the SOP's "**Time**" line; the line is left out without it.
     "update": {"text": "", "impact": "", "next_steps": "", "eta": "", "posted_at": ""},
-    "links": {"acknowledge": "", "resolve": ""},
+    "links": {"acknowledge": "", "resolve": "", "confirm": ""},
+    # A contact-method test ("test") or its reminder ("reminder").
+    "contact_test": {"stage": "", "sent_at": ""},
     # An overdue status update: "remind" the Communications Lead, or "page".
     "reminder": {"stage": "", "due_at": "", "overdue": ""},
     "sms_code": "",
@@ -251,6 +253,12 @@ _SAMPLE_BY_KIND: dict[str, dict[str, Any]] = {
     },
     "verification": {"incident": {}, "code": "123456"},
     "test": {"incident": {}},
+    "contact_test": {
+        "incident": {},
+        "links": {"confirm": "https://vigil.example.com/confirm/Zm9vYmFy/"},
+        "code": "4821",
+        "contact_test": {"stage": "test", "sent_at": "2026-10-01 10:00 UTC"},
+    },
     "notice": {
         "notice": {
             "subject": "PIR of INC-2026-11-24-001: initial report due in 4 h",
@@ -330,6 +338,8 @@ def _render_builtin(
         minimal = f"Your Vigil verification code is {values['code']}"
     elif kind == "test":
         minimal = "Test message from Vigil: this contact method works."
+    elif kind == "contact_test":
+        minimal = f"Vigil contact-method test: confirm at {values['links']['confirm']}"
     else:
         parts = [incident.get("severity"), incident.get("id"), incident.get("title")]
         minimal = " ".join(str(part) for part in parts if part) or "Vigil incident"

@@ -22,6 +22,7 @@ KINDS = (
     "verification",
     "test",
     "notice",
+    "contact_test",
 )
 FORMATS = ("subject", "text", "chat", "short")
 
@@ -342,6 +343,43 @@ Incident: {{ incident.url }}
 )
 
 _VERIFICATION = "Your Vigil verification code is {{ code }}"
+
+# The quarterly contact-method test and its reminder: a signed confirm link,
+# and for a phone (SMS, voice) a code to reply "CONFIRM <code>" with.
+_CONTACT_TEST_INTRO = """\
+{% if contact_test.stage == "reminder" %}
+Reminder: the test message Vigil sent to this contact method on \
+{{ contact_test.sent_at }} has not been confirmed yet.
+
+{% endif %}
+This is a test of your contact method, not an incident. Vigil tests every \
+verified contact method each quarter, so that a page reaches you when it \
+matters.
+"""
+_CONTACT_TEST_TEXT = (
+    _CONTACT_TEST_INTRO
+    + """
+Please confirm that it reached you: {{ links.confirm }}
+{% if code %}
+Or reply CONFIRM {{ code }} by SMS from this number.
+{% endif %}
+"""
+)
+_CONTACT_TEST_CHAT = (
+    _CONTACT_TEST_INTRO
+    + """
+**Please confirm that it reached you**: {{ links.confirm }}
+"""
+)
+_CONTACT_TEST_SHORT = """\
+Vigil test{{ " reminder" if contact_test.stage == "reminder" else "" }}, \
+not an incident.
+{% if code %}
+Reply CONFIRM {{ code }} to confirm this number works.
+{% else %}
+Confirm: {{ links.confirm }}
+{% endif %}
+"""
 _TEST = "Test message from Vigil: this contact method works."
 
 BUILTIN: dict[str, dict[str, str]] = {
@@ -393,6 +431,13 @@ BUILTIN: dict[str, dict[str, str]] = {
         "short": _VERIFICATION,
     },
     "test": dict.fromkeys(FORMATS, _TEST),
+    "contact_test": {
+        "subject": '{{ "Reminder: " if contact_test.stage == "reminder" else "" }}'
+        "Vigil contact-method test: please confirm",
+        "text": _CONTACT_TEST_TEXT,
+        "chat": _CONTACT_TEST_CHAT,
+        "short": _CONTACT_TEST_SHORT,
+    },
     # A reminder, invitation or digest to one person about follow-up work:
     # the service that writes it words it (post-incident reviews).
     "notice": {

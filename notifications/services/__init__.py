@@ -1,5 +1,13 @@
 """Every state change of the notifications app goes through these services."""
 
+from notifications.services.contact_tests import (
+    contact_test_confirm_by_link,
+    contact_test_confirm_by_sms,
+    contact_test_get,
+    contact_test_round_start,
+    contact_test_round_start_due,
+    contact_tests_sweep,
+)
 from notifications.services.contacts import (
     channel_create,
     channel_update,
@@ -42,6 +50,12 @@ __all__ = [
     "contact_method_send_test",
     "contact_method_send_verification",
     "contact_method_verify",
+    "contact_test_confirm_by_link",
+    "contact_test_confirm_by_sms",
+    "contact_test_get",
+    "contact_test_round_start",
+    "contact_test_round_start_due",
+    "contact_tests_sweep",
     "deliveries_cancel",
     "deliveries_dispatch_due",
     "deliveries_recover",

@@ -175,10 +175,7 @@ def action_link_for_reply(
     counted.
     """
     now = now or timezone.now()
-    owners = ContactMethod.objects.filter(
-        kind=Kind.SMS, address=phone, verified_at__isnull=False
-    ).values("user_id")
-    _check_not_locked_out(phone, owners, now)
+    owners = sms_reply_guard(phone=phone, now=now)
     link = (
         ActionLink.objects.select_related("incident", "user")
         .filter(user_id__in=owners, action=action, code=code, used_at__isnull=True)
@@ -186,12 +183,29 @@ def action_link_for_reply(
         .first()
     )
     if link is None:
-        lockout = timedelta(minutes=settings.VIGIL_SMS_REPLY_LOCKOUT_MINUTES)
-        ReplyFailure.objects.filter(phone=phone, at__lte=now - lockout).delete()
-        ReplyFailure.objects.create(phone=phone, at=now)
+        sms_reply_failed(phone=phone, now=now)
         raise ActionLinkError(f"no page with code {code} is waiting for this number")
     _check_usable(link, now)
     return link
+
+
+def sms_reply_guard(*, phone: str, now: datetime) -> QuerySet[Any]:
+    """Return the users whose verified SMS number `phone` is, as a subquery;
+    raise `NotificationLimitError` while the number, or its users' numbers,
+    are locked out by wrong codes (acknowledge replies and contact-test
+    confirmations count together)."""
+    owners = ContactMethod.objects.filter(
+        kind=Kind.SMS, address=phone, verified_at__isnull=False
+    ).values("user_id")
+    _check_not_locked_out(phone, owners, now)
+    return owners
+
+
+def sms_reply_failed(*, phone: str, now: datetime) -> None:
+    """Count a reply from `phone` whose code named nothing waiting."""
+    lockout = timedelta(minutes=settings.VIGIL_SMS_REPLY_LOCKOUT_MINUTES)
+    ReplyFailure.objects.filter(phone=phone, at__lte=now - lockout).delete()
+    ReplyFailure.objects.create(phone=phone, at=now)
 
 
 def _check_not_locked_out(phone: str, owners: QuerySet[Any], now: datetime) -> None:

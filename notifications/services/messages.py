@@ -102,8 +102,9 @@ def delivery_context(
             "eta": "",
             "posted_at": when(delivery.created_at),
         },
-        "links": {"acknowledge": "", "resolve": ""},
+        "links": {"acknowledge": "", "resolve": "", "confirm": ""},
         "reminder": extra.get("reminder", {}),
+        "contact_test": extra.get("contact_test", {}),
         "sms_code": "",
         "recipient": {
             "name": (user.get_full_name() or user.get_username()) if user else ""

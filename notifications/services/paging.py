@@ -195,9 +195,10 @@ def person_notify(
     text: str,
     incident: Incident | None = None,
     calendar: str = "",
+    purpose: str = Purpose.FOLLOW_UP,
     now: datetime | None = None,
 ) -> list[Delivery]:
-    """E-mail `user` a notice (a reminder, an invitation, a digest).
+    """E-mail `user` a notice (a reminder, an invitation, a digest, a report).
 
     It goes to each of the user's verified e-mail addresses, once per
     `event_key` however often this is called. Return the deliveries; an empty
@@ -210,7 +211,7 @@ def person_notify(
     if calendar:
         extra["calendar"] = calendar
     return deliveries_write(
-        purpose=Purpose.FOLLOW_UP,
+        purpose=purpose,
         message_kind="notice",
         event_key=f"notice:{event_key}:u{user.pk}",
         targets=[

@@ -57,7 +57,11 @@ logger = logging.getLogger(__name__)
 
 S = Delivery.Status
 MAX_BACKOFF = timedelta(minutes=5)
-NOT_BUNDLED = (Delivery.Purpose.VERIFICATION, Delivery.Purpose.TEST)
+NOT_BUNDLED = (
+    Delivery.Purpose.VERIFICATION,
+    Delivery.Purpose.TEST,
+    Delivery.Purpose.CONTACT_TEST,
+)
 # A batch starts no send after running this long (or half the lease, if
 # shorter): the rest go back to the queue, so that a batch of slow providers
 # stays inside the task's time limit (notifications/tasks.py) and every
