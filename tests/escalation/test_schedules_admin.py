@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, time, timedelta
 
 import pytest
@@ -19,8 +20,9 @@ from escalation.services import (
 from incidents.exceptions import IncidentError
 from incidents.models import Team, TeamMembership
 from incidents.services import team_remove_member
+from notifications.services import contact_test_round_start
 from tests.escalation.conftest import add_level, at, member, user_target
-from tests.factories import MembershipFactory, TeamFactory
+from tests.factories import ContactMethodFactory, MembershipFactory, TeamFactory
 
 ADMIN = "/admin/escalation/"
 NOW = at("2026-03-11T12:00")
@@ -67,6 +69,23 @@ def test_the_changelist_shows_who_is_on_call_now(browser, schedule):
         text = page(browser.get(f"{ADMIN}schedule/"))
     assert "On call now" in text
     assert '<td class="field-oncall_now">Bob</td>' in text
+
+
+def test_the_oncall_page_shows_the_on_call_persons_unconfirmed_methods(
+    browser, schedule, alice, bob
+):
+    for user in (alice, bob):
+        ContactMethodFactory(user=user, kind="sms", address=f"+1415555010{user.pk}")
+    with time_machine.travel(at("2026-03-10T09:30"), tick=False):
+        contact_test_round_start()
+    with time_machine.travel(NOW, tick=False):
+        text = page(browser.get(f"{ADMIN}schedule/oncall/"))
+
+    (listed,) = re.findall(r'<ul class="unconfirmed-methods">(.*?)</ul>', text)
+    assert "Bob: SMS (Twilio) +1415555010" in listed
+    assert "unconfirmed since" in listed
+    assert "2026-03-10T08:30:00+00:00" in listed
+    assert "Alice" not in listed  # not on call now
 
 
 def test_a_gap_shows_as_nobody(browser, team):

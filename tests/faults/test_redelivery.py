@@ -86,10 +86,18 @@ from incidents.timeline_kinds import (
 )
 from metrics.models import WorkerHeartbeat
 from metrics.tasks import worker_heartbeat_task
-from notifications.models import Channel, Delivery, Kind, NotificationRule
-from notifications.services import page_user
+from notifications.models import (
+    Channel,
+    ContactTestRound,
+    Delivery,
+    Kind,
+    NotificationRule,
+)
+from notifications.services import contact_test_round_start, page_user
 from notifications.services.deliveries import Target, deliveries_write
 from notifications.tasks import (
+    contact_tests_start_task,
+    contact_tests_sweep_task,
     deliveries_dispatch_due_task,
     deliveries_recover_task,
     deliveries_send_task,
@@ -111,6 +119,8 @@ ENV = {
     "VIGIL_DELIVERY_LEASE_SECONDS": "60",
     # An event that fails is quarantined at once, not retried later.
     "VIGIL_INGEST_MAX_ATTEMPTS": "1",
+    # The quarter's contact test is due from its first day's midnight on.
+    "VIGIL_CONTACT_TEST_HOUR": "0",
 }
 LEASE = timedelta(seconds=60)
 # Longer than any ETA the engine hands to the broker: the next level waits
@@ -698,6 +708,34 @@ def overdue_action_items(world: World) -> Case:
     return Case(action_item_digests_task, {}, check)
 
 
+def contact_test_due(world: World) -> Case:
+    """No contact test yet this quarter: one round, one test message to each
+    verified method (the responder's and the lead's webhooks)."""
+
+    def check(results: list[str]) -> None:
+        assert ContactTestRound.objects.count() == 1
+        tests = Delivery.objects.filter(purpose="contact_test")
+        assert list(tests.values_list("status", flat=True)) == ["sent"] * 2
+        assert world.pages() == {"responder": 1, "lead": 1}
+        assert sorted(results) == ["False", "True"]
+
+    return Case(contact_tests_start_task, {}, check)
+
+
+def unconfirmed_contact_tests(world: World) -> Case:
+    """A round 73 hours old that nobody confirmed: each method is reminded
+    once."""
+    contact_test_round_start(now=timezone.now() - timedelta(hours=73))
+
+    def check(results: list[str]) -> None:
+        reminders = Delivery.objects.filter(event_key__endswith=":reminder")
+        assert list(reminders.values_list("status", flat=True)) == ["sent"] * 2
+        assert world.pages() == {"responder": 2, "lead": 2}
+        assert sorted(results) == ["0", "2"]
+
+    return Case(contact_tests_sweep_task, {}, check)
+
+
 def worker_heartbeats(world: World) -> Case:
     before = timezone.now()
 
@@ -731,6 +769,8 @@ CASES: dict[str, Callable[[World], Case]] = {
     "review_reminders_task": due_review_reminders,
     "action_item_digests_task": overdue_action_items,
     "worker_heartbeat_task": worker_heartbeats,
+    "contact_tests_start_task": contact_test_due,
+    "contact_tests_sweep_task": unconfirmed_contact_tests,
 }
 
 
