@@ -6,6 +6,8 @@ scanners open links); the button POSTs, and that acts.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from xml.sax.saxutils import escape
 
 from django.conf import settings
@@ -29,44 +31,41 @@ from notifications.services.respond import (
 )
 
 
+def _link_page(
+    request: HttpRequest, template: str, context: Callable[[], dict[str, Any]]
+) -> HttpResponse:
+    """Render `template` with `context()`, or with the error it raised."""
+    try:
+        return render(request, template, context())
+    except VigilError as error:
+        status = getattr(error, "status_code", 400)
+        return render(request, template, {"error": error.message}, status=status)
+
+
 @require_http_methods(["GET", "POST"])
 def respond(request: HttpRequest, token: str) -> HttpResponse:
     """Show what the link does (GET) or do it (POST)."""
-    try:
+
+    def context() -> dict[str, Any]:
         if request.method == "GET":
             link = action_link_get(token=token)
-            context = {"link": link, "incident": link.incident, "done": False}
-        else:
-            done = incident_respond_by_link(token=token)
-            context = {"incident": done.incident, "action": done.action, "done": True}
-    except VigilError as error:
-        status = getattr(error, "status_code", 400)
-        return render(
-            request,
-            "notifications/respond.html",
-            {"error": error.message},
-            status=status,
-        )
-    return render(request, "notifications/respond.html", context)
+            return {"link": link, "incident": link.incident, "done": False}
+        done = incident_respond_by_link(token=token)
+        return {"incident": done.incident, "action": done.action, "done": True}
+
+    return _link_page(request, "notifications/respond.html", context)
 
 
 @require_http_methods(["GET", "POST"])
 def contact_test_confirm(request: HttpRequest, token: str) -> HttpResponse:
     """Show the contact-method test (GET) or confirm it (POST)."""
-    try:
+
+    def context() -> dict[str, Any]:
         if request.method == "GET":
-            context = {"test": contact_test_get(token=token), "done": False}
-        else:
-            context = {"test": contact_test_confirm_by_link(token=token), "done": True}
-    except VigilError as error:
-        status = getattr(error, "status_code", 400)
-        return render(
-            request,
-            "notifications/contact_test.html",
-            {"error": error.message},
-            status=status,
-        )
-    return render(request, "notifications/contact_test.html", context)
+            return {"test": contact_test_get(token=token), "done": False}
+        return {"test": contact_test_confirm_by_link(token=token), "done": True}
+
+    return _link_page(request, "notifications/contact_test.html", context)
 
 
 def _twiml(text: str) -> HttpResponse:

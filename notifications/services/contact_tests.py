@@ -41,7 +41,7 @@ from notifications.models import (
     Delivery,
     Kind,
 )
-from notifications.services.deliveries import Target, deliveries_write
+from notifications.services.deliveries import delivery_write_to_method
 from notifications.services.links import sms_reply_failed, sms_reply_guard
 from notifications.services.paging import person_notify
 
@@ -138,14 +138,11 @@ def _send(test: ContactTest, *, stage: str, now: datetime) -> None:
     }
     if method.kind in PHONE_KINDS:
         extra["code"] = test.code
-    deliveries_write(
+    delivery_write_to_method(
+        contact_method=method,
         purpose=Delivery.Purpose.CONTACT_TEST,
         message_kind="contact_test",
         event_key=f"contact-test:{test.pk}:{stage}",
-        targets=[
-            Target(kind=method.kind, address=method.address, contact_method=method)
-        ],
-        user=method.user,
         extra=extra,
         now=now,
     )

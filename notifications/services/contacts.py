@@ -27,8 +27,7 @@ from notifications.models import (
 )
 from notifications.services.deliveries import (
     OWNER_DELETED,
-    Target,
-    deliveries_write,
+    delivery_write_to_method,
 )
 from notifications.transports import get_transport
 
@@ -123,18 +122,14 @@ def contact_method_send_verification(
     method.verification_sent_at = now
     method.verification_failures = 0
     method.save()
-    (delivery,) = deliveries_write(
+    return delivery_write_to_method(
+        contact_method=method,
         purpose=Delivery.Purpose.VERIFICATION,
         message_kind="verification",
         event_key=f"verify:{method.pk}:{now.timestamp():.0f}",
-        targets=[
-            Target(kind=method.kind, address=method.address, contact_method=method)
-        ],
-        user=method.user,
         extra={"code": code},
         now=now,
     )
-    return delivery
 
 
 @transaction.atomic
@@ -210,21 +205,13 @@ def contact_method_send_test(
     now = now or timezone.now()
     if contact_method.verified_at is None:
         raise NotificationError("verify the contact method first", field="code")
-    (delivery,) = deliveries_write(
+    return delivery_write_to_method(
+        contact_method=contact_method,
         purpose=Delivery.Purpose.TEST,
         message_kind="test",
         event_key=f"test:{contact_method.pk}:{now.timestamp():.3f}",
-        targets=[
-            Target(
-                kind=contact_method.kind,
-                address=contact_method.address,
-                contact_method=contact_method,
-            )
-        ],
-        user=contact_method.user,
         now=now,
     )
-    return delivery
 
 
 def notification_rule_create(

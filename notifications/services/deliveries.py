@@ -115,6 +115,34 @@ def deliveries_write(
     return written
 
 
+def delivery_write_to_method(
+    *,
+    contact_method: ContactMethod,
+    purpose: str,
+    message_kind: str,
+    event_key: str,
+    extra: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Delivery:
+    """Write one message to one contact method of its owner (a code, a test)."""
+    (delivery,) = deliveries_write(
+        purpose=purpose,
+        message_kind=message_kind,
+        event_key=event_key,
+        targets=[
+            Target(
+                kind=contact_method.kind,
+                address=contact_method.address,
+                contact_method=contact_method,
+            )
+        ],
+        user=contact_method.user,
+        extra=extra,
+        now=now,
+    )
+    return delivery
+
+
 def _owner(row: Delivery) -> tuple[str, int | None, int | None, int | None]:
     """Return what makes a delivery one of a kind: its event and destination."""
     return (row.event_key, row.contact_method_id, row.channel_id, row.subscriber_id)

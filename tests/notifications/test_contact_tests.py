@@ -25,6 +25,7 @@ from notifications.models import (
     Kind,
     ReplyFailure,
 )
+from notifications.selectors import delivery_as_seen_by
 from notifications.services import (
     contact_test_round_start,
     contact_test_round_start_due,
@@ -363,3 +364,15 @@ def test_the_admin_action_and_the_command_start_a_round_by_hand(world, client):
     assert everyone.tests.count() == 4  # the lead's e-mail too
     assert "4 test messages written" in output.getvalue()
     assert contact_test_round_start(key=everyone.key) is None
+
+
+def test_only_the_recipient_sees_the_confirm_link_and_code_in_the_delivery_log(world):
+    start_round(world)
+    delivery = Delivery.objects.get(contact_method=world.sms)
+
+    seen = delivery_as_seen_by(delivery=delivery, viewer=world.lead)
+    own = delivery_as_seen_by(delivery=delivery, viewer=world.responder)
+
+    assert seen.extra["links"]["confirm"].endswith("/contact-test/[redacted]/")
+    assert seen.extra["code"] == "[redacted]"
+    assert own.extra == delivery.extra
