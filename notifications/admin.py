@@ -12,12 +12,12 @@ from typing import Any, TypeVar
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.models import User
-from django.db.models import Model, QuerySet
+from django.db.models import Count, Model, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from config.admin import ReadOnlyInline
+from config.admin import ReadOnlyAdmin, ReadOnlyInline
 from config.admin_actions import apply_each
 from config.auth import request_actor
 from incidents.admin.core import incident_admin_inline_add
@@ -29,6 +29,8 @@ from notifications.exceptions import NotificationError
 from notifications.models import (
     Channel,
     ContactMethod,
+    ContactTest,
+    ContactTestRound,
     Delivery,
     MessageTemplate,
     NotificationRule,
@@ -505,6 +507,49 @@ class DeliveryInline(ReadOnlyInline):
 
 
 incident_admin_inline_add(DeliveryInline)
+
+
+class ContactTestInline(ReadOnlyInline):
+    model = ContactTest
+    fields = [
+        "contact_method",
+        "created_at",
+        "confirmed_at",
+        "confirmed_via",
+        "reminded_at",
+        "reported_at",
+        "reported_to",
+    ]
+    ordering = ["contact_method_id"]
+
+
+@admin.register(ContactTestRound)
+class ContactTestRoundAdmin(ReadOnlyAdmin):
+    """Every contact-method test round, for superusers (it names everyone)."""
+
+    list_display = ["key", "started_at", "started_by", "tested", "unconfirmed"]
+    inlines = [ContactTestInline]
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(getattr(request.user, "is_superuser", False))
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ContactTestRound]:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                tested=Count("tests"),
+                unconfirmed=Count("tests", filter=Q(tests__confirmed_at__isnull=True)),
+            )
+        )
+
+    @admin.display(description="methods tested")
+    def tested(self, row: Any) -> int:
+        return int(row.tested)
+
+    @admin.display(description="unconfirmed")
+    def unconfirmed(self, row: Any) -> int:
+        return int(row.unconfirmed)
 
 
 # The public status page's branding and subscribers register themselves.

@@ -33,6 +33,7 @@ LINK_TOKEN = ".eJyLVjI0MjKwNDJQ0lEqS8wpTgUAMe4FYw:1vRzKx:Qm3kP2a_b-Zt9yWc4LdE"
         (f"/ical/schedules/{KEY}.ics?x=1", "/ical/schedules/[redacted].ics?x=1"),
         (f"/respond/{LINK_TOKEN}/", "/respond/[redacted]/"),
         (f"/respond/{LINK_TOKEN}/?x=1", "/respond/[redacted]/?x=1"),
+        (f"/contact-test/{LINK_TOKEN}/", "/contact-test/[redacted]/"),
         ("/api/v1/incidents/?status=triggered", "/api/v1/incidents/?status=triggered"),
         (
             "/api/v1/incidents/?tokens=1&no_token=2",

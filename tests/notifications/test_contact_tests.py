@@ -376,3 +376,24 @@ def test_only_the_recipient_sees_the_confirm_link_and_code_in_the_delivery_log(w
     assert seen.extra["links"]["confirm"].endswith("/contact-test/[redacted]/")
     assert seen.extra["code"] == "[redacted]"
     assert own.extra == delivery.extra
+
+
+def test_the_rounds_admin_shows_whom_each_test_was_reported_to_to_superusers_only(
+    world, client
+):
+    started = start_round(world)
+    sweep_at(world, START + 72 * H)
+    sweep_at(world, START + 144 * H)
+    client.force_login(User.objects.create_superuser("root", "root@example.com", "pw"))
+    staff = Client()
+    User.objects.filter(pk=world.responder.pk).update(is_staff=True)
+    staff.force_login(world.responder)
+    url = "/admin/notifications/contacttestround/"
+
+    listing = client.get(url).content.decode()
+    detail = client.get(f"{url}{started.pk}/change/").content.decode()
+
+    assert "2026-Q4" in listing
+    assert '<td class="field-unconfirmed">4</td>' in listing
+    assert "Dana Reyes" in detail
+    assert staff.get(url).status_code == 403
