@@ -731,7 +731,8 @@ def unconfirmed_contact_tests(world: World) -> Case:
         reminders = Delivery.objects.filter(event_key__endswith=":reminder")
         assert list(reminders.values_list("status", flat=True)) == ["sent"] * 2
         assert world.pages() == {"responder": 2, "lead": 2}
-        assert sorted(results) == ["0", "2"]
+        # Racing copies may share the work; together they remind twice.
+        assert sum(map(int, results)) == 2
 
     return Case(contact_tests_sweep_task, {}, check)
 
