@@ -93,7 +93,7 @@ def schemathesis(vigil: LiveVigil, token: str, examples: int, tmp: Path) -> str:
         "--max-examples", str(examples),
         "--generation-deterministic",
         "--suppress-health-check", "all",
-        "--workers", "1",
+        "--workers", "2",
         "--request-timeout", "30",
         "--continue-on-failure",
         "--no-color",

@@ -24,6 +24,7 @@ def test_the_embedded_default_uses_vigils_transport():
     assert staging.parent == queue.parent  # one filesystem: renames are atomic
 
 
+@embedded_only  # the broker under test is the same in both passes: stress it once
 def test_thousands_of_messages_between_processes_arrive_once_each_and_whole(
     tmp_path,
 ):
