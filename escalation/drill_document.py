@@ -10,12 +10,6 @@ from django.http import HttpResponse
 from escalation.drill_scores import DrillReport, Outcome
 from incidents.formatting import human_duration, when
 
-OUTCOMES = {
-    Outcome.COMPLETED: "completed",
-    Outcome.NOT_COMPLETED: "not completed",
-    Outcome.IN_PROGRESS: "in progress",
-}
-
 
 def _took(value: timedelta | None, none: str = "—") -> str:
     return human_duration(value) if value is not None else none
@@ -107,7 +101,7 @@ def drill_document(report: DrillReport) -> str:
         f"**Severity:** {report.severity}",
         f"**Service:** {report.service} (team {report.team})",
         f"**Detected:** {when(report.detected_at)}",
-        f"**Outcome:** {OUTCOMES[report.outcome]}"
+        f"**Outcome:** {Outcome(report.outcome).label.lower()}"
         + (f" (ended {when(report.ended_at)})" if report.ended_at else ""),
         f"**Expected:** acknowledge and name an incident commander within "
         f"{human_duration(expected.acknowledge_within)}, resolve within "

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
+from django.db.models import TextChoices
 from django.utils import timezone
 
 from escalation.models import Escalation, EscalationStep
@@ -43,10 +44,10 @@ S = Incident.Status
 NOT_EXPECTED_OF_A_DRILL = ("incident_closed",)
 
 
-class Outcome:
-    COMPLETED = "completed"
-    NOT_COMPLETED = "not_completed"
-    IN_PROGRESS = "in_progress"
+class Outcome(TextChoices):
+    COMPLETED = "completed", "Completed"
+    NOT_COMPLETED = "not_completed", "Not completed"
+    IN_PROGRESS = "in_progress", "In progress"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from django.db.models import QuerySet
 
-from escalation.drill_scores import DrillReport, drill_report
+from escalation.drill_scores import DrillReport, Outcome, drill_report
 from incidents.models import Incident, Team
 from incidents.selectors import User, incident_list
 
@@ -30,7 +30,7 @@ class DrillTrend:
 
     @property
     def completed(self) -> bool:
-        return self.outcome == "completed"
+        return self.outcome == Outcome.COMPLETED
 
 
 def drill_list(*, user: User) -> QuerySet[Incident]:

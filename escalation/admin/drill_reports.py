@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -16,8 +17,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from config.admin import ReadOnlyInline
-from escalation.drill_document import OUTCOMES, drill_download
-from escalation.drill_scores import DrillReport, drill_report
+from escalation.drill_document import drill_download
+from escalation.drill_scores import DrillReport, Outcome, drill_report
 from escalation.drill_selectors import drill_get
 from escalation.models import Escalation
 from incidents.admin.core import incident_admin_inline_add
@@ -61,7 +62,7 @@ class DrillReportPages:
             **self.model_admin.admin_site.each_context(request),
             "title": f"Drill report: {report.title}",
             "report": report,
-            "outcome": OUTCOMES[report.outcome],
+            "outcome": Outcome(report.outcome).label.lower(),
         }
         return TemplateResponse(request, "admin/escalation/drill_report.html", context)
 
@@ -78,8 +79,15 @@ class DrillReportInline(ReadOnlyInline):
     verbose_name = verbose_name_plural = "Drill report"
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Shown on a drill's page only (never on the add page), to whoever
+        # may read escalations.
         drill = isinstance(obj, Incident) and obj.is_drill
         return drill and super().has_view_permission(request, obj)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Escalation]:
+        # The formset keeps the page's incident's escalation; the permission
+        # was asked with the incident, which the admin's own query cannot.
+        return Escalation.objects.select_related("incident")
 
     @admin.display(description="Report")
     def report(self, escalation: Escalation) -> SafeString:

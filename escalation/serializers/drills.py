@@ -11,8 +11,6 @@ from rest_framework import serializers
 from escalation.drill_scores import Outcome
 from incidents.serializers.fields import VisibleTeamField
 
-OUTCOMES = [Outcome.COMPLETED, Outcome.NOT_COMPLETED, Outcome.IN_PROGRESS]
-
 
 class SecondsField(serializers.FloatField):
     """A duration, as seconds (null when it never happened or has no target)."""
@@ -108,7 +106,7 @@ class DrillReportSerializer(serializers.Serializer[Any]):
     status = serializers.CharField()
     detected_at = serializers.DateTimeField()
     ended_at = serializers.DateTimeField(allow_null=True)
-    outcome = serializers.ChoiceField(choices=OUTCOMES)
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
     completed = serializers.BooleanField()
     expectations = ExpectationsSerializer()
     acknowledged_at = serializers.DateTimeField(allow_null=True)
@@ -132,7 +130,7 @@ class DrillTrendSerializer(serializers.Serializer[Any]):
     cadence_kept = serializers.BooleanField(
         allow_null=True, help_text="Null when the severity has no cadence."
     )
-    outcome = serializers.ChoiceField(choices=OUTCOMES)
+    outcome = serializers.ChoiceField(choices=Outcome.choices)
     completed = serializers.BooleanField()
 
 

@@ -170,6 +170,9 @@ def platform(service: Service, responder) -> dict[str, object]:
             by=responder,
         ).pk,
         "root-cause-tags": root_cause_tag_create(team=service.team, name="Disk").pk,
+        "reports": declare(
+            service, "P2", title="Failover rehearsal", by=responder, is_drill=True
+        ).public_id,
     }
 
 
