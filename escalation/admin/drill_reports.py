@@ -18,8 +18,8 @@ from django.utils.safestring import SafeString
 
 from config.admin import ReadOnlyInline
 from escalation.drill_document import drill_download
-from escalation.drill_scores import DrillReport, Outcome, drill_report
-from escalation.drill_selectors import drill_get
+from escalation.drill_scores import DrillReport, Outcome
+from escalation.drill_selectors import drill_get, drill_report
 from escalation.models import Escalation
 from incidents.admin.core import incident_admin_inline_add
 from incidents.models import Incident

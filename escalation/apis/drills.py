@@ -20,8 +20,8 @@ from rest_framework.views import APIView
 from config.api import COMMON, INVALID, UNAUTHENTICATED, valid_query
 from config.serializers import ErrorSerializer
 from escalation.drill_document import drill_download
-from escalation.drill_scores import DrillReport, drill_report
-from escalation.drill_selectors import drill_get, drill_trends
+from escalation.drill_scores import DrillReport
+from escalation.drill_selectors import drill_get, drill_report, drill_trends
 from escalation.serializers.drills import (
     DrillReportSerializer,
     DrillTrendsQuerySerializer,

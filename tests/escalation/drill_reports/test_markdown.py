@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from escalation.drill_document import drill_document
-from escalation.drill_scores import drill_report
+from escalation.drill_selectors import drill_report
 
 GOLDEN = """\
 # Drill report: Site down

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from escalation.drill_scores import drill_expectations, drill_report
+from escalation.drill_scores import drill_expectations
+from escalation.drill_selectors import drill_report
 from tests.escalation.drill_reports.conftest import T0
 
 
