@@ -84,6 +84,9 @@ class DrillReportInline(ReadOnlyInline):
         drill = isinstance(obj, Incident) and obj.is_drill
         return drill and super().has_view_permission(request, obj)
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # else a superuser's page would carry it everywhere
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Escalation]:
         # The formset keeps the page's incident's escalation; the permission
         # was asked with the incident, which the admin's own query cannot.
