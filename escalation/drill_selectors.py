@@ -314,6 +314,15 @@ def drill_get(*, user: Viewer, public_id: str) -> Incident | None:
     return drill_list(user=user).filter(public_id=public_id).first()
 
 
+def drill_report_get(
+    *, user: Viewer, public_id: str, now: datetime | None = None
+) -> DrillReport | None:
+    """Return the report of the drill `public_id` if `user` may read it
+    (else None), scored against its severity's expectations."""
+    drill = drill_get(user=user, public_id=public_id)
+    return drill_report(drill, now=now) if drill is not None else None
+
+
 def drill_trend(report: DrillReport, *, name: str = "") -> DrillTrend:
     """Return the report as a line of its team's trend (`name`: the
     scenario's, when known; else the incident's title)."""

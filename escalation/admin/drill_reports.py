@@ -19,7 +19,7 @@ from django.utils.safestring import SafeString
 from config.admin import ReadOnlyInline
 from escalation.drill_document import drill_download
 from escalation.drill_scores import DrillReport, Outcome
-from escalation.drill_selectors import drill_get, drill_report
+from escalation.drill_selectors import drill_report_get
 from escalation.models import Escalation
 from incidents.admin.core import incident_admin_inline_add
 from incidents.models import Incident
@@ -51,10 +51,12 @@ class DrillReportPages:
         # Readers of escalations read their drills' reports.
         if not self.model_admin.has_view_permission(request):
             raise PermissionDenied
-        drill = drill_get(user=request.user, public_id=public_id)
-        if drill is None:
+        report = drill_report_get(
+            user=request.user, public_id=public_id, now=timezone.now()
+        )
+        if report is None:
             raise Http404(f"No drill {public_id} among your teams' incidents.")
-        return drill_report(drill, now=timezone.now())
+        return report
 
     def html(self, request: HttpRequest, public_id: str) -> HttpResponse:
         report = self._report(request, public_id)

@@ -21,7 +21,7 @@ from config.api import COMMON, INVALID, UNAUTHENTICATED, valid_query
 from config.serializers import ErrorSerializer
 from escalation.drill_document import drill_download
 from escalation.drill_scores import DrillReport
-from escalation.drill_selectors import drill_get, drill_report, drill_trends
+from escalation.drill_selectors import drill_report_get, drill_trends
 from escalation.serializers.drills import (
     DrillReportSerializer,
     DrillTrendsQuerySerializer,
@@ -40,10 +40,12 @@ class DrillReportBase(APIView):
     permission_classes = [IsAuthenticated]
 
     def report(self, request: Request, public_id: str) -> DrillReport:
-        drill = drill_get(user=request.user, public_id=public_id)
-        if drill is None:
+        report = drill_report_get(
+            user=request.user, public_id=public_id, now=timezone.now()
+        )
+        if report is None:
             raise NotFound(f"no drill {public_id} among your teams' incidents")
-        return drill_report(drill, now=timezone.now())
+        return report
 
 
 class DrillReportView(DrillReportBase):
