@@ -293,6 +293,9 @@ SPECTACULAR_SETTINGS = {
         "WeekdayEnum": "escalation.models.Weekday",
         "ShiftUnitEnum": "escalation.models.ShiftUnit",
         "ShiftSourceEnum": "escalation.serializers.schedules.SHIFT_SOURCES",
+        # An escalation step's outcome keeps its name beside a drill's.
+        "OutcomeEnum": "escalation.models.EscalationStep.Outcome",
+        "DrillOutcomeEnum": "escalation.drill_scores.Outcome",
     },
     # Swagger UI's assets come from the installed sidecar package, not a CDN,
     # so /api/docs/ works on machines without internet access.

@@ -3,6 +3,11 @@ from rest_framework.routers import SimpleRouter
 
 from escalation import ical
 from escalation.apis.controls import IncidentEscalationViewSet
+from escalation.apis.drills import (
+    DrillReportMarkdownView,
+    DrillReportView,
+    DrillTrendsView,
+)
 from escalation.apis.policies import (
     EscalationPolicyViewSet,
     EscalationPreviewView,
@@ -52,6 +57,17 @@ urlpatterns = [
     incident_route("escalate", "post", "escalate"),
     incident_route("reassign", "post", "reassign"),
     incident_route("responders", "post", "responders"),
+    path(
+        "drills/reports/<str:public_id>/",
+        DrillReportView.as_view(),
+        name="drill-report",
+    ),
+    path(
+        "drills/reports/<str:public_id>/markdown/",
+        DrillReportMarkdownView.as_view(),
+        name="drill-report-markdown",
+    ),
+    path("drills/trends/", DrillTrendsView.as_view(), name="drill-trends"),
     path("calendar-feed/", CalendarFeedView.as_view(), name="calendar-feed"),
     path(
         "calendar-feed/rotate/",

@@ -10,7 +10,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from escalation.drill_selectors import drill_trends
 from incidents.metrics_selectors import severity_targets
+from incidents.selectors import team_list
 from metrics import selectors
 from metrics.charts import line_chart
 
@@ -32,6 +34,27 @@ def _months(now: Any) -> list[str]:
         labels.append(f"{year}-{month:02d}")
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
     return labels[::-1]
+
+
+def _drill_trends(request: HttpRequest, now: Any) -> list[dict[str, Any]]:
+    """Per team with drills in the window: its drills, and their times to
+    the first acknowledgement as a chart."""
+    teams = []
+    for team in team_list(user=request.user):
+        drills = drill_trends(user=request.user, team=team, since=now - WINDOW, now=now)
+        if not drills:
+            continue
+        heading = f"{team.name}: time to the first acknowledgement, drill by drill"
+        labels = [f"{drill.detected_at:%Y-%m-%d}" for drill in drills]
+        acks = [
+            drill.time_to_acknowledge.total_seconds()
+            if drill.time_to_acknowledge is not None
+            else None
+            for drill in drills
+        ]
+        chart = line_chart(heading, labels, {"first ack": acks}, {})
+        teams.append({"team": team, "drills": drills, "chart": chart})
+    return teams
 
 
 def _context(request: HttpRequest, drills: bool) -> dict[str, Any]:
@@ -83,6 +106,7 @@ def _context(request: HttpRequest, drills: bool) -> dict[str, Any]:
         ],
         "breach_total": len(breaches),
         "since": filters["since"],
+        "drill_trends": _drill_trends(request, now) if drills else [],
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -12,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
 from config.accesslog import REDACTED, redact_links
+from incidents.models import Incident
 from incidents.selectors import details_visible_q, service_list
 from notifications.models import (
     Channel,
@@ -121,6 +123,34 @@ def delivery_list(*, user: User) -> QuerySet[Delivery]:
         )
         .distinct()
     )
+
+
+def _page_cause(incident_id: int, event_key: str) -> str:
+    return f"page:{incident_id}:{event_key}"
+
+
+def page_event_key(*, incident_id: int, event_key: str, user_id: int) -> str:
+    """Return the event key of the deliveries paging a user about an incident
+    for `event_key` (what caused the page); each rule step adds `@<delay>`."""
+    return f"{_page_cause(incident_id, event_key)}:u{user_id}"
+
+
+def page_delivery_list(
+    *, incident: Incident, event_keys: Iterable[str]
+) -> dict[tuple[str, int], list[Delivery]]:
+    """Return the incident's pages caused by `event_keys`, by (event key,
+    user id), each person's oldest first, with their contact methods."""
+    wanted = {_page_cause(incident.pk, key): key for key in event_keys}
+    pages = Delivery.objects.filter(
+        incident=incident, purpose=Delivery.Purpose.PAGE
+    ).select_related("contact_method", "bundled_into", "user")
+    found: dict[tuple[str, int], list[Delivery]] = {}
+    for delivery in pages.order_by("created_at", "id"):
+        cause = delivery.event_key.partition("@")[0].rpartition(":u")[0]
+        key = wanted.get(cause)
+        if key is not None and delivery.user_id is not None:
+            found.setdefault((key, delivery.user_id), []).append(delivery)
+    return found
 
 
 def delivery_as_seen_by(*, delivery: Delivery, viewer: User | None) -> Delivery:

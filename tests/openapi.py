@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import jsonschema
@@ -23,10 +24,16 @@ def _as_json_schema(node: Any) -> Any:
     return node
 
 
+@cache
+def _schema() -> dict[str, Any]:
+    """The schema, generated once per run: the code it describes does not change."""
+    return dict(SchemaGenerator().get_schema(request=None, public=True))
+
+
 def assert_described(path: str, method: str, status: int, body: Any) -> None:
     """Fail unless `body` is what the schema says `method path` answers
     with `status` (path as in the schema: `/api/v1/incidents/{public_id}/…`)."""
-    schema = SchemaGenerator().get_schema(request=None, public=True)
+    schema = _schema()
     response = schema["paths"][path][method]["responses"][str(status)]
     described = response["content"]["application/json"]["schema"]
     document = {**described, "components": schema["components"]}

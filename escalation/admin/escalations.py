@@ -17,6 +17,7 @@ from django.urls import URLPattern, path, reverse
 
 from config.admin import ReadOnlyAdmin, ReadOnlyInline
 from config.auth import request_actor
+from escalation.admin.drill_reports import drill_report_urls
 from escalation.exceptions import EscalationError
 from escalation.models import Escalation, EscalationStep
 from escalation.selectors import escalation_list, escalation_standing
@@ -114,7 +115,7 @@ class EscalationAdmin(ReadOnlyAdmin, TeamScopedAdmin):
             self.admin_site.admin_view(self.controls_view),
             name="escalation_escalation_controls",
         )
-        return [controls, *super().get_urls()]
+        return [controls, *drill_report_urls(self), *super().get_urls()]
 
     def controls_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """Escalate, reassign or add a responder by hand; report the outcome."""

@@ -178,6 +178,11 @@ def step_record(
     )
 
 
+def step_page_key(escalation_id: int, key: str) -> str:
+    """Return what a step's pages are keyed by (its deliveries' event key)."""
+    return f"esc{escalation_id}.{key}"
+
+
 def users_page(
     incident: Incident,
     escalation: Escalation,
@@ -194,7 +199,7 @@ def users_page(
         deliveries = page_user(
             incident=incident,
             user=user,
-            event_key=f"esc{escalation.pk}.{key}",
+            event_key=step_page_key(escalation.pk, key),
             stops_on_ack=stops_on_ack,
             now=now,
         )

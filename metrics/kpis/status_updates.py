@@ -7,6 +7,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
+from incidents.cadence import update_slots
 from incidents.metrics_selectors import status_update_times
 from metrics.kpis import Context, Row, ratio, register, row
 
@@ -16,26 +17,15 @@ KEY = "status_update_cadence"
 def missed_updates(
     incident: dict[str, Any], posted: list[datetime], cadence: timedelta, now: datetime
 ) -> tuple[int, int]:
-    """Return (updates due, updates missed) of one incident: the first is due
-    `cadence` after detection, each next one `cadence` after the last update
-    (or after the missed due time), until the incident is resolved."""
-    end = incident["resolved_at"] or now
-    anchor = incident["detected_at"]
-    due = missed = index = 0
-    while anchor + cadence < end:
-        due_at = anchor + cadence
-        due += 1
-        latest = None
-        while index < len(posted) and posted[index] <= due_at:
-            if posted[index] > anchor:
-                latest = posted[index]
-            index += 1
-        if latest is None:
-            missed += 1
-            anchor = due_at
-        else:
-            anchor = latest
-    return due, missed
+    """Return (updates due, updates missed) of one incident, until it is
+    resolved (`incidents.cadence` says which updates are due)."""
+    slots = update_slots(
+        detected_at=incident["detected_at"],
+        end=incident["resolved_at"] or now,
+        posted=posted,
+        cadence=cadence,
+    )
+    return len(slots), sum(slot.missed for slot in slots)
 
 
 @register(KEY, "Status updates posted on the severity's cadence")

@@ -22,6 +22,7 @@ from notifications.models import (
     NotificationRule,
     Urgency,
 )
+from notifications.selectors import page_event_key
 from notifications.services.deliveries import Target, deliveries_write
 from notifications.services.links import action_links_issue
 from notifications.services.stakeholders import subscriber_targets
@@ -121,7 +122,9 @@ def page_user(
     return deliveries_write(
         purpose=Purpose.PAGE,
         message_kind="page",
-        event_key=f"page:{incident.pk}:{event_key}:u{user.pk}",
+        event_key=page_event_key(
+            incident_id=incident.pk, event_key=event_key, user_id=user.pk
+        ),
         targets=targets,
         incident=incident,
         user=user,

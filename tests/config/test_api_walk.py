@@ -170,6 +170,12 @@ def platform(service: Service, responder) -> dict[str, object]:
             by=responder,
         ).pk,
         "root-cause-tags": root_cause_tag_create(team=service.team, name="Disk").pk,
+        # A drill, declared only for the paths that name one.
+        "reports": lambda: (
+            declare(
+                service, "P2", title="Failover rehearsal", by=responder, is_drill=True
+            ).public_id
+        ),
     }
 
 
@@ -177,7 +183,8 @@ def url_of(path: str, objects: dict[str, object]) -> str:
     """Fill each path parameter with Platform's object of the segment before it."""
 
     def fill(match: re.Match[str]) -> str:
-        return f"{match[1]}/{objects[match[1]]}"
+        named = objects[match[1]]
+        return f"{match[1]}/{named() if callable(named) else named}"
 
     path = path.replace("{schedule_pk}", "{id}")
     return re.sub(r"([a-z-]+)/\{[^}]+\}", fill, path)
