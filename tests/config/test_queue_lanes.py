@@ -118,13 +118,14 @@ def test_only_a_pass_whose_last_batch_was_full_counts_as_a_backlog(service):
             dedup_key="disk",
             payload={"title": "disk"},
         )
-        for _ in range(BATCH + BATCH // 2)
+        for _ in range(1 + BATCH + BATCH // 2)
     )
 
     def out_of_time() -> tuple[int, bool, bool]:
         done = alert_events_process(integration_id=integration.pk, seconds=0)
         return done.applied, done.more, done.backlog
 
+    assert out_of_time() == (1, True, True)  # a declaration ends its batch
     assert out_of_time() == (BATCH, True, True)
     assert out_of_time() == (BATCH // 2, True, False)
     assert out_of_time() == (0, False, False)
