@@ -6,24 +6,8 @@ nothing still go ten to a transaction (tests/config/test_queue_lanes.py)."""
 from __future__ import annotations
 
 from incidents.models import AlertEvent, Incident, Service
-from incidents.services import integration_create
 from incidents.services.alerts import alert_events_process
-
-
-def _store(service: Service, keys: list[str]) -> int:
-    integration, _ = integration_create(name="Noisy", kind="generic", service=service)
-    AlertEvent.objects.bulk_create(
-        AlertEvent(
-            integration=integration,
-            service=service,
-            source=AlertEvent.Source.GENERIC,
-            action="trigger",
-            dedup_key=key,
-            payload={"title": key},
-        )
-        for key in keys
-    )
-    return integration.pk
+from tests.factories import stored_triggers
 
 
 def _one_batch(integration_id: int) -> tuple[int, bool]:
@@ -34,7 +18,8 @@ def _one_batch(integration_id: int) -> tuple[int, bool]:
 def test_a_batch_ends_with_the_event_that_declares_an_incident(
     service: Service,
 ) -> None:
-    integration_id = _store(service, ["disk", "disk", "cpu", "cpu", "memory"])
+    keys = ["disk", "disk", "cpu", "cpu", "memory"]
+    integration_id = stored_triggers(service, keys).pk
 
     assert _one_batch(integration_id) == (1, True)
     assert list(Incident.objects.values_list("title", flat=True)) == ["disk"]
