@@ -14,14 +14,16 @@ from escalation.timeline_kinds import (
     ESCALATION_STOPPED,
 )
 from incidents.models import (
+    AlertEvent,
     Incident,
+    Integration,
     Service,
     SeverityLevel,
     Team,
     TeamMembership,
     TimelineEvent,
 )
-from incidents.services import incident_create
+from incidents.services import incident_create, integration_create
 from incidents.services.checklists import (
     verification_item_tick,
     verification_items_ensure,
@@ -153,3 +155,21 @@ def webhook_contact(user: User, address: str) -> ContactMethod:
         user=user, kind=Kind.WEBHOOK, address=address, secret="k",
         verified_at=timezone.now(),
     )  # fmt: skip
+
+
+def stored_triggers(service: Service, keys: list[str]) -> Integration:
+    """A generic integration of `service` with one stored, pending trigger
+    per dedup key in `keys`, in that order."""
+    integration, _ = integration_create(name="Noisy", kind="generic", service=service)
+    AlertEvent.objects.bulk_create(
+        AlertEvent(
+            integration=integration,
+            service=service,
+            source=AlertEvent.Source.GENERIC,
+            action="trigger",
+            dedup_key=key,
+            payload={"title": key},
+        )
+        for key in keys
+    )
+    return integration

@@ -49,11 +49,14 @@ from incidents.timeline_kinds import ALERT_ATTACHED
 logger = logging.getLogger(__name__)
 
 Source = AlertEvent.Source
-# Events applied in one transaction; a storm is worked through batch by batch.
-# Small enough that a batch of new incidents holds its locks (the day's
-# incident counter among them, which every other integration's new incident
-# also needs) for a fraction of a second, not for several: a quiet
-# integration's P0 waits for at most one batch of a storm's incidents.
+# Events applied in one transaction at most; a storm is worked through batch
+# by batch. A batch also ends with the event that declares an incident: a
+# declaration takes the day's incident counter row (every other
+# integration's new incident needs it too) and holds it to its commit, so
+# a storm never holds it across more than one declaration, and a quiet
+# integration's P0 waits for at most one of the storm's incidents, not for
+# a batch of them. Events that declare nothing (a storm on one key,
+# resolves) still go 10 to a transaction.
 BATCH = 10
 # A task gives its worker back after about this long, asking for more (on
 # the backlog lane): one storming integration holds a worker for about a
@@ -75,8 +78,9 @@ class Progress:
     applied: int
     # Stopped for time with events possibly left: process the integration again.
     more: bool = False
-    # Its last batch was full: a backlog (a storm), not a few events that
-    # took long to apply on a busy machine.
+    # Its last batch was full (it stopped with events left: BATCH of them, or
+    # at a declaration): a backlog (a storm), not a few events that took
+    # long to apply on a busy machine.
     backlog: bool = False
 
 
@@ -99,24 +103,35 @@ def alert_events_process(
     at its last, is quarantined and the pass goes on.
     """
     if integration_id is None:
-        return Progress(_apply_batch(None, event_id=event_id))
+        return Progress(_apply_batch(None, event_id=event_id).handled)
     deadline = time.monotonic() + seconds
     applied = looks = 0
     while True:
         done = _apply_batch(integration_id)
-        applied, looks = applied + done, looks + 1
-        if done == 0:
+        applied, looks = applied + done.handled, looks + 1
+        if done.handled == 0:
             return Progress(applied)
         if time.monotonic() >= deadline:
-            return Progress(applied, more=True, backlog=done == BATCH)
-        if looks > 1 and done < BATCH:
+            return Progress(applied, more=True, backlog=done.full)
+        if looks > 1 and not done.full:
             # Events keep coming a few at a time: let them gather, so that
             # a storm costs a few transactions a second, not hundreds.
             time.sleep(LINGER_SECONDS)
 
 
-def _apply_batch(integration_id: int | None, event_id: int | None = None) -> int:
-    """Apply the next batch of pending events; return how many were handled.
+@dataclass(frozen=True)
+class _Done:
+    """What one batch did."""
+
+    handled: int
+    # It stopped with events left behind it: BATCH of them, or a declaration.
+    full: bool = False
+    # The event that failed and stays pending (one by one only).
+    held: AlertEvent | None = None
+
+
+def _apply_batch(integration_id: int | None, event_id: int | None = None) -> _Done:
+    """Apply the next batch of pending events; say how many were handled.
 
     If applying the batch fails, it is rolled back and its events applied
     again one at a time, so that the failure is only the failing event's:
@@ -124,7 +139,7 @@ def _apply_batch(integration_id: int | None, event_id: int | None = None) -> int
     and stays pending for another attempt (the task retries it, later).
     """
     try:
-        return _apply_pending(integration_id, event_id)[0]
+        return _apply_pending(integration_id, event_id)
     except DATABASE_UNAVAILABLE:
         raise  # the task retries the whole batch
     except Exception:
@@ -133,19 +148,19 @@ def _apply_batch(integration_id: int | None, event_id: int | None = None) -> int
             integration_id,
             exc_info=True,
         )
-    handled, held = _apply_pending(integration_id, event_id, one_by_one=True)
-    if held is not None:
+    done = _apply_pending(integration_id, event_id, one_by_one=True)
+    if (held := done.held) is not None:
         raise EventFailedError(
             f"event {held.pk} failed (attempt {held.attempts}), retrying later: "
             f"{held.error}"
         )
-    return handled
+    return done
 
 
 @transaction.atomic
 def _apply_pending(
     integration_id: int | None, event_id: int | None = None, one_by_one: bool = False
-) -> tuple[int, AlertEvent | None]:
+) -> _Done:
     pending = AlertEvent.objects.filter(processed_at__isnull=True)
     integration = None
     if integration_id is not None:
@@ -155,7 +170,7 @@ def _apply_pending(
             .first()
         )
         if integration is None:  # deleted, and its events with it
-            return 0, None
+            return _Done(0)
         pending = pending.filter(integration_id=integration_id)
     else:
         # A report: events of integrations are only applied under its lock.
@@ -167,38 +182,52 @@ def _apply_pending(
             event.integration = integration
     if one_by_one:
         return _apply_one_by_one(integration, events)
-    _apply_events(integration, events)
-    return len(events), None
+    handled, _ = _apply_events(integration, events)
+    return _Done(handled, full=handled < len(events) or handled == BATCH)
 
 
-def _apply_events(integration: Integration | None, events: list[AlertEvent]) -> None:
+def _apply_events(
+    integration: Integration | None, events: list[AlertEvent]
+) -> tuple[int, bool]:
+    """Apply `events` in order, up to and including the first that declares
+    an incident; return how many were applied (the rest stay pending) and
+    whether the last of them declared one."""
     batch = _Batch(integration)
     for event in events:
         batch.read(event)
     batch.lock_open_alerts(events)
+    applied = []
     for event in events:
         _apply_event(batch, event)
-    batch.flush(events)
+        applied.append(event)
+        if batch.declared:
+            break
+    batch.flush(applied)
+    return len(applied), batch.declared
 
 
 def _apply_one_by_one(
     integration: Integration | None, events: list[AlertEvent]
-) -> tuple[int, AlertEvent | None]:
+) -> _Done:
     """Apply each event in its own savepoint, in order; record a failure on
     its event. Stop at an event that failed but has attempts left (return
     it: it must be applied before the ones behind it); go on past one that
-    failed its last attempt, now quarantined."""
-    for done, event in enumerate(events):
+    failed its last attempt, now quarantined. Stop after a declaration too,
+    as a batch does."""
+    for done, event in enumerate(events, start=1):
         try:
             with transaction.atomic():
-                _apply_events(integration, [event])
+                _, declared = _apply_events(integration, [event])
         except DATABASE_UNAVAILABLE:
             raise
         except Exception as error:
             logger.warning("event %s failed to apply", event.pk, exc_info=True)
             if not alert_event_fail(event=event, error=error):
-                return done, event
-    return len(events), None
+                return _Done(done - 1, held=event)
+            continue
+        if declared and done < len(events):
+            return _Done(done, full=True)
+    return _Done(len(events), full=len(events) == BATCH)
 
 
 class _Batch:
@@ -212,6 +241,8 @@ class _Batch:
         self.open: dict[tuple[int, str], Alert | None] = {}
         self.counted: dict[int, Alert] = {}
         self.severities: dict[str, SeverityLevel] = {}
+        # An event of the batch declared an incident: the batch ends there.
+        self.declared = False
 
     def read(self, event: AlertEvent) -> None:
         try:
@@ -358,6 +389,7 @@ def _trigger(
         message = (
             f"New alert firing in this group ({alert_sender(event)}): {alert.summary}"
         )
+    batch.declared = batch.declared or declared
     alert.incident = incident
     alert.save(update_fields=["incident"])
     timeline_event_record(

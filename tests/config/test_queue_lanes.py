@@ -21,7 +21,12 @@ from incidents.services import integration_create
 from incidents.services.alerts import BATCH, alert_events_process
 from incidents.tasks import ingest_recover_task
 from notifications.services import page_user
-from tests.factories import declare, webhook_channels, webhook_contact
+from tests.factories import (
+    declare,
+    stored_triggers,
+    webhook_channels,
+    webhook_contact,
+)
 from tests.incidents.ingest_helpers import fixture, post_json
 
 pytestmark = pytest.mark.skipif(
@@ -108,23 +113,13 @@ def test_a_new_alert_waits_on_ingest_and_a_backlog_re_driven_on_ingest_backlog(
 
 
 def test_only_a_pass_whose_last_batch_was_full_counts_as_a_backlog(service):
-    integration, _ = integration_create(name="Noisy", kind="generic", service=service)
-    AlertEvent.objects.bulk_create(
-        AlertEvent(
-            integration=integration,
-            service=service,
-            source=AlertEvent.Source.GENERIC,
-            action="trigger",
-            dedup_key="disk",
-            payload={"title": "disk"},
-        )
-        for _ in range(BATCH + BATCH // 2)
-    )
+    integration = stored_triggers(service, ["disk"] * (1 + BATCH + BATCH // 2))
 
     def out_of_time() -> tuple[int, bool, bool]:
         done = alert_events_process(integration_id=integration.pk, seconds=0)
         return done.applied, done.more, done.backlog
 
+    assert out_of_time() == (1, True, True)  # a declaration ends its batch
     assert out_of_time() == (BATCH, True, True)
     assert out_of_time() == (BATCH // 2, True, False)
     assert out_of_time() == (0, False, False)
