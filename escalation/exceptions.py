@@ -35,3 +35,9 @@ class ScheduleInUseError(ScheduleError):
 
     status_code = 409
     code = "schedule_in_use"
+
+
+class DrillError(VigilError):
+    """A drill, scenario or drill schedule Vigil refuses; `field` says why."""
+
+    code = "drill"
