@@ -293,6 +293,11 @@ SPECTACULAR_SETTINGS = {
         "WeekdayEnum": "escalation.models.Weekday",
         "ShiftUnitEnum": "escalation.models.ShiftUnit",
         "ShiftSourceEnum": "escalation.serializers.schedules.SHIFT_SOURCES",
+        "DrillStateEnum": "escalation.models.Drill.State",
+        "DrillModeEnum": "escalation.models.DrillMode",
+        "DrillFrequencyEnum": "escalation.models.DrillSchedule.Frequency",
+        "DrillAlertFormatEnum": "escalation.models.DrillScenario.Format",
+        "DrillExpectationEnum": "escalation.models.DrillScenario.Expectation",
     },
     # Swagger UI's assets come from the installed sidecar package, not a CDN,
     # so /api/docs/ works on machines without internet access.

@@ -3,6 +3,11 @@ from rest_framework.routers import SimpleRouter
 
 from escalation import ical
 from escalation.apis.controls import IncidentEscalationViewSet
+from escalation.apis.drills import (
+    DrillScenarioViewSet,
+    DrillScheduleViewSet,
+    DrillViewSet,
+)
 from escalation.apis.policies import (
     EscalationPolicyViewSet,
     EscalationPreviewView,
@@ -17,6 +22,10 @@ from escalation.apis.schedules import (
 
 # No API root of its own: config/urls.py lists every app's resources in one.
 router = SimpleRouter()
+# The library and the schedules before the drills: /drills/<id>/ takes digits.
+router.register("drills/scenarios", DrillScenarioViewSet, basename="drill-scenario")
+router.register("drills/schedules", DrillScheduleViewSet, basename="drill-schedule")
+router.register("drills", DrillViewSet, basename="drill")
 router.register(
     "escalation-policies", EscalationPolicyViewSet, basename="escalation-policy"
 )

@@ -1,9 +1,24 @@
 """The scenario library of the SOPs' drills: site down, database failure,
-security breach, failed deployment, performance crisis, bot offline."""
+security breach, failed deployment, performance crisis, bot offline; and
+responders run their teams' drills and keep their drill schedules (the
+library itself is the administrators')."""
 
 from datetime import timedelta
 
+from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+GROUP = "Responders"
+PERMISSIONS = [
+    "view_drillscenario",
+    "view_drill",
+    "add_drill",
+    "change_drill",
+    "view_drillschedule",
+    "add_drillschedule",
+    "change_drillschedule",
+    "delete_drillschedule",
+]
 
 EXPECTED = ["acknowledge", "commander", "updates", "checklist", "resolve"]
 
@@ -137,20 +152,39 @@ SCENARIOS = [
 ]
 
 
+def _permissions(apps):
+    Permission = apps.get_model("auth", "Permission")
+    return Permission.objects.filter(
+        content_type__app_label="escalation", codename__in=PERMISSIONS
+    )
+
+
 def seed(apps, schema_editor):
     DrillScenario = apps.get_model("escalation", "DrillScenario")
     for fields in SCENARIOS:
         DrillScenario.objects.update_or_create(
             slug=fields["slug"], defaults={**fields, "expected": EXPECTED}
         )
+    for app_config in apps.get_app_configs():
+        app_config.models_module = True
+        create_permissions(app_config, apps=apps, verbosity=0)
+        app_config.models_module = None
+    group, _ = apps.get_model("auth", "Group").objects.get_or_create(name=GROUP)
+    group.permissions.add(*_permissions(apps))
 
 
 def unseed(apps, schema_editor):
     DrillScenario = apps.get_model("escalation", "DrillScenario")
     DrillScenario.objects.filter(slug__in=[s["slug"] for s in SCENARIOS]).delete()
+    group = apps.get_model("auth", "Group").objects.filter(name=GROUP).first()
+    if group is not None:
+        group.permissions.remove(*_permissions(apps))
 
 
 class Migration(migrations.Migration):
-    dependencies = [("escalation", "0006_drills")]
+    dependencies = [
+        ("escalation", "0006_drills"),
+        ("auth", "0012_alter_user_first_name_max_length"),
+    ]
 
     operations = [migrations.RunPython(seed, unseed)]

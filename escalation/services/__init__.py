@@ -21,7 +21,9 @@ from escalation.services.drill_schedules import (
 from escalation.services.drills import (
     drill_cancel,
     drill_check,
+    drill_scenario_create,
     drill_scenario_save,
+    drill_scenario_update,
     drill_start,
     drills_sweep,
 )
@@ -55,7 +57,9 @@ __all__ = [
     "calendar_feed_rotate",
     "drill_cancel",
     "drill_check",
+    "drill_scenario_create",
     "drill_scenario_save",
+    "drill_scenario_update",
     "drill_schedule_create",
     "drill_schedule_delete",
     "drill_schedule_update",

@@ -59,7 +59,8 @@ def drill_schedule_cron(schedule: DrillSchedule) -> str:
     return f"{schedule.minute} {schedule.hour} {schedule.day} {months} *"
 
 
-def _check(schedule: DrillSchedule) -> None:
+def drill_schedule_check(*, schedule: DrillSchedule) -> None:
+    """Raise DrillError unless the schedule's settings make a usable schedule."""
     for field, (low, high) in RANGES.items():
         value = getattr(schedule, field)
         if not isinstance(value, int) or not low <= value <= high:
@@ -78,6 +79,12 @@ def _check(schedule: DrillSchedule) -> None:
         ) from None
     if not timedelta(0) <= schedule.window <= timedelta(days=7):
         raise DrillError("the window must be from 0 to 7 days", field="window")
+    named = DrillSchedule.objects.filter(team=schedule.team, name=schedule.name)
+    if named.exclude(pk=schedule.pk).exists():
+        raise DrillError(
+            f"team {schedule.team} has a drill schedule {schedule.name!r} already",
+            field="name",
+        )
     if schedule.scenario is None and not DrillScenario.objects.exists():
         raise DrillError("the scenario library is empty", field="scenario")
     drill_service(scenario=schedule.scenario or DrillScenario(), team=schedule.team)
@@ -121,7 +128,7 @@ def drill_schedule_create(
     schedule = DrillSchedule(
         team=team, name=name, time_zone=time_zone or team.time_zone, **fields
     )
-    _check(schedule)
+    drill_schedule_check(schedule=schedule)
     schedule.save()
     _periodic_task_sync(schedule)
     return schedule
@@ -136,7 +143,7 @@ def drill_schedule_update(*, schedule: DrillSchedule, **changes: Any) -> DrillSc
     schedule = DrillSchedule.objects.select_for_update().get(pk=schedule.pk)
     for field, value in changes.items():
         setattr(schedule, field, value)
-    _check(schedule)
+    drill_schedule_check(schedule=schedule)
     schedule.save()
     _periodic_task_sync(schedule)
     return schedule
@@ -177,7 +184,9 @@ def drill_slot_offset(*, schedule: DrillSchedule, slot: datetime) -> timedelta:
     return timedelta(seconds=int.from_bytes(digest[:8], "big") % (seconds + 1))
 
 
-def _scenario_for(schedule: DrillSchedule) -> DrillScenario:
+def drill_schedule_scenario(*, schedule: DrillSchedule) -> DrillScenario:
+    """Return the scenario of the schedule's next drill: its own, else the
+    library's next in turn."""
     if schedule.scenario is not None:
         return schedule.scenario
     library = list(DrillScenario.objects.order_by("name", "pk"))
@@ -201,7 +210,7 @@ def drill_slot_fire(*, schedule_id: int, now: datetime | None = None) -> int:
     slot = drill_schedule_slot(schedule=schedule, at=now)
     if now - slot > SLOT_GRACE:
         return 0
-    scenario = _scenario_for(schedule)
+    scenario = drill_schedule_scenario(schedule=schedule)
     try:
         with transaction.atomic():
             drill = Drill.objects.create(

@@ -29,7 +29,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from escalation.exceptions import DrillError
+from escalation.exceptions import DrillError, DrillStateError
 from escalation.models import Drill, DrillMode, DrillScenario
 from escalation.timeline_kinds import DRILL_STARTED
 from incidents.formatting import human_duration, when
@@ -77,8 +77,29 @@ def drill_scenario_check(*, scenario: DrillScenario) -> None:
 def drill_scenario_save(*, scenario: DrillScenario) -> DrillScenario:
     """Check and save a scenario (new or changed)."""
     drill_scenario_check(scenario=scenario)
+    others = DrillScenario.objects.exclude(pk=scenario.pk)
+    for field in ("slug", "name"):
+        if others.filter(**{field: getattr(scenario, field)}).exists():
+            raise DrillError(
+                f"another scenario has the {field} {getattr(scenario, field)!r}",
+                field=field,
+            )
     scenario.save()
     return scenario
+
+
+def drill_scenario_create(**fields: Any) -> DrillScenario:
+    """Add a scenario to the library (its alert checked)."""
+    return drill_scenario_save(scenario=DrillScenario(**fields))
+
+
+@transaction.atomic
+def drill_scenario_update(*, scenario: DrillScenario, **changes: Any) -> DrillScenario:
+    """Change a scenario of the library (its alert checked)."""
+    scenario = DrillScenario.objects.select_for_update().get(pk=scenario.pk)
+    for field, value in changes.items():
+        setattr(scenario, field, value)
+    return drill_scenario_save(scenario=scenario)
 
 
 def drill_service(
@@ -316,7 +337,7 @@ def drill_cancel(
     now = now or timezone.now()
     drill = Drill.objects.select_for_update().get(pk=drill.pk)
     if drill.state not in WAITING:
-        raise DrillError(
+        raise DrillStateError(
             f"drill {drill.pk} is {drill.get_state_display().lower()}: only a "
             "drill that has not begun can be called off; cancel its incident",
             field="state",
