@@ -285,12 +285,12 @@ def _time_out(drill: Drill, incident: Incident | None, now: datetime) -> None:
 
 
 @transaction.atomic
-def drill_check(*, drill_id: int, now: datetime | None = None) -> str:
+def drill_check(*, drill_id: int, now: datetime | None = None) -> bool:
     """Follow one running drill: link its incident, end it if it is over.
 
     Resolved (or closed) incident: completed. Cancelled by someone:
     cancelled. Time box run out: the incident is cancelled, the drill timed
-    out. Return the drill's state.
+    out. Return whether this call ended it.
     """
     now = now or timezone.now()
     drill = (
@@ -300,7 +300,7 @@ def drill_check(*, drill_id: int, now: datetime | None = None) -> str:
         .first()
     )
     if drill is None or drill.state != State.RUNNING:
-        return "" if drill is None else drill.state
+        return False  # another check ended it
     incident = _link(drill)
     status = incident.status if incident is not None else ""
     if incident is not None and status in (S.RESOLVED, S.CLOSED):
@@ -310,7 +310,7 @@ def drill_check(*, drill_id: int, now: datetime | None = None) -> str:
         _finish(drill, State.CANCELLED, "Its incident was cancelled", now)
     elif drill.ends_at is not None and drill.ends_at <= now:
         _time_out(drill, incident, now)
-    return drill.state
+    return drill.state != State.RUNNING
 
 
 def drills_sweep(*, now: datetime | None = None) -> int:
@@ -323,7 +323,7 @@ def drills_sweep(*, now: datetime | None = None) -> int:
     running = Drill.objects.filter(state=State.RUNNING).order_by("ends_at")
     for pk in running.values_list("pk", flat=True)[:500]:
         try:
-            moved += drill_check(drill_id=pk, now=now) != State.RUNNING
+            moved += drill_check(drill_id=pk, now=now)
         except Exception:  # one broken drill must not hold up the rest
             logger.exception("drill %s: check failed", pk)
     return moved
