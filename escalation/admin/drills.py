@@ -24,24 +24,12 @@ from escalation.admin.teams import TeamOwnedAdmin
 from escalation.exceptions import DrillError
 from escalation.models import Drill, DrillScenario, DrillSchedule
 from escalation.services.drill_schedules import (
+    SETTINGS,
     drill_schedule_check,
     drill_schedule_cron,
     drill_schedule_scenario,
 )
 from escalation.services.drills import drill_scenario_check
-
-SCHEDULE_FIELDS = [
-    "name",
-    "scenario",
-    "frequency",
-    "day",
-    "hour",
-    "minute",
-    "time_zone",
-    "window",
-    "mode",
-    "enabled",
-]
 
 
 def _refused(form: Any, error: VigilError) -> None:
@@ -107,7 +95,7 @@ class DrillScheduleAdmin(TeamOwnedAdmin):
     list_display = ["name", "team", "frequency", "cron", "time_zone", "enabled"]
     list_filter = ["team", "frequency", "enabled"]
     search_fields = ["name"]
-    fields = ["team", *SCHEDULE_FIELDS, "cron"]
+    fields = ["team", *SETTINGS, "cron"]
     readonly_fields = ["cron"]
     actions = ["run_now"]
 
@@ -121,7 +109,7 @@ class DrillScheduleAdmin(TeamOwnedAdmin):
     def save_model(
         self, request: HttpRequest, obj: DrillSchedule, form: Any, change: bool
     ) -> None:
-        fields = {f: form.cleaned_data[f] for f in SCHEDULE_FIELDS}
+        fields = {f: form.cleaned_data[f] for f in SETTINGS}
         if change:
             services.drill_schedule_update(schedule=obj, **fields)
             return

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from config.api import COMMON, CONFLICT, INVALID, UNAUTHENTICATED, valid_input
 from config.auth import request_actor
 from escalation import selectors, services
+from escalation.apis.schedules import LIST_ERRORS, NO_FILTERS
 from escalation.models import Drill, DrillScenario, DrillSchedule
 from escalation.serializers.drills import (
     DrillScenarioInputSerializer,
@@ -26,13 +27,7 @@ from escalation.serializers.drills import (
     DrillStartSerializer,
 )
 
-LIST_ERRORS = {400: INVALID, 401: UNAUTHENTICATED}
 DELETED = OpenApiResponse(description="Deleted; the drills it started stay.")
-NO_FILTERS: dict[str, Any] = {
-    "filterset_fields": [],
-    "search_fields": [],
-    "ordering_fields": [],
-}
 
 
 @extend_schema_view(
