@@ -22,7 +22,7 @@ WINDOW_MAX = timedelta(days=7)
 class DrillScenarioSerializer(serializers.ModelSerializer[DrillScenario]):
     severity = serializers.CharField(source="severity_id", read_only=True)
     service: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="slug", read_only=True
+        slug_field="slug", read_only=True, allow_null=True
     )
 
     class Meta:
