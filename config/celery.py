@@ -130,6 +130,15 @@ app.conf.beat_schedule = {
         "task": "escalation.tasks.update_reminders_sweep_task",
         "schedule": 15.0,
     },
+    # Begin drills that are due (a slot's offset has passed, a postponement
+    # ended), mark drills whose incident was resolved completed, and cancel
+    # those past their time box. Drills run for an hour or so: half a minute
+    # late is on time. (Each team's drill slots are periodic tasks of their
+    # own, kept with its drill schedules in the database scheduler.)
+    "drills-sweep": {
+        "task": "escalation.tasks.drills_sweep_task",
+        "schedule": 30.0,
+    },
     # Send deliveries whose task message was lost, and the ones whose wait was
     # too long to hand to the broker as a countdown, as they come due.
     "deliveries-dispatch-due": {

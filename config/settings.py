@@ -296,6 +296,11 @@ SPECTACULAR_SETTINGS = {
         # An escalation step's outcome keeps its name beside a drill's.
         "OutcomeEnum": "escalation.models.EscalationStep.Outcome",
         "DrillOutcomeEnum": "escalation.drill_scores.Outcome",
+        "DrillStateEnum": "escalation.models.Drill.State",
+        "DrillModeEnum": "escalation.models.DrillMode",
+        "DrillFrequencyEnum": "escalation.models.DrillSchedule.Frequency",
+        "DrillAlertFormatEnum": "escalation.models.DrillScenario.Format",
+        "DrillExpectationEnum": "escalation.models.DrillScenario.Expectation",
     },
     # Swagger UI's assets come from the installed sidecar package, not a CDN,
     # so /api/docs/ works on machines without internet access.
@@ -318,6 +323,9 @@ VIGIL_JSON_MAX_DEPTH = env_int(
 VIGIL_UPDATE_OVERDUE_GRACE_MINUTES = env_int(
     "VIGIL_UPDATE_OVERDUE_GRACE_MINUTES", 15, minimum=1
 )
+# Minutes a drill waits, postponed because a real P0/P1 of its team is open,
+# before the drills sweep tries to start it again.
+VIGIL_DRILL_POSTPONE_MINUTES = env_int("VIGIL_DRILL_POSTPONE_MINUTES", 15, minimum=1)
 # Attempts at applying a received event before the worker quarantines it
 # (keeps it, marked failed with its error) and goes on with the next.
 VIGIL_INGEST_MAX_ATTEMPTS = env_int("VIGIL_INGEST_MAX_ATTEMPTS", 3, minimum=1)

@@ -20,7 +20,9 @@ api_root = APIRootView.as_view(
             prefix: f"{basename}-list"
             for app_urls in (incidents_urls, notifications_urls, escalation_urls)
             for prefix, _, basename in app_urls.router.registry
-            if "(" not in prefix  # nested under another resource
+            # not top-level: under another resource (/schedules/<id>/overrides/)
+            # or a group (/drills/scenarios/, /drills/schedules/)
+            if "(" not in prefix and "/" not in prefix
         },
         "reports": "user-report",
         "calendar-feed": "calendar-feed",

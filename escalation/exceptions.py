@@ -35,3 +35,16 @@ class ScheduleInUseError(ScheduleError):
 
     status_code = 409
     code = "schedule_in_use"
+
+
+class DrillError(VigilError):
+    """A drill, scenario or drill schedule Vigil refuses; `field` says why."""
+
+    code = "drill"
+
+
+class DrillStateError(DrillError):
+    """The drill is not in a state that allows this (it began, it ended)."""
+
+    status_code = 409
+    code = "drill_state"

@@ -18,6 +18,10 @@ from django.db.models import Prefetch, Q, QuerySet
 from escalation import oncall
 from escalation.models import (
     CalendarFeed,
+    Drill,
+    DrillMode,
+    DrillScenario,
+    DrillSchedule,
     Escalation,
     EscalationPolicy,
     EscalationStep,
@@ -357,3 +361,36 @@ def escalation_policy_chain(*, policy: EscalationPolicy) -> str:
         name = f" {level.name}" if level.name else ""
         said.append(f"L{level.position}{name}: {targets or 'nobody'}")
     return " → ".join(said) or "no levels"
+
+
+def drill_scenario_list() -> QuerySet[DrillScenario]:
+    """Return the scenario library (shared by every team)."""
+    return DrillScenario.objects.select_related("severity", "service")
+
+
+def drill_list(*, user: Viewer) -> QuerySet[Drill]:
+    """Return the drills of `user`'s teams, latest first."""
+    drills = Drill.objects.select_related(
+        "scenario", "team", "service", "schedule", "incident", "started_by"
+    )
+    return drills.filter(team__in=team_list(user=user))
+
+
+def drill_schedule_list(*, user: Viewer) -> QuerySet[DrillSchedule]:
+    """Return the drill schedules of `user`'s teams."""
+    schedules = DrillSchedule.objects.select_related("team", "scenario")
+    return schedules.filter(team__in=team_list(user=user))
+
+
+def drill_walks_chain(*, incident_id: int) -> bool:
+    """Return whether the incident is a running "escalate, don't acknowledge"
+    drill's: its acknowledgements do not stop the climb.
+
+    Its drill is found by the alert it fired too: the link to the incident
+    is recorded by the drills sweep, maybe after the first acknowledgement.
+    """
+    return Drill.objects.filter(
+        Q(incident_id=incident_id) | Q(alert_event__incident_id=incident_id),
+        mode=DrillMode.WALK_CHAIN,
+        state=Drill.State.RUNNING,
+    ).exists()

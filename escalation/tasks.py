@@ -6,6 +6,8 @@ from celery import shared_task
 from django.utils import timezone
 
 from escalation.services import (
+    drill_slot_fire,
+    drills_sweep,
     escalation_expire_acknowledgements,
     escalation_fire_due,
     escalations_sweep,
@@ -35,3 +37,15 @@ def escalation_ack_expiry_sweep_task() -> int:
 def update_reminders_sweep_task() -> int:
     """Remind about overdue status updates, once per due slot (beat)."""
     return update_reminders_sweep()
+
+
+@shared_task
+def drill_slot_fire_task(*, schedule_id: int) -> int:
+    """Record (and begin, if due) the drill of a schedule's slot (its crontab)."""
+    return drill_slot_fire(schedule_id=schedule_id)
+
+
+@shared_task
+def drills_sweep_task() -> int:
+    """Begin due and postponed drills, end finished and timed-out ones (beat)."""
+    return drills_sweep()

@@ -3,10 +3,15 @@ from rest_framework.routers import SimpleRouter
 
 from escalation import ical
 from escalation.apis.controls import IncidentEscalationViewSet
-from escalation.apis.drills import (
+from escalation.apis.drill_reports import (
     DrillReportMarkdownView,
     DrillReportView,
     DrillTrendsView,
+)
+from escalation.apis.drills import (
+    DrillScenarioViewSet,
+    DrillScheduleViewSet,
+    DrillViewSet,
 )
 from escalation.apis.policies import (
     EscalationPolicyViewSet,
@@ -22,6 +27,10 @@ from escalation.apis.schedules import (
 
 # No API root of its own: config/urls.py lists every app's resources in one.
 router = SimpleRouter()
+# The library and the schedules before the drills: /drills/<id>/ takes digits.
+router.register("drills/scenarios", DrillScenarioViewSet, basename="drill-scenario")
+router.register("drills/schedules", DrillScheduleViewSet, basename="drill-schedule")
+router.register("drills", DrillViewSet, basename="drill")
 router.register(
     "escalation-policies", EscalationPolicyViewSet, basename="escalation-policy"
 )

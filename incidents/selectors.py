@@ -21,6 +21,7 @@ from django.db.models import (
 )
 
 from config.db import own_rows
+from incidents.lifecycle import OPEN_STATUSES
 from incidents.models import (
     ActionItem,
     Alert,
@@ -269,6 +270,20 @@ def team_member_users(*, team: Team | None, role: str = "") -> list[Account]:
 
 def team_has_member(*, team: Team, user: Account) -> bool:
     return TeamMembership.objects.filter(team=team, user_id=user.pk).exists()
+
+
+def team_major_incident_open(*, team: Team) -> Incident | None:
+    """Return an open real (not drill) P0 or P1 of the team's, if any."""
+    return (
+        Incident.objects.filter(
+            service__team=team,
+            is_drill=False,
+            status__in=OPEN_STATUSES,
+            severity__code__in=("P0", "P1"),
+        )
+        .order_by("started_at")
+        .first()
+    )
 
 
 def action_item_list(*, user: User) -> QuerySet[ActionItem]:

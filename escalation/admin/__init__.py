@@ -1,5 +1,5 @@
 """Django admin of the escalation app: every change goes through the services."""
 
-from escalation.admin import escalations, policies, schedules, warroom
+from escalation.admin import drills, escalations, policies, schedules, warroom
 
-__all__ = ["escalations", "policies", "schedules", "warroom"]
+__all__ = ["drills", "escalations", "policies", "schedules", "warroom"]

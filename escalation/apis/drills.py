@@ -1,87 +1,199 @@
-"""REST endpoints of drill reports and trends: read-only.
-
-A drill is looked up among the caller's teams' incidents whose details the
-caller may see, by public id, as in the incident API: an incident that is
-no drill, another team's, or none at all is the same 404.
-"""
+"""REST endpoints of drills: the scenario library, drills, drill schedules."""
 
 from __future__ import annotations
 
-from django.http import HttpResponse
-from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.exceptions import NotFound
-from rest_framework.permissions import IsAuthenticated
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from config.api import COMMON, INVALID, UNAUTHENTICATED, valid_query
-from config.serializers import ErrorSerializer
-from escalation.drill_document import drill_download
-from escalation.drill_scores import DrillReport
-from escalation.drill_selectors import drill_report_get, drill_trends
+from config.api import COMMON, CONFLICT, INVALID, UNAUTHENTICATED, valid_input
+from config.auth import request_actor
+from escalation import selectors, services
+from escalation.apis.schedules import LIST_ERRORS, NO_FILTERS
+from escalation.models import Drill, DrillScenario, DrillSchedule
 from escalation.serializers.drills import (
-    DrillReportSerializer,
-    DrillTrendsQuerySerializer,
-    DrillTrendsSerializer,
+    DrillScenarioInputSerializer,
+    DrillScenarioSerializer,
+    DrillScenarioUpdateSerializer,
+    DrillScheduleInputSerializer,
+    DrillScheduleSerializer,
+    DrillScheduleUpdateSerializer,
+    DrillSerializer,
+    DrillStartSerializer,
 )
 
-NO_DRILL = OpenApiResponse(
-    ErrorSerializer,
-    "No drill with this id among the caller's teams' incidents (an incident "
-    "that is not a drill is not found either).",
+DELETED = OpenApiResponse(description="Deleted; the drills it started stay.")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List the drill scenario library",
+        responses={200: DrillScenarioSerializer(many=True), **LIST_ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="Get a drill scenario",
+        responses={200: DrillScenarioSerializer, **COMMON},
+    ),
+    create=extend_schema(
+        summary="Add a scenario to the library (its alert is checked)",
+        request=DrillScenarioInputSerializer,
+        responses={201: DrillScenarioSerializer, 400: INVALID, 401: UNAUTHENTICATED},
+    ),
+    partial_update=extend_schema(
+        summary="Change a scenario of the library",
+        request=DrillScenarioUpdateSerializer,
+        responses={200: DrillScenarioSerializer, 400: INVALID, **COMMON},
+    ),
 )
+class DrillScenarioViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet[DrillScenario],
+):
+    queryset = DrillScenario.objects.none()
+    serializer_class = DrillScenarioSerializer
+    filterset_fields = ["category", "alert_format"]
+    search_fields = ["name", "slug"]
+    ordering_fields = ["name", "created_at"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    permission_model = DrillScenario
 
+    def get_queryset(self) -> QuerySet[DrillScenario]:
+        return selectors.drill_scenario_list()
 
-class DrillReportBase(APIView):
-    # Reads only: any other method is a 405, asking no model permission.
-    permission_classes = [IsAuthenticated]
-
-    def report(self, request: Request, public_id: str) -> DrillReport:
-        report = drill_report_get(
-            user=request.user, public_id=public_id, now=timezone.now()
-        )
-        if report is None:
-            raise NotFound(f"no drill {public_id} among your teams' incidents")
-        return report
-
-
-class DrillReportView(DrillReportBase):
-    @extend_schema(
-        summary="A drill's report: responses, cadence, checklist, what to improve",
-        responses={200: DrillReportSerializer, **COMMON, 404: NO_DRILL},
-    )
-    def get(self, request: Request, public_id: str) -> Response:
-        report = self.report(request, public_id)
-        return Response(DrillReportSerializer(report).data)
-
-
-class DrillReportMarkdownView(DrillReportBase):
-    @extend_schema(
-        summary="A drill's report as a Markdown document",
-        responses={
-            (200, "text/markdown"): OpenApiResponse(OpenApiTypes.STR),
-            **COMMON,
-            404: NO_DRILL,
-        },
-    )
-    def get(self, request: Request, public_id: str) -> HttpResponse:
-        return drill_download(self.report(request, public_id))
-
-
-class DrillTrendsView(APIView):
-    permission_classes = [IsAuthenticated]
-
-    @extend_schema(
-        summary="How a team's drills went, one line per drill, oldest first",
-        parameters=[DrillTrendsQuerySerializer],
-        responses={200: DrillTrendsSerializer, 400: INVALID, 401: UNAUTHENTICATED},
-    )
-    def get(self, request: Request) -> Response:
-        team = valid_query(DrillTrendsQuerySerializer, request)["team"]
-        trends = drill_trends(user=request.user, team=team, now=timezone.now())
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = valid_input(DrillScenarioInputSerializer, request)
+        scenario = services.drill_scenario_create(**data)
         return Response(
-            DrillTrendsSerializer({"team": team.slug, "results": trends}).data
+            DrillScenarioSerializer(scenario).data, status=status.HTTP_201_CREATED
         )
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        scenario = self.get_object()
+        data = valid_input(DrillScenarioUpdateSerializer, request, partial=True)
+        scenario = services.drill_scenario_update(scenario=scenario, **data)
+        return Response(DrillScenarioSerializer(scenario).data)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List your teams' drills, latest first",
+        responses={200: DrillSerializer(many=True), **LIST_ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="Get a drill: its state, reason, time box and incident",
+        responses={200: DrillSerializer, **COMMON},
+    ),
+    create=extend_schema(
+        summary="Start a drill now (postponed while a real P0/P1 of the team is open)",
+        request=DrillStartSerializer,
+        responses={201: DrillSerializer, 400: INVALID, 401: UNAUTHENTICATED},
+    ),
+)
+class DrillViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet[Drill],
+):
+    queryset = Drill.objects.none()
+    serializer_class = DrillSerializer
+    filterset_fields = ["state", "mode", "team__slug", "scenario__slug"]
+    search_fields: list[str] = []
+    ordering_fields = ["due_at", "started_at", "created_at"]
+    http_method_names = ["get", "post", "head", "options"]
+    lookup_value_regex = "[0-9]+"
+    permission_model = Drill
+
+    def get_queryset(self) -> QuerySet[Drill]:
+        return selectors.drill_list(user=self.request.user)
+
+    def _reply(self, drill: Drill, code: int = status.HTTP_200_OK) -> Response:
+        fresh = self.get_queryset().get(pk=drill.pk)
+        return Response(DrillSerializer(fresh).data, status=code)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = valid_input(DrillStartSerializer, request)
+        drill = services.drill_start(**data, by=request_actor(request))
+        return self._reply(drill, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Call off a drill that has not begun (scheduled or postponed)",
+        request=None,
+        responses={200: DrillSerializer, 409: CONFLICT, **COMMON},
+    )
+    @action(detail=True, methods=["post"], **NO_FILTERS)
+    def cancel(self, request: Request, pk: str) -> Response:
+        drill = services.drill_cancel(
+            drill=self.get_object(), by=request_actor(request)
+        )
+        return self._reply(drill)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List your teams' drill schedules",
+        responses={200: DrillScheduleSerializer(many=True), **LIST_ERRORS},
+    ),
+    retrieve=extend_schema(
+        summary="Get a drill schedule",
+        responses={200: DrillScheduleSerializer, **COMMON},
+    ),
+    create=extend_schema(
+        summary="Schedule a team's drills (quarterly by default, in the team's "
+        "time zone)",
+        request=DrillScheduleInputSerializer,
+        responses={201: DrillScheduleSerializer, 400: INVALID, 401: UNAUTHENTICATED},
+    ),
+    partial_update=extend_schema(
+        summary="Change a drill schedule",
+        request=DrillScheduleUpdateSerializer,
+        responses={200: DrillScheduleSerializer, 400: INVALID, **COMMON},
+    ),
+    destroy=extend_schema(
+        summary="Delete a drill schedule and its periodic task",
+        responses={204: DELETED, **COMMON},
+    ),
+)
+class DrillScheduleViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet[DrillSchedule],
+):
+    queryset = DrillSchedule.objects.none()
+    serializer_class = DrillScheduleSerializer
+    filterset_fields = ["team__slug", "enabled"]
+    search_fields = ["name"]
+    ordering_fields = ["name", "created_at"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    permission_model = DrillSchedule
+
+    def get_queryset(self) -> QuerySet[DrillSchedule]:
+        return selectors.drill_schedule_list(user=self.request.user)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        data = valid_input(DrillScheduleInputSerializer, request)
+        schedule = services.drill_schedule_create(**data)
+        return Response(
+            DrillScheduleSerializer(schedule).data, status=status.HTTP_201_CREATED
+        )
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        schedule = self.get_object()
+        data = valid_input(DrillScheduleUpdateSerializer, request, partial=True)
+        schedule = services.drill_schedule_update(schedule=schedule, **data)
+        return Response(DrillScheduleSerializer(schedule).data)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        services.drill_schedule_delete(schedule=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)

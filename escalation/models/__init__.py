@@ -1,3 +1,9 @@
+from escalation.models.drills import (
+    Drill,
+    DrillMode,
+    DrillScenario,
+    DrillSchedule,
+)
 from escalation.models.policies import (
     ACK_TIMEOUT_RANGE,
     Escalation,
@@ -21,6 +27,10 @@ from escalation.models.schedules import (
 __all__ = [
     "ACK_TIMEOUT_RANGE",
     "CalendarFeed",
+    "Drill",
+    "DrillMode",
+    "DrillScenario",
+    "DrillSchedule",
     "Escalation",
     "EscalationLevel",
     "EscalationPolicy",

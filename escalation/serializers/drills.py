@@ -1,5 +1,4 @@
-"""Shapes of the drill reports and trends API: output only, durations in
-seconds."""
+"""Shapes of the drills API: scenarios, drills, drill schedules."""
 
 from __future__ import annotations
 
@@ -8,136 +7,207 @@ from typing import Any
 
 from rest_framework import serializers
 
-from escalation.drill_scores import Outcome
-from incidents.serializers.fields import VisibleTeamField
+from config.serializers import StrictInputSerializer, UserSummarySerializer
+from escalation.models import Drill, DrillMode, DrillScenario, DrillSchedule
+from escalation.services.drill_schedules import drill_schedule_cron
+from incidents.models import Incident, SeverityLevel
+from incidents.serializers.fields import (
+    VisibleServiceField,
+    VisibleTeamField,
+)
+
+WINDOW_MAX = timedelta(days=7)
 
 
-class SecondsField(serializers.FloatField):
-    """A duration, as seconds (null when it never happened or has no target)."""
+class DrillScenarioSerializer(serializers.ModelSerializer[DrillScenario]):
+    severity = serializers.CharField(source="severity_id", read_only=True)
+    service: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(allow_null=True, **kwargs)
+    class Meta:
+        model = DrillScenario
+        fields = [
+            "id",
+            "slug",
+            "name",
+            "description",
+            "severity",
+            "category",
+            "service",
+            "alert_format",
+            "alert",
+            "expected",
+            "time_box",
+            "created_at",
+        ]
+        read_only_fields = fields
 
-    def to_representation(self, value: timedelta) -> float:  # type: ignore[override]
-        return value.total_seconds()
 
-
-class ExpectationsSerializer(serializers.Serializer[Any]):
-    acknowledge_within_seconds = SecondsField(source="acknowledge_within")
-    commander_within_seconds = SecondsField(source="commander_within")
-    update_cadence_seconds = SecondsField(source="update_cadence")
-    resolve_within_seconds = SecondsField(source="resolve_within")
-    checklist_items = serializers.ListField(
-        child=serializers.CharField(), help_text="Response checklist item keys."
+class DrillScenarioInputSerializer(StrictInputSerializer):
+    slug = serializers.SlugField(max_length=100)
+    name = serializers.CharField(max_length=100)
+    description = serializers.CharField(allow_blank=True, default="", max_length=5000)
+    severity = serializers.SlugRelatedField(
+        slug_field="code", queryset=SeverityLevel.objects.all()
+    )
+    category = serializers.ChoiceField(choices=Incident.Category.choices)
+    service = VisibleServiceField(required=False, allow_null=True)
+    alert_format = serializers.ChoiceField(choices=DrillScenario.Format.choices)
+    alert = serializers.JSONField(
+        help_text="One PagerDuty Events v2 trigger, or one Alertmanager webhook."
+    )
+    expected = serializers.ListField(
+        child=serializers.ChoiceField(choices=DrillScenario.Expectation.choices),
+        default=list,
+        max_length=5,
+    )
+    time_box = serializers.DurationField(
+        default=timedelta(hours=1),
+        min_value=timedelta(minutes=1),
+        max_value=timedelta(days=1),
     )
 
 
-class PageAttemptSerializer(serializers.Serializer[Any]):
-    method = serializers.CharField(help_text="The contact method's kind and label.")
-    status = serializers.CharField(
-        help_text="The delivery's status: pending, sending, sent, failed, "
-        "cancelled, or the status of the message it was bundled into."
+class DrillScenarioUpdateSerializer(DrillScenarioInputSerializer):
+    slug = serializers.SlugField(max_length=100, required=False)
+    name = serializers.CharField(max_length=100, required=False)
+    severity = serializers.SlugRelatedField(
+        slug_field="code", queryset=SeverityLevel.objects.all(), required=False
     )
-    at = serializers.DateTimeField(allow_null=True)
-    error = serializers.CharField()
-
-
-class ResponderScoreSerializer(serializers.Serializer[Any]):
-    username = serializers.CharField()
-    levels = serializers.ListField(child=serializers.CharField())
-    paged_at = serializers.DateTimeField(allow_null=True)
-    acknowledged_at = serializers.DateTimeField(allow_null=True)
-    time_to_acknowledge_seconds = SecondsField(source="time_to_acknowledge")
-    responded_at = serializers.DateTimeField(allow_null=True)
-    time_to_respond_seconds = SecondsField(source="time_to_respond")
-    never_responded = serializers.BooleanField()
-    pages = PageAttemptSerializer(many=True)
-
-
-class LevelScoreSerializer(serializers.Serializer[Any]):
-    level = serializers.CharField(
-        source="label", help_text="L<position> and its name, or the step's cause."
+    category = serializers.ChoiceField(
+        choices=Incident.Category.choices, required=False
     )
-    paged_at = serializers.DateTimeField()
-    paged = serializers.ListField(child=serializers.CharField())
-    outcome = serializers.CharField()
-    acknowledged_by = serializers.CharField(allow_null=True)
-    time_to_acknowledge_seconds = SecondsField(source="time_to_acknowledge")
-
-
-class CommanderScoreSerializer(serializers.Serializer[Any]):
-    user = serializers.CharField(allow_null=True)
-    assigned_at = serializers.DateTimeField(allow_null=True)
-    after_seconds = SecondsField(source="after")
-    on_time = serializers.BooleanField()
-
-
-class UpdateSlotSerializer(serializers.Serializer[Any]):
-    due_at = serializers.DateTimeField()
-    posted_at = serializers.DateTimeField(allow_null=True)
-    missed = serializers.BooleanField()
-
-
-class CadenceScoreSerializer(serializers.Serializer[Any]):
-    cadence_seconds = SecondsField(source="cadence")
-    kept = serializers.BooleanField()
-    updates = UpdateSlotSerializer(many=True)
-
-
-class ChecklistLineSerializer(serializers.Serializer[Any]):
-    item = serializers.CharField(source="label")
-    done = serializers.BooleanField()
-    at = serializers.DateTimeField(allow_null=True)
-
-
-class ChecklistScoreSerializer(serializers.Serializer[Any]):
-    done = serializers.IntegerField()
-    total = serializers.IntegerField()
-    items = ChecklistLineSerializer(many=True)
-    runbook_steps = ChecklistLineSerializer(many=True)
-
-
-class DrillReportSerializer(serializers.Serializer[Any]):
-    incident = serializers.CharField(help_text="The drill incident's public id.")
-    title = serializers.CharField()
-    severity = serializers.CharField()
-    service = serializers.CharField()
-    team = serializers.CharField()
-    status = serializers.CharField()
-    detected_at = serializers.DateTimeField()
-    ended_at = serializers.DateTimeField(allow_null=True)
-    outcome = serializers.ChoiceField(choices=Outcome.choices)
-    completed = serializers.BooleanField()
-    expectations = ExpectationsSerializer()
-    acknowledged_at = serializers.DateTimeField(allow_null=True)
-    time_to_acknowledge_seconds = SecondsField(source="time_to_acknowledge")
-    levels = LevelScoreSerializer(many=True)
-    responders = ResponderScoreSerializer(many=True)
-    commander = CommanderScoreSerializer()
-    cadence = CadenceScoreSerializer()
-    checklist = ChecklistScoreSerializer()
-    resolved_at = serializers.DateTimeField(allow_null=True)
-    time_to_resolve_seconds = SecondsField(source="time_to_resolve")
-    improvements = serializers.ListField(child=serializers.CharField())
-
-
-class DrillTrendSerializer(serializers.Serializer[Any]):
-    incident = serializers.CharField()
-    name = serializers.CharField(help_text="The scenario's name, else the title.")
-    detected_at = serializers.DateTimeField()
-    time_to_acknowledge_seconds = SecondsField(source="time_to_acknowledge")
-    never_responded = serializers.ListField(child=serializers.CharField())
-    cadence_kept = serializers.BooleanField(
-        allow_null=True, help_text="Null when the severity has no cadence."
+    alert_format = serializers.ChoiceField(
+        choices=DrillScenario.Format.choices, required=False
     )
-    outcome = serializers.ChoiceField(choices=Outcome.choices)
-    completed = serializers.BooleanField()
+    alert = serializers.JSONField(required=False)
+    description = serializers.CharField(
+        allow_blank=True, required=False, max_length=5000
+    )
+    expected = serializers.ListField(
+        child=serializers.ChoiceField(choices=DrillScenario.Expectation.choices),
+        required=False,
+        max_length=5,
+    )
+    time_box = serializers.DurationField(
+        required=False, min_value=timedelta(minutes=1), max_value=timedelta(days=1)
+    )
 
 
-class DrillTrendsSerializer(serializers.Serializer[Any]):
-    team = serializers.CharField()
-    results = DrillTrendSerializer(many=True)
+class DrillSerializer(serializers.ModelSerializer[Drill]):
+    scenario: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    team: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    service: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    incident: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="public_id", read_only=True, allow_null=True
+    )
+    started_by = UserSummarySerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Drill
+        fields = [
+            "id",
+            "scenario",
+            "team",
+            "service",
+            "schedule",
+            "slot",
+            "mode",
+            "state",
+            "reason",
+            "due_at",
+            "started_at",
+            "ends_at",
+            "finished_at",
+            "incident",
+            "started_by",
+            "created_at",
+        ]
+        read_only_fields = fields
 
 
-class DrillTrendsQuerySerializer(serializers.Serializer[Any]):
-    team = VisibleTeamField(help_text="A team's slug, one of yours.")
+class DrillStartSerializer(StrictInputSerializer):
+    scenario = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=DrillScenario.objects.all(),
+        help_text="The scenario's slug, e.g. site-down.",
+    )
+    team = VisibleTeamField()
+    service = VisibleServiceField(
+        required=False,
+        allow_null=True,
+        help_text="Default: the scenario's service if it is the team's, else "
+        "the team's first.",
+    )
+    mode = serializers.ChoiceField(choices=DrillMode.choices, default=DrillMode.NORMAL)
+
+
+class DrillScheduleSerializer(serializers.ModelSerializer[DrillSchedule]):
+    team: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True
+    )
+    scenario: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
+    cron = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DrillSchedule
+        fields = [
+            "id",
+            "team",
+            "name",
+            "scenario",
+            "frequency",
+            "day",
+            "hour",
+            "minute",
+            "time_zone",
+            "window",
+            "mode",
+            "enabled",
+            "cron",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    def get_cron(self, schedule: DrillSchedule) -> str:
+        return drill_schedule_cron(schedule)
+
+
+class DrillScheduleInputSerializer(StrictInputSerializer):
+    team = VisibleTeamField()
+    name = serializers.CharField(max_length=100)
+    scenario = serializers.SlugRelatedField(
+        slug_field="slug",
+        queryset=DrillScenario.objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Leave out: each slot takes the library's next scenario.",
+    )
+    frequency = serializers.ChoiceField(
+        choices=DrillSchedule.Frequency.choices, required=False
+    )
+    day = serializers.IntegerField(min_value=1, max_value=28, required=False)
+    hour = serializers.IntegerField(min_value=0, max_value=23, required=False)
+    minute = serializers.IntegerField(min_value=0, max_value=59, required=False)
+    time_zone = serializers.CharField(
+        max_length=64, required=False, help_text="IANA name; default: the team's."
+    )
+    window = serializers.DurationField(
+        required=False, min_value=timedelta(0), max_value=WINDOW_MAX
+    )
+    mode = serializers.ChoiceField(choices=DrillMode.choices, required=False)
+    enabled = serializers.BooleanField(required=False)
+
+
+class DrillScheduleUpdateSerializer(DrillScheduleInputSerializer):
+    team = None  # type: ignore[assignment]
+    name = serializers.CharField(max_length=100, required=False)

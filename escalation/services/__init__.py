@@ -12,6 +12,21 @@ from escalation.services.controls import (
     escalation_renotify,
     escalation_severity_raised,
 )
+from escalation.services.drill_schedules import (
+    drill_schedule_create,
+    drill_schedule_delete,
+    drill_schedule_update,
+    drill_slot_fire,
+)
+from escalation.services.drills import (
+    drill_cancel,
+    drill_check,
+    drill_scenario_create,
+    drill_scenario_save,
+    drill_scenario_update,
+    drill_start,
+    drills_sweep,
+)
 from escalation.services.engine import (
     escalation_fire_due,
     escalation_start,
@@ -40,6 +55,17 @@ __all__ = [
     "LayerInput",
     "calendar_feed_get_or_create",
     "calendar_feed_rotate",
+    "drill_cancel",
+    "drill_check",
+    "drill_scenario_create",
+    "drill_scenario_save",
+    "drill_scenario_update",
+    "drill_schedule_create",
+    "drill_schedule_delete",
+    "drill_schedule_update",
+    "drill_slot_fire",
+    "drill_start",
+    "drills_sweep",
     "escalation_add_responder",
     "escalation_escalate",
     "escalation_expire_acknowledgements",

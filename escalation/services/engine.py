@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from escalation.models import Escalation, EscalationLevel
+from escalation.selectors import drill_walks_chain
 from escalation.services.levels import (
     Cause,
     Outcome,
@@ -35,10 +36,12 @@ from escalation.services.levels import (
     timeline_add,
 )
 from escalation.timeline_kinds import (
+    ESCALATION_CONTINUED,
     ESCALATION_RESTARTED,
     ESCALATION_SKIPPED,
     ESCALATION_STOPPED,
 )
+from incidents.lifecycle import OPEN_STATUSES
 from incidents.models import Incident
 from incidents.selectors import incident_lock_unless_busy
 
@@ -100,7 +103,11 @@ def escalation_climb(
         if following is not None:
             escalation.next_level = following.position
             escalation.due_at = now + wait
-        elif escalation.repeat < policy.repeat and _pass_paged(escalation):
+        elif (
+            escalation.repeat < policy.repeat
+            and _pass_paged(escalation)
+            and incident.status == S.TRIGGERED  # a drill walking its chain: once
+        ):
             escalation.repeat += 1
             escalation.next_level = levels[0].position
             escalation.due_at = now + wait
@@ -251,7 +258,7 @@ def escalation_fire_due(*, escalation_id: int, now: datetime | None = None) -> i
         now = now or timezone.now()
         if escalation.due_at is None or escalation.due_at > now:
             return 0
-        if incident.status != S.TRIGGERED:
+        if incident.status != S.TRIGGERED and not _walks_chain(incident):
             # Acknowledged between the due time and now: the status change
             # should have stopped it; stop it here rather than page.
             _stop(incident, escalation, f"incident {incident.get_status_display()}")
@@ -280,6 +287,14 @@ def escalations_sweep(*, now: datetime | None = None) -> int:
     return fired
 
 
+def _walks_chain(incident: Incident) -> bool:
+    """Return whether the open incident is an "escalate, don't acknowledge"
+    drill's: acknowledged, its climb goes on to the last level, once."""
+    return incident.status in OPEN_STATUSES and drill_walks_chain(
+        incident_id=incident.pk
+    )
+
+
 def _stop(incident: Incident, escalation: Escalation, why: str) -> None:
     escalation.state = State.STOPPED
     escalation.due_at = None
@@ -301,7 +316,16 @@ def escalation_status_changed(
     if escalation is None or escalation.policy is None:
         return
     if incident.status != S.TRIGGERED:
-        if escalation.state == State.ACTIVE:
+        if escalation.state == State.ACTIVE and _walks_chain(incident):
+            timeline_add(
+                incident,
+                ESCALATION_CONTINUED,
+                "[DRILL] Acknowledgement recorded; the escalation goes on until "
+                "the last level was paged (escalate, don't acknowledge)",
+                by=by,
+                data={"level": escalation.level, "status": incident.status},
+            )
+        elif escalation.state == State.ACTIVE:
             who = f" by {by.get_username()}" if by is not None else ""
             _stop(incident, escalation, f"{incident.get_status_display().lower()}{who}")
         return

@@ -22,13 +22,13 @@ from config.db import DATABASE_UNAVAILABLE, RETRY_AFTER_SECONDS
 from config.strict_json import JSONRefused, loads
 from incidents.exceptions import IngestQuotaExceededError
 from incidents.ingest import alertmanager, generic, pagerduty, vigil
-from incidents.ingest.alertmanager import group_hash, parse_webhook
 from incidents.ingest.auth import integration_for_key, request_key
 from incidents.ingest.generic import parse_generic
 from incidents.ingest.pagerduty import parse_change, parse_event
 from incidents.ingest.signals import TRIGGER, InvalidEvent, Refused
 from incidents.models import AlertEvent, Integration
 from incidents.services import (
+    alert_body_fields,
     alert_event_record_for_counted_key,
     alert_event_record_for_key,
     alert_event_record_within_quota,
@@ -233,15 +233,11 @@ def alertmanager_webhook(request: HttpRequest) -> HttpResponse:
         raise InvalidEvent(
             ["the body must be a JSON object"], "Webhook body is invalid"
         )
-    signals = parse_webhook(body)
     alert_event_record_within_quota(
         integration=integration,
-        source=Source.ALERTMANAGER,
-        action=body.get("status", ""),
-        dedup_key=group_hash(signals[0].group_key),
-        payload=body,
+        **alert_body_fields(kind=Kind.ALERTMANAGER, body=body),
     )
-    return _success(message=f"Webhook accepted: {len(signals)} alerts")
+    return _success(message=f"Webhook accepted: {len(body['alerts'])} alerts")
 
 
 @_guarded

@@ -60,6 +60,12 @@ class Integration(models.Model):
     # Set when a missed ping was reported, cleared by the next ping: the
     # claim that keeps one missed-heartbeat alert per outage.
     heartbeat_missed_at = models.DateTimeField(null=True, blank=True)
+    is_drill = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="Drills fire their alerts through it: every incident it "
+        "opens is a drill from its declaration.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -5,6 +5,12 @@ from incidents.services.alert_events import (
     alert_event_record_for_key,
 )
 from incidents.services.alerts import alert_events_process
+from incidents.services.drills import (
+    alert_body_errors,
+    alert_body_fields,
+    drill_alert_record,
+    drill_integration_get,
+)
 from incidents.services.incident import (
     incident_acknowledge,
     incident_add_note,
@@ -44,6 +50,8 @@ from incidents.services.targets import (
 )
 
 __all__ = [
+    "alert_body_errors",
+    "alert_body_fields",
     "alert_event_fail",
     "alert_event_record",
     "alert_event_record_for_counted_key",
@@ -52,6 +60,8 @@ __all__ = [
     "alert_event_redrive",
     "alert_events_process",
     "change_event_record",
+    "drill_alert_record",
+    "drill_integration_get",
     "heartbeat_check_missed",
     "heartbeat_ping",
     "incident_acknowledge",

@@ -456,4 +456,7 @@ def _declare(
         ),
         started_at=started,
         detected_at=received,
+        # A drill's alert declares a drill: marked from its first commit, so
+        # no message of it ever goes out without [DRILL].
+        is_drill=event.integration is not None and event.integration.is_drill,
     )

@@ -105,4 +105,5 @@ def _declare(
         detection_source=Incident.DetectionSource.MONITORING_ALERT,
         started_at=event.received_at,
         detected_at=event.received_at,
+        is_drill=event.integration is not None and event.integration.is_drill,
     )

@@ -16,8 +16,8 @@ from django.urls import URLResolver, get_resolver
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 
-from escalation.models import EscalationPolicy, Override
-from escalation.services import schedule_create
+from escalation.models import DrillScenario, EscalationPolicy, Override
+from escalation.services import drill_schedule_create, drill_start, schedule_create
 from incidents.models import Alert, AlertEvent, Incident, IncidentRole, Service
 from incidents.services import (
     incident_assign_role,
@@ -49,8 +49,9 @@ def operations() -> list[tuple[str, str]]:
 
 
 OPERATIONS = operations()
-# Not a team's object: the severity matrix is global (readable by all).
-GLOBAL = ("/api/v1/severities/{code}/",)
+# Not a team's object: the severity matrix and the drill scenario library
+# are global (readable by all).
+GLOBAL = ("/api/v1/severities/{code}/", "/api/v1/drills/scenarios/{id}/")
 # What only a restricted incident's named responders may read.
 EVIDENCE = "Disk image of the billing host"
 SECRETS = ("Checkout returns 500", "Attacker in billing", EVIDENCE)
@@ -116,6 +117,8 @@ def platform(service: Service, responder) -> dict[str, object]:
     channel = Channel.objects.create(
         name="#ops", kind=Kind.SLACK, address="https://example.com/c", team=service.team
     )
+    drill_schedule = drill_schedule_create(team=service.team, name="Quarterly")
+    drill = drill_start(scenario=DrillScenario.objects.first(), team=service.team)
     return {
         "incidents": incident.public_id,
         "services": service.slug,
@@ -124,6 +127,9 @@ def platform(service: Service, responder) -> dict[str, object]:
             name="SOP", team=service.team
         ).pk,
         "schedules": schedule.pk,
+        "drills": drill.pk,
+        "drill-schedules": drill_schedule.pk,
+        "scenarios": drill.scenario_id,
         "overrides": override.pk,
         "integrations": integration.pk,
         "alerts": Alert.objects.get(service=service).pk,
@@ -187,6 +193,8 @@ def url_of(path: str, objects: dict[str, object]) -> str:
         return f"{match[1]}/{named() if callable(named) else named}"
 
     path = path.replace("{schedule_pk}", "{id}")
+    if path.startswith("/api/v1/drills/schedules/"):
+        objects = {**objects, "schedules": objects["drill-schedules"]}
     return re.sub(r"([a-z-]+)/\{[^}]+\}", fill, path)
 
 

@@ -20,7 +20,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
@@ -31,12 +31,18 @@ from django.utils import timezone
 
 from config.celery import QUEUES, app
 from escalation.models import (
+    Drill,
+    DrillScenario,
+    DrillSchedule,
     Escalation,
     EscalationPolicy,
     EscalationStep,
     UpdateReminder,
 )
+from escalation.services import drill_schedule_create, drill_start
 from escalation.tasks import (
+    drill_slot_fire_task,
+    drills_sweep_task,
     escalation_ack_expiry_sweep_task,
     escalation_step_task,
     escalations_sweep_task,
@@ -737,6 +743,69 @@ def unconfirmed_contact_tests(world: World) -> Case:
     return Case(contact_tests_sweep_task, {}, check)
 
 
+def due_drill_slot(world: World) -> Case:
+    """A team's drill schedule whose slot was a minute ago: its drill is
+    recorded and begins (its alert through ingest pages level 1) once."""
+    schedule = drill_schedule_create(
+        team=world.team, name="Monthly", frequency="monthly", time_zone="UTC"
+    )
+    slot = timezone.now().astimezone(UTC) - timedelta(minutes=1)
+    # Today's slot, whatever the day (the services take days up to the 28th).
+    DrillSchedule.objects.filter(pk=schedule.pk).update(
+        day=slot.day, hour=slot.hour, minute=slot.minute
+    )
+
+    def check(results: list[str]) -> None:
+        assert sorted(results) == ["0", "1"]
+        drill = Drill.objects.get()
+        assert (drill.state, drill.slot) == (
+            "running",
+            slot.replace(second=0, microsecond=0),
+        )
+        assert AlertEvent.objects.filter(integration__is_drill=True).count() == 1
+        assert Incident.objects.filter(is_drill=True).count() == 1
+        assert world.pages() == {"responder": 1, "lead": 0}
+
+    return Case(drill_slot_fire_task, {"schedule_id": schedule.pk}, check)
+
+
+def drills_to_sweep(world: World) -> Case:
+    """A drill past its time box, and one whose start is due: the first is
+    cancelled (timed out) once, the second begins once."""
+    library = DrillScenario.objects.order_by("name")
+    ended = drill_start(scenario=library[0], team=world.team)
+    settle_ingest(ended)
+    Drill.objects.filter(pk=ended.pk).update(ends_at=timezone.now())
+    due = Drill.objects.create(
+        scenario=library[1],
+        team=world.team,
+        service=world.service,
+        due_at=timezone.now() - timedelta(minutes=1),
+    )
+
+    def check(results: list[str]) -> None:
+        assert sum(map(int, results)) == 2
+        ended.refresh_from_db()
+        assert (ended.state, ended.incident.status) == ("timed_out", "cancelled")
+        assert ended.incident.timeline.filter(data__to="cancelled").count() == 1
+        due.refresh_from_db()
+        assert due.state == "running"
+        assert AlertEvent.objects.filter(integration__is_drill=True).count() == 2
+        # Level 1 paged once per drill incident.
+        assert world.pages() == {"responder": 2, "lead": 0}
+
+    return Case(drills_sweep_task, {}, check)
+
+
+def settle_ingest(drill: Drill) -> None:
+    wait_until(
+        lambda: AlertEvent.objects.filter(
+            pk=drill.alert_event_id, incident__isnull=False
+        ).exists(),
+        "the drill's alert to declare its incident",
+    )
+
+
 def worker_heartbeats(world: World) -> Case:
     before = timezone.now()
 
@@ -772,6 +841,8 @@ CASES: dict[str, Callable[[World], Case]] = {
     "worker_heartbeat_task": worker_heartbeats,
     "contact_tests_start_task": contact_test_due,
     "contact_tests_sweep_task": unconfirmed_contact_tests,
+    "drill_slot_fire_task": due_drill_slot,
+    "drills_sweep_task": drills_to_sweep,
 }
 
 

@@ -13,9 +13,11 @@ so its rejections are transient and its throttling carries no delay.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import unquote_plus
 
 import pytest
 
@@ -51,6 +53,7 @@ class Provider(Protocol):
     def go_down(self) -> None: ...
     def received(self) -> int: ...
     def sent_id(self) -> str: ...
+    def sent_text(self) -> str: ...
 
 
 @dataclass
@@ -96,6 +99,9 @@ class HTTPProvider:
     def sent_id(self) -> str:
         return self.provider_id
 
+    def sent_text(self) -> str:
+        return unquote_plus(self.receiver.requests_to(self.path)[0].body.decode())
+
 
 @dataclass
 class SMTPProvider:
@@ -126,6 +132,10 @@ class SMTPProvider:
 
     def sent_id(self) -> str:
         return str(self.server.messages[0].message["Message-ID"])
+
+    def sent_text(self) -> str:
+        mail = self.server.messages[0].message
+        return f"{mail['Subject']}\n{mail.get_body(('plain',)).get_content()}"
 
 
 def _http_provider(kind: str, receiver: HTTPReceiver) -> HTTPProvider:
@@ -194,6 +204,23 @@ def test_an_accepted_message_returns_the_provider_result(
     assert isinstance(result, ProviderResult)
     assert provider.received() == 1
     assert result.provider_id == provider.sent_id()
+
+
+def test_a_drill_arrives_marked_drill_whatever_the_kind(
+    provider: Provider, message: Message
+) -> None:
+    # As rendered for a drill: every format starts with the mark.
+    drill = dataclasses.replace(
+        message,
+        is_drill=True,
+        subject=f"[DRILL] {message.subject}",
+        text=f"[DRILL] {message.text}",
+        chat=f"[DRILL] {message.chat}",
+        short=f"[DRILL] {message.short}",
+    )
+    _send(provider, drill)
+
+    assert "[DRILL]" in provider.sent_text()
 
 
 def test_a_provider_error_is_transient(provider: Provider, message: Message) -> None:
