@@ -32,7 +32,7 @@ from escalation.drill_scores import (
     drill_expectations,
     drill_improvements,
 )
-from escalation.models import Escalation, EscalationStep
+from escalation.models import Drill, DrillScenario, Escalation, EscalationStep
 from escalation.services.levels import step_page_key
 from incidents.cadence import update_slots
 from incidents.checklist import incident_checklist
@@ -314,13 +314,37 @@ def drill_get(*, user: Viewer, public_id: str) -> Incident | None:
     return drill_list(user=user).filter(public_id=public_id).first()
 
 
+def drill_scenario_expectations(incident: Incident) -> tuple[DrillExpectations, str]:
+    """Return what the drill `incident` is scored against and its name: its
+    severity's expectations, narrowed to what its scenario expects (no
+    cadence, checklist or resolve target when the scenario leaves them out),
+    and the scenario's name; a drill declared by hand has its severity's and
+    its title."""
+    base = drill_expectations(incident=incident)
+    run = Drill.objects.filter(incident=incident).select_related("scenario").first()
+    if run is None:
+        return base, incident.title
+    wanted, E = set(run.scenario.expected), DrillScenario.Expectation
+    return replace(
+        base,
+        update_cadence=base.update_cadence if E.UPDATES in wanted else None,
+        resolve_within=base.resolve_within if E.RESOLVE in wanted else None,
+        checklist_items=base.checklist_items if E.CHECKLIST in wanted else (),
+    ), run.scenario.name
+
+
+def _scored(incident: Incident, now: datetime | None) -> tuple[DrillReport, str]:
+    expectations, name = drill_scenario_expectations(incident)
+    return drill_report(incident, expectations, now=now), name
+
+
 def drill_report_get(
     *, user: Viewer, public_id: str, now: datetime | None = None
 ) -> DrillReport | None:
     """Return the report of the drill `public_id` if `user` may read it
-    (else None), scored against its severity's expectations."""
+    (else None), scored against its scenario's expectations."""
     drill = drill_get(user=user, public_id=public_id)
-    return drill_report(drill, now=now) if drill is not None else None
+    return _scored(drill, now)[0] if drill is not None else None
 
 
 def drill_trend(report: DrillReport, *, name: str = "") -> DrillTrend:
@@ -351,6 +375,8 @@ def drill_trends(
     if since is not None:
         drills = drills.filter(detected_at__gte=since)
     return [
-        drill_trend(drill_report(drill, now=now))
-        for drill in drills.order_by("detected_at", "id")
+        drill_trend(report, name=name)
+        for report, name in (
+            _scored(drill, now) for drill in drills.order_by("detected_at", "id")
+        )
     ]

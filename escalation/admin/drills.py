@@ -153,6 +153,7 @@ class DrillAdmin(ReadOnlyAdmin):
         "state",
         "due_at",
         "incident_link",
+        "report_link",
     ]
     list_filter = ["state", "mode", "team", "scenario"]
     fields = readonly_fields = (
@@ -169,6 +170,7 @@ class DrillAdmin(ReadOnlyAdmin):
         "ends_at",
         "finished_at",
         "incident_link",
+        "report_link",
         "alert_sent",
         "started_by",
     )
@@ -183,6 +185,13 @@ class DrillAdmin(ReadOnlyAdmin):
             return "—"
         url = reverse("admin:incidents_incident_change", args=[drill.incident.pk])
         return format_html('<a href="{}">{}</a>', url, drill.incident.public_id)
+
+    @admin.display(description="Report")
+    def report_link(self, drill: Drill) -> str:
+        if drill.incident is None:
+            return "—"
+        url = reverse("admin:escalation_drill_report", args=[drill.incident.public_id])
+        return format_html('<a href="{}">Drill report</a>', url)
 
     @admin.display(description="Alert sent through ingest")
     def alert_sent(self, drill: Drill) -> str:

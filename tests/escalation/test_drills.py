@@ -9,6 +9,7 @@ import pytest
 import time_machine
 from django.core.management import call_command
 
+from escalation.drill_selectors import drill_scenario_expectations, drill_trends
 from escalation.exceptions import DrillError
 from escalation.models import Drill, EscalationStep
 from escalation.services import (
@@ -177,3 +178,25 @@ def test_run_drill_refuses_an_unknown_scenario(team):
 
     with pytest.raises(CommandError, match="no scenario 'nope'"):
         call_command("run_drill", "nope", "--team", team.slug)
+
+
+def test_a_drill_is_scored_by_its_scenario_and_its_report_linked_from_it(
+    sop_policy, team, team_lead, admin_client
+):
+    library = scenario()
+    library.expected = ["acknowledge", "resolve"]  # no cadence, no checklist
+    library.save()
+    drill = process(drill_start(scenario=library, team=team, by=team_lead))
+    drills_sweep()
+    drill.refresh_from_db()
+
+    expectations, name = drill_scenario_expectations(drill.incident)
+    assert name == library.name
+    assert (expectations.update_cadence, expectations.checklist_items) == (None, ())
+    assert expectations.resolve_within == drill.incident.severity.resolve_target
+    (trend,) = drill_trends(user=team_lead, team=team)
+    assert trend.name == library.name
+    page = admin_client.get(f"/admin/escalation/drill/{drill.pk}/change/")
+    report = f"/admin/escalation/escalation/drill-report/{drill.incident.public_id}/"
+    assert f'href="{report}"' in page.content.decode()
+    assert admin_client.get(report).status_code == 200
