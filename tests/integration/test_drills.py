@@ -1,7 +1,8 @@
 """A drill end to end on RabbitMQ with a real worker: its scenario's alert
 through ingest, the escalation walking every level of the real policy, the
 pages arriving at a local webhook receiver marked [DRILL], and the drill
-completed once its incident is resolved."""
+completed once its incident is resolved, with its report saying who was paged
+and who acknowledged."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 
+from escalation.drill_selectors import drill_report_get
 from escalation.models import Drill
 from escalation.services import drill_start, drills_sweep
 from incidents.models import Incident
@@ -65,3 +67,11 @@ def test_a_drill_walks_the_real_chain_and_every_page_says_drill(
     drill.refresh_from_db()
     assert drill.state == Drill.State.COMPLETED
     assert incident.timeline.filter(kind="escalated").count() == 2
+
+    report = drill_report_get(user=oncall, public_id=incident.public_id)
+    assert report is not None
+    assert report.outcome == "completed"
+    assert [level.paged for level in report.levels] == [("oncall",), ("lead",)]
+    by_name = {r.username: r for r in report.responders}
+    assert by_name["oncall"].acknowledged_at is not None
+    assert [page.status for page in by_name["lead"].pages] == ["sent"]
