@@ -30,6 +30,7 @@ from escalation.services.drill_schedules import (
     drill_schedule_scenario,
 )
 from escalation.services.drills import drill_scenario_check
+from incidents.admin.scoping import TeamScopedAdmin
 
 
 def _refused(form: Any, error: VigilError) -> None:
@@ -144,7 +145,7 @@ class DrillScheduleAdmin(TeamOwnedAdmin):
 
 
 @admin.register(Drill)
-class DrillAdmin(ReadOnlyAdmin):
+class DrillAdmin(ReadOnlyAdmin, TeamScopedAdmin):
     list_display = [
         "id",
         "scenario",
