@@ -10,11 +10,25 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, F, Min, Q, QuerySet
 
-from incidents.models import AlertEvent, Incident, StatusUpdate, TimelineEvent
+from incidents.models import (
+    ActionItem,
+    AlertEvent,
+    Incident,
+    PostIncidentReview,
+    StatusUpdate,
+    TimelineEvent,
+)
 from incidents.selectors import User, incident_list, service_list, severity_list
 from incidents.timeline_kinds import ACK_TARGET_MISSED, RESOLVE_TARGET_MISSED
+
+# The review and action-item states the KPIs tell apart.
+REVIEW_PUBLISHED = PostIncidentReview.State.PUBLISHED.value
+REVIEW_WAIVED = PostIncidentReview.State.WAIVED.value
+ACTION_ITEM_OPEN = ActionItem.Status.OPEN.value
+ACTION_ITEM_DONE = ActionItem.Status.DONE.value
+ACTION_ITEM_WONT_DO = ActionItem.Status.WONT_DO.value
 
 # What one incident contributes to the figures, in one row.
 ROW_FIELDS = {
@@ -96,7 +110,12 @@ def severity_targets() -> list[dict[str, Any]]:
     return [
         dict(row)
         for row in severity_list().values(
-            "code", "name", "ack_target", "resolve_target", "update_cadence"
+            "code",
+            "name",
+            "ack_target",
+            "resolve_target",
+            "update_cadence",
+            "pir_required",
         )
     ]
 
@@ -123,6 +142,31 @@ def status_update_times(incidents: QuerySet[Incident]) -> dict[int, list[datetim
     for incident_id, posted_at in updates:
         times.setdefault(incident_id, []).append(posted_at)
     return times
+
+
+def review_rows(incidents: QuerySet[Incident]) -> list[dict[str, Any]]:
+    """Return the post-incident reviews of the incidents: severity, state,
+    when the incident was resolved and when the review was published."""
+    return [
+        dict(review)
+        for review in PostIncidentReview.objects.filter(
+            incident__in=incidents.values("pk")
+        )
+        .order_by("id")
+        .values(
+            "state", "resolved_at", "published_at", severity=F("incident__severity_id")
+        )
+    ]
+
+
+def action_item_rows(incidents: QuerySet[Incident]) -> list[dict[str, Any]]:
+    """Return the action items of the incidents: status and due date."""
+    return [
+        dict(item)
+        for item in ActionItem.objects.filter(incident__in=incidents.values("pk"))
+        .order_by("id")
+        .values("status", "due_date")
+    ]
 
 
 # --- The platform's own health (Prometheus) ------------------------------------

@@ -98,9 +98,9 @@ def sla(
                     else None
                 ),
                 **count,
-                "ack_compliance": _rate(count["incidents"], count["ack_breaches"]),
+                "ack_compliance": rate(count["incidents"], count["ack_breaches"]),
                 "resolve_compliance": (
-                    _rate(count["incidents"], count["resolve_breaches"])
+                    rate(count["incidents"], count["resolve_breaches"])
                     if target["resolve_target"] is not None
                     else None
                 ),
@@ -109,7 +109,7 @@ def sla(
     return summary_rows, breaches
 
 
-def _rate(total: int, missed: int) -> float | None:
+def rate(total: int, missed: int) -> float | None:
     return (total - missed) / total if total else None
 
 
