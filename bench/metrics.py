@@ -36,7 +36,7 @@ INSERT INTO incidents_incident (
     public_id, title, summary, severity_id, status, category, detection_source,
     service_id, impact, root_cause, resolution_type, is_drill, started_at,
     detected_at, acknowledged_at, mitigated_at, resolved_at, created_at,
-    updated_at
+    updated_at, restricted, is_public, public_title
 )
 SELECT
     'BENCH-' || n, 'Bench incident ' || n, '', sev,
@@ -49,7 +49,7 @@ SELECT
     detected - make_interval(secs => r1 * 900), detected,
     acked, CASE WHEN resolved IS NULL THEN NULL
                 ELSE detected + (resolved - detected) * 0.6 END,
-    resolved, detected, coalesce(resolved, detected)
+    resolved, detected, coalesce(resolved, detected), false, false, ''
 FROM (
     SELECT n, detected, sev, service, r1,
         CASE WHEN n %% 10 = 0 THEN NULL

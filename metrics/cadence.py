@@ -3,6 +3,7 @@ posted in time, from detection until resolution?"""
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -22,7 +23,7 @@ def missed_updates(
     end = incident["resolved_at"] or now
     anchor = incident["detected_at"]
     due = missed = index = 0
-    while anchor + cadence < end:
+    while index < len(posted) and anchor + cadence < end:
         due_at = anchor + cadence
         due += 1
         latest = None
@@ -35,6 +36,12 @@ def missed_updates(
             anchor = due_at
         else:
             anchor = latest
+    # No update left: every further due time, anchor + k * cadence before
+    # the end, is missed.
+    if anchor + cadence < end:
+        later = math.ceil((end - anchor) / cadence) - 1
+        due += later
+        missed += later
     return due, missed
 
 
