@@ -17,6 +17,7 @@ from incidents.models import (
     AlertEvent,
     Incident,
     PostIncidentReview,
+    Service,
     StatusUpdate,
     TimelineEvent,
 )
@@ -38,7 +39,9 @@ ROW_FIELDS = {
     "status": "status",
     "severity": "severity_id",
     "service": "service__slug",
+    "service_id": "service_id",
     "team": "service__team__slug",
+    "team_id": "service__team_id",
     "time_zone": "service__team__time_zone",
     "category": "category",
     "is_drill": "is_drill",
@@ -61,11 +64,14 @@ def metric_incidents(
     teams: Iterable[str] = (),
     categories: Iterable[str] = (),
     impact_between: tuple[datetime, datetime] | None = None,
+    rolled_up: Iterable[tuple[datetime, datetime]] = (),
 ) -> QuerySet[Incident]:
     """Return the incidents that count in `user`'s figures: their teams'
     incidents detected in [since, until), never a cancelled one, and drills
     only when `drills` (then nothing but drills); with `impact_between`, only
-    those whose impact (started until resolved, or still open) overlaps it."""
+    those whose impact (started until resolved, or still open) overlaps it;
+    less the unrestricted ones detected in the `rolled_up` spans (the
+    metrics rollups answer those)."""
     incidents = (
         incident_list(user=user)
         .exclude(status=Incident.Status.CANCELLED)
@@ -81,6 +87,8 @@ def metric_incidents(
         conditions &= Q(started_at__lt=end) & (
             Q(resolved_at__isnull=True) | Q(resolved_at__gt=start)
         )
+    for start, end in rolled_up:
+        conditions &= ~Q(restricted=False, detected_at__gte=start, detected_at__lt=end)
     for lookup, values in (
         ("severity_id__in", severities),
         ("service__slug__in", services),
@@ -103,6 +111,31 @@ def metric_incident_rows(incidents: QuerySet[Incident]) -> Iterator[dict[str, An
     names = list(ROW_FIELDS)
     for row in rows:
         yield dict(zip(names, row, strict=True))
+
+
+def rollup_incident_rows(start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+    """Yield, as metrics rows, every team's incidents detected in [start, end)
+    that the rollups hold: drills too, never a cancelled or restricted one."""
+    return metric_incident_rows(
+        Incident.objects.filter(detected_at__gte=start, detected_at__lt=end)
+        .exclude(status=Incident.Status.CANCELLED)
+        .filter(restricted=False)
+    )
+
+
+def first_detected_at() -> datetime | None:
+    """Return when the first incident of all was detected."""
+    return Incident.objects.aggregate(first=Min("detected_at"))["first"]
+
+
+def service_zones() -> list[dict[str, Any]]:
+    """Return every service with its team and the team's time zone."""
+    return [
+        dict(row)
+        for row in Service.objects.order_by("pk").values(
+            "id", "slug", "team_id", "team__slug", "team__time_zone"
+        )
+    ]
 
 
 def severity_targets() -> list[dict[str, Any]]:
@@ -128,7 +161,9 @@ def metric_services(
     wanted = list(services)
     if wanted:
         rows = rows.filter(slug__in=wanted)
-    return [dict(row) for row in rows.values("slug", "name", "team__slug")]
+    return [
+        dict(row) for row in rows.values("id", "slug", "name", "team_id", "team__slug")
+    ]
 
 
 def status_update_times(incidents: QuerySet[Incident]) -> dict[int, list[datetime]]:
