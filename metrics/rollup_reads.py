@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Sum
+from django.db.models import DateField, F, Q, Sum
+from django.db.models.functions import Trunc
 
 from incidents.metrics_selectors import metric_services, service_zones
 from incidents.selectors import User
@@ -71,37 +73,43 @@ def day_spans(days: list[date]) -> list[tuple[datetime, datetime]]:
     return spans
 
 
-def _cells(model: Any, user: User, filters: dict[str, Any], days: list[date]) -> Any:
-    """The rows of `model` on the days that the filters and `user`'s teams select."""
-    visible = metric_services(user=user)
-    team_ids = {row["team_id"] for row in visible}
-    by_slug = {row["slug"]: row for row in service_zones()}
-    rows = model.objects.filter(
-        day__gte=days[0], day__lte=days[-1], is_drill=filters["drills"]
-    ).filter(team_id__in=team_ids)
+def _scope(
+    user: User,
+    filters: dict[str, Any],
+    days: list[date],
+    services: list[dict[str, Any]],
+) -> Callable[[Any], Any]:
+    """Return a function giving the rows of a rollup model on `days` that the
+    filters and `user`'s teams select."""
+    team_ids = {row["team_id"] for row in metric_services(user=user)}
+    by_slug = {row["slug"]: row for row in services}
+    conditions = Q(
+        day__gte=days[0],
+        day__lte=days[-1],
+        is_drill=filters["drills"],
+        team_id__in=team_ids,
+    )
     skipped = sorted(
-        set(days[0] + timedelta(days=n) for n in range((days[-1] - days[0]).days))
+        {days[0] + timedelta(days=n) for n in range((days[-1] - days[0]).days)}
         - set(days)
     )
     if skipped:
-        rows = rows.exclude(day__in=skipped)
+        conditions &= ~Q(day__in=skipped)
     if filters["severities"]:
-        rows = rows.filter(severity__in=filters["severities"])
+        conditions &= Q(severity__in=filters["severities"])
     if filters["services"]:
-        rows = rows.filter(
-            service_id__in=[by_slug[s]["id"] for s in filters["services"]]
-        )
+        conditions &= Q(service_id__in=[by_slug[s]["id"] for s in filters["services"]])
     if filters["teams"]:
-        rows = rows.filter(
+        conditions &= Q(
             team_id__in={
                 row["team_id"]
-                for row in by_slug.values()
+                for row in services
                 if row["team__slug"] in filters["teams"]
             }
         )
     if filters["categories"]:
-        rows = rows.filter(category__in=filters["categories"])
-    return rows
+        conditions &= Q(category__in=filters["categories"])
+    return lambda model: model.objects.filter(conditions)
 
 
 def rollup_tallies(
@@ -121,6 +129,12 @@ def rollup_tallies(
         "team": {s["team_id"]: s["team__slug"] for s in services},
     }
     column = GROUP_COLUMN[group_by]
+    scope = _scope(user, filters, days, services)
+    key: Any = F(column)
+    if group_by == "period" and period != "day":
+        # The database folds days into weeks, months or quarters (their
+        # first day), so each period comes back once.
+        key = Trunc(column, period, output_field=DateField())
 
     def label(value: Any) -> str:
         if group_by == "period":
@@ -129,8 +143,8 @@ def rollup_tallies(
 
     tallies: dict[str, Tally] = defaultdict(Tally)
     counts = (
-        _cells(RollupCell, user, filters, days)
-        .values(column)
+        scope(RollupCell)
+        .values(group=key)
         .annotate(
             incidents=Sum("incidents"),
             never_acknowledged=Sum("never_acknowledged"),
@@ -139,17 +153,17 @@ def rollup_tallies(
         .order_by()
     )
     for row in counts:
-        tallies[label(row[column])].add_counts(
+        tallies[label(row["group"])].add_counts(
             row["incidents"], row["never_acknowledged"], row["unresolved"]
         )
     buckets = (
-        _cells(RollupBucket, user, filters, days)
-        .values(column, "measure", "bucket")
+        scope(RollupBucket)
+        .values("measure", "bucket", group=key)
         .annotate(count=Sum("count"), total=Sum("total"))
         .order_by()
     )
     for row in buckets:
-        tallies[label(row[column])].add_bucket(
+        tallies[label(row["group"])].add_bucket(
             row["measure"], row["bucket"], row["count"], row["total"]
         )
     return dict(tallies)
