@@ -43,9 +43,9 @@ class RollupDirty(models.Model):
         return f"{self.day}"
 
 
-class RollupCell(models.Model):
-    """The incidents detected on one UTC day that share these keys (ids and
-    codes of the incident core, kept as plain values)."""
+class RollupKeys(models.Model):
+    """What a cell is about: the UTC day its incidents were detected on and
+    their keys (ids and codes of the incident core, kept as plain values)."""
 
     day = models.DateField()
     local_day = models.DateField(help_text="The detection day in the team's zone.")
@@ -54,35 +54,37 @@ class RollupCell(models.Model):
     severity = models.CharField(max_length=2)
     category = models.CharField(max_length=24)
     is_drill = models.BooleanField()
+
+    class Meta:
+        abstract = True
+        indexes = [models.Index(fields=["day"])]
+
+
+class RollupCell(RollupKeys):
+    """The incidents detected on one UTC day that share the keys: their counts."""
+
     incidents = models.PositiveIntegerField()
     never_acknowledged = models.PositiveIntegerField()
     unresolved = models.PositiveIntegerField()
 
-    class Meta:
-        indexes = [models.Index(fields=["day"])]
+    class Meta(RollupKeys.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"{self.day} {self.service_id} {self.severity} {self.category}"
 
 
-class RollupBucket(models.Model):
+class RollupBucket(RollupKeys):
     """How many incidents of a cell took a measure's bucket of durations, and
     their sum in seconds (the cell's keys repeated, to filter without a join)."""
 
-    day = models.DateField()
-    local_day = models.DateField()
-    service_id = models.BigIntegerField()
-    team_id = models.BigIntegerField()
-    severity = models.CharField(max_length=2)
-    category = models.CharField(max_length=24)
-    is_drill = models.BooleanField()
     measure = models.CharField(max_length=24)
     bucket = models.PositiveSmallIntegerField()
     count = models.PositiveIntegerField()
     total = models.FloatField()
 
-    class Meta:
-        indexes = [models.Index(fields=["day"])]
+    class Meta(RollupKeys.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"{self.day} {self.measure} {self.bucket}: {self.count}"
