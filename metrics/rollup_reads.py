@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.db.models import DateField, F, Q, Sum
@@ -136,6 +137,7 @@ def rollup_tallies(
         # first day), so each period comes back once.
         key = Trunc(column, period, output_field=DateField())
 
+    @cache  # one label per distinct group value, not per bucket row
     def label(value: Any) -> str:
         if group_by == "period":
             return day_label(value, period)
