@@ -169,6 +169,12 @@ app.conf.beat_schedule = {
         "task": "metrics.tasks.worker_heartbeat_task",
         "schedule": 15.0,
     },
+    # The metrics rollups: rebuild the days an incident change marked dirty
+    # and roll up the days that settled (read raw until then).
+    "metrics-rollups-refresh": {
+        "task": "metrics.tasks.rollups_refresh_task",
+        "schedule": 60.0,
+    },
 }
 
 # Database connections: a task is to a worker what a request is to a web

@@ -8,6 +8,7 @@ after the missed due time), until the incident ended.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +27,30 @@ class UpdateSlot:
         return self.posted_at is None
 
 
+def _kept_slots(
+    *,
+    detected_at: datetime,
+    end: datetime,
+    posted: Sequence[datetime],
+    cadence: timedelta,
+) -> tuple[list[UpdateSlot], datetime]:
+    """Return the updates due while posted ones remain to keep them, and
+    the time the next one is due a cadence after."""
+    slots: list[UpdateSlot] = []
+    anchor = detected_at
+    index = 0
+    while index < len(posted) and anchor + cadence < end:
+        due_at = anchor + cadence
+        latest = None
+        while index < len(posted) and posted[index] <= due_at:
+            if posted[index] > anchor:
+                latest = posted[index]
+            index += 1
+        slots.append(UpdateSlot(due_at=due_at, posted_at=latest))
+        anchor = due_at if latest is None else latest
+    return slots, anchor
+
+
 def update_slots(
     *,
     detected_at: datetime,
@@ -35,16 +60,27 @@ def update_slots(
 ) -> list[UpdateSlot]:
     """Return the updates due from `detected_at` until `end` (resolved, or
     now), each with the update that kept it; `posted` is in time order."""
-    slots: list[UpdateSlot] = []
-    anchor = detected_at
-    index = 0
-    while anchor + cadence < end:
-        due_at = anchor + cadence
-        latest = None
-        while index < len(posted) and posted[index] <= due_at:
-            if posted[index] > anchor:
-                latest = posted[index]
-            index += 1
-        slots.append(UpdateSlot(due_at=due_at, posted_at=latest))
-        anchor = due_at if latest is None else latest
+    slots, anchor = _kept_slots(
+        detected_at=detected_at, end=end, posted=posted, cadence=cadence
+    )
+    while anchor + cadence < end:  # no update left: each one missed
+        anchor += cadence
+        slots.append(UpdateSlot(due_at=anchor, posted_at=None))
     return slots
+
+
+def update_counts(
+    *,
+    detected_at: datetime,
+    end: datetime,
+    posted: Sequence[datetime],
+    cadence: timedelta,
+) -> tuple[int, int]:
+    """Return (updates due, updates missed) as `update_slots` lists them,
+    counting the missed ones after the last update without listing them (an
+    incident open for years has hundreds of thousands)."""
+    slots, anchor = _kept_slots(
+        detected_at=detected_at, end=end, posted=posted, cadence=cadence
+    )
+    later = max(0, math.ceil((end - anchor) / cadence) - 1)
+    return len(slots) + later, sum(slot.missed for slot in slots) + later

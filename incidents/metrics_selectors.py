@@ -10,11 +10,26 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, F, Min, Q, QuerySet
 
-from incidents.models import AlertEvent, Incident, StatusUpdate, TimelineEvent
+from incidents.models import (
+    ActionItem,
+    AlertEvent,
+    Incident,
+    PostIncidentReview,
+    Service,
+    StatusUpdate,
+    TimelineEvent,
+)
 from incidents.selectors import User, incident_list, service_list, severity_list
 from incidents.timeline_kinds import ACK_TARGET_MISSED, RESOLVE_TARGET_MISSED
+
+# The review and action-item states the KPIs tell apart.
+REVIEW_PUBLISHED = PostIncidentReview.State.PUBLISHED.value
+REVIEW_WAIVED = PostIncidentReview.State.WAIVED.value
+ACTION_ITEM_OPEN = ActionItem.Status.OPEN.value
+ACTION_ITEM_DONE = ActionItem.Status.DONE.value
+ACTION_ITEM_WONT_DO = ActionItem.Status.WONT_DO.value
 
 # What one incident contributes to the figures, in one row.
 ROW_FIELDS = {
@@ -24,7 +39,9 @@ ROW_FIELDS = {
     "status": "status",
     "severity": "severity_id",
     "service": "service__slug",
+    "service_id": "service_id",
     "team": "service__team__slug",
+    "team_id": "service__team_id",
     "time_zone": "service__team__time_zone",
     "category": "category",
     "is_drill": "is_drill",
@@ -47,11 +64,14 @@ def metric_incidents(
     teams: Iterable[str] = (),
     categories: Iterable[str] = (),
     impact_between: tuple[datetime, datetime] | None = None,
+    rolled_up: Iterable[tuple[datetime, datetime]] = (),
 ) -> QuerySet[Incident]:
     """Return the incidents that count in `user`'s figures: their teams'
     incidents detected in [since, until), never a cancelled one, and drills
     only when `drills` (then nothing but drills); with `impact_between`, only
-    those whose impact (started until resolved, or still open) overlaps it."""
+    those whose impact (started until resolved, or still open) overlaps it;
+    less the unrestricted ones detected in the `rolled_up` spans (the
+    metrics rollups answer those)."""
     incidents = (
         incident_list(user=user)
         .exclude(status=Incident.Status.CANCELLED)
@@ -67,6 +87,8 @@ def metric_incidents(
         conditions &= Q(started_at__lt=end) & (
             Q(resolved_at__isnull=True) | Q(resolved_at__gt=start)
         )
+    for start, end in rolled_up:
+        conditions &= ~Q(restricted=False, detected_at__gte=start, detected_at__lt=end)
     for lookup, values in (
         ("severity_id__in", severities),
         ("service__slug__in", services),
@@ -91,12 +113,42 @@ def metric_incident_rows(incidents: QuerySet[Incident]) -> Iterator[dict[str, An
         yield dict(zip(names, row, strict=True))
 
 
+def rollup_incident_rows(start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
+    """Yield, as metrics rows, every team's incidents detected in [start, end)
+    that the rollups hold: drills too, never a cancelled or restricted one."""
+    return metric_incident_rows(
+        Incident.objects.filter(detected_at__gte=start, detected_at__lt=end)
+        .exclude(status=Incident.Status.CANCELLED)
+        .filter(restricted=False)
+    )
+
+
+def first_detected_at() -> datetime | None:
+    """Return when the first incident of all was detected."""
+    return Incident.objects.aggregate(first=Min("detected_at"))["first"]
+
+
+def service_zones() -> list[dict[str, Any]]:
+    """Return every service with its team and the team's time zone."""
+    return [
+        dict(row)
+        for row in Service.objects.order_by("pk").values(
+            "id", "slug", "team_id", "team__slug", "team__time_zone"
+        )
+    ]
+
+
 def severity_targets() -> list[dict[str, Any]]:
     """Return the severity matrix's targets, most severe first."""
     return [
         dict(row)
         for row in severity_list().values(
-            "code", "name", "ack_target", "resolve_target", "update_cadence"
+            "code",
+            "name",
+            "ack_target",
+            "resolve_target",
+            "update_cadence",
+            "pir_required",
         )
     ]
 
@@ -109,7 +161,9 @@ def metric_services(
     wanted = list(services)
     if wanted:
         rows = rows.filter(slug__in=wanted)
-    return [dict(row) for row in rows.values("slug", "name", "team__slug")]
+    return [
+        dict(row) for row in rows.values("id", "slug", "name", "team_id", "team__slug")
+    ]
 
 
 def status_update_times(incidents: QuerySet[Incident]) -> dict[int, list[datetime]]:
@@ -123,6 +177,31 @@ def status_update_times(incidents: QuerySet[Incident]) -> dict[int, list[datetim
     for incident_id, posted_at in updates:
         times.setdefault(incident_id, []).append(posted_at)
     return times
+
+
+def review_rows(incidents: QuerySet[Incident]) -> list[dict[str, Any]]:
+    """Return the post-incident reviews of the incidents: severity, state,
+    when the incident was resolved and when the review was published."""
+    return [
+        dict(review)
+        for review in PostIncidentReview.objects.filter(
+            incident__in=incidents.values("pk")
+        )
+        .order_by("id")
+        .values(
+            "state", "resolved_at", "published_at", severity=F("incident__severity_id")
+        )
+    ]
+
+
+def action_item_rows(incidents: QuerySet[Incident]) -> list[dict[str, Any]]:
+    """Return the action items of the incidents: status and due date."""
+    return [
+        dict(item)
+        for item in ActionItem.objects.filter(incident__in=incidents.values("pk"))
+        .order_by("id")
+        .values("status", "due_date")
+    ]
 
 
 # --- The platform's own health (Prometheus) ------------------------------------

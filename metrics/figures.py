@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from metrics.definitions import MEASURES, summary
 from metrics.periods import period_label
+from metrics.rollups import Tally
 
 
 def group_key(row: dict[str, Any], group_by: str, period: str) -> str:
@@ -19,35 +19,18 @@ def group_key(row: dict[str, Any], group_by: str, period: str) -> str:
 
 
 def response_times(
-    rows: Iterable[dict[str, Any]], group_by: str, period: str
+    rows: Iterable[dict[str, Any]],
+    group_by: str,
+    period: str,
+    tallies: dict[str, Tally] | None = None,
 ) -> list[dict[str, Any]]:
     """Return one flat row per group: incidents, never acknowledged, still
-    unresolved, and count/mean/p50/p90 in seconds of every measure."""
-    groups: dict[str, dict[str, list[float]]] = defaultdict(
-        lambda: {measure.key: [] for measure in MEASURES}
-    )
-    counts: dict[str, dict[str, int]] = defaultdict(
-        lambda: {"incidents": 0, "never_acknowledged": 0, "unresolved": 0}
-    )
+    unresolved, and count/mean/p50/p90 in seconds of every measure; over the
+    rows and, added to them, the groups the rollups already tallied."""
+    groups: dict[str, Tally] = defaultdict(Tally, tallies or {})
     for row in rows:
-        key = group_key(row, group_by, period)
-        count = counts[key]
-        count["incidents"] += 1
-        count["never_acknowledged"] += row["acknowledged_at"] is None
-        count["unresolved"] += row["resolved_at"] is None
-        values = groups[key]
-        for measure in MEASURES:
-            seconds = measure.seconds(row)
-            if seconds is not None:
-                values[measure.key].append(seconds)
-    results = []
-    for key in sorted(counts):
-        result: dict[str, Any] = {"group": key, **counts[key]}
-        for measure in MEASURES:
-            for name, value in summary(groups[key][measure.key]).items():
-                result[f"{measure.key}_{name}"] = value
-        results.append(result)
-    return results
+        groups[group_key(row, group_by, period)].add_row(row)
+    return [{"group": key, **groups[key].figures()} for key in sorted(groups)]
 
 
 def _late(
@@ -98,9 +81,9 @@ def sla(
                     else None
                 ),
                 **count,
-                "ack_compliance": _rate(count["incidents"], count["ack_breaches"]),
+                "ack_compliance": rate(count["incidents"], count["ack_breaches"]),
                 "resolve_compliance": (
-                    _rate(count["incidents"], count["resolve_breaches"])
+                    rate(count["incidents"], count["resolve_breaches"])
                     if target["resolve_target"] is not None
                     else None
                 ),
@@ -109,7 +92,7 @@ def sla(
     return summary_rows, breaches
 
 
-def _rate(total: int, missed: int) -> float | None:
+def rate(total: int, missed: int) -> float | None:
     return (total - missed) / total if total else None
 
 

@@ -16,3 +16,75 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.worker} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class RollupState(models.Model):
+    """How far the rollups reach: UTC days in [covered_from, covered_until)
+    have cells (less the dirty ones), built under `fingerprint` (the severity
+    targets and every service's team and time zone)."""
+
+    covered_from = models.DateField(null=True, blank=True)
+    covered_until = models.DateField(null=True, blank=True)
+    fingerprint = models.TextField(blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"rollups {self.covered_from} to {self.covered_until}"
+
+
+class RollupDirty(models.Model):
+    """A UTC day with an incident changed since its cells were built: read
+    from the incidents until the refresh rebuilds it."""
+
+    day = models.DateField(primary_key=True)
+    marked_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.day}"
+
+
+class RollupKeys(models.Model):
+    """What a cell is about: the UTC day its incidents were detected on and
+    their keys (ids and codes of the incident core, kept as plain values)."""
+
+    day = models.DateField()
+    local_day = models.DateField(help_text="The detection day in the team's zone.")
+    service_id = models.BigIntegerField()
+    team_id = models.BigIntegerField()
+    severity = models.CharField(max_length=2)
+    category = models.CharField(max_length=24)
+    is_drill = models.BooleanField()
+
+    class Meta:
+        abstract = True
+        indexes = [models.Index(fields=["day"])]
+
+
+class RollupCell(RollupKeys):
+    """The incidents detected on one UTC day that share the keys: their counts."""
+
+    incidents = models.PositiveIntegerField()
+    never_acknowledged = models.PositiveIntegerField()
+    unresolved = models.PositiveIntegerField()
+
+    class Meta(RollupKeys.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.service_id} {self.severity} {self.category}"
+
+
+class RollupBucket(RollupKeys):
+    """How many incidents of a cell took a measure's bucket of durations, and
+    their sum in seconds (the cell's keys repeated, to filter without a join)."""
+
+    measure = models.CharField(max_length=24)
+    bucket = models.PositiveSmallIntegerField()
+    count = models.PositiveIntegerField()
+    total = models.FloatField()
+
+    class Meta(RollupKeys.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.measure} {self.bucket}: {self.count}"

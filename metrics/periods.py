@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -15,9 +15,13 @@ def zone(name: str) -> ZoneInfo:
 def period_label(moment: datetime, period: str, time_zone: str) -> str:
     """Return the day, week, month or quarter that `moment` falls in, in
     `time_zone`: 2026-03-09, 2026-W11 (ISO week), 2026-03 or 2026-Q1."""
-    local = moment.astimezone(zone(time_zone))
+    return day_label(moment.astimezone(zone(time_zone)).date(), period)
+
+
+def day_label(local: date, period: str) -> str:
+    """Return the period label of a local calendar day."""
     if period == "day":
-        return local.date().isoformat()
+        return local.isoformat()
     if period == "week":
         year, week, _ = local.isocalendar()
         return f"{year}-W{week:02d}"

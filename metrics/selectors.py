@@ -18,6 +18,8 @@ from incidents.metrics_selectors import (
 from incidents.selectors import User
 from metrics import figures, kpis
 from metrics.availability import availability
+from metrics.cadence import cadence_tally
+from metrics.rollup_reads import day_spans, rolled_days, rollup_tallies
 
 AVAILABILITY_WINDOW = timedelta(days=30)
 
@@ -25,15 +27,34 @@ AVAILABILITY_WINDOW = timedelta(days=30)
 def response_time_report(
     *, user: User, filters: dict[str, Any], group_by: str, period: str
 ) -> list[dict[str, Any]]:
-    rows = metric_incident_rows(metric_incidents(user=user, **filters))
-    return figures.response_times(rows, group_by, period)
+    """Return the response times per group: the rolled-up days from their
+    cells, the rest (recent or dirty days, restricted incidents, the partial
+    days at `since` and `until`) from the incidents."""
+    days = rolled_days(since=filters["since"], until=filters["until"])
+    tallies = rollup_tallies(
+        user=user, filters=filters, days=days, group_by=group_by, period=period
+    )
+    rows = metric_incident_rows(
+        metric_incidents(user=user, rolled_up=day_spans(days), **filters)
+    )
+    return figures.response_times(rows, group_by, period, tallies)
 
 
 def sla_report(
     *, user: User, filters: dict[str, Any], now: datetime
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    rows = metric_incident_rows(metric_incidents(user=user, **filters))
-    return figures.sla(rows, severity_targets(), now)
+    incidents = metric_incidents(user=user, **filters)
+    rows = list(metric_incident_rows(incidents))
+    targets = severity_targets()
+    summary_rows, breaches = figures.sla(rows, targets, now)
+    by_code = {target["code"]: target for target in targets}
+    tally = cadence_tally(incidents, rows, by_code, now)
+    for summary_row in summary_rows:
+        due, missed = tally.get(summary_row["severity"], (0, 0))
+        summary_row["updates_due"] = due
+        summary_row["updates_missed"] = missed
+        summary_row["update_compliance"] = figures.rate(due, missed)
+    return summary_rows, breaches
 
 
 def kpi_report(

@@ -121,6 +121,13 @@ class SlaRowSerializer(serializers.Serializer[Any]):
     resolve_breaches = serializers.IntegerField()
     ack_compliance = serializers.FloatField(allow_null=True)
     resolve_compliance = serializers.FloatField(allow_null=True)
+    updates_due = serializers.IntegerField(
+        help_text="Status updates due by the severity's cadence."
+    )
+    updates_missed = serializers.IntegerField()
+    update_compliance = serializers.FloatField(
+        allow_null=True, help_text="Share of the updates due posted in time."
+    )
 
 
 class SlaSerializer(serializers.Serializer[Any]):

@@ -1,10 +1,31 @@
-"""The metrics app's only writes: worker heartbeats."""
+"""The metrics app's only writes: worker heartbeats and the rollups."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import json
+from datetime import UTC, date, datetime, timedelta
 
-from metrics.models import WorkerHeartbeat
+from django.db import transaction
+
+from incidents.metrics_selectors import (
+    first_detected_at,
+    rollup_incident_rows,
+    service_zones,
+)
+from metrics.models import (
+    RollupBucket,
+    RollupCell,
+    RollupDirty,
+    RollupState,
+    WorkerHeartbeat,
+)
+from metrics.periods import zone
+from metrics.rollups import cell_rows, day_start
+
+# A day is rolled up once it ended this long ago; a change to an incident
+# detected earlier marks its day dirty (newer ones are read raw anyway).
+SETTLE = timedelta(days=1)
+DAYS_PER_REFRESH = 120  # days built in one run, so a first build is spread out
 
 
 def worker_heartbeat_record(*, worker: str, now: datetime) -> str:
@@ -17,3 +38,104 @@ def worker_heartbeat_record(*, worker: str, now: datetime) -> str:
             seen_at=now
         )
     return heartbeat.worker
+
+
+def rollup_fingerprint() -> str:
+    """What the cells were built under: each service's team and time zone (a
+    service moved or a zone changed rebuilds every cell)."""
+    return json.dumps(
+        [[s["id"], s["team_id"], s["team__time_zone"]] for s in service_zones()]
+    )
+
+
+def rollup_day_mark(*, detected_at: datetime, now: datetime) -> None:
+    """An incident detected at `detected_at` changed (in the caller's
+    transaction): mark its day dirty if the rollups may hold it already."""
+    if detected_at < now - SETTLE:
+        RollupDirty.objects.bulk_create(
+            [RollupDirty(day=detected_at.astimezone(UTC).date(), marked_at=now)],
+            update_conflicts=True,
+            unique_fields=["day"],
+            update_fields=["marked_at"],
+        )
+
+
+def _rebuild_day(day: date, zones: dict[int, str]) -> None:
+    start = day_start(day)
+    rows = rollup_incident_rows(start, start + timedelta(days=1))
+    cells = cell_rows(
+        rows,
+        lambda row: (
+            row["detected_at"].astimezone(zone(zones[row["service_id"]])).date()
+        ),
+    )
+    RollupCell.objects.filter(day=day).delete()
+    RollupBucket.objects.filter(day=day).delete()
+    keys = ("local_day", "service_id", "team_id", "severity", "category", "is_drill")
+    RollupCell.objects.bulk_create(
+        [
+            RollupCell(
+                day=day,
+                **{key: cell[key] for key in keys},
+                incidents=cell["incidents"],
+                never_acknowledged=cell["never_acknowledged"],
+                unresolved=cell["unresolved"],
+            )
+            for cell in cells
+        ]
+    )
+    RollupBucket.objects.bulk_create(
+        [
+            RollupBucket(
+                day=day,
+                **{key: cell[key] for key in keys},
+                measure=measure,
+                bucket=index,
+                count=count,
+                total=total,
+            )
+            for cell in cells
+            for measure, histogram in cell["measures"].items()
+            for index, (count, total) in histogram.items()
+        ],
+        batch_size=2000,
+    )
+
+
+@transaction.atomic
+def rollups_refresh(*, now: datetime) -> int:
+    """Rebuild the dirty days and roll up the days settled since the last
+    run (at most DAYS_PER_REFRESH); return how many days were built. Runs
+    one at a time (the state row is locked), and twice is harmless."""
+    RollupState.objects.get_or_create(pk=1)
+    state = RollupState.objects.select_for_update().get(pk=1)
+    fingerprint = rollup_fingerprint()
+    zones = {s["id"]: s["team__time_zone"] for s in service_zones()}
+    settled = (now - SETTLE).date()  # days before it ended a day ago
+    covered_until = state.covered_until
+    if state.fingerprint != fingerprint or covered_until is None:
+        RollupCell.objects.all().delete()
+        RollupBucket.objects.all().delete()
+        RollupDirty.objects.all().delete()
+        first = first_detected_at()
+        covered_until = min(first.date(), settled) if first is not None else settled
+        state.covered_from = covered_until
+        state.fingerprint = fingerprint
+    end = max(
+        covered_until,
+        min(settled, covered_until + timedelta(days=DAYS_PER_REFRESH)),
+    )
+    # Claim the dirty days before reading their incidents: a change marks
+    # its day with an upsert, so one still uncommitted holds the row and the
+    # delete waits for it.
+    dirty = set(RollupDirty.objects.filter(day__lt=end).values_list("day", flat=True))
+    RollupDirty.objects.filter(day__in=dirty).delete()
+    fresh = {
+        covered_until + timedelta(days=n) for n in range((end - covered_until).days)
+    }
+    for day in sorted(dirty | fresh):
+        _rebuild_day(day, zones)
+    state.covered_until = end
+    state.refreshed_at = now
+    state.save()
+    return len(dirty | fresh)

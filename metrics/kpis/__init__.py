@@ -45,7 +45,16 @@ class Kpi:
 
 
 REGISTRY: dict[str, Kpi] = {}
-MODULES = ("status_updates", "repeats", "deliveries", "escalations")
+MODULES = (
+    "status_updates",
+    "repeats",
+    "deliveries",
+    "escalations",
+    "pir_completion",
+    "time_to_pir",
+    "action_items",
+    "overdue_action_items",
+)
 
 
 def register(key: str, label: str) -> Callable[[Compute], Compute]:

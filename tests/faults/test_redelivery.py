@@ -90,8 +90,9 @@ from incidents.timeline_kinds import (
     PIR_REMINDED,
     RESOLVE_TARGET_MISSED,
 )
-from metrics.models import WorkerHeartbeat
-from metrics.tasks import worker_heartbeat_task
+from metrics.models import RollupCell, RollupDirty, WorkerHeartbeat
+from metrics.services import rollups_refresh
+from metrics.tasks import rollups_refresh_task, worker_heartbeat_task
 from notifications.models import (
     Channel,
     ContactTestRound,
@@ -819,6 +820,25 @@ def worker_heartbeats(world: World) -> Case:
     return Case(worker_heartbeat_task, {}, check)
 
 
+def rollup_days(world: World) -> Case:
+    """Rollups built, then an incident three days old resolved late: its day
+    is dirty until a refresh rebuilds it."""
+    incident = declare(world.service, "P2")
+    old = timezone.now() - timedelta(days=3)
+    Incident.objects.filter(pk=incident.pk).update(detected_at=old, started_at=old)
+    rollups_refresh(now=timezone.now())
+    incident.refresh_from_db()
+    incident.resolved_at = old + timedelta(hours=1)
+    incident.save()
+
+    def check(results: list[str]) -> None:
+        assert not RollupDirty.objects.exists()
+        cells = RollupCell.objects.filter(day=old.date())
+        assert [(c.incidents, c.unresolved) for c in cells] == [(1, 0)]
+
+    return Case(rollups_refresh_task, {}, check)
+
+
 CASES: dict[str, Callable[[World], Case]] = {
     "ingest_process_task/integration": processing_integration,
     "ingest_process_task/backlog": processing_a_backlog,
@@ -843,6 +863,7 @@ CASES: dict[str, Callable[[World], Case]] = {
     "contact_tests_sweep_task": unconfirmed_contact_tests,
     "drill_slot_fire_task": due_drill_slot,
     "drills_sweep_task": drills_to_sweep,
+    "rollups_refresh_task": rollup_days,
 }
 
 

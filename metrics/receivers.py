@@ -1,0 +1,22 @@
+"""Keep the rollups true: a change to an incident marks its day dirty, in
+the transaction of the change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models.signals import post_delete, post_save
+from django.utils import timezone
+
+from metrics.services import rollup_day_mark
+
+INCIDENT = "incidents.Incident"
+
+
+def incident_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
+    rollup_day_mark(detected_at=instance.detected_at, now=timezone.now())
+
+
+def connect() -> None:
+    post_save.connect(incident_changed, sender=INCIDENT, dispatch_uid="rollup-save")
+    post_delete.connect(incident_changed, sender=INCIDENT, dispatch_uid="rollup-delete")
