@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -93,6 +94,7 @@ def _context(request: HttpRequest, drills: bool) -> dict[str, Any]:
     )
     sla, breaches = selectors.sla_report(user=request.user, filters=filters, now=now)
     return {
+        **admin.site.each_context(request),  # the admin's header, user tools, menu
         "title": "Drill metrics" if drills else "Incident metrics",
         "drills": drills,
         "charts": [

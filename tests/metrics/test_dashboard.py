@@ -27,6 +27,9 @@ def test_the_dashboard_draws_trends_and_lists_breaches(service, responder):
     assert html.count("<polyline") == 1  # P2, over two months
     assert late.public_id in html
     assert "Drill one" not in html
+    # Inside the admin like its other pages: its header and the user's tools.
+    assert 'id="user-tools"' in html
+    assert "Django administration" not in html
 
 
 def test_drills_have_a_page_of_their_own(service, responder):
