@@ -6,7 +6,16 @@ from incidents.admin import (
     ingest,
     reviews,
     runbooks,
+    setup,
     status_updates,
 )
 
-__all__ = ["checklists", "core", "ingest", "reviews", "runbooks", "status_updates"]
+__all__ = [
+    "checklists",
+    "core",
+    "ingest",
+    "reviews",
+    "runbooks",
+    "setup",
+    "status_updates",
+]

@@ -15,11 +15,6 @@ from incidents.models.core import (
     IncidentDaySequence,
     IncidentRole,
     RoleAssignment,
-    Service,
-    SeverityLevel,
-    SeverityLevelRevision,
-    Team,
-    TeamMembership,
     TimelineEvent,
 )
 from incidents.models.evidence import CustodyTransfer, EvidenceRecord
@@ -39,6 +34,13 @@ from incidents.models.runbooks import (
     Phase,
     Runbook,
     RunbookStep,
+)
+from incidents.models.setup import (
+    Service,
+    SeverityLevel,
+    SeverityLevelRevision,
+    Team,
+    TeamMembership,
 )
 from incidents.models.status_updates import StatusUpdate
 

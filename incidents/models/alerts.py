@@ -9,8 +9,9 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from incidents.models.core import Incident, Service
+from incidents.models.core import Incident
 from incidents.models.fields import PayloadField
+from incidents.models.setup import Service
 
 
 class Integration(models.Model):

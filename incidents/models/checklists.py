@@ -6,7 +6,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from incidents.models.core import Incident, SeverityLevel
+from incidents.models.core import Incident
+from incidents.models.setup import SeverityLevel
 
 
 class VerificationItem(models.Model):

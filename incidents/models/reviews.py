@@ -12,7 +12,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from incidents.models.core import Incident, Team
+from incidents.models.core import Incident
+from incidents.models.setup import Team
 
 
 class PostIncidentReview(models.Model):

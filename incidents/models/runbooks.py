@@ -11,7 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from incidents.models.core import Incident, Service, SeverityLevel, Team
+from incidents.models.core import Incident
+from incidents.models.setup import Service, SeverityLevel, Team
 
 
 class ExternalContact(models.Model):

@@ -1,23 +1,27 @@
-"""Notifications' rows: `core` (contact methods to the delivery log) and
-`statuspage` (the public status page's branding and subscribers)."""
+"""Notifications' rows: `contacts` (contact methods, rules, channels,
+subscriptions, contact-method tests), `deliveries` (templates, the delivery
+log, action links) and `statuspage` (the public status page's branding and
+subscribers)."""
 
-from notifications.models.core import (
+from notifications.models.contacts import (
     CHANNEL_KINDS,
     DEFAULT_RATE_LIMITS,
     URL_KINDS,
-    ActionLink,
     Channel,
     ContactMethod,
     ContactTest,
     ContactTestRound,
-    Delivery,
     Kind,
-    MessageTemplate,
     NotificationRule,
-    ReplyFailure,
     Subscription,
     Urgency,
     mask_address,
+)
+from notifications.models.deliveries import (
+    ActionLink,
+    Delivery,
+    MessageTemplate,
+    ReplyFailure,
 )
 from notifications.models.statuspage import (
     COLOR,

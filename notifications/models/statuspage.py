@@ -6,7 +6,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
 
-from notifications.models.core import Kind, mask_address
+from notifications.models.contacts import Kind, mask_address
 
 # Colours go into the page's style sheet: nothing but #rrggbb.
 COLOR = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Enter a colour as #rrggbb.")

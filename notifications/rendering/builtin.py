@@ -9,6 +9,9 @@ in plain ASCII so that a message fits GSM-7's 160-character segments.
 Templates are rendered with `trim_blocks` and `lstrip_blocks`: a `{% … %}` tag
 alone on its line leaves no trace. The renderer strips the ends and folds
 runs of blank lines into one, so an optional line just sits in an `if`.
+
+Over 400 lines on purpose: it is the templates' text, every kind and format
+side by side, so that their wording stays consistent.
 """
 
 from __future__ import annotations

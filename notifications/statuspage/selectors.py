@@ -15,18 +15,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from incidents.lifecycle import OPEN_STATUSES
-from incidents.models import Incident, MaintenanceWindow, Service, StatusUpdate
+from incidents.public_selectors import (
+    IncidentStatus,
+    PublicIncidentRow,
+    PublicStatus,
+    maintenance_windows,
+    public_incident_row,
+    public_incident_rows,
+    public_incidents,
+    public_services,
+)
 from notifications.models import StatusPage
 from notifications.statuspage.uptime import DayBar, day_bars
 
-S = Incident.Status
-PS = Service.PublicStatus
+if TYPE_CHECKING:
+    from incidents.models import Incident, MaintenanceWindow, Service, StatusUpdate
+
+__all__ = ["public_incidents", "public_services"]  # read here by other modules
+
+S = IncidentStatus
+PS = PublicStatus
 HISTORY_DAYS = 90
 # Incidents begun this long before the history starts still count in it
 # (an open one always does).
@@ -168,18 +182,6 @@ def status_page_settings() -> StatusPage:
     return StatusPage.objects.order_by("pk").first() or StatusPage()
 
 
-def public_services() -> QuerySet[Service]:
-    """Return the services listed on the public page, in the page's order."""
-    return Service.objects.filter(is_public=True).order_by("name", "pk")
-
-
-def public_incidents() -> QuerySet[Incident]:
-    """Return the incidents the public may see (any time)."""
-    return Incident.objects.filter(is_public=True, is_drill=False).exclude(
-        status=S.CANCELLED
-    )
-
-
 def impact_of(incident: Incident) -> str:
     """Return the incident's impact in Statuspage's words, from its severity."""
     rank = incident.severity.rank
@@ -206,12 +208,13 @@ def status_snapshot(*, now: datetime | None = None) -> Snapshot:
         hour=0, minute=0, second=0, microsecond=0
     ) - timedelta(days=HISTORY_DAYS - 1)
     services = list(public_services())
-    incidents = _incidents(since=start - LONGEST_INCIDENT, services=services)
-    windows = list(
-        MaintenanceWindow.objects.filter(
-            service__in=services, ends_at__gte=start
-        ).order_by("starts_at", "pk")
-    )
+    incidents = [
+        _Read(row)
+        for row in public_incident_rows(
+            since=start - LONGEST_INCIDENT, services=services
+        )
+    ]
+    windows = maintenance_windows(services=services, ending_from=start)
     status = _statuses(services, incidents, windows, now)
     impacts: dict[int, list[tuple[datetime, datetime | None, str]]] = {}
     for i in incidents:
@@ -265,9 +268,19 @@ def status_snapshot(*, now: datetime | None = None) -> Snapshot:
 class _Read:
     """One public incident as read, before it is shaped for the public."""
 
-    incident: Incident
-    pk_components: list[int]
-    updates: list[StatusUpdate]
+    row: PublicIncidentRow
+
+    @property
+    def incident(self) -> Incident:
+        return self.row.incident
+
+    @property
+    def pk_components(self) -> list[int]:
+        return self.row.pk_components
+
+    @property
+    def updates(self) -> list[StatusUpdate]:
+        return self.row.updates
 
     @property
     def started_at(self) -> datetime:
@@ -284,45 +297,6 @@ class _Read:
     def ends_after(self, start: datetime) -> bool:
         end = self.incident.resolved_at
         return end is None or end >= start or self.incident.started_at >= start
-
-
-def _incidents(*, since: datetime, services: list[Service]) -> list[_Read]:
-    """Read the public incidents begun since `since`, and every open one."""
-    base = public_incidents()
-    recent = base.filter(started_at__gte=since)
-    still_open = base.filter(status__in=OPEN_STATUSES, started_at__lt=since)
-    return _read(recent, services) + _read(still_open, services)
-
-
-def _read(incidents: QuerySet[Incident], services: list[Service]) -> list[_Read]:
-    """Read the incidents with their public updates and public services.
-
-    Three queries, whatever the number of incidents: a prefetch through the
-    related managers cost more than the page's whole rendering.
-    """
-    public_pks = {s.pk for s in services}
-    found = list(incidents.select_related("severity").order_by("started_at", "pk"))
-    ids = [incident.pk for incident in found]
-    affected: dict[int, set[int]] = {pk: set() for pk in ids}
-    through = Incident.affected_services.through.objects.filter(incident_id__in=ids)
-    for incident_id, service_id in through.values_list("incident_id", "service_id"):
-        affected[incident_id].add(service_id)
-    updates: dict[int, list[StatusUpdate]] = {pk: [] for pk in ids}
-    public = StatusUpdate.objects.filter(
-        incident_id__in=ids, audience=StatusUpdate.Audience.PUBLIC
-    ).order_by("-posted_at", "-pk")
-    for update in public:
-        updates[update.incident_id].append(update)
-    return [
-        _Read(
-            incident=incident,
-            pk_components=sorted(
-                ({incident.service_id} | affected[incident.pk]) & public_pks
-            ),
-            updates=updates[incident.pk],
-        )
-        for incident in found
-    ]
 
 
 def _statuses(
@@ -406,8 +380,8 @@ def _public_maintenance(
 def public_incident_of(*, incident_id: int) -> PublicIncident | None:
     """Return one incident as the public sees it, or None if it may not."""
     services = list(public_services())
-    reads = _read(public_incidents().filter(pk=incident_id), services)
-    if not reads:
+    row = public_incident_row(incident_id=incident_id, services=services)
+    if row is None:
         return None
     components = {
         s.pk: Component(
@@ -421,4 +395,4 @@ def public_incident_of(*, incident_id: int) -> PublicIncident | None:
         )
         for s in services
     }
-    return _public_incident(reads[0], components)
+    return _public_incident(_Read(row), components)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core import signing
@@ -25,7 +25,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.errors import VigilError
-from incidents.models import Incident, Service, StatusUpdate
+from incidents.public_selectors import (
+    IncidentStatus,
+    incident_of,
+    public_services_of,
+    public_update,
+)
 from notifications.models import (
     Delivery,
     MessageTemplate,
@@ -45,9 +50,11 @@ from notifications.statuspage.selectors import (
     PublicIncident,
     public_incident_of,
     public_key,
-    public_services,
     status_page_settings,
 )
+
+if TYPE_CHECKING:
+    from incidents.models import Service, StatusUpdate
 
 CONFIRM_SALT = "statuspage.confirm"
 MANAGE_SALT = "statuspage.manage"
@@ -160,7 +167,7 @@ def subscription_confirm(
     subscriber = public_subscriber_get(pk=int(data["s"]))
     if subscriber is None:
         raise LinkError("this sign-up has expired; sign up again")
-    services = list(public_services().filter(pk__in=data.get("v", [])))
+    services = list(public_services_of(pks=data.get("v", [])))
     return public_subscriber_confirm(subscriber=subscriber, services=services, now=now)
 
 
@@ -178,7 +185,7 @@ def subscriber_from_manage_token(token: str) -> PublicSubscriber:
 
 def _message_kind(update: StatusUpdate, incident: PublicIncident) -> str:
     """Return resolution, initial (the first public update) or update."""
-    if update.status in (Incident.Status.RESOLVED, Incident.Status.CLOSED):
+    if update.status in (IncidentStatus.RESOLVED, IncidentStatus.CLOSED):
         return KIND.RESOLUTION
     first = incident.updates[-1].id if incident.updates else None
     return KIND.INITIAL if first == public_key("update", update.pk) else KIND.UPDATE
@@ -189,9 +196,7 @@ def status_update_announce(*, update_id: int) -> list[Delivery]:
 
     Internal updates, drills and private incidents send nothing.
     """
-    update = StatusUpdate.objects.filter(
-        pk=update_id, audience=StatusUpdate.Audience.PUBLIC
-    ).first()
+    update = public_update(update_id=update_id)
     if update is None:
         return []
     incident = public_incident_of(incident_id=update.incident_id)
@@ -201,14 +206,14 @@ def status_update_announce(*, update_id: int) -> list[Delivery]:
     body = next((u.body for u in incident.updates if u.id == key), "")
     page = status_page_settings()
     kind = _message_kind(update, incident)
-    services = Service.objects.filter(pk__in=[c.pk for c in incident.components])
+    services = public_services_of(pks=[c.pk for c in incident.components])
     with transaction.atomic():
         return public_message_send(
             event_key=f"status-update:{update.pk}",
             message_kind=kind,
             subscribers=public_subscribers_of(services=services),
             message_for=lambda s: _update_message(page, incident, body, s),
-            incident=Incident.objects.get(pk=update.incident_id),
+            incident=incident_of(incident_id=update.incident_id),
         )
 
 

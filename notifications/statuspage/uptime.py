@@ -18,9 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from incidents.models import Service
+from incidents.public_selectors import PublicStatus as PS
 
-PS = Service.PublicStatus
 DOWN_WEIGHT = {PS.MAJOR_OUTAGE: 1.0, PS.PARTIAL_OUTAGE: 0.3}
 DAY = timedelta(days=1)
 

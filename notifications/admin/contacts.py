@@ -1,26 +1,22 @@
-"""Admin for contact methods, rules, channels, templates and the delivery log.
+"""Admin for contact methods, notification rules, channels and subscriptions.
 
-Changes go through the services: addresses are validated by their transport,
-new contact methods get a verification code, templates are checked in the
-sandbox before they are saved.
+Changes go through the services: addresses are validated by their transport
+and new contact methods get a verification code. A user sees and picks only
+their own rows unless a superuser.
 """
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.models import User
-from django.db.models import Count, Model, Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
 
-from config.admin import ReadOnlyAdmin, ReadOnlyInline
 from config.admin_actions import apply_each
 from config.auth import request_actor
-from incidents.admin.core import incident_admin_inline_add
 from incidents.admin.scoping import TeamScopedAdmin
 from incidents.formatting import when
 from incidents.selectors import service_list, team_list
@@ -29,28 +25,9 @@ from notifications.exceptions import NotificationError
 from notifications.models import (
     Channel,
     ContactMethod,
-    ContactTest,
-    ContactTestRound,
-    Delivery,
-    MessageTemplate,
     NotificationRule,
     Subscription,
 )
-from notifications.rendering import (
-    CONTEXT_DEFAULTS,
-    builtin_source,
-    render_message,
-    sample_context,
-    validate_template,
-)
-
-M = TypeVar("M", bound=Model)
-STATUS_COLOURS: dict[str, str] = {
-    Delivery.Status.SENT: "#15803d",
-    Delivery.Status.FAILED: "#b91c1c",
-    Delivery.Status.PENDING: "#a16207",
-    Delivery.Status.SENDING: "#1d4ed8",
-}
 
 
 def _field_errors(form: forms.ModelForm, error: NotificationError) -> None:
@@ -345,212 +322,3 @@ class SubscriptionAdmin(OwnRowsAdmin):
         if db_field.name == "channel":
             kwargs["queryset"] = selectors.channel_list(user=request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
-
-
-class MessageTemplateForm(forms.ModelForm):
-    class Meta:
-        model = MessageTemplate
-        fields = ["kind", "format", "source", "enabled"]
-        widgets = {"source": forms.Textarea(attrs={"rows": 18, "cols": 100})}
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        kind = self.initial.get("kind") or MessageTemplate.MessageKind.INITIAL
-        fmt = self.initial.get("format") or MessageTemplate.Format.CHAT
-        if not self.instance.pk and not self.initial.get("source"):
-            self.initial["source"] = builtin_source(kind, fmt)
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if {"kind", "format", "source"} <= set(data):
-            kind, fmt, source = data["kind"], data["format"], data["source"]
-            for error in validate_template(kind=kind, format=fmt, source=source):
-                self.add_error("source", error)
-            if _page_sms_without_code(kind, fmt, source):
-                self.add_error(
-                    "source",
-                    "an SMS page must carry its ACK code, or nobody can "
-                    "acknowledge by reply: include {{ sms_code }}, e.g. "
-                    "'Reply ACK {{ sms_code }} to acknowledge.'",
-                )
-        return data
-
-
-def _page_sms_without_code(kind: str, format: str, source: str) -> bool:
-    return (
-        kind == MessageTemplate.MessageKind.PAGE
-        and format == MessageTemplate.Format.SHORT
-        and bool(source.strip())
-        and "sms_code" not in source
-    )
-
-
-def _variables(values: dict[str, Any], prefix: str = "") -> list[str]:
-    """Every name a template may use, dotted: incident.title, links.acknowledge."""
-    names: list[str] = []
-    for key, value in values.items():
-        if isinstance(value, dict):
-            names += _variables(value, f"{prefix}{key}.")
-        else:
-            names.append(f"{prefix}{key}")
-    return names
-
-
-@admin.register(MessageTemplate)
-class MessageTemplateAdmin(admin.ModelAdmin):
-    form = MessageTemplateForm
-    list_display = ["kind", "format", "enabled", "updated_at", "last_error_at"]
-    list_filter = ["kind", "format", "enabled"]
-    readonly_fields = ["preview", "variables", "builtin", "last_error", "last_error_at"]
-
-    @admin.display(description="Preview with sample data (as saved)")
-    def preview(self, template: MessageTemplate) -> SafeString:
-        if not template.pk:
-            return format_html("{}", "shown once saved")
-        rendered = render_message(
-            kind=template.kind,
-            context=sample_context(template.kind),
-            overrides={template.format: template.source},
-        )
-        text = getattr(rendered.message, template.format)
-        problems = "; ".join(rendered.errors)
-        return format_html(
-            '<pre style="white-space:pre-wrap;margin:0">{}</pre>{}',
-            text,
-            format_html('<p class="errornote">{}</p>', problems) if problems else "",
-        )
-
-    @admin.display(description="Variables")
-    def variables(self, template: MessageTemplate) -> str:
-        return ", ".join(_variables(CONTEXT_DEFAULTS))
-
-    @admin.display(description="Built-in template (used when this one is off or fails)")
-    def builtin(self, template: MessageTemplate) -> SafeString:
-        source = builtin_source(template.kind, template.format) if template.pk else ""
-        return format_html(
-            '<pre style="white-space:pre-wrap;margin:0">{}</pre>', source
-        )
-
-
-@admin.register(Delivery)
-class DeliveryAdmin(TeamScopedAdmin):
-    list_display = [
-        "created_at",
-        "badge",
-        "purpose",
-        "incident",
-        "user",
-        "kind",
-        "display_destination",
-        "attempts",
-        "sent_at",
-    ]
-    list_filter = ["status", "kind", "purpose", "message_kind"]
-    search_fields = ["incident__public_id", "user__username", "event_key"]
-    list_select_related = ["incident", "user"]
-    date_hierarchy = "created_at"
-    actions = ["retry"]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Delivery]:
-        return selectors.delivery_list(user=request.user)
-
-    def get_object(
-        self, request: HttpRequest, object_id: str, from_field: str | None = None
-    ) -> Delivery | None:
-        # Links and codes in the message are for its recipient only.
-        delivery = super().get_object(request, object_id, from_field)
-        if delivery is None:
-            return None
-        return selectors.delivery_as_seen_by(delivery=delivery, viewer=request.user)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def get_exclude(self, request: HttpRequest, obj: Any = None) -> Any:
-        visible = selectors.provider_responses_visible(user=request.user)
-        return [] if visible else ["provider_response"]
-
-    @admin.display(description="Status", ordering="status")
-    def badge(self, delivery: Delivery) -> SafeString:
-        return format_html(
-            '<span style="color:{};font-weight:600">{}</span>',
-            STATUS_COLOURS.get(delivery.status, "#6b7280"),
-            delivery.get_status_display(),
-        )
-
-    @admin.action(description="Send again (failed or cancelled)", permissions=["view"])
-    def retry(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
-        retry = services.delivery_retry
-        apply_each(request, self, queryset, "Queued again", lambda d: retry(delivery=d))
-
-
-class DeliveryInline(ReadOnlyInline):
-    model = Delivery
-    fields = [
-        "created_at",
-        "purpose",
-        "user",
-        "kind",
-        "status",
-        "attempts",
-        "sent_at",
-        "error",
-    ]
-    ordering = ["created_at", "id"]
-    verbose_name_plural = "Deliveries (pages and channel messages)"
-
-
-incident_admin_inline_add(DeliveryInline)
-
-
-class ContactTestInline(ReadOnlyInline):
-    model = ContactTest
-    fields = [
-        "contact_method",
-        "created_at",
-        "confirmed_at",
-        "confirmed_via",
-        "reminded_at",
-        "reported_at",
-        "reported_to",
-    ]
-    ordering = ["contact_method_id"]
-
-
-@admin.register(ContactTestRound)
-class ContactTestRoundAdmin(ReadOnlyAdmin):
-    """Every contact-method test round, for superusers (it names everyone)."""
-
-    list_display = ["key", "started_at", "started_by", "tested", "unconfirmed"]
-    inlines = [ContactTestInline]
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return bool(getattr(request.user, "is_superuser", False))
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[ContactTestRound]:
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                tested=Count("tests"),
-                unconfirmed=Count("tests", filter=Q(tests__confirmed_at__isnull=True)),
-            )
-        )
-
-    @admin.display(description="methods tested")
-    def tested(self, row: Any) -> int:
-        return int(row.tested)
-
-    @admin.display(description="unconfirmed")
-    def unconfirmed(self, row: Any) -> int:
-        return int(row.unconfirmed)
-
-
-# The public status page's branding and subscribers register themselves.
-import notifications.statuspage.admin  # noqa: E402, F401
