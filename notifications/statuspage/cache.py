@@ -183,13 +183,15 @@ def rendered(name: str, build: Callable[[Snapshot], tuple[bytes, str]]) -> Rende
     if local is not None and recent and not local.owed:
         return local.rendering
     generation = _generation()
+    if local is not None and not local.owed:
+        local.checked_at = now
+        if local.current(generation, now):
+            return local.rendering
     if local is None or not local.owed:
         shared = cache.get(f"statuspage:copy:{name}")
         if shared is not None and (local is None or shared[1] > local.built_at):
             made_in, built_at, copy = shared
             local = _copies[name] = _Copy(made_in, built_at, copy, checked_at=now)
-        if local is not None:
-            local.checked_at = now
             if local.current(generation, now):
                 return local.rendering
     if local is None:
