@@ -53,10 +53,11 @@ INCIDENTS = """
 INSERT INTO incidents_incident (
     public_id, title, summary, severity_id, status, category, detection_source,
     service_id, impact, root_cause, resolution_type, is_drill, is_public,
-    public_title, started_at, detected_at, resolved_at, created_at, updated_at)
+    public_title, started_at, detected_at, resolved_at, created_at, updated_at,
+    restricted)
 SELECT 'BENCH-' || g, 'Incident ' || g, '', 'P' || (g %% 4), %(status)s, 'other',
     'monitoring_alert', s.ids[1 + g %% array_length(s.ids, 1)], '', '', '', false,
-    %(public)s, 'Public incident ' || g, t, t, %(resolved)s, t, t
+    %(public)s, 'Public incident ' || g, t, t, %(resolved)s, t, t, false
 FROM generate_series(1, %(count)s) AS g,
     LATERAL (SELECT now() - (g::float / %(count)s) * interval '%(span)s' AS t) AS w,
     (SELECT array_agg(id ORDER BY id) AS ids FROM incidents_service

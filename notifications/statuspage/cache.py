@@ -2,16 +2,22 @@
 
 Every public response (page, JSON, feeds) is rendered once and kept in the
 `statuspage` cache, which the web processes of a host share (files under the
-var dir). A copy is due for a rebuild once it is `VIGIL_STATUS_CACHE_SECONDS`
-old, or once what the page shows changed (an incident, a status update, a
-service, a maintenance window, the branding: each starts a new generation).
-Then exactly one process rebuilds it, holding a short lock in the shared cache
-(`cache.add`), while every other process goes on serving the copy it has: no
-crowd of processes reading a million incidents at once. A copy is served
-stale only for as long as that one rebuild takes (and the lock, if its holder
-dies, lasts `LOCK_SECONDS`). The process that made a change rebuilds at its
-next request, so it sees the change at once; processes on other hosts (or a
-change made by a bulk update, which sends no signal) within the period.
+var dir), and in each process's memory, from which it is served. A copy is
+due for a rebuild once it is `VIGIL_STATUS_CACHE_SECONDS` old, or once what
+the page shows changed (an incident, a status update, a service, a
+maintenance window, the branding: each starts a new generation). A process
+reads the shared generation at most every `CHECK_SECONDS`, so a request
+usually touches no file. When its copy is due, it takes the shared copy if
+that one is current; otherwise exactly one process rebuilds, holding a short
+lock in the shared cache (`cache.add`), while every other process goes on
+serving the copy it has: no crowd of processes reading a million incidents
+at once. The one that rebuilds does so in a thread and answers the request
+with the copy it has, so no request waits for a rebuild unless the process
+has no copy at all. A copy is served stale only for as long as that one
+rebuild takes (and the lock, if its holder dies, lasts `LOCK_SECONDS`). The
+process that made a change rebuilds in its next request, so it sees the
+change at once; other processes (and every process, for a change made by a
+bulk update, which sends no signal) within the period and `CHECK_SECONDS`.
 
 Each body carries an ETag (its hash) and a Last-Modified (when that body was
 first rendered), so that a client asking again with If-None-Match or
@@ -21,6 +27,7 @@ If-Modified-Since gets a 304 and no body.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +37,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.cache import caches
+from django.db import connection, connections
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
@@ -41,6 +49,8 @@ GENERATION = "statuspage:generation"
 # How long a rebuild's lock lasts if its holder dies before it lets it go:
 # the longest a copy is served stale when no rebuild finishes.
 LOCK_SECONDS = 3
+# How often a process reads the shared generation to learn of another's change.
+CHECK_SECONDS = 0.5
 cache = caches["statuspage"]
 
 
@@ -61,6 +71,9 @@ _snapshot: list[tuple[int, float, Snapshot]] = []
 def invalidate(**_: Any) -> None:
     """Start a new generation: what is cached now is not served again."""
     _snapshot.clear()
+    _changes[0] += 1
+    for copy in _copies.values():
+        copy.owed = True
     try:
         cache.incr(GENERATION)
     except ValueError:  # not there (yet, or any more)
@@ -73,10 +86,10 @@ def _generation() -> int:
 
 def snapshot() -> Snapshot:
     """Return the snapshot of this generation, read once per cache period."""
-    generation, now = _generation(), time.monotonic()
+    generation, now = _generation(), time.time()
     if _snapshot:
         made_in, read_at, found = _snapshot[0]
-        fresh = now - read_at < settings.VIGIL_STATUS_CACHE_SECONDS
+        fresh = 0 <= now - read_at < settings.VIGIL_STATUS_CACHE_SECONDS
         if made_in == generation and fresh:
             return found
     found = status_snapshot()
@@ -105,31 +118,99 @@ def _build(name: str, build: Callable[[Snapshot], tuple[bytes, str]]) -> Rendere
     return Rendered(body, content_type, etag, seen[1], origin)
 
 
-def rendered(name: str, build: Callable[[Snapshot], tuple[bytes, str]]) -> Rendered:
-    """Return the rendering `name`: the shared copy, rebuilt by one process if due.
+@dataclass
+class _Copy:
+    """This process's copy of one rendering."""
 
-    The copy is kept as (generation, built at, rendering) without expiry; it
-    is due when its generation is not the current one or its period is over.
-    Whoever takes the lock rebuilds it; the others serve the copy they found.
-    Only with no copy at all does a process build one without the lock.
-    """
-    key, lock = f"statuspage:copy:{name}", rebuild_lock(name)
-    generation = _generation()
-    found = cache.get(key)
-    if found is not None:
-        made_in, built_at, copy = found
-        age = time.time() - built_at
-        if made_in == generation and age < settings.VIGIL_STATUS_CACHE_SECONDS:
-            return copy
-        if not cache.add(lock, 1, timeout=LOCK_SECONDS):
-            return copy  # another process is rebuilding it
-    try:
-        copy = _build(name, build)
-        cache.set(key, (generation, time.time(), copy), timeout=None)
-    finally:
-        if found is not None:
-            cache.delete(lock)
+    generation: int
+    built_at: float  # time.time(), comparable between processes
+    rendering: Rendered
+    checked_at: float  # when the shared generation was last read for it
+    owed: bool = False  # this process changed what the page shows since
+
+    def current(self, generation: int, now: float) -> bool:
+        age = now - self.built_at
+        return (
+            self.generation == generation
+            and 0 <= age < settings.VIGIL_STATUS_CACHE_SECONDS
+        )
+
+
+_copies: dict[str, _Copy] = {}
+# invalidate() calls in this process so far: a copy whose build began before
+# the last of them is owed a rebuild.
+_changes = [0]
+
+
+def _store(
+    name: str, build: Callable[[Snapshot], tuple[bytes, str]], generation: int
+) -> Rendered:
+    changes = _changes[0]
+    copy = _build(name, build)
+    built_at = time.time()
+    cache.set(f"statuspage:copy:{name}", (generation, built_at, copy), timeout=None)
+    _copies[name] = _Copy(
+        generation, built_at, copy, built_at, owed=changes != _changes[0]
+    )
     return copy
+
+
+def _rebuild_in_background(
+    name: str, build: Callable[[Snapshot], tuple[bytes, str]], generation: int
+) -> None:
+    try:
+        _store(name, build, generation)
+    finally:
+        cache.delete(rebuild_lock(name))
+        connections.close_all()  # this thread's own connections
+
+
+def rendered(name: str, build: Callable[[Snapshot], tuple[bytes, str]]) -> Rendered:
+    """Return the rendering `name`, from this process's copy when it can.
+
+    The shared generation is read at most every `CHECK_SECONDS`. A copy that
+    is due (another generation, or its period over) is replaced by the shared
+    copy if that one is current; otherwise whoever takes the lock rebuilds,
+    the others serve the copy they have. The rebuild happens in a thread, the
+    request answered with the copy there is, except: with no copy at all (built
+    without the lock), right after this process's own change, or when the
+    request runs inside a transaction (another connection would not see what
+    it wrote), the request builds.
+    """
+    now = time.time()
+    local = _copies.get(name)
+    recent = local is not None and 0 <= now - local.checked_at < CHECK_SECONDS
+    if local is not None and recent and not local.owed:
+        return local.rendering
+    generation = _generation()
+    if local is not None and not local.owed:
+        local.checked_at = now
+        if local.current(generation, now):
+            return local.rendering
+    if local is None or not local.owed:
+        shared = cache.get(f"statuspage:copy:{name}")
+        if shared is not None and (local is None or shared[1] > local.built_at):
+            made_in, built_at, copy = shared
+            local = _copies[name] = _Copy(made_in, built_at, copy, checked_at=now)
+            if local.current(generation, now):
+                return local.rendering
+    if local is None:
+        return _store(name, build, generation)
+    lock = rebuild_lock(name)
+    if not cache.add(lock, 1, timeout=LOCK_SECONDS):
+        return local.rendering  # another process is rebuilding it
+    if local.owed or connection.in_atomic_block:
+        try:
+            return _store(name, build, generation)
+        finally:
+            cache.delete(lock)
+    threading.Thread(
+        target=_rebuild_in_background,
+        args=(name, build, generation),
+        name=f"statuspage-rebuild-{name}",
+        daemon=True,
+    ).start()
+    return local.rendering
 
 
 def respond(

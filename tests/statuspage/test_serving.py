@@ -1,16 +1,20 @@
 """How the page is served while it is rebuilt: one process rebuilds a due
 copy, holding a lock in the cache the host's web processes share, and the
-others serve the copy they have meanwhile."""
+others serve the copy they have meanwhile; a process with a copy that is
+merely old answers with it and rebuilds it outside the request."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
+import pytest
 import time_machine
 from django.core.cache import caches
 
+from incidents.models import StatusUpdate
 from notifications.statuspage.cache import LOCK_SECONDS, rebuild_lock
-from tests.statuspage.conftest import post_update
+from tests.statuspage.conftest import PUBLIC, post_update
 
 
 def another_process_rebuilds(name: str) -> None:
@@ -53,3 +57,28 @@ def test_the_request_that_finds_no_rebuild_under_way_shows_a_change_at_once(
     assert (
         "A fix is being deployed." in client.get("/status/feed.atom").content.decode()
     )
+
+
+def finish_rebuilds_under_way() -> None:
+    for thread in threading.enumerate():
+        if thread.name.startswith("statuspage-rebuild-"):
+            thread.join()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_request_finding_an_old_copy_is_answered_with_it_while_it_is_rebuilt(
+    client, outage, settings
+):
+    before = client.get("/status/")
+    # A bulk update sends no signal: the copy is merely old, once its period is over.
+    StatusUpdate.objects.filter(incident=outage, audience=PUBLIC).update(
+        text="The failover is complete."
+    )
+
+    with time_machine.travel(timedelta(seconds=settings.VIGIL_STATUS_CACHE_SECONDS)):
+        meanwhile = client.get("/status/")
+        finish_rebuilds_under_way()
+        after = client.get("/status/")
+
+    assert meanwhile.content == before.content
+    assert "The failover is complete." in after.content.decode()
