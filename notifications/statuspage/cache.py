@@ -27,6 +27,7 @@ If-Modified-Since gets a 304 and no body.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -45,6 +46,7 @@ from django.utils.http import http_date
 
 from notifications.statuspage.selectors import Snapshot, status_snapshot
 
+logger = logging.getLogger(__name__)
 GENERATION = "statuspage:generation"
 # How long a rebuild's lock lasts if its holder dies before it lets it go:
 # the longest a copy is served stale when no rebuild finishes.
@@ -160,6 +162,8 @@ def _rebuild_in_background(
 ) -> None:
     try:
         _store(name, build, generation)
+    except Exception:  # a thread's error reaches no handler: log it, serve the old copy
+        logger.exception("status page: rebuilding %r failed; its copy stays", name)
     finally:
         cache.delete(rebuild_lock(name))
         connections.close_all()  # this thread's own connections
