@@ -179,8 +179,19 @@ def test_the_api_docs_render_the_schema(browser: WebDriver, stack: FirstRun):
         )
     )
     assert title.text.startswith("Vigil API")
-    operations = browser.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")
-    assert any(o.text == "/api/v1/incidents/" for o in operations)
+    # Swagger UI renders the operations as the page scrolls to them.
+    incidents = wait(browser).until(lambda b: operation_seen(b, "/api/v1/incidents/"))
+    assert incidents.is_displayed()
+
+
+def operation_seen(browser: WebDriver, path: str) -> WebElement | None:
+    """Return the operation `path` once rendered, else scroll on and None."""
+    for operation in browser.find_elements(By.CSS_SELECTOR, ".opblock-summary-path"):
+        if operation.text == path:
+            browser.execute_script("arguments[0].scrollIntoView()", operation)
+            return operation
+    browser.execute_script("window.scrollBy(0, window.innerHeight)")
+    return None
 
 
 def test_the_metrics_dashboard_draws_its_charts(
