@@ -44,7 +44,7 @@ CHECKS = [
 ]
 # Examples per operation and phase; the superuser reaches every operation's
 # success paths, the responder mostly its refusals.
-EXAMPLES = {"admin": 10, "responder": 4}
+EXAMPLES = {"admin": 6, "responder": 4}
 USERS = os.environ.get(
     "SCHEMA_FUZZ_USERS", "admin" if CONFIGURED else "responder"
 ).split(",")
