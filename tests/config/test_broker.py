@@ -83,6 +83,7 @@ def bind(options: dict[str, str], exchange: str, name: str) -> None:
         Queue(name, fanout(exchange), durable=False)(conn.default_channel).declare()
 
 
+@embedded_only  # the filesystem broker in either pass: tested once
 def test_queues_bound_at_once_from_many_processes_all_hear_a_fanout(tmp_path):
     options, exchange = folders(tmp_path), fanout(fresh_queue().name)
     names = [f"relay-{n}" for n in range(8)]

@@ -37,6 +37,7 @@ def wait_for(log: Path, *needles: str, seconds: float = 90) -> str:
     raise AssertionError(f"never saw {needles} in:\n{log.read_text()[-4000:]}")
 
 
+@embedded_only  # the embedded stack in either pass: it runs once, in the embedded one
 def test_runstack_sets_up_serves_runs_tasks_and_stops_on_ctrl_c(stack_env):
     log = Path(stack_env["VIGIL_VAR_DIR"]) / "runstack.log"
     with log.open("w") as out:
