@@ -7,7 +7,7 @@ the caller's teams as every other read is.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django.db.models import Count, F, Min, Q, QuerySet
@@ -21,6 +21,7 @@ from incidents.models import (
     StatusUpdate,
     TimelineEvent,
 )
+from incidents.models.reviews import DEADLINE_OPEN_STATES, ReviewReminder
 from incidents.selectors import User, incident_list, service_list, severity_list
 from incidents.timeline_kinds import ACK_TARGET_MISSED, RESOLVE_TARGET_MISSED
 
@@ -238,6 +239,38 @@ def oldest_unprocessed_event_at() -> datetime | None:
         AlertEvent.objects.filter(AlertEvent.with_status(AlertEvent.Status.PENDING))
         .aggregate(oldest=Min("received_at"))
         .get("oldest")
+    )
+
+
+def overdue_review_counts(*, now: datetime) -> list[dict[str, Any]]:
+    """Return the post-incident reviews past a deadline they have not yet
+    met, counted by deadline, severity and team."""
+    due_field = {
+        ReviewReminder.Deadline.INITIAL_REPORT: "initial_due_at",
+        ReviewReminder.Deadline.REVIEW_MEETING: "meeting_due_at",
+    }
+    counts = []
+    for deadline, states in DEADLINE_OPEN_STATES.items():
+        overdue = PostIncidentReview.objects.filter(
+            state__in=states, **{f"{due_field[deadline]}__lt": now}
+        )
+        for row in (
+            overdue.values("incident__severity_id", "incident__service__team__slug")
+            .annotate(count=Count("id"))
+            .order_by()
+        ):
+            counts.append({"deadline": deadline.value, **row})
+    return counts
+
+
+def overdue_action_item_counts(*, today: date) -> list[dict[str, Any]]:
+    """Return the open action items past their due date, counted by priority
+    and team."""
+    return list(
+        ActionItem.objects.filter(status=ActionItem.Status.OPEN, due_date__lt=today)
+        .values("priority", "incident__service__team__slug")
+        .annotate(count=Count("id"))
+        .order_by()
     )
 
 

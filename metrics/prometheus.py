@@ -28,6 +28,8 @@ from incidents.metrics_selectors import (
     missed_target_counts,
     oldest_unprocessed_event_at,
     open_incident_counts,
+    overdue_action_item_counts,
+    overdue_review_counts,
 )
 from metrics.models import WorkerHeartbeat
 from notifications.metrics_selectors import delivery_backlog, page_totals
@@ -51,6 +53,7 @@ class VigilCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         now = timezone.now()
         yield from self._incidents()
+        yield from self._follow_ups(now)
         yield from self._backlogs(now)
         yield self._queue_depths()
         yield from self._jobs(now)
@@ -100,6 +103,30 @@ class VigilCollector(Collector):
             ]
             breaches.add_metric(labels, row["count"])
         yield breaches
+
+    def _follow_ups(self, now: datetime) -> Iterator[Metric]:
+        reviews = GaugeMetricFamily(
+            "vigil_reviews_overdue",
+            "Post-incident reviews past a deadline not yet met.",
+            labels=["deadline", "severity", "team"],
+        )
+        for row in overdue_review_counts(now=now):
+            labels = [
+                row["deadline"],
+                row["incident__severity_id"],
+                row["incident__service__team__slug"],
+            ]
+            reviews.add_metric(labels, row["count"])
+        yield reviews
+        items = GaugeMetricFamily(
+            "vigil_action_items_overdue",
+            "Open action items past their due date.",
+            labels=["priority", "team"],
+        )
+        for row in overdue_action_item_counts(today=timezone.localdate(now)):
+            labels = [row["priority"], row["incident__service__team__slug"]]
+            items.add_metric(labels, row["count"])
+        yield items
 
     def _backlogs(self, now: datetime) -> Iterator[Metric]:
         yield GaugeMetricFamily(

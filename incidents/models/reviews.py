@@ -117,6 +117,21 @@ class ReviewReminder(models.Model):
         return f"{self.review_id} {self.deadline} {self.stage}"
 
 
+# The review states in which each deadline is still to be met: reminded of
+# while it nears and passes, counted as overdue once passed.
+DEADLINE_OPEN_STATES = {
+    ReviewReminder.Deadline.INITIAL_REPORT: (
+        PostIncidentReview.State.REQUIRED,
+        PostIncidentReview.State.DRAFTING,
+    ),
+    ReviewReminder.Deadline.REVIEW_MEETING: (
+        PostIncidentReview.State.REQUIRED,
+        PostIncidentReview.State.DRAFTING,
+        PostIncidentReview.State.INITIAL_PUBLISHED,
+    ),
+}
+
+
 class ActionItem(models.Model):
     class Priority(models.TextChoices):
         HIGH = "high", "High"

@@ -29,6 +29,7 @@ from incidents.models import (
     ReviewReminder,
     TeamMembership,
 )
+from incidents.models.reviews import DEADLINE_OPEN_STATES
 from incidents.review_document import duration_text
 from incidents.services.notices import person_email_address, person_notice_send
 from incidents.services.reviews import (
@@ -45,7 +46,7 @@ Deadline = ReviewReminder.Deadline
 Stage = ReviewReminder.Stage
 Actor = User | None
 MEETING_LENGTH = timedelta(hours=1)  # the protocol's one-hour meeting
-ACTIVE = (State.REQUIRED, State.DRAFTING, State.INITIAL_PUBLISHED)
+ACTIVE = DEADLINE_OPEN_STATES[Deadline.REVIEW_MEETING]
 
 
 def review_url(review: PostIncidentReview) -> str:
@@ -193,12 +194,15 @@ def _stage_times(at: datetime) -> list[tuple[str, datetime]]:
 
 
 def _open_deadlines(review: PostIncidentReview) -> list[Due]:
-    found = []
-    if review.state in (State.REQUIRED, State.DRAFTING):
-        found.append(Due(Deadline.INITIAL_REPORT, review.initial_due_at))
-    if review.state in ACTIVE:
-        found.append(Due(Deadline.REVIEW_MEETING, review.meeting_due_at))
-    return found
+    due_at = {
+        Deadline.INITIAL_REPORT: review.initial_due_at,
+        Deadline.REVIEW_MEETING: review.meeting_due_at,
+    }
+    return [
+        Due(deadline, due_at[deadline])
+        for deadline, states in DEADLINE_OPEN_STATES.items()
+        if review.state in states
+    ]
 
 
 def _recipients(review: PostIncidentReview, stage: str) -> list[User]:

@@ -13,13 +13,15 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from config.celery import QUEUES
 from escalation.models import Escalation
-from incidents.models import AlertEvent
+from incidents.models import ActionItem, AlertEvent, PostIncidentReview
 from incidents.services import incident_record_missed_targets, user_report_create
 from metrics.services import worker_heartbeat_record
 from notifications.models import Delivery
 from notifications.services import page_user
 from tests.factories import ContactMethodFactory
 from tests.metrics.conftest import T0, worked
+
+HOUR = timedelta(hours=1)
 
 
 def scrape(client: Client | None = None, **headers: str) -> dict[tuple, float]:
@@ -79,6 +81,48 @@ def test_missed_targets_are_counted_as_sla_breaches(service):
             ("target", target),
         )
         assert samples[key] == 1
+
+
+def test_reviews_and_action_items_past_their_deadlines_are_counted(service, responder):
+    late_report = worked(service, "P1", ack=timedelta(minutes=5), resolve=HOUR)
+    late_meeting = worked(service, "P1", ack=timedelta(minutes=5), resolve=HOUR)
+    published = worked(service, "P0", ack=timedelta(minutes=5), resolve=HOUR)
+    reviews = PostIncidentReview.objects.filter
+    reviews(incident=late_meeting).update(state="initial_published")
+    reviews(incident=published).update(state="published")
+    review = reviews(incident=late_report).get()
+    today = timezone.localdate(review.meeting_due_at) + timedelta(days=1)
+    for due, status, priority in (
+        (today - timedelta(days=1), "open", "high"),
+        (today, "open", "high"),
+        (today - timedelta(days=3), "done", "high"),
+        (today - timedelta(days=3), "open", "low"),
+    ):
+        ActionItem.objects.create(
+            incident=published,
+            title="Fix",
+            owner=responder,
+            due_date=due,
+            status=status,
+            priority=priority,
+        )
+
+    with time_machine.travel(review.initial_due_at + timedelta(minutes=1), tick=False):
+        before_the_meeting = scrape()
+    with time_machine.travel(review.meeting_due_at + timedelta(days=1), tick=False):
+        after_the_meeting = scrape()
+
+    team = ("team", "platform")
+    initial = ("vigil_reviews_overdue", ("deadline", "initial_report"))
+    meeting = ("vigil_reviews_overdue", ("deadline", "review_meeting"))
+    assert before_the_meeting[(*initial, ("severity", "P1"), team)] == 1
+    assert (*meeting, ("severity", "P1"), team) not in before_the_meeting
+    assert after_the_meeting[(*initial, ("severity", "P1"), team)] == 1
+    assert after_the_meeting[(*meeting, ("severity", "P1"), team)] == 2
+    assert (*initial, ("severity", "P0"), team) not in after_the_meeting
+    overdue = "vigil_action_items_overdue"
+    assert after_the_meeting[(overdue, ("priority", "high"), team)] == 1
+    assert after_the_meeting[(overdue, ("priority", "low"), team)] == 1
 
 
 def test_backlogs_are_the_age_of_the_oldest_waiting_row(service, responder):
