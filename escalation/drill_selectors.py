@@ -41,7 +41,7 @@ from incidents.metrics_selectors import status_update_times
 from incidents.models import Incident, IncidentRole, Team, TimelineEvent
 from incidents.runbook_selectors import incident_runbook_step_list
 from incidents.selectors import User as Viewer
-from incidents.selectors import incident_list, incident_timeline
+from incidents.selectors import incident_list, incident_queryset, incident_timeline
 from incidents.timeline_kinds import (
     ACKNOWLEDGED,
     CREATED,
@@ -206,7 +206,7 @@ def _cadence(
 ) -> CadenceScore:
     if cadence is None:
         return CadenceScore(None, ())
-    drill = Incident.objects.filter(pk=incident.pk)
+    drill = incident_queryset().filter(pk=incident.pk)
     posted = status_update_times(drill).get(incident.pk, [])
     slots = update_slots(
         detected_at=incident.detected_at, end=end, posted=posted, cadence=cadence

@@ -32,6 +32,7 @@ from incidents.models import (
     Incident,
     Integration,
     MaintenanceWindow,
+    RoleAssignment,
     RootCauseTag,
     Service,
     SeverityLevel,
@@ -234,15 +235,55 @@ def incident_status_sql(*, incident_id: str) -> str:
     return f"(SELECT {status} FROM {table} WHERE {key} = {incident_id})"  # noqa: S608
 
 
+def incident_queryset() -> QuerySet[Incident]:
+    """Return every incident, unscoped and unordered: the base of a sweep or a
+    score that adds conditions of its own app's rows (an escalation's policy)
+    or narrows it to one incident."""
+    return Incident.objects.all()
+
+
+def incident_locking() -> QuerySet[Incident]:
+    """Return the incidents, each locked for the caller's transaction as it
+    is read, as every writer of an incident locks it: its row only, not its
+    key, so inserts of rows that refer to it go on."""
+    return Incident.objects.select_for_update(of=own_rows(), no_key=True)
+
+
 def incident_lock(*, incident_id: int) -> Incident:
     """Return the incident (with its severity and service) locked for the
     caller's transaction: the lock every writer of an incident takes first.
     It does not block the inserts of rows that refer to the incident."""
+    return incident_locking().select_related("severity", "service").get(pk=incident_id)
+
+
+def incident_update_check_due(*, now: datetime) -> QuerySet[Incident]:
+    """Return the incidents whose status update clock needs a look by `now`
+    (`update_check_at` has come), the longest waiting first."""
+    return Incident.objects.filter(update_check_at__lte=now).order_by("update_check_at")
+
+
+def incident_lock_update_check_due(
+    *, incident_id: int, now: datetime
+) -> Incident | None:
+    """Return the incident (with its severity and service) locked as
+    `incident_lock` locks it, if its update clock still needs a look by
+    `now`; None if it does not (or it is gone)."""
     return (
-        Incident.objects.select_for_update(of=own_rows(), no_key=True)
+        incident_locking()
         .select_related("severity", "service")
-        .get(pk=incident_id)
+        .filter(pk=incident_id, update_check_at__lte=now)
+        .first()
     )
+
+
+def incident_role_holder(*, incident: Incident, role: str) -> Account | None:
+    """Return who holds `role` (an `IncidentRole`) on the incident, if anyone."""
+    assignment = (
+        RoleAssignment.objects.filter(incident=incident, role=role)
+        .select_related("user")
+        .first()
+    )
+    return assignment.user if assignment is not None else None
 
 
 def incident_lock_unless_busy(*, incident_id: int) -> bool:
@@ -259,17 +300,35 @@ def incident_triggered_list(*, declared_before: datetime) -> QuerySet[Incident]:
     )
 
 
+def _users_in_joining_order(members: QuerySet[TeamMembership]) -> list[Account]:
+    return [m.user for m in members.select_related("user").order_by("id")]
+
+
 def team_member_users(*, team: Team | None, role: str = "") -> list[Account]:
     """Return the members of `team` (those with `role`, if given), in the
     order they joined."""
     members = TeamMembership.objects.filter(team=team)
     if role:
         members = members.filter(role=role)
-    return [m.user for m in members.select_related("user").order_by("id")]
+    return _users_in_joining_order(members)
+
+
+def team_active_lead_users(*, team_id: int) -> list[Account]:
+    """Return the active leads of the team, in the order they joined."""
+    return _users_in_joining_order(
+        TeamMembership.objects.filter(
+            team_id=team_id, role=TeamMembership.Role.LEAD, user__is_active=True
+        )
+    )
 
 
 def team_has_member(*, team: Team, user: Account) -> bool:
     return TeamMembership.objects.filter(team=team, user_id=user.pk).exists()
+
+
+def team_first_service(*, team: Team) -> Service | None:
+    """Return the team's first service by name, if it has any."""
+    return Service.objects.filter(team=team).order_by("name", "pk").first()
 
 
 def team_major_incident_open(*, team: Team) -> Incident | None:

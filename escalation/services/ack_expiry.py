@@ -7,9 +7,9 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import DateTimeField, ExpressionWrapper, F, QuerySet
 
-from config.db import own_rows
 from incidents.formatting import human_duration
 from incidents.models import Incident
+from incidents.selectors import incident_locking, incident_queryset
 from incidents.services import incident_transition
 
 S = Incident.Status
@@ -41,9 +41,8 @@ def escalation_expire_acknowledgements(*, now: datetime) -> int:
     overlapping sweeps expire one acknowledgement once; acknowledging again
     starts a new wait. Return how many expired.
     """
-    due = _ack_expired(Incident.objects.all(), now).order_by("ack_expires_at")
-    # Locked as every writer of an incident locks it (its row only, no key).
-    locking = Incident.objects.select_for_update(of=own_rows(), no_key=True)
+    due = _ack_expired(incident_queryset(), now).order_by("ack_expires_at")
+    locking = incident_locking()
     expired = 0
     for incident in due.only("pk")[:EXPIRE_BATCH]:
         with transaction.atomic():

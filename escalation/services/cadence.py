@@ -27,12 +27,18 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from config.db import own_rows
 from escalation.models import Escalation, UpdateReminder
 from escalation.services.levels import level_at, level_reach, levels_of
 from escalation.timeline_kinds import UPDATE_OVERDUE_PAGED, UPDATE_REMINDER_SENT
 from incidents.formatting import when
-from incidents.models import Incident, IncidentRole, RoleAssignment, TeamMembership
+from incidents.models import Incident, IncidentRole
+from incidents.selectors import (
+    incident_lock_update_check_due,
+    incident_role_holder,
+    incident_update_check_due,
+    team_active_lead_users,
+)
+from incidents.services.announce import update_clock_check_at_set
 from incidents.services.timeline import timeline_event_record
 from notifications.services import remind_user
 
@@ -44,7 +50,7 @@ VIA = "cadence"
 
 def update_reminders_due(*, now: datetime, limit: int = 500) -> list[int]:
     """Return the ids of the incidents whose update clock needs a look."""
-    due = Incident.objects.filter(update_check_at__lte=now).order_by("update_check_at")
+    due = incident_update_check_due(now=now)
     return list(due.values_list("pk", flat=True)[:limit])
 
 
@@ -68,19 +74,13 @@ def update_reminder_fire(*, incident_id: int, now: datetime | None = None) -> in
     Return how many reminders this call sent (0, 1 or 2).
     """
     now = now or timezone.now()
-    incident = (
-        Incident.objects.select_for_update(of=own_rows(), no_key=True)
-        .select_related("severity", "service")
-        .filter(pk=incident_id, update_check_at__lte=now)
-        .first()
-    )
+    incident = incident_lock_update_check_due(incident_id=incident_id, now=now)
     if incident is None:  # another sweep has it, or an update came
         return 0
     cadence = incident.severity.update_cadence
     due = incident.next_update_due_at
     if cadence is None or due is None or incident.status in CLOCK_STOPS:
-        incident.update_check_at = None
-        incident.save(update_fields=["update_check_at"])
+        update_clock_check_at_set(incident=incident, at=None)
         return 0
     slot = due + ((now - due) // cadence) * cadence if now >= due else due
     # A snooze delays the reminders of the slot it covers; it forgives none.
@@ -93,8 +93,7 @@ def update_reminder_fire(*, incident_id: int, now: datetime | None = None) -> in
         _remind(incident, slot, Stage.PAGE, now)
         fired += 1
     coming = [t for t in (start, start + _grace(), slot + cadence) if t > now]
-    incident.update_check_at = min(coming)
-    incident.save(update_fields=["update_check_at"])
+    update_clock_check_at_set(incident=incident, at=min(coming))
     return fired
 
 
@@ -109,15 +108,6 @@ def _claim(incident: Incident, slot: datetime, stage: str, now: datetime) -> boo
     return True
 
 
-def _holder(incident: Incident, role: str) -> User | None:
-    assignment = (
-        RoleAssignment.objects.filter(incident=incident, role=role)
-        .select_related("user")
-        .first()
-    )
-    return assignment.user if assignment is not None else None
-
-
 def _current_level(incident: Incident, now: datetime) -> list[User]:
     """Return whom the escalation's last paged level pages now."""
     escalation = (
@@ -129,25 +119,24 @@ def _current_level(incident: Incident, now: datetime) -> list[User]:
     return level_reach(level, now).users if level is not None else []
 
 
-def _team_leads(incident: Incident) -> list[User]:
-    leads = TeamMembership.objects.filter(
-        team_id=incident.service.team_id,
-        role=TeamMembership.Role.LEAD,
-        user__is_active=True,
-    ).select_related("user")
-    return [m.user for m in leads.order_by("id")]
-
-
 def update_reminder_recipients(
     *, incident: Incident, stage: str, now: datetime
 ) -> list[User]:
     """Return who is reminded (stage remind) or paged (stage page)."""
-    commander = _holder(incident, IncidentRole.INCIDENT_COMMANDER)
+    commander = incident_role_holder(
+        incident=incident, role=IncidentRole.INCIDENT_COMMANDER
+    )
     if stage == Stage.REMIND:
-        first = _holder(incident, IncidentRole.COMMUNICATIONS_LEAD) or commander
+        first = (
+            incident_role_holder(
+                incident=incident, role=IncidentRole.COMMUNICATIONS_LEAD
+            )
+            or commander
+        )
         users = [first] if first is not None else _current_level(incident, now)
     else:
-        users = ([commander] if commander is not None else []) + _team_leads(incident)
+        leads = team_active_lead_users(team_id=incident.service.team_id)
+        users = ([commander] if commander is not None else []) + leads
         users = users or _current_level(incident, now)
     unique: list[User] = []
     for user in users:

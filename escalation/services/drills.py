@@ -35,7 +35,11 @@ from escalation.timeline_kinds import DRILL_STARTED
 from incidents.formatting import human_duration, when
 from incidents.lifecycle import allowed_next
 from incidents.models import Incident, Service, Team
-from incidents.selectors import team_major_incident_open
+from incidents.selectors import (
+    incident_queryset,
+    team_first_service,
+    team_major_incident_open,
+)
 from incidents.services import (
     alert_body_errors,
     drill_alert_record,
@@ -110,7 +114,7 @@ def drill_service(
     service = service or (
         scenario.service
         if scenario.service is not None and scenario.service.team_id == team.pk
-        else Service.objects.filter(team=team).order_by("name", "pk").first()
+        else team_first_service(team=team)
     )
     if service is None:
         raise DrillError(f"team {team} has no service to alert on", field="team")
@@ -232,7 +236,7 @@ def _link(drill: Drill) -> Incident | None:
     event = drill.alert_event
     if event is None or event.incident_id is None:
         return None  # not processed yet, or suppressed
-    incident = Incident.objects.get(pk=event.incident_id)
+    incident = incident_queryset().get(pk=event.incident_id)
     drill.incident = incident
     drill.save(update_fields=["incident"])
     timeline_event_record(

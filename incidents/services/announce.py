@@ -67,6 +67,13 @@ def update_clock_resync(*, incident: Incident, at: datetime) -> None:
     incident.save(update_fields=CLOCK_FIELDS)
 
 
+def update_clock_check_at_set(*, incident: Incident, at: datetime | None) -> None:
+    """Set when the reminder sweep next looks at the incident (None: it does
+    not, the clock stopped). The caller holds the incident's row lock."""
+    incident.update_check_at = at
+    incident.save(update_fields=["update_check_at"])
+
+
 def update_clock_snooze(*, incident: Incident, until: datetime) -> None:
     """Hold the incident's reminders until `until` (the caller records why)."""
     incident.update_reminders_snoozed_until = until

@@ -27,11 +27,10 @@ from incidents.models import (
     Incident,
     IncidentRole,
     PostIncidentReview,
-    RoleAssignment,
 )
 from incidents.review_checklist import HAND_TICKED, ITEM_KEYS
 from incidents.review_document import SECTION_FIELDS, review_document_prefill
-from incidents.selectors import user_is_member
+from incidents.selectors import incident_role_holder, user_is_member
 from incidents.services.checklists import incident_may_override
 from incidents.services.timeline import timeline_event_record
 from incidents.timeline_kinds import PIR_DECIDED, PIR_STATE_CHANGED, PIR_WAIVED
@@ -79,14 +78,6 @@ def review_requirement(*, incident: Incident) -> tuple[bool, str]:
     return False, f"{severity.code} incidents need no PIR"
 
 
-def _commander(incident: Incident) -> User | None:
-    held = RoleAssignment.objects.filter(
-        incident=incident, role=IncidentRole.INCIDENT_COMMANDER
-    ).select_related("user")
-    assignment = held.first()
-    return assignment.user if assignment is not None else None
-
-
 def review_decide(
     *, incident: Incident, by: Actor, via: str, at: datetime | None = None
 ) -> PostIncidentReview | None:
@@ -116,7 +107,9 @@ def review_decide(
     review = PostIncidentReview.objects.create(
         incident=incident,
         reason=reason[:200],
-        owner=_commander(incident),
+        owner=incident_role_holder(
+            incident=incident, role=IncidentRole.INCIDENT_COMMANDER
+        ),
         resolved_at=resolved,
         initial_due_at=resolved + INITIAL_REPORT_DUE,
         meeting_due_at=resolved + REVIEW_MEETING_DUE,
