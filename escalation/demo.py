@@ -10,7 +10,8 @@ from escalation.services.policies import (
     escalation_policy_create,
     service_set_escalation_policy,
 )
-from incidents.models import Service, SeverityLevel, Team
+from incidents.models import Service, Team
+from incidents.selectors import severity_list
 
 DEMO_POLICY_NAME = "SOP escalation"
 
@@ -39,10 +40,7 @@ def demo_escalation_policy_create(
     """
     policy = EscalationPolicy.objects.filter(team=team, name=DEMO_POLICY_NAME).first()
     if policy is None:
-        p0, p1 = (
-            SeverityLevel.objects.get(code="P0"),
-            SeverityLevel.objects.get(code="P1"),
-        )
+        p0, p1 = severity_list().get(code="P0"), severity_list().get(code="P1")
         policy = escalation_policy_create(
             name=DEMO_POLICY_NAME,
             team=team,

@@ -8,7 +8,11 @@ from rest_framework import serializers
 
 from config.serializers import StrictInputSerializer, VisibleIdField
 from incidents.models import Incident, Service, SeverityLevel, Team
-from incidents.serializers.fields import VisibleServiceField, VisibleTeamField
+from incidents.serializers.fields import (
+    SeverityCodeField,
+    VisibleServiceField,
+    VisibleTeamField,
+)
 from notifications import selectors
 from notifications.models import (
     CHANNEL_KINDS,
@@ -144,12 +148,7 @@ class ChannelInputSerializer(StrictInputSerializer):
     address = serializers.CharField(max_length=2000)
     team = VisibleTeamField(required=False, allow_null=True)
     service = VisibleServiceField(required=False, allow_null=True)
-    minimum_severity = serializers.SlugRelatedField(
-        slug_field="code",
-        queryset=SeverityLevel.objects.all(),
-        required=False,
-        allow_null=True,
-    )
+    minimum_severity = SeverityCodeField(required=False, allow_null=True)
     # A form post leaves out unticked booleans; a channel is on unless told.
     on_initial = serializers.BooleanField(default=True)
     on_update = serializers.BooleanField(default=True)

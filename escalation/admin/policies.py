@@ -42,8 +42,8 @@ from escalation.services.policies import (
     escalation_policy_update,
     escalation_policy_validate,
 )
-from incidents.models import Service, SeverityLevel, Team, TeamMembership
-from incidents.selectors import service_list, team_list, teammate_list
+from incidents.models import Service, Team, TeamMembership
+from incidents.selectors import service_list, severity_list, team_list, teammate_list
 
 Kind = EscalationTarget.Kind
 POLICY_FIELDS = ["name", "team", "description", "repeat", "ack_timeout"]
@@ -169,10 +169,9 @@ class LevelInline(admin.StackedInline):
 
 
 class PreviewForm(forms.Form):
-    service = forms.ModelChoiceField(Service.objects.none())
-    severity = forms.ModelChoiceField(
-        SeverityLevel.objects.order_by("rank"), to_field_name="code"
-    )
+    # The user's services, set by the view.
+    service: forms.ModelChoiceField[Service] = forms.ModelChoiceField(queryset=None)
+    severity = forms.ModelChoiceField(severity_list(), to_field_name="code")
     at = forms.DateTimeField(required=False, help_text="Default: now.")
 
 
@@ -219,7 +218,7 @@ class EscalationPolicyAdmin(TeamOwnedAdmin):
             (
                 (url, s.pk, code, s.name, code)
                 for s in (policy.services.all() if policy.pk else [])
-                for code in SeverityLevel.objects.values_list("code", flat=True)
+                for code in severity_list().values_list("code", flat=True)
             ),
         )
         return format_html('{} <a href="{}">Choose a service…</a>', links, url)

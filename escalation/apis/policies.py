@@ -119,7 +119,6 @@ class EscalationPolicyViewSet(
 
 
 class ServiceScopedView(generics.GenericAPIView[Service]):
-    queryset = Service.objects.none()
     lookup_field = "slug"
     filter_backends: list[Any] = []
     pagination_class = None

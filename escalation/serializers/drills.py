@@ -10,8 +10,9 @@ from rest_framework import serializers
 from config.serializers import StrictInputSerializer, UserSummarySerializer
 from escalation.models import Drill, DrillMode, DrillScenario, DrillSchedule
 from escalation.services.drill_schedules import drill_schedule_cron
-from incidents.models import Incident, SeverityLevel
+from incidents.models import Incident
 from incidents.serializers.fields import (
+    SeverityCodeField,
     VisibleServiceField,
     VisibleTeamField,
 )
@@ -48,9 +49,7 @@ class DrillScenarioInputSerializer(StrictInputSerializer):
     slug = serializers.SlugField(max_length=100)
     name = serializers.CharField(max_length=100)
     description = serializers.CharField(allow_blank=True, default="", max_length=5000)
-    severity = serializers.SlugRelatedField(
-        slug_field="code", queryset=SeverityLevel.objects.all()
-    )
+    severity = SeverityCodeField()
     category = serializers.ChoiceField(choices=Incident.Category.choices)
     service = VisibleServiceField(required=False, allow_null=True)
     alert_format = serializers.ChoiceField(choices=DrillScenario.Format.choices)
@@ -72,9 +71,7 @@ class DrillScenarioInputSerializer(StrictInputSerializer):
 class DrillScenarioUpdateSerializer(DrillScenarioInputSerializer):
     slug = serializers.SlugField(max_length=100, required=False)
     name = serializers.CharField(max_length=100, required=False)
-    severity = serializers.SlugRelatedField(
-        slug_field="code", queryset=SeverityLevel.objects.all(), required=False
-    )
+    severity = SeverityCodeField(required=False)
     category = serializers.ChoiceField(
         choices=Incident.Category.choices, required=False
     )

@@ -29,15 +29,13 @@ from escalation.selectors import (
     schedule_list,
 )
 from incidents.models import Incident, Service, SeverityLevel, Team, TeamMembership
-from incidents.serializers.fields import VisibleTeamField, VisibleUserField
+from incidents.serializers.fields import (
+    SeverityCodeField,
+    VisibleTeamField,
+    VisibleUserField,
+)
 
 User = get_user_model()
-
-
-def _by_code(**kwargs: Any) -> serializers.SlugRelatedField[SeverityLevel]:
-    return serializers.SlugRelatedField(
-        slug_field="code", queryset=SeverityLevel.objects.all(), **kwargs
-    )
 
 
 # Named components of their own: a field called "kind" or "role" elsewhere
@@ -146,8 +144,8 @@ class EscalationLevelInputSerializer(StrictInputSerializer):
         help_text="Wait before the next level (at most 7 days); null: the "
         "severity's ack target.",
     )
-    up_to_severity = _by_code(required=False, allow_null=True)
-    page_at_declaration_up_to = _by_code(required=False, allow_null=True)
+    up_to_severity = SeverityCodeField(required=False, allow_null=True)
+    page_at_declaration_up_to = SeverityCodeField(required=False, allow_null=True)
     targets = EscalationTargetInputSerializer(many=True)
 
 
@@ -214,7 +212,7 @@ class AwareDateTimeField(serializers.DateTimeField):
 
 
 class PreviewQuerySerializer(serializers.Serializer[Any]):
-    severity = _by_code(help_text="The incident's severity, e.g. P0.")
+    severity = SeverityCodeField(help_text="The incident's severity, e.g. P0.")
     at = AwareDateTimeField(
         required=False, help_text="When the incident is declared; default: now."
     )

@@ -1,5 +1,6 @@
 """Fields naming the incident core's objects as the caller may see them:
-a team or a service by slug, a user by username, among the caller's teams'."""
+a team or a service by slug, a user by username, among the caller's teams';
+a severity by its code, any of the matrix's."""
 
 from __future__ import annotations
 
@@ -8,8 +9,13 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from rest_framework import serializers
 
-from incidents.models import Service, Team
-from incidents.selectors import service_list, team_list, teammate_list
+from incidents.models import Service, SeverityLevel, Team
+from incidents.selectors import (
+    service_list,
+    severity_list,
+    team_list,
+    teammate_list,
+)
 
 User = get_user_model()
 
@@ -57,3 +63,10 @@ class VisibleServiceField(_VisibleSlugField):
 
     def get_queryset(self) -> Any:
         return service_list(user=self.context["request"].user)
+
+
+class SeverityCodeField(serializers.SlugRelatedField[SeverityLevel]):
+    """A severity given by its code (P0, P1, …), any level of the matrix."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(slug_field="code", queryset=severity_list(), **kwargs)
