@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 from typing import TypeVar
 
@@ -322,13 +323,45 @@ def team_active_lead_users(*, team_id: int) -> list[Account]:
     )
 
 
+def user_team_leads(*, user_ids: set[int]) -> dict[int, list[Account]]:
+    """Return the leads of each user's teams, by user id: each lead once per
+    user, in the order they joined; a user of no team with a lead is absent."""
+    teams: dict[int, set[int]] = defaultdict(set)
+    for user_id, team_id in TeamMembership.objects.filter(
+        user_id__in=user_ids
+    ).values_list("user_id", "team_id"):
+        teams[team_id].add(user_id)
+    leads: dict[int, list[Account]] = defaultdict(list)
+    for membership in (
+        TeamMembership.objects.filter(
+            Q(team_id__in=teams) & Q(role=TeamMembership.Role.LEAD)
+        )
+        .select_related("user")
+        .order_by("id")
+    ):
+        for user_id in teams[membership.team_id]:
+            if membership.user not in leads[user_id]:
+                leads[user_id].append(membership.user)
+    return leads
+
+
 def team_has_member(*, team: Team, user: Account) -> bool:
     return TeamMembership.objects.filter(team=team, user_id=user.pk).exists()
+
+
+def team_by_slug(*, slug: str) -> Team | None:
+    """Return the team with that slug, if any."""
+    return Team.objects.filter(slug=slug).first()
 
 
 def team_first_service(*, team: Team) -> Service | None:
     """Return the team's first service by name, if it has any."""
     return Service.objects.filter(team=team).order_by("name", "pk").first()
+
+
+def service_by_slug(*, slug: str) -> Service | None:
+    """Return the service with that slug (of any team), if any."""
+    return Service.objects.filter(slug=slug).first()
 
 
 def team_major_incident_open(*, team: Team) -> Incident | None:

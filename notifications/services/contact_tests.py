@@ -27,12 +27,12 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core import signing
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from incidents.formatting import when
-from incidents.models import TeamMembership
+from incidents.selectors import user_team_leads
 from notifications.exceptions import ActionLinkError
 from notifications.models import (
     ContactMethod,
@@ -289,7 +289,7 @@ def _report(ids: list[int], now: datetime) -> int:
         .select_related("contact_method__user")
         .order_by("contact_method__user__username", "contact_method_id")
     )
-    leads = _leads_of({test.contact_method.user_id for test in tests})
+    leads = user_team_leads(user_ids={test.contact_method.user_id for test in tests})
     by_lead: dict[User, list[ContactTest]] = defaultdict(list)
     for test in tests:
         for lead in leads.get(test.contact_method.user_id, []):
@@ -312,27 +312,6 @@ def _report(ids: list[int], now: datetime) -> int:
             reported_to=(", ".join(told[test.pk]) or NO_LEAD)[:500]
         )
     return len(tests)
-
-
-def _leads_of(user_ids: set[int]) -> dict[int, list[User]]:
-    """Return the team leads of each user's teams, by user id."""
-    teams: dict[int, set[int]] = defaultdict(set)
-    for user_id, team_id in TeamMembership.objects.filter(
-        user_id__in=user_ids
-    ).values_list("user_id", "team_id"):
-        teams[team_id].add(user_id)
-    leads: dict[int, list[User]] = defaultdict(list)
-    for membership in (
-        TeamMembership.objects.filter(
-            Q(team_id__in=teams) & Q(role=TeamMembership.Role.LEAD)
-        )
-        .select_related("user")
-        .order_by("id")
-    ):
-        for user_id in teams[membership.team_id]:
-            if membership.user not in leads[user_id]:
-                leads[user_id].append(membership.user)
-    return leads
 
 
 def _name(user: User) -> str:

@@ -10,7 +10,7 @@ from escalation.exceptions import DrillError
 from escalation.models import DrillMode, DrillScenario
 from escalation.services import drill_start
 from incidents.formatting import when
-from incidents.models import Service, Team
+from incidents.selectors import service_by_slug, team_by_slug
 
 
 class Command(BaseCommand):
@@ -34,12 +34,12 @@ class Command(BaseCommand):
         scenario = DrillScenario.objects.filter(slug=options["scenario"]).first()
         if scenario is None:
             raise CommandError(f"no scenario {options['scenario']!r}")
-        team = Team.objects.filter(slug=options["team"]).first()
+        team = team_by_slug(slug=options["team"])
         if team is None:
             raise CommandError(f"no team {options['team']!r}")
         service = None
         if options["service"]:
-            service = Service.objects.filter(slug=options["service"]).first()
+            service = service_by_slug(slug=options["service"])
             if service is None:
                 raise CommandError(f"no service {options['service']!r}")
         try:

@@ -12,7 +12,8 @@ from django.db import transaction
 from rest_framework.authtoken.models import Token
 
 from escalation.demo import demo_escalation_policy_create
-from incidents.models import Integration, Service, Team, TeamMembership
+from incidents.models import Integration, TeamMembership
+from incidents.selectors import service_by_slug, team_by_slug
 from incidents.services import (
     integration_create,
     service_create,
@@ -50,11 +51,9 @@ class Command(BaseCommand):
             username=username, email=f"{username}@example.com", password=password
         )
         token = Token.objects.create(user=admin)
-        team = Team.objects.filter(slug="platform").first() or team_create(
-            name="Platform"
-        )
+        team = team_by_slug(slug="platform") or team_create(name="Platform")
         team_add_member(team=team, user=admin, role=TeamMembership.Role.LEAD)
-        service = Service.objects.filter(slug="website").first() or service_create(
+        service = service_by_slug(slug="website") or service_create(
             name="Website", team=team, description="The public web site (demo)."
         )
         demo_escalation_policy_create(
