@@ -160,6 +160,13 @@ class Snapshot:
     history_start: datetime = field(default_factory=timezone.now)
 
     @property
+    def changed(self) -> bool:
+        """Whether anything it shows changed within its history. The formats
+        need a time for `updated_at`: with no change it is the history's
+        start."""
+        return self.updated_at > self.history_start
+
+    @property
     def open_incidents(self) -> list[PublicIncident]:
         return [i for i in self.incidents if i.is_open]
 

@@ -36,6 +36,19 @@ def test_the_page_needs_no_login_and_shows_public_state_and_updates(
     assert "Partial outage" in html
 
 
+def test_a_page_nothing_has_changed_on_says_so_rather_than_a_date(client, api_service):
+    assert "No change in the last 90 days" in page(client)
+
+
+def test_the_last_change_is_the_latest_public_incident_s(client, outage):
+    outage.refresh_from_db()
+    html = page(client)
+
+    assert "No change in the last 90 days" not in html
+    shown = timezone.localtime(outage.updated_at).strftime("%Y-%m-%d %H:%M:%S")
+    assert f"Last change {shown}" in html
+
+
 def test_private_services_internal_updates_and_names_never_show(
     client, outage, private_service, responder
 ):

@@ -20,6 +20,7 @@ from incidents.services import (
     team_add_member,
     team_create,
 )
+from notifications.demo import demo_outbox_email_create
 
 
 class Command(BaseCommand):
@@ -64,6 +65,7 @@ class Command(BaseCommand):
             commander=admin,
             manager=admin,
         )
+        outbox = demo_outbox_email_create(user=admin)
         _, key = integration_create(
             name="Monitoring (demo)", kind=Integration.Kind.PAGERDUTY, service=service
         )
@@ -78,6 +80,12 @@ class Command(BaseCommand):
             ("  API token", f"Authorization: Token {token.key}"),
             ("Team / service", f"{team.name} / {service.name}"),
             ("Escalation", "SOP escalation (L1 to L4), all levels page you for now"),
+            (
+                "Pages",
+                f"e-mailed to {admin.email}: files under {settings.EMAIL_FILE_PATH}/"
+                if outbox is not None
+                else "add and verify a contact method to receive them",
+            ),
             ("Integration key", key),
             ("  kind", "pagerduty: the routing_key of PagerDuty Events API v2"),
             ("  send events to", f"POST {base_url}/v2/enqueue"),
