@@ -7,6 +7,9 @@ Run from the project root:
 
 It starts its own stack (see bench/stack.py), loads it from separate
 processes on loopback, prints a table and writes bench/results/ingest.json.
+
+Over 400 lines on purpose: its phases (closed-loop levels, the storm, the
+open-loop latency) share one stack, one load generator and one report.
 """
 
 from __future__ import annotations

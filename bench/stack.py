@@ -4,6 +4,9 @@ A scratch PostgreSQL database and RabbitMQ virtual host, gunicorn (WSGI, sync
 workers) serving Vigil and the baseline view, and one Celery worker on the
 `ingest` and `default` queues. Everything started here is stopped and dropped
 by the ExitStack it was registered on, on success, error or Ctrl-C alike.
+
+Over 400 lines on purpose: every benchmark starts its processes through
+these functions, so each starts and is cleaned up the same way.
 """
 
 from __future__ import annotations

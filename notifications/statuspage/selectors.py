@@ -9,6 +9,9 @@ messages) works from these values, so none can show more.
 
 Ids shown to the public are keyed hashes of the row ids: they are stable,
 but say nothing of how many private incidents there are.
+
+About 400 lines on purpose: every read the public side makes is here, in
+one place, so that what it may show is checked in one place.
 """
 
 from __future__ import annotations
