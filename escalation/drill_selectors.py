@@ -303,15 +303,16 @@ class DrillTrend:
         return self.outcome == Outcome.COMPLETED
 
 
-def drill_list(*, user: Viewer) -> QuerySet[Incident]:
-    """Return the drills of `user`'s teams whose details `user` may see."""
+def drill_incident_list(*, user: Viewer) -> QuerySet[Incident]:
+    """Return the drill incidents of `user`'s teams whose details `user` may
+    see (the Drill rows themselves: `escalation.selectors.drill_list`)."""
     return incident_list(user=user).filter(is_drill=True)
 
 
 def drill_get(*, user: Viewer, public_id: str) -> Incident | None:
     """Return the drill `public_id` if `user` may read its report, else None
     (an incident that is no drill, another team's, or none at all)."""
-    return drill_list(user=user).filter(public_id=public_id).first()
+    return drill_incident_list(user=user).filter(public_id=public_id).first()
 
 
 def drill_scenario_expectations(incident: Incident) -> tuple[DrillExpectations, str]:
@@ -371,7 +372,7 @@ def drill_trends(
 ) -> list[DrillTrend]:
     """Return `team`'s drills (detected since `since`, if given), oldest
     first, each scored (an open one up to `now`)."""
-    drills = drill_list(user=user).filter(service__team=team)
+    drills = drill_incident_list(user=user).filter(service__team=team)
     if since is not None:
         drills = drills.filter(detected_at__gte=since)
     return [

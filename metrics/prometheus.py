@@ -7,8 +7,9 @@ when Prometheus scrapes, so any web process answers the same.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from django.utils import timezone
@@ -47,6 +48,24 @@ def _drill(flag: bool) -> str:
     return "true" if flag else "false"
 
 
+Label = Callable[[dict[str, Any]], str]
+
+
+def _counted(
+    family: type[GaugeMetricFamily] | type[CounterMetricFamily],
+    name: str,
+    documentation: str,
+    rows: Iterable[dict[str, Any]],
+    labels: dict[str, Label],
+) -> Metric:
+    """Return a family of one sample per counted row: each label read from
+    the row by its function, the value the row's count."""
+    metric = family(name, documentation, labels=list(labels))
+    for row in rows:
+        metric.add_metric([label(row) for label in labels.values()], row["count"])
+    return metric
+
+
 class VigilCollector(Collector):
     """Reads every figure afresh on each scrape."""
 
@@ -59,74 +78,68 @@ class VigilCollector(Collector):
         yield from self._jobs(now)
 
     def _incidents(self) -> Iterator[Metric]:
-        open_ = GaugeMetricFamily(
+        yield _counted(
+            GaugeMetricFamily,
             "vigil_open_incidents",
             "Incidents not resolved, closed or cancelled.",
-            labels=["severity", "team", "drill"],
+            open_incident_counts(),
+            {
+                "severity": itemgetter("severity_id"),
+                "team": itemgetter("service__team__slug"),
+                "drill": lambda row: _drill(row["is_drill"]),
+            },
         )
-        for row in open_incident_counts():
-            labels = [
-                row["severity_id"],
-                row["service__team__slug"],
-                _drill(row["is_drill"]),
-            ]
-            open_.add_metric(labels, row["count"])
-        yield open_
-        declared = CounterMetricFamily(
+        yield _counted(
+            CounterMetricFamily,
             "vigil_incidents",
             "Incidents declared, ever.",
-            labels=["severity", "drill"],
+            incident_totals(),
+            {
+                "severity": itemgetter("severity_id"),
+                "drill": lambda row: _drill(row["is_drill"]),
+            },
         )
-        for row in incident_totals():
-            labels = [row["severity_id"], _drill(row["is_drill"])]
-            declared.add_metric(labels, row["count"])
-        yield declared
-        pages = CounterMetricFamily(
+        yield _counted(
+            CounterMetricFamily,
             "vigil_pages",
             "Pages written, ever, by channel kind and status.",
-            labels=["kind", "status"],
+            page_totals(),
+            {"kind": itemgetter("kind"), "status": itemgetter("status")},
         )
-        for row in page_totals():
-            pages.add_metric([row["kind"], row["status"]], row["count"])
-        yield pages
-        breaches = CounterMetricFamily(
+        yield _counted(
+            CounterMetricFamily,
             "vigil_sla_breaches",
             "Acknowledge and resolve targets missed, ever.",
-            labels=["severity", "target", "drill"],
+            missed_target_counts(),
+            {
+                "severity": itemgetter("incident__severity_id"),
+                "target": lambda row: row["kind"].removesuffix("_target_missed"),
+                "drill": lambda row: _drill(row["incident__is_drill"]),
+            },
         )
-        for row in missed_target_counts():
-            target = row["kind"].removesuffix("_target_missed")
-            labels = [
-                row["incident__severity_id"],
-                target,
-                _drill(row["incident__is_drill"]),
-            ]
-            breaches.add_metric(labels, row["count"])
-        yield breaches
 
     def _follow_ups(self, now: datetime) -> Iterator[Metric]:
-        reviews = GaugeMetricFamily(
+        yield _counted(
+            GaugeMetricFamily,
             "vigil_reviews_overdue",
             "Post-incident reviews past a deadline not yet met.",
-            labels=["deadline", "severity", "team"],
+            overdue_review_counts(now=now),
+            {
+                "deadline": itemgetter("deadline"),
+                "severity": itemgetter("incident__severity_id"),
+                "team": itemgetter("incident__service__team__slug"),
+            },
         )
-        for row in overdue_review_counts(now=now):
-            labels = [
-                row["deadline"],
-                row["incident__severity_id"],
-                row["incident__service__team__slug"],
-            ]
-            reviews.add_metric(labels, row["count"])
-        yield reviews
-        items = GaugeMetricFamily(
+        yield _counted(
+            GaugeMetricFamily,
             "vigil_action_items_overdue",
             "Open action items past their due date.",
-            labels=["priority", "team"],
+            overdue_action_item_counts(today=timezone.localdate(now)),
+            {
+                "priority": itemgetter("priority"),
+                "team": itemgetter("incident__service__team__slug"),
+            },
         )
-        for row in overdue_action_item_counts(today=timezone.localdate(now)):
-            labels = [row["priority"], row["incident__service__team__slug"]]
-            items.add_metric(labels, row["count"])
-        yield items
 
     def _backlogs(self, now: datetime) -> Iterator[Metric]:
         yield GaugeMetricFamily(
