@@ -214,12 +214,17 @@ def escalation_start(*, incident: Incident, now: datetime | None = None) -> Esca
     )
     escalation_climb(incident, escalation, now)
     # After the climb, so that a level it already reached (level 1 had
-    # nobody) is not paged twice.
+    # nobody) is not paged twice, nor anybody it paged.
+    paged = {
+        name
+        for users in escalation.steps.values_list("users", flat=True)
+        for name in users
+    }
     for level in levels:
         if level.position > escalation.level and level.pages_at_declaration(
             incident.severity
         ):
-            level_fire(
+            step = level_fire(
                 incident,
                 escalation,
                 level,
@@ -227,7 +232,9 @@ def escalation_start(*, incident: Incident, now: datetime | None = None) -> Esca
                 cause=Cause.DECLARATION,
                 due_at=now,
                 now=now,
+                already_paged=paged,
             )
+            paged.update(step.users)
     return escalation
 
 

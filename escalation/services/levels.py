@@ -7,7 +7,7 @@ each caller holds the incident's and the escalation's locks, taken by
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -220,8 +220,14 @@ def level_fire(
     due_at: datetime,
     now: datetime,
     by: User | None = None,
+    already_paged: Collection[str] = (),
 ) -> EscalationStep:
-    """Page `level` (or record why nobody was), as the step named `key`."""
+    """Page `level` (or record why nobody was), as the step named `key`.
+
+    Its people named in `already_paged` (usernames paged for this incident
+    at the same moment, by another level) are not paged again: one person
+    on two levels gets one page. The step still counts them as reached.
+    """
     if not level.applies_to(incident.severity):
         step = step_record(
             escalation,
@@ -244,10 +250,11 @@ def level_fire(
         )
         return step
     reach = level_reach(level, now)
+    again = [u for u in reach.users if u.get_username() in already_paged]
     paged, unreachable = users_page(
         incident,
         escalation,
-        reach.users,
+        [u for u in reach.users if u not in again],
         key,
         stops_on_ack=incident.status == S.TRIGGERED,
         now=now,
@@ -258,15 +265,20 @@ def level_fire(
         key=key,
         cause=cause,
         level=level,
-        outcome=Outcome.PAGED if paged else Outcome.EMPTY,
-        users=paged,
+        outcome=Outcome.PAGED if paged or again else Outcome.EMPTY,
+        users=paged + again,
         due_at=due_at,
         now=now,
         by=by,
     )
-    if paged:
-        names = ", ".join(u.get_username() for u in paged)
-        message = f"{_CAUSE_TEXT[cause]} {level.label}: paged {names}"
+    if paged or again:
+        reached = []
+        if paged:
+            reached.append(f"paged {', '.join(u.get_username() for u in paged)}")
+        if again:
+            names = ", ".join(u.get_username() for u in again)
+            reached.append(f"{names} already paged, not paged twice")
+        message = f"{_CAUSE_TEXT[cause]} {level.label}: {'; '.join(reached)}"
         if problems:
             message += f" ({'; '.join(problems)})"
         timeline_add(incident, ESCALATED, message, step, by=by)

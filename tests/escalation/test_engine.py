@@ -10,7 +10,12 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.utils import timezone
 
-from escalation.models import Escalation, EscalationPolicy, EscalationStep
+from escalation.models import (
+    Escalation,
+    EscalationPolicy,
+    EscalationStep,
+    EscalationTarget,
+)
 from escalation.services import (
     escalation_fire_due,
     escalations_sweep,
@@ -367,6 +372,29 @@ def test_a_level_reached_at_once_is_not_paged_again_for_the_declaration(
     # The climb hands on to L2 at once; its declaration page is not sent twice.
     assert paged(incident) == ["lead"]
     assert steps(incident) == [(1, "empty", "escalation"), (2, "paged", "escalation")]
+
+
+def test_one_person_on_two_levels_paged_at_declaration_gets_one_page(
+    sop_policy, service, responder, clock
+):
+    lead_level = sop_policy.levels.get(position=2)
+    EscalationTarget.objects.create(level=lead_level, **user_target(responder))
+
+    incident = declare(service, "P0")
+
+    # L1 and L2 both page at a P0's declaration; the responder is on both.
+    assert paged(incident) == ["responder", "lead", "manager"]
+    assert steps(incident)[:2] == [
+        (1, "paged", "escalation"),
+        (2, "paged", "declaration"),
+    ]
+    entry = incident.timeline.filter(
+        kind=ESCALATED, message__contains="L2 (Team lead)"
+    ).get()
+    assert entry.message == (
+        "Paged at declaration of this severity, L2 (Team lead): "
+        "paged lead; responder already paged, not paged twice"
+    )
 
 
 def test_an_escalation_whose_policy_was_deleted_ends_and_leaves_the_sweep(
