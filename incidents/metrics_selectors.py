@@ -21,7 +21,7 @@ from incidents.models import (
     StatusUpdate,
     TimelineEvent,
 )
-from incidents.models.reviews import DEADLINE_OPEN_STATES, ReviewReminder
+from incidents.models.reviews import DEADLINE_DUE_FIELDS, DEADLINE_OPEN_STATES
 from incidents.selectors import User, incident_list, service_list, severity_list
 from incidents.timeline_kinds import ACK_TARGET_MISSED, RESOLVE_TARGET_MISSED
 
@@ -245,14 +245,10 @@ def oldest_unprocessed_event_at() -> datetime | None:
 def overdue_review_counts(*, now: datetime) -> list[dict[str, Any]]:
     """Return the post-incident reviews past a deadline they have not yet
     met, counted by deadline, severity and team."""
-    due_field = {
-        ReviewReminder.Deadline.INITIAL_REPORT: "initial_due_at",
-        ReviewReminder.Deadline.REVIEW_MEETING: "meeting_due_at",
-    }
     counts = []
     for deadline, states in DEADLINE_OPEN_STATES.items():
         overdue = PostIncidentReview.objects.filter(
-            state__in=states, **{f"{due_field[deadline]}__lt": now}
+            state__in=states, **{f"{DEADLINE_DUE_FIELDS[deadline]}__lt": now}
         )
         for row in (
             overdue.values("incident__severity_id", "incident__service__team__slug")

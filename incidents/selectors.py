@@ -333,9 +333,7 @@ def user_team_leads(*, user_ids: set[int]) -> dict[int, list[Account]]:
         teams[team_id].add(user_id)
     leads: dict[int, list[Account]] = defaultdict(list)
     for membership in (
-        TeamMembership.objects.filter(
-            Q(team_id__in=teams) & Q(role=TeamMembership.Role.LEAD)
-        )
+        TeamMembership.objects.filter(team_id__in=teams, role=TeamMembership.Role.LEAD)
         .select_related("user")
         .order_by("id")
     ):

@@ -117,6 +117,11 @@ class ReviewReminder(models.Model):
         return f"{self.review_id} {self.deadline} {self.stage}"
 
 
+# The review's field holding when each deadline falls.
+DEADLINE_DUE_FIELDS = {
+    ReviewReminder.Deadline.INITIAL_REPORT: "initial_due_at",
+    ReviewReminder.Deadline.REVIEW_MEETING: "meeting_due_at",
+}
 # The review states in which each deadline is still to be met: reminded of
 # while it nears and passes, counted as overdue once passed.
 DEADLINE_OPEN_STATES = {

@@ -29,7 +29,7 @@ from incidents.models import (
     ReviewReminder,
     TeamMembership,
 )
-from incidents.models.reviews import DEADLINE_OPEN_STATES
+from incidents.models.reviews import DEADLINE_DUE_FIELDS, DEADLINE_OPEN_STATES
 from incidents.review_document import duration_text
 from incidents.services.notices import person_email_address, person_notice_send
 from incidents.services.reviews import (
@@ -194,12 +194,8 @@ def _stage_times(at: datetime) -> list[tuple[str, datetime]]:
 
 
 def _open_deadlines(review: PostIncidentReview) -> list[Due]:
-    due_at = {
-        Deadline.INITIAL_REPORT: review.initial_due_at,
-        Deadline.REVIEW_MEETING: review.meeting_due_at,
-    }
     return [
-        Due(deadline, due_at[deadline])
+        Due(deadline, getattr(review, DEADLINE_DUE_FIELDS[deadline]))
         for deadline, states in DEADLINE_OPEN_STATES.items()
         if review.state in states
     ]
