@@ -35,11 +35,7 @@ from escalation.timeline_kinds import DRILL_STARTED
 from incidents.formatting import human_duration, when
 from incidents.lifecycle import allowed_next
 from incidents.models import Incident, Service, Team
-from incidents.selectors import (
-    incident_queryset,
-    team_first_service,
-    team_major_incident_open,
-)
+from incidents.selectors import team_first_service, team_major_incident_open
 from incidents.services import (
     alert_body_errors,
     drill_alert_record,
@@ -234,9 +230,9 @@ def _link(drill: Drill) -> Incident | None:
     if drill.incident is not None:
         return drill.incident
     event = drill.alert_event
-    if event is None or event.incident_id is None:
+    incident = event.incident if event is not None else None
+    if incident is None:
         return None  # not processed yet, or suppressed
-    incident = incident_queryset().get(pk=event.incident_id)
     drill.incident = incident
     drill.save(update_fields=["incident"])
     timeline_event_record(

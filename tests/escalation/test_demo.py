@@ -9,8 +9,8 @@ from django.core.management import call_command
 
 from escalation.models import EscalationPolicy
 from incidents.models import Service
-from notifications.demo import OUTBOX_BACKEND
 from notifications.models import ContactMethod, Delivery
+from notifications.services.contacts import OUTBOX_BACKEND
 from tests.factories import declare
 
 

@@ -20,7 +20,7 @@ from incidents.services import (
     team_add_member,
     team_create,
 )
-from notifications.demo import demo_outbox_email_create
+from notifications.services import contact_method_create_outbox_email
 
 
 class Command(BaseCommand):
@@ -65,7 +65,7 @@ class Command(BaseCommand):
             commander=admin,
             manager=admin,
         )
-        outbox = demo_outbox_email_create(user=admin)
+        outbox = contact_method_create_outbox_email(user=admin)
         _, key = integration_create(
             name="Monitoring (demo)", kind=Integration.Kind.PAGERDUTY, service=service
         )
