@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
@@ -133,7 +134,15 @@ def committed_at(text: str) -> float:
 def act(driver: WebDriver, form: str, button: str = "button[type=submit]") -> str:
     """Click a button of a war-room form; return the message that answers."""
     driver.execute_script("document.documentElement.dataset.left = 'no'")
-    driver.find_element(By.CSS_SELECTOR, f"{form} {button}").click()
+
+    # A live part is redrawn when an event arrives: if the button found is
+    # replaced before the click lands, click the one shown now.
+    def clicked(d: WebDriver) -> bool:
+        d.find_element(By.CSS_SELECTOR, f"{form} {button}").click()
+        return True
+
+    redrawn = [StaleElementReferenceException]
+    WebDriverWait(driver, 10, ignored_exceptions=redrawn).until(clicked)
     wait(driver).until(
         lambda d: d.execute_script(
             "return document.readyState === 'complete'"
