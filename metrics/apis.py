@@ -115,7 +115,7 @@ class SlaView(MetricsView):
     )
     def get(self, request: Request) -> Response:
         query, filters = self.query(request)
-        results, _ = selectors.sla_report(
+        results = selectors.sla_report(
             user=request.user, filters=filters, now=timezone.now()
         )
         return Response({"drills": query["drills"], "results": results})
@@ -131,7 +131,7 @@ class SlaBreachesView(MetricsView):
     )
     def get(self, request: Request) -> Response:
         query, filters = self.query(request)
-        _, breaches = selectors.sla_report(
+        breaches = selectors.sla_breaches(
             user=request.user, filters=filters, now=timezone.now()
         )
         return Response({"drills": query["drills"], "results": breaches})

@@ -3,15 +3,18 @@ posted in time, from detection until resolution?"""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import QuerySet
 
 from incidents.cadence import update_counts
-from incidents.metrics_selectors import status_update_times
+from incidents.metrics_selectors import (
+    metric_incident_rows,
+    status_update_times,
+    unposted_missed_updates,
+    with_status_updates,
+)
 
 
 def missed_updates(
@@ -28,22 +31,23 @@ def missed_updates(
 
 
 def cadence_tally(
-    incidents: QuerySet[Any],
-    rows: Iterable[dict[str, Any]],
-    targets: dict[str, dict[str, Any]],
-    now: datetime,
+    incidents: QuerySet[Any], targets: dict[str, dict[str, Any]], now: datetime
 ) -> dict[str, tuple[int, int]]:
     """Return per severity with a cadence (updates due, updates missed) over
-    the incidents (`rows` are the same, as metrics rows)."""
-    posted = status_update_times(incidents)
-    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for incident in rows:
+    the incidents: the database counts those that posted no update (each
+    update due was missed), the others are walked update by update."""
+    tally = {
+        severity: [missed, missed]
+        for severity, missed in unposted_missed_updates(incidents, now=now).items()
+    }
+    talking = with_status_updates(incidents, posted=True)
+    posted = status_update_times(talking)
+    for incident in metric_incident_rows(talking):
         cadence = targets[incident["severity"]]["update_cadence"]
         if cadence is None:
             continue
-        due, missed = missed_updates(
-            incident, posted.get(incident["id"], []), cadence, now
-        )
-        tally[incident["severity"]][0] += due
-        tally[incident["severity"]][1] += missed
+        due, missed = missed_updates(incident, posted[incident["id"]], cadence, now)
+        counts = tally.setdefault(incident["severity"], [0, 0])
+        counts[0] += due
+        counts[1] += missed
     return {severity: (due, missed) for severity, (due, missed) in tally.items()}

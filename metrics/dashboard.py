@@ -92,7 +92,10 @@ def _context(request: HttpRequest, drills: bool) -> dict[str, Any]:
     counts = selectors.response_time_report(
         user=request.user, filters=filters, group_by="severity", period="month"
     )
-    sla, breaches = selectors.sla_report(user=request.user, filters=filters, now=now)
+    sla = selectors.sla_report(user=request.user, filters=filters, now=now)
+    latest = selectors.sla_breaches(
+        user=request.user, filters=filters, now=now, latest=BREACHES_SHOWN
+    )
     return {
         **admin.site.each_context(request),  # the admin's header, user tools, menu
         "title": "Drill metrics" if drills else "Incident metrics",
@@ -103,10 +106,10 @@ def _context(request: HttpRequest, drills: bool) -> dict[str, Any]:
         ],
         "counts": counts,
         "sla": sla,
-        "breaches": sorted(breaches, key=lambda b: b["detected_at"], reverse=True)[
-            :BREACHES_SHOWN
-        ],
-        "breach_total": len(breaches),
+        "breaches": latest[::-1],  # newest first
+        "breach_total": selectors.sla_breach_count(
+            user=request.user, filters=filters, now=now
+        ),
         "since": filters["since"],
         "drill_trends": _drill_trends(request, now) if drills else [],
     }

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import datetime, timedelta
 from typing import Any
 
 from metrics.periods import period_label
@@ -33,70 +32,49 @@ def response_times(
     return [{"group": key, **groups[key].figures()} for key in sorted(groups)]
 
 
-def _late(
-    start: datetime, end: datetime | None, target: timedelta, now: datetime
-) -> bool:
-    """Return whether the target was missed: reached late, or not reached
-    and already past due."""
-    return (end if end is not None else now) - start > target
-
-
 def sla(
-    rows: Iterable[dict[str, Any]], targets: list[dict[str, Any]], now: datetime
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Return per severity the targets and how many incidents kept them, and
-    the list of incidents that breached one."""
-    by_code = {target["code"]: target for target in targets}
-    tally = {
-        code: {"incidents": 0, "ack_breaches": 0, "resolve_breaches": 0}
-        for code in by_code
-    }
-    breaches = []
-    for row in rows:
-        target = by_code[row["severity"]]
-        count = tally[row["severity"]]
-        count["incidents"] += 1
-        missed = []
-        if _late(row["detected_at"], row["acknowledged_at"], target["ack_target"], now):
-            count["ack_breaches"] += 1
-            missed.append("acknowledge")
-        resolve_target = target["resolve_target"]
-        if resolve_target is not None and _late(
-            row["detected_at"], row["resolved_at"], resolve_target, now
-        ):
-            count["resolve_breaches"] += 1
-            missed.append("resolve")
-        if missed:
-            breaches.append(_breach(row, missed))
+    counts: dict[str, dict[str, int]], targets: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Return per severity the targets and how many incidents kept them,
+    from the counts of incidents and breaches per severity."""
     summary_rows = []
-    for code, target in by_code.items():
-        count = tally[code]
+    for target in targets:
+        count = counts.get(
+            target["code"], {"incidents": 0, "ack_breaches": 0, "resolve_breaches": 0}
+        )
+        resolve_target = target["resolve_target"]
         summary_rows.append(
             {
-                "severity": code,
+                "severity": target["code"],
                 "ack_target_seconds": target["ack_target"].total_seconds(),
                 "resolve_target_seconds": (
-                    target["resolve_target"].total_seconds()
-                    if target["resolve_target"] is not None
+                    resolve_target.total_seconds()
+                    if resolve_target is not None
                     else None
                 ),
                 **count,
                 "ack_compliance": rate(count["incidents"], count["ack_breaches"]),
                 "resolve_compliance": (
                     rate(count["incidents"], count["resolve_breaches"])
-                    if target["resolve_target"] is not None
+                    if resolve_target is not None
                     else None
                 ),
             }
         )
-    return summary_rows, breaches
+    return summary_rows
 
 
 def rate(total: int, missed: int) -> float | None:
     return (total - missed) / total if total else None
 
 
-def _breach(row: dict[str, Any], missed: list[str]) -> dict[str, Any]:
+def breach(row: dict[str, Any]) -> dict[str, Any]:
+    """Return a breaching incident's row as the breach list shows it."""
+    missed = [
+        name
+        for name, flag in (("acknowledge", "ack_missed"), ("resolve", "resolve_missed"))
+        if row[flag]
+    ]
     return {
         "incident": row["public_id"],
         "title": row["title"],

@@ -14,6 +14,9 @@ from incidents.metrics_selectors import (
     metric_incidents,
     metric_services,
     severity_targets,
+    sla_breach_rows,
+    sla_breach_total,
+    sla_counts,
 )
 from incidents.selectors import User
 from metrics import figures, kpis
@@ -42,28 +45,44 @@ def response_time_report(
 
 def sla_report(
     *, user: User, filters: dict[str, Any], now: datetime
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> list[dict[str, Any]]:
+    """Return per severity the targets, incidents, breaches, compliance and
+    status-update cadence, counted by the database."""
     incidents = metric_incidents(user=user, **filters)
-    rows = list(metric_incident_rows(incidents))
     targets = severity_targets()
-    summary_rows, breaches = figures.sla(rows, targets, now)
+    summary_rows = figures.sla(sla_counts(incidents, now=now), targets)
     by_code = {target["code"]: target for target in targets}
-    tally = cadence_tally(incidents, rows, by_code, now)
+    tally = cadence_tally(incidents, by_code, now)
     for summary_row in summary_rows:
         due, missed = tally.get(summary_row["severity"], (0, 0))
         summary_row["updates_due"] = due
         summary_row["updates_missed"] = missed
         summary_row["update_compliance"] = figures.rate(due, missed)
-    return summary_rows, breaches
+    return summary_rows
+
+
+def sla_breaches(
+    *, user: User, filters: dict[str, Any], now: datetime, latest: int | None = None
+) -> list[dict[str, Any]]:
+    """Return the incidents that breached a target, oldest first: all of
+    them, or the `latest` detected last."""
+    incidents = metric_incidents(user=user, **filters)
+    return [
+        figures.breach(row)
+        for row in sla_breach_rows(incidents, now=now, latest=latest)
+    ]
+
+
+def sla_breach_count(*, user: User, filters: dict[str, Any], now: datetime) -> int:
+    """Return how many incidents breached a target."""
+    return sla_breach_total(metric_incidents(user=user, **filters), now=now)
 
 
 def kpi_report(
     *, user: User, filters: dict[str, Any], now: datetime, keys: list[str] | None
 ) -> list[kpis.Row]:
-    incidents = metric_incidents(user=user, **filters)
     context = kpis.Context(
-        incidents=incidents,
-        rows=list(metric_incident_rows(incidents)),
+        incidents=metric_incidents(user=user, **filters),
         now=now,
         targets={target["code"]: target for target in severity_targets()},
     )

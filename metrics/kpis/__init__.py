@@ -29,7 +29,6 @@ class Row(TypedDict):
 @dataclass
 class Context:
     incidents: QuerySet[Any]  # the incidents the filters select
-    rows: list[dict[str, Any]]  # the same, as metrics rows
     now: datetime
     targets: dict[str, dict[str, Any]] = field(default_factory=dict)
 

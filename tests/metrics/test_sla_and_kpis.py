@@ -21,6 +21,12 @@ from tests.metrics.conftest import T0, worked
 MINUTE = timedelta(minutes=1)
 
 
+def post_update(incident, at):
+    StatusUpdate.objects.create(
+        incident=incident, status="acknowledged", text="Looking", posted_at=at
+    )
+
+
 def rows(response):
     assert response.status_code == 200, response.content
     return response.json()["results"]
@@ -63,11 +69,8 @@ def test_status_update_cadence_counts_updates_missed(api, service):
     # P1 wants an update every 2 h; resolved after 7 h: due at 2 h, then
     # 2 h after each update.
     incident = worked(service, "P1", ack=MINUTE, resolve=7 * 60 * MINUTE)
-    StatusUpdate.objects.create(
-        incident=incident,
-        status="acknowledged",
-        text="Looking",
-        posted_at=T0 + 100 * MINUTE,
+    post_update(
+        incident, T0 + 100 * MINUTE
     )  # kept (due 2 h); the next is due at 3 h 40, missed; then 5 h 40, missed
 
     with time_machine.travel(T0 + timedelta(days=1)):
@@ -85,6 +88,23 @@ def test_status_update_cadence_counts_updates_missed(api, service):
             "target": 1.0,
         }
     ]
+
+
+def test_incidents_that_posted_no_update_missed_every_update_due_until_resolved(
+    api, service
+):
+    # P1 wants an update every 2 h.
+    talked = worked(service, "P1", ack=MINUTE, resolve=7 * 60 * MINUTE)
+    post_update(talked, T0 + 100 * MINUTE)  # 3 due (2 h, 3 h 40, 5 h 40), 2 missed
+    worked(service, "P1", ack=MINUTE, resolve=6 * 60 * MINUTE)  # 2 h, 4 h: missed
+    worked(service, "P1", ack=MINUTE)  # open at 9 h: 2, 4, 6 and 8 h missed
+
+    with time_machine.travel(T0 + 9 * 60 * MINUTE, tick=False):
+        p1 = {row["severity"]: row for row in rows(api.get("/api/v1/metrics/sla/"))}[
+            "P1"
+        ]
+
+    assert (p1["updates_due"], p1["updates_missed"]) == (9, 8)
 
 
 def test_repeat_incidents_are_the_same_service_and_category_within_30_days(
