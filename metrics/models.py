@@ -60,12 +60,32 @@ class RollupKeys(models.Model):
         indexes = [models.Index(fields=["day"])]
 
 
-class RollupCell(RollupKeys):
-    """The incidents detected on one UTC day that share the keys: their counts."""
+class CellCounts(models.Model):
+    """How many incidents a cell holds, never acknowledged and unresolved."""
 
     incidents = models.PositiveIntegerField()
     never_acknowledged = models.PositiveIntegerField()
     unresolved = models.PositiveIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class BucketCounts(models.Model):
+    """How many incidents of a cell took a measure's bucket of durations, and
+    their sum in seconds."""
+
+    measure = models.CharField(max_length=24)
+    bucket = models.PositiveSmallIntegerField()
+    count = models.PositiveIntegerField()
+    total = models.FloatField()
+
+    class Meta:
+        abstract = True
+
+
+class RollupCell(RollupKeys, CellCounts):
+    """The incidents detected on one UTC day that share the keys: their counts."""
 
     class Meta(RollupKeys.Meta):
         pass
@@ -74,17 +94,50 @@ class RollupCell(RollupKeys):
         return f"{self.day} {self.service_id} {self.severity} {self.category}"
 
 
-class RollupBucket(RollupKeys):
-    """How many incidents of a cell took a measure's bucket of durations, and
-    their sum in seconds (the cell's keys repeated, to filter without a join)."""
-
-    measure = models.CharField(max_length=24)
-    bucket = models.PositiveSmallIntegerField()
-    count = models.PositiveIntegerField()
-    total = models.FloatField()
+class RollupBucket(RollupKeys, BucketCounts):
+    """A day cell's bucket of a measure (the cell's keys repeated, to filter
+    without a join)."""
 
     class Meta(RollupKeys.Meta):
         pass
 
     def __str__(self) -> str:
         return f"{self.day} {self.measure} {self.bucket}: {self.count}"
+
+
+class RollupMonthKeys(models.Model):
+    """What a month cell is about: the UTC month its incidents were detected
+    in (its first day), their local month in the team's zone (its first
+    day), team, severity and drill flag."""
+
+    month = models.DateField()
+    local_month = models.DateField(help_text="The detection month in the team's zone.")
+    team_id = models.BigIntegerField()
+    severity = models.CharField(max_length=2)
+    is_drill = models.BooleanField()
+
+    class Meta:
+        abstract = True
+        indexes = [models.Index(fields=["month"])]
+
+
+class RollupMonthCell(RollupMonthKeys, CellCounts):
+    """The day cells of one UTC month added up by team and severity: what a
+    question over whole months without a service or category reads."""
+
+    class Meta(RollupMonthKeys.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.team_id} {self.severity}"
+
+
+class RollupMonthBucket(RollupMonthKeys, BucketCounts):
+    """A month cell's bucket of a measure, MONTH_BUCKETS day buckets wide
+    (their sum)."""
+
+    class Meta(RollupMonthKeys.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.measure} {self.bucket}: {self.count}"

@@ -13,12 +13,25 @@ from django.db.models.functions import Trunc
 
 from incidents.metrics_selectors import metric_services, service_zones
 from incidents.selectors import User
-from metrics.models import RollupBucket, RollupCell, RollupDirty, RollupState
+from metrics.models import (
+    RollupBucket,
+    RollupCell,
+    RollupDirty,
+    RollupMonthBucket,
+    RollupMonthCell,
+    RollupState,
+)
 from metrics.periods import day_label
-from metrics.rollups import Tally, day_start
+from metrics.rollups import MONTH_BUCKETS, Tally, day_start, month_end
 from metrics.services import rollup_fingerprint
 
-# The cell column each grouping reads.
+# The month cell column each grouping reads (none for service or category).
+MONTH_GROUP_COLUMN = {
+    "severity": "severity",
+    "team": "team_id",
+    "period": "local_month",
+}
+# The day cell column each grouping reads.
 GROUP_COLUMN = {
     "severity": "severity",
     "service": "service_id",
@@ -74,28 +87,27 @@ def day_spans(days: list[date]) -> list[tuple[datetime, datetime]]:
     return spans
 
 
-def _scope(
-    user: User,
-    filters: dict[str, Any],
-    days: list[date],
-    services: list[dict[str, Any]],
-) -> Callable[[Any], Any]:
-    """Return a function giving the rows of a rollup model on `days` that the
-    filters and `user`'s teams select."""
+def whole_months(days: list[date]) -> list[date]:
+    """Return the UTC months (their first days) all of whose days are in
+    `days`: their month cells hold exactly those days."""
+    present = set(days)
+    months = sorted({day.replace(day=1) for day in days})
+    return [
+        month
+        for month in months
+        if all(
+            month + timedelta(days=n) in present
+            for n in range((month_end(month) - month).days)
+        )
+    ]
+
+
+def _keys(user: User, filters: dict[str, Any], services: list[dict[str, Any]]) -> Q:
+    """Return the conditions on a cell's keys that the filters and `user`'s
+    teams set."""
     team_ids = {row["team_id"] for row in metric_services(user=user)}
     by_slug = {row["slug"]: row for row in services}
-    conditions = Q(
-        day__gte=days[0],
-        day__lte=days[-1],
-        is_drill=filters["drills"],
-        team_id__in=team_ids,
-    )
-    skipped = sorted(
-        {days[0] + timedelta(days=n) for n in range((days[-1] - days[0]).days)}
-        - set(days)
-    )
-    if skipped:
-        conditions &= ~Q(day__in=skipped)
+    conditions = Q(is_drill=filters["drills"], team_id__in=team_ids)
     if filters["severities"]:
         conditions &= Q(severity__in=filters["severities"])
     if filters["services"]:
@@ -110,7 +122,33 @@ def _scope(
         )
     if filters["categories"]:
         conditions &= Q(category__in=filters["categories"])
-    return lambda model: model.objects.filter(conditions)
+    return conditions
+
+
+def _within(column: str, firsts: list[date], following: Callable[[date], date]) -> Q:
+    """Return the condition that `column` is one of `firsts` (ascending), as
+    one range per run of them (`following` gives the next of each)."""
+    runs: list[list[date]] = []
+    for first in firsts:
+        if runs and following(runs[-1][1]) == first:
+            runs[-1][1] = first
+        else:
+            runs.append([first, first])
+    condition = Q()
+    for low, high in runs:
+        condition |= Q(**{f"{column}__gte": low, f"{column}__lte": high})
+    return condition
+
+
+def _fits_months(filters: dict[str, Any], group_by: str, period: str) -> bool:
+    """Whether month cells (team, severity and drill flag, no service or
+    category) can answer the grouping and the filters exactly."""
+    return (
+        not filters["services"]
+        and not filters["categories"]
+        and (group_by in ("severity", "team") or period in ("month", "quarter"))
+        and group_by in MONTH_GROUP_COLUMN
+    )
 
 
 def rollup_tallies(
@@ -121,7 +159,9 @@ def rollup_tallies(
     group_by: str,
     period: str,
 ) -> dict[str, Tally]:
-    """Return, per group, the tally of the cells of `days`."""
+    """Return, per group, the tally of the cells of `days`: of the month
+    cells where whole UTC months of them can answer, of the day cells for
+    the rest."""
     if not days:
         return {}
     services = service_zones()
@@ -129,13 +169,6 @@ def rollup_tallies(
         "service": {s["id"]: s["slug"] for s in services},
         "team": {s["team_id"]: s["team__slug"] for s in services},
     }
-    column = GROUP_COLUMN[group_by]
-    scope = _scope(user, filters, days, services)
-    key: Any = F(column)
-    if group_by == "period" and period != "day":
-        # The database folds days into weeks, months or quarters (their
-        # first day), so each period comes back once.
-        key = Trunc(column, period, output_field=DateField())
 
     @cache  # one label per distinct group value, not per bucket row
     def label(value: Any) -> str:
@@ -143,9 +176,61 @@ def rollup_tallies(
             return day_label(value, period)
         return names[group_by][value] if group_by in names else str(value)
 
+    keys = _keys(user, filters, services)
+    months = whole_months(days) if _fits_months(filters, group_by, period) else []
+    whole = set(months)
+    rest = [day for day in days if day.replace(day=1) not in whole]
     tallies: dict[str, Tally] = defaultdict(Tally)
+    if months:
+        column = MONTH_GROUP_COLUMN[group_by]
+        scope = keys & _within("month", months, month_end)
+        _add(
+            tallies,
+            label,
+            RollupMonthCell,
+            RollupMonthBucket,
+            scope,
+            _group(column, period),
+            MONTH_BUCKETS,
+        )
+    if rest:
+        scope = keys & _within("day", rest, lambda day: day + timedelta(days=1))
+        _add(
+            tallies,
+            label,
+            RollupCell,
+            RollupBucket,
+            scope,
+            _group(GROUP_COLUMN[group_by], period),
+            1,
+        )
+    return dict(tallies)
+
+
+def _group(column: str, period: str) -> Any:
+    """Return the expression of a cell's group: the column, or for a period
+    coarser than the column's day or month, the database folds it into the
+    period's first day, so each period comes back once."""
+    if column in ("local_day", "local_month") and period != column.removeprefix(
+        "local_"
+    ):
+        return Trunc(column, period, output_field=DateField())
+    return F(column)
+
+
+def _add(
+    tallies: dict[str, Tally],
+    label: Callable[[Any], str],
+    cells: Any,
+    buckets: Any,
+    scope: Q,
+    key: Any,
+    width: int,
+) -> None:
+    """Add to the tallies the cells and buckets of the models in `scope`,
+    summed by the database per group."""
     counts = (
-        scope(RollupCell)
+        cells.objects.filter(scope)
         .values(group=key)
         .annotate(
             incidents=Sum("incidents"),
@@ -158,14 +243,13 @@ def rollup_tallies(
         tallies[label(row["group"])].add_counts(
             row["incidents"], row["never_acknowledged"], row["unresolved"]
         )
-    buckets = (
-        scope(RollupBucket)
+    histogram = (
+        buckets.objects.filter(scope)
         .values("measure", "bucket", group=key)
         .annotate(count=Sum("count"), total=Sum("total"))
         .order_by()
     )
-    for row in buckets:
+    for row in histogram:
         tallies[label(row["group"])].add_bucket(
-            row["measure"], row["bucket"], row["count"], row["total"]
+            row["measure"], row["bucket"], row["count"], row["total"], width
         )
-    return dict(tallies)

@@ -15,13 +15,16 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from metrics.definitions import MEASURES, summary
 
 GAMMA = 1.02  # each bucket spans [GAMMA**k, GAMMA**(k+1)) seconds
 LOG_GAMMA = math.log(GAMMA)
+# A month cell's bucket is this many day buckets: [GAMMA**(5k), GAMMA**(5k+5)),
+# about 10 % wide, so a percentile from month cells is within 5 %.
+MONTH_BUCKETS = 5
 # Keys of a cell besides its UTC day, in the order cells are grouped by.
 CELL_KEYS = ("local_day", "service_id", "team_id", "severity", "category", "is_drill")
 
@@ -34,18 +37,29 @@ def bucket(seconds: float) -> int:
     return 1 + math.floor(math.log(seconds) / LOG_GAMMA)
 
 
-def representative(index: int) -> float:
-    """Return the value a bucket stands for: the point within 1 % of every
-    duration in it (half a second for bucket 0)."""
+def coarsen(index: int, width: int, wider: int) -> int:
+    """Return the bucket `wider` day buckets wide that holds bucket `index`
+    of `width` day buckets (`wider` a multiple of `width`)."""
+    return 0 if index == 0 else 1 + (index - 1) * width // wider
+
+
+def representative(index: int, width: int = 1) -> float:
+    """Return the value a bucket `width` day buckets wide stands for: the
+    point within 1 % (one day bucket) or 5 % (a month bucket) of every
+    duration in it; half a second for bucket 0."""
     if index == 0:
         return 0.5
-    low = GAMMA ** (index - 1)
-    return 2 * low * GAMMA / (GAMMA + 1)
+    gamma = GAMMA**width
+    low = gamma ** (index - 1)
+    return 2 * low * gamma / (gamma + 1)
 
 
-def bucketed_percentile(buckets: dict[int, int], fraction: float) -> float | None:
-    """Return the `fraction` percentile of a histogram, interpolated between
-    the two nearest ranks as `definitions.percentile` does."""
+def bucketed_percentile(
+    buckets: dict[int, int], fraction: float, width: int = 1
+) -> float | None:
+    """Return the `fraction` percentile of a histogram of buckets `width` day
+    buckets wide, interpolated between the two nearest ranks as
+    `definitions.percentile` does."""
     total = sum(buckets.values())
     if not total:
         return None
@@ -58,7 +72,7 @@ def bucketed_percentile(buckets: dict[int, int], fraction: float) -> float | Non
     for rank in ranks:
         for index, count in ordered:
             if rank < seen + count:
-                values.append(representative(index))
+                values.append(representative(index, width))
                 break
             seen += count
         seen = 0
@@ -111,13 +125,11 @@ class Tally:
     values: dict[str, list[float]] = field(
         default_factory=lambda: {measure.key: [] for measure in MEASURES}
     )
-    buckets: dict[str, dict[int, int]] = field(
-        default_factory=lambda: {measure.key: defaultdict(int) for measure in MEASURES}
-    )
+    # {bucket width: {measure: {bucket: count}}}, from day and month cells
+    buckets: dict[int, dict[str, dict[int, int]]] = field(default_factory=dict)
     sums: dict[str, float] = field(
         default_factory=lambda: dict.fromkeys((m.key for m in MEASURES), 0.0)
     )
-    from_cells: bool = False
 
     def add_row(self, row: dict[str, Any]) -> None:
         self.incidents += 1
@@ -135,10 +147,24 @@ class Tally:
         self.never_acknowledged += never_acknowledged
         self.unresolved += unresolved
 
-    def add_bucket(self, measure: str, index: int, count: int, total: float) -> None:
-        self.from_cells = True
-        self.buckets[measure][index] += count
+    def add_bucket(
+        self, measure: str, index: int, count: int, total: float, width: int = 1
+    ) -> None:
+        histograms = self.buckets.setdefault(width, {})
+        histogram = histograms.setdefault(measure, defaultdict(int))
+        histogram[index] += count
         self.sums[measure] += total
+
+    def histogram(self, measure: str, width: int) -> dict[int, int]:
+        """Return the measure's buckets and raw values in one histogram of
+        buckets `width` day buckets wide."""
+        merged: dict[int, int] = defaultdict(int)
+        for seconds in self.values[measure]:
+            merged[coarsen(bucket(seconds), 1, width)] += 1
+        for given, histograms in self.buckets.items():
+            for index, count in histograms.get(measure, {}).items():
+                merged[coarsen(index, given, width)] += count
+        return merged
 
     def figures(self) -> dict[str, Any]:
         result: dict[str, Any] = {
@@ -146,25 +172,29 @@ class Tally:
             "never_acknowledged": self.never_acknowledged,
             "unresolved": self.unresolved,
         }
+        width = max(self.buckets, default=1)
         for measure in MEASURES:
             values = self.values[measure.key]
-            if not self.from_cells:
+            if not self.buckets:
                 stats = summary(values)
             else:
-                histogram = self.buckets[measure.key]
-                for seconds in values:
-                    histogram[bucket(seconds)] += 1
+                histogram = self.histogram(measure.key, width)
                 count = sum(histogram.values())
                 total = self.sums[measure.key] + math.fsum(values)
                 stats = {
                     "count": count,
                     "mean": total / count if count else None,
-                    "p50": bucketed_percentile(histogram, 0.5),
-                    "p90": bucketed_percentile(histogram, 0.9),
+                    "p50": bucketed_percentile(histogram, 0.5, width),
+                    "p90": bucketed_percentile(histogram, 0.9, width),
                 }
             for name, value in stats.items():
                 result[f"{measure.key}_{name}"] = value
         return result
+
+
+def month_end(month: date) -> date:
+    """Return the first day of the month after the one `month` starts."""
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 def day_start(day: date) -> datetime:

@@ -6,6 +6,8 @@ import json
 from datetime import UTC, date, datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Case, DateField, F, Sum, Value, When
+from django.db.models.functions import TruncMonth
 
 from incidents.metrics_selectors import (
     first_detected_at,
@@ -16,11 +18,13 @@ from metrics.models import (
     RollupBucket,
     RollupCell,
     RollupDirty,
+    RollupMonthBucket,
+    RollupMonthCell,
     RollupState,
     WorkerHeartbeat,
 )
 from metrics.periods import zone
-from metrics.rollups import cell_rows, day_start
+from metrics.rollups import MONTH_BUCKETS, cell_rows, day_start, month_end
 
 # A day is rolled up once it ended this long ago; a change to an incident
 # detected earlier marks its day dirty (newer ones are read raw anyway).
@@ -102,6 +106,44 @@ def _rebuild_day(day: date, zones: dict[int, str]) -> None:
     )
 
 
+def _rebuild_month(month: date) -> None:
+    """Add up the day cells of the UTC month starting on `month` into its
+    month cells, MONTH_BUCKETS day buckets to a month bucket."""
+    days = {"day__gte": month, "day__lt": month_end(month)}
+    fields = ("team_id", "severity", "is_drill")
+    keys = {
+        "month": Value(month, output_field=DateField()),
+        "local_month": TruncMonth("local_day", output_field=DateField()),
+    }
+    RollupMonthCell.objects.filter(month=month).delete()
+    RollupMonthBucket.objects.filter(month=month).delete()
+    RollupMonthCell.objects.bulk_create(
+        RollupMonthCell(**cell)
+        for cell in RollupCell.objects.filter(**days)
+        .values(*fields, **keys)
+        .annotate(
+            incidents=Sum("incidents"),
+            never_acknowledged=Sum("never_acknowledged"),
+            unresolved=Sum("unresolved"),
+        )
+        .order_by()
+    )
+    wider = Case(
+        When(bucket=0, then=Value(0)),
+        default=1 + (F("bucket") - 1) / MONTH_BUCKETS,
+    )
+    RollupMonthBucket.objects.bulk_create(
+        (
+            RollupMonthBucket(bucket=row.pop("wide"), **row)
+            for row in RollupBucket.objects.filter(**days)
+            .values(*fields, "measure", **keys, wide=wider)
+            .annotate(count=Sum("count"), total=Sum("total"))
+            .order_by()
+        ),
+        batch_size=2000,
+    )
+
+
 @transaction.atomic
 def rollups_refresh(*, now: datetime) -> int:
     """Rebuild the dirty days and roll up the days settled since the last
@@ -116,6 +158,8 @@ def rollups_refresh(*, now: datetime) -> int:
     if state.fingerprint != fingerprint or covered_until is None:
         RollupCell.objects.all().delete()
         RollupBucket.objects.all().delete()
+        RollupMonthCell.objects.all().delete()
+        RollupMonthBucket.objects.all().delete()
         RollupDirty.objects.all().delete()
         first = first_detected_at()
         covered_until = min(first.date(), settled) if first is not None else settled
@@ -135,6 +179,8 @@ def rollups_refresh(*, now: datetime) -> int:
     }
     for day in sorted(dirty | fresh):
         _rebuild_day(day, zones)
+    for month in sorted({day.replace(day=1) for day in dirty | fresh}):
+        _rebuild_month(month)
     state.covered_until = end
     state.refreshed_at = now
     state.save()
