@@ -131,6 +131,26 @@ def metric_incident_rows(incidents: QuerySet[Incident]) -> Iterator[dict[str, An
         yield dict(zip(names, row, strict=True))
 
 
+def open_impact(
+    incidents: QuerySet[Incident], *, before: datetime
+) -> dict[str, dict[str, Any]]:
+    """Return per service slug the incidents still open (not resolved) whose
+    impact began before `before`: how many (`count`) and when the first
+    began (`first`); their impact, until now, is one span from `first`."""
+    return {
+        row.pop("service__slug"): row
+        for row in incidents.filter(resolved_at__isnull=True, started_at__lt=before)
+        .values("service__slug")
+        .annotate(count=Count("pk"), first=Min("started_at"))
+        .order_by()
+    }
+
+
+def resolved_incident_rows(incidents: QuerySet[Incident]) -> Iterator[dict[str, Any]]:
+    """Yield those of the incidents that are resolved, as metrics rows."""
+    return metric_incident_rows(incidents.filter(resolved_at__isnull=False))
+
+
 def rollup_incident_rows(start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
     """Yield, as metrics rows, every team's incidents detected in [start, end)
     that the rollups hold: drills too, never a cancelled or restricted one."""

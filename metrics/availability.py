@@ -12,20 +12,32 @@ from config.intervals import union
 
 def availability(
     services: list[dict[str, Any]],
-    rows: Iterable[dict[str, Any]],
+    resolved: Iterable[dict[str, Any]],
+    still_open: dict[str, dict[str, Any]],
     start: datetime,
     end: datetime,
     now: datetime,
 ) -> list[dict[str, Any]]:
     """Return, per service, the share of [start, end) outside any of its
     incidents' impact (started until resolved, or until now while open);
-    overlapping incidents count once."""
+    overlapping incidents count once. `resolved` are the resolved incidents'
+    rows; `still_open` per service the open ones that began before the
+    window's end (or now): their count and the first start, their impact
+    one span until now."""
     spans: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
-    for row in rows:
+    counts: dict[str, int] = defaultdict(int)
+    for row in resolved:
         begin = max(row["started_at"], start)
-        finish = min(row["resolved_at"] or now, end)
+        finish = min(row["resolved_at"], end)
         if finish > begin:
             spans[row["service"]].append((begin, finish))
+            counts[row["service"]] += 1
+    for slug, impact in still_open.items():
+        begin = max(impact["first"], start)
+        finish = min(now, end)
+        if finish > begin:
+            spans[slug].append((begin, finish))
+            counts[slug] += impact["count"]
     window = (end - start).total_seconds()
     results = []
     for service in services:
@@ -37,7 +49,7 @@ def availability(
                 "team": service["team__slug"],
                 "window_start": start,
                 "window_end": end,
-                "incidents": len(spans[service["slug"]]),
+                "incidents": counts[service["slug"]],
                 "downtime_seconds": down,
                 "availability": 1 - down / window,
             }

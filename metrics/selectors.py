@@ -13,6 +13,8 @@ from incidents.metrics_selectors import (
     metric_incident_rows,
     metric_incidents,
     metric_services,
+    open_impact,
+    resolved_incident_rows,
     severity_targets,
     sla_breach_rows,
     sla_breach_total,
@@ -100,4 +102,11 @@ def availability_report(
     if filters["teams"]:
         services = [s for s in services if s["team__slug"] in filters["teams"]]
     incidents = metric_incidents(user=user, impact_between=(start, end), **filters)
-    return availability(services, metric_incident_rows(incidents), start, end, now)
+    return availability(
+        services,
+        resolved_incident_rows(incidents),
+        open_impact(incidents, before=min(now, end)),
+        start,
+        end,
+        now,
+    )

@@ -185,6 +185,23 @@ def test_availability_is_the_window_outside_incidents(api, service):
     assert result[0]["availability"] == 1 - 5 / (30 * 24)
 
 
+def test_open_incidents_are_down_from_the_first_one_s_start_until_now(api, service):
+    worked(service, at=T0 - 3 * 60 * MINUTE, resolve=60 * MINUTE)  # 1 h down
+    worked(service, at=T0)  # open: down from T0 on
+    worked(service, at=T0 + 60 * MINUTE)  # open too, inside the first
+    query = {"since": T0 - timedelta(days=1), "until": T0 + timedelta(days=1)}
+
+    with time_machine.travel(T0 + 3 * 60 * MINUTE, tick=False):
+        result = rows(
+            api.get(
+                "/api/v1/metrics/availability/",
+                {key: value.isoformat() for key, value in query.items()},
+            )
+        )
+
+    assert (result[0]["incidents"], result[0]["downtime_seconds"]) == (3, 4 * 3600)
+
+
 def test_an_outsider_gets_none_of_the_kpis_or_services(service, outsider):
     worked(service, ack=MINUTE)
     client = api_client(outsider)
