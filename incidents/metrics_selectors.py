@@ -151,16 +151,6 @@ def resolved_incident_rows(incidents: QuerySet[Incident]) -> Iterator[dict[str, 
     return metric_incident_rows(incidents.filter(resolved_at__isnull=False))
 
 
-def rollup_incident_rows(start: datetime, end: datetime) -> Iterator[dict[str, Any]]:
-    """Yield, as metrics rows, every team's incidents detected in [start, end)
-    that the rollups hold: drills too, never a cancelled or restricted one."""
-    return metric_incident_rows(
-        Incident.objects.filter(detected_at__gte=start, detected_at__lt=end)
-        .exclude(status=Incident.Status.CANCELLED)
-        .filter(restricted=False)
-    )
-
-
 def first_detected_at() -> datetime | None:
     """Return when the first incident of all was detected."""
     return Incident.objects.aggregate(first=Min("detected_at"))["first"]

@@ -22,7 +22,14 @@ from metrics.models import (
     RollupState,
 )
 from metrics.periods import day_label
-from metrics.rollups import MONTH_BUCKETS, Tally, day_start, month_end
+from metrics.rollups import (
+    MONTH_BUCKETS,
+    Tally,
+    day_runs,
+    day_start,
+    month_end,
+    runs,
+)
 from metrics.services import rollup_fingerprint
 
 # The month cell column each grouping reads (none for service or category).
@@ -77,14 +84,10 @@ def rolled_days(*, since: datetime | None, until: datetime | None) -> list[date]
 
 def day_spans(days: list[date]) -> list[tuple[datetime, datetime]]:
     """Return the days (ascending) as the fewest [start, end) spans of time."""
-    spans: list[tuple[datetime, datetime]] = []
-    for day in days:
-        start = day_start(day)
-        if spans and spans[-1][1] == start:
-            spans[-1] = (spans[-1][0], start + timedelta(days=1))
-        else:
-            spans.append((start, start + timedelta(days=1)))
-    return spans
+    return [
+        (day_start(first), day_start(last + timedelta(days=1)))
+        for first, last in day_runs(days)
+    ]
 
 
 def whole_months(days: list[date]) -> list[date]:
@@ -128,14 +131,8 @@ def _keys(user: User, filters: dict[str, Any], services: list[dict[str, Any]]) -
 def _within(column: str, firsts: list[date], following: Callable[[date], date]) -> Q:
     """Return the condition that `column` is one of `firsts` (ascending), as
     one range per run of them (`following` gives the next of each)."""
-    runs: list[list[date]] = []
-    for first in firsts:
-        if runs and following(runs[-1][1]) == first:
-            runs[-1][1] = first
-        else:
-            runs.append([first, first])
     condition = Q()
-    for low, high in runs:
+    for low, high in runs(firsts, following):
         condition |= Q(**{f"{column}__gte": low, f"{column}__lte": high})
     return condition
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -25,7 +25,7 @@ LOG_GAMMA = math.log(GAMMA)
 # A month cell's bucket is this many day buckets: [GAMMA**(5k), GAMMA**(5k+5)),
 # about 10 % wide, so a percentile from month cells is within 5 %.
 MONTH_BUCKETS = 5
-# Keys of a cell besides its UTC day, in the order cells are grouped by.
+# Keys of a day cell besides its UTC day, in the order the reads answer them.
 CELL_KEYS = ("local_day", "service_id", "team_id", "severity", "category", "is_drill")
 
 
@@ -77,42 +77,6 @@ def bucketed_percentile(
             seen += count
         seen = 0
     return values[0] + (values[1] - values[0]) * (position - below)
-
-
-def cell_rows(rows: Iterable[dict[str, Any]], day_of: Any) -> list[dict[str, Any]]:
-    """Return the cells of incident rows (all detected on one UTC day):
-    counts per cell and, per measure, {bucket: [count, sum of seconds]}."""
-    cells: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for row in rows:
-        key = (
-            day_of(row),
-            row["service_id"],
-            row["team_id"],
-            row["severity"],
-            row["category"],
-            row["is_drill"],
-        )
-        cell = cells.get(key)
-        if cell is None:
-            cell = cells[key] = {
-                **dict(zip(CELL_KEYS, key, strict=True)),
-                "incidents": 0,
-                "never_acknowledged": 0,
-                "unresolved": 0,
-                "measures": {measure.key: {} for measure in MEASURES},
-            }
-        cell["incidents"] += 1
-        cell["never_acknowledged"] += row["acknowledged_at"] is None
-        cell["unresolved"] += row["resolved_at"] is None
-        for measure in MEASURES:
-            seconds = measure.seconds(row)
-            if seconds is not None:
-                slot = cell["measures"][measure.key].setdefault(
-                    bucket(seconds), [0, 0.0]
-                )
-                slot[0] += 1
-                slot[1] += seconds
-    return list(cells.values())
 
 
 @dataclass
@@ -190,6 +154,25 @@ class Tally:
             for name, value in stats.items():
                 result[f"{measure.key}_{name}"] = value
         return result
+
+
+def runs(
+    firsts: list[date], following: Callable[[date], date]
+) -> list[tuple[date, date]]:
+    """Return the ascending `firsts` as runs (first, last), each value's
+    `following` one the next in its run."""
+    found: list[tuple[date, date]] = []
+    for first in firsts:
+        if found and following(found[-1][1]) == first:
+            found[-1] = (found[-1][0], first)
+        else:
+            found.append((first, first))
+    return found
+
+
+def day_runs(days: list[date]) -> list[tuple[date, date]]:
+    """Return the ascending days as runs of consecutive days (first, last)."""
+    return runs(days, lambda day: day + timedelta(days=1))
 
 
 def month_end(month: date) -> date:

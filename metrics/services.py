@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from django.db import transaction
-from django.db.models import Case, DateField, F, Sum, Value, When
+from django.db import connection, transaction
+from django.db.models import Case, DateField, F, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncMonth
 
-from incidents.metrics_selectors import (
-    first_detected_at,
-    rollup_incident_rows,
-    service_zones,
-)
+from incidents.metrics_rollups import rollup_bucket_sums, rollup_cell_counts
+from incidents.metrics_selectors import first_detected_at, service_zones
+from metrics.definitions import MEASURES
 from metrics.models import (
     RollupBucket,
     RollupCell,
@@ -24,7 +23,14 @@ from metrics.models import (
     WorkerHeartbeat,
 )
 from metrics.periods import zone
-from metrics.rollups import MONTH_BUCKETS, cell_rows, day_start, month_end
+from metrics.rollups import (
+    CELL_KEYS,
+    LOG_GAMMA,
+    MONTH_BUCKETS,
+    day_runs,
+    day_start,
+    month_end,
+)
 
 # A day is rolled up once it ended this long ago; a change to an incident
 # detected earlier marks its day dirty (newer ones are read raw anyway).
@@ -64,46 +70,45 @@ def rollup_day_mark(*, detected_at: datetime, now: datetime) -> None:
         )
 
 
-def _rebuild_day(day: date, zones: dict[int, str]) -> None:
-    start = day_start(day)
-    rows = rollup_incident_rows(start, start + timedelta(days=1))
-    cells = cell_rows(
-        rows,
-        lambda row: (
-            row["detected_at"].astimezone(zone(zones[row["service_id"]])).date()
-        ),
-    )
-    RollupCell.objects.filter(day=day).delete()
-    RollupBucket.objects.filter(day=day).delete()
-    keys = ("local_day", "service_id", "team_id", "severity", "category", "is_drill")
-    RollupCell.objects.bulk_create(
-        [
-            RollupCell(
-                day=day,
-                **{key: cell[key] for key in keys},
-                incidents=cell["incidents"],
-                never_acknowledged=cell["never_acknowledged"],
-                unresolved=cell["unresolved"],
+def _insert(
+    model: Any, columns: tuple[str, ...], rows: QuerySet[Any], *extra: Any
+) -> None:
+    """Insert the rows a read answers (then the `extra` values) into the
+    `columns` of `model`'s table, in the database."""
+    sql, params = rows.query.sql_with_params()
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(column) for column in columns)
+    values = ", ".join(["%s"] * len(extra))
+    # Table and column names come from the models, values are parameters.
+    select = f"SELECT cell.*, {values} FROM ({sql}) AS cell" if extra else sql  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({names}) {select}", (*extra, *params))
+
+
+def _rebuild_days(days: list[date], zones: dict[str, list[int]]) -> None:
+    """Rebuild the day cells of `days` (ascending): the database sums each
+    run of consecutive days, one time zone's services at a time."""
+    RollupCell.objects.filter(day__in=days).delete()
+    RollupBucket.objects.filter(day__in=days).delete()
+    keys = ("day", *CELL_KEYS)
+    for first, last in day_runs(days):
+        start, end = day_start(first), day_start(last + timedelta(days=1))
+        for name, services in zones.items():
+            span = (start, end, zone(name), services)
+            _insert(
+                RollupCell,
+                (*keys, "incidents", "never_acknowledged", "unresolved"),
+                rollup_cell_counts(*span),
             )
-            for cell in cells
-        ]
-    )
-    RollupBucket.objects.bulk_create(
-        [
-            RollupBucket(
-                day=day,
-                **{key: cell[key] for key in keys},
-                measure=measure,
-                bucket=index,
-                count=count,
-                total=total,
-            )
-            for cell in cells
-            for measure, histogram in cell["measures"].items()
-            for index, (count, total) in histogram.items()
-        ],
-        batch_size=2000,
-    )
+            for measure in MEASURES:
+                _insert(
+                    RollupBucket,
+                    (*keys, "bucket", "count", "total", "measure"),
+                    rollup_bucket_sums(
+                        *span, measure=(measure.start, measure.end), log_gamma=LOG_GAMMA
+                    ),
+                    measure.key,
+                )
 
 
 def _rebuild_month(month: date) -> None:
@@ -152,7 +157,9 @@ def rollups_refresh(*, now: datetime) -> int:
     RollupState.objects.get_or_create(pk=1)
     state = RollupState.objects.select_for_update().get(pk=1)
     fingerprint = rollup_fingerprint()
-    zones = {s["id"]: s["team__time_zone"] for s in service_zones()}
+    zones: dict[str, list[int]] = {}
+    for service in service_zones():
+        zones.setdefault(service["team__time_zone"], []).append(service["id"])
     settled = (now - SETTLE).date()  # days before it ended a day ago
     covered_until = state.covered_until
     if state.fingerprint != fingerprint or covered_until is None:
@@ -177,8 +184,7 @@ def rollups_refresh(*, now: datetime) -> int:
     fresh = {
         covered_until + timedelta(days=n) for n in range((end - covered_until).days)
     }
-    for day in sorted(dirty | fresh):
-        _rebuild_day(day, zones)
+    _rebuild_days(sorted(dirty | fresh), zones)
     for month in sorted({day.replace(day=1) for day in dirty | fresh}):
         _rebuild_month(month)
     state.covered_until = end
