@@ -155,6 +155,15 @@ class Incident(models.Model):
                 name="incident_unacked_idx",
                 condition=models.Q(status="triggered"),
             ),
+            # The metrics' periods (since/until on the detection time) and the
+            # days their rollups do not hold yet.
+            models.Index(fields=["detected_at"], name="incident_detected_idx"),
+            # Restricted incidents, which the metrics always read raw.
+            models.Index(
+                fields=["detected_at"],
+                name="incident_restricted_idx",
+                condition=models.Q(restricted=True),
+            ),
             # The status page's 90 days of history, among all incidents.
             models.Index(
                 fields=["started_at"],
