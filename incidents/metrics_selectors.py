@@ -1,34 +1,25 @@
 """Reads of the incident core for the metrics app: incidents as figures.
 
 The metrics app reads incidents only through these functions, scoped to
-the caller's teams as every other read is.
+the caller's teams as every other read is, and their two neighbours:
+`metrics_sla` (SLA, cadence and repeat counts by the database) and
+`metrics_rollups` (the rollups' cells summed by the database).
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from django.db.models import (
     Count,
-    DurationField,
-    Exists,
-    ExpressionWrapper,
     F,
-    FloatField,
-    Func,
     Min,
-    OuterRef,
     Q,
     QuerySet,
-    Sum,
-    Value,
-    Window,
 )
-from django.db.models.functions import Ceil, Coalesce, Greatest, Lag
-from django.db.models.lookups import GreaterThan, LessThanOrEqual
 
 from incidents.models import (
     ActionItem,
@@ -210,146 +201,6 @@ def status_update_times(incidents: QuerySet[Incident]) -> dict[int, list[datetim
     for incident_id, posted_at in updates:
         times.setdefault(incident_id, []).append(posted_at)
     return times
-
-
-class Seconds(Func):
-    """A duration in seconds, as a number (SQLite keeps durations as
-    microseconds)."""
-
-    output_field = FloatField()
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler,
-            connection,
-            template="EXTRACT(EPOCH FROM %(expressions)s)",
-            **extra,
-        )
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler, connection, template="(%(expressions)s / 1e6)", **extra
-        )
-
-
-def _late(reached: str, target: str, now: datetime) -> GreaterThan:
-    """Whether an incident missed `target`: reached it late, or has not
-    reached it and is already past it (null where the target is null)."""
-    waited = ExpressionWrapper(
-        Coalesce(F(reached), Value(now)) - F("detected_at"),
-        output_field=DurationField(),
-    )
-    return GreaterThan(waited, F(f"severity__{target}"))
-
-
-def sla_counts(incidents: QuerySet[Incident], *, now: datetime) -> dict[str, dict]:
-    """Return per severity of the incidents how many there are and how many
-    breached the acknowledge and the resolve target, counted by the database."""
-    counts = (
-        incidents.values("severity_id")
-        .annotate(
-            incidents=Count("pk"),
-            ack_breaches=Count(
-                "pk", filter=_late("acknowledged_at", "ack_target", now)
-            ),
-            resolve_breaches=Count(
-                "pk", filter=_late("resolved_at", "resolve_target", now)
-            ),
-        )
-        .order_by()
-    )
-    return {row.pop("severity_id"): row for row in counts}
-
-
-def _breached(incidents: QuerySet[Incident], now: datetime) -> QuerySet[Incident]:
-    """Return the incidents that breached a target, `ack_missed` and
-    `resolve_missed` aliased."""
-    return incidents.alias(
-        ack_missed=_late("acknowledged_at", "ack_target", now),
-        resolve_missed=Coalesce(
-            _late("resolved_at", "resolve_target", now), Value(False)
-        ),
-    ).filter(Q(ack_missed=True) | Q(resolve_missed=True))
-
-
-def sla_breach_total(incidents: QuerySet[Incident], *, now: datetime) -> int:
-    """Return how many of the incidents breached a target."""
-    return _breached(incidents, now).count()
-
-
-def sla_breach_rows(
-    incidents: QuerySet[Incident], *, now: datetime, latest: int | None = None
-) -> list[dict[str, Any]]:
-    """Return the incidents that breached a target as metrics rows with
-    `ack_missed` and `resolve_missed`, oldest first; only the `latest` ones
-    detected last, when given."""
-    breached = _breached(incidents, now)
-    if latest is not None:
-        last = breached.order_by("-detected_at", "-id").values_list("pk", flat=True)[
-            :latest
-        ]
-        breached = breached.filter(pk__in=list(last))
-    names = [*ROW_FIELDS, "ack_missed", "resolve_missed"]
-    return [
-        dict(zip(names, row, strict=True))
-        for row in breached.annotate(ack=F("ack_missed"), resolve=F("resolve_missed"))
-        .order_by("detected_at", "id")
-        .values_list(*ROW_FIELDS.values(), "ack", "resolve")
-    ]
-
-
-def with_status_updates(
-    incidents: QuerySet[Incident], *, posted: bool
-) -> QuerySet[Incident]:
-    """Return those of the incidents that have a status update (`posted`) or
-    that have none."""
-    updates = Exists(StatusUpdate.objects.filter(incident=OuterRef("pk")))
-    return incidents.filter(updates if posted else ~updates)
-
-
-def unposted_missed_updates(
-    incidents: QuerySet[Incident], *, now: datetime
-) -> dict[str, int]:
-    """Return per severity with a cadence how many updates were due, and
-    missed, over incidents that posted none: every cadence after detection
-    until resolved (or now), the closed form of `incidents.cadence`'s count
-    after the last update."""
-    span = ExpressionWrapper(
-        Coalesce(F("resolved_at"), Value(now)) - F("detected_at"),
-        output_field=DurationField(),
-    )
-    due = Greatest(
-        Ceil(Seconds(span) / Seconds(F("severity__update_cadence"))) - 1,
-        0,
-        output_field=FloatField(),
-    )
-    counts = (
-        with_status_updates(incidents, posted=False)
-        .filter(severity__update_cadence__isnull=False)
-        .values("severity_id")
-        .annotate(missed=Sum(due))
-        .order_by()
-    )
-    return {row["severity_id"]: int(row["missed"]) for row in counts}
-
-
-def repeat_count(incidents: QuerySet[Incident], *, window: timedelta) -> int:
-    """Return how many of the incidents followed one of the same service and
-    category (among them) by at most `window`."""
-    previous = Window(
-        Lag("detected_at"),
-        partition_by=[F("service_id"), F("category")],
-        order_by=[F("detected_at").asc(), F("id").asc()],
-    )
-    followed = incidents.annotate(previous=previous).filter(
-        LessThanOrEqual(
-            ExpressionWrapper(
-                F("detected_at") - F("previous"), output_field=DurationField()
-            ),
-            Value(window),
-        )
-    )
-    return followed.count()
 
 
 def review_rows(incidents: QuerySet[Incident]) -> list[dict[str, Any]]:

@@ -9,12 +9,8 @@ from typing import Any
 from django.db.models import QuerySet
 
 from incidents.cadence import update_counts
-from incidents.metrics_selectors import (
-    metric_incident_rows,
-    status_update_times,
-    unposted_missed_updates,
-    with_status_updates,
-)
+from incidents.metrics_selectors import metric_incident_rows, status_update_times
+from incidents.metrics_sla import unposted_missed_updates, with_status_updates
 
 
 def missed_updates(

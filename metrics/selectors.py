@@ -16,10 +16,8 @@ from incidents.metrics_selectors import (
     open_impact,
     resolved_incident_rows,
     severity_targets,
-    sla_breach_rows,
-    sla_breach_total,
-    sla_counts,
 )
+from incidents.metrics_sla import sla_breach_rows, sla_breach_total, sla_counts
 from incidents.selectors import User
 from metrics import figures, kpis
 from metrics.availability import availability

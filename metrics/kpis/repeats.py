@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from incidents.metrics_selectors import repeat_count
+from incidents.metrics_sla import repeat_count
 from metrics.kpis import Context, Row, ratio, register, row
 
 KEY = "repeat_incidents"
