@@ -63,7 +63,7 @@ FROM (
             now() - make_interval(secs => random() * %(span)s) AS detected,
             CASE WHEN n %% 20 = 0 THEN 'P0' WHEN n %% 20 < 4 THEN 'P1'
                  WHEN n %% 20 < 12 THEN 'P2' ELSE 'P3' END AS sev,
-            %(first_service)s + (n * 7919) %% %(services)s AS service,
+            %(first_service)s + (n::bigint * 7919) %% %(services)s AS service,
             random() AS r1, random() AS r2, random() AS r3
         FROM generate_series(1, %(count)s) AS n
     ) AS base
