@@ -13,13 +13,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import (
-    Count,
-    F,
-    Min,
-    Q,
-    QuerySet,
-)
+from django.db.models import Count, F, Min, Q, QuerySet
 
 from incidents.models import (
     ActionItem,
@@ -142,9 +136,16 @@ def open_impact(
     }
 
 
-def resolved_incident_rows(incidents: QuerySet[Incident]) -> Iterator[dict[str, Any]]:
-    """Yield those of the incidents that are resolved, as metrics rows."""
-    return metric_incident_rows(incidents.filter(resolved_at__isnull=False))
+def resolved_impacts(incidents: QuerySet[Incident]) -> Iterator[dict[str, Any]]:
+    """Yield the impact of those of the incidents that are resolved: their
+    `service` slug, `started_at` and `resolved_at`."""
+    impacts = (
+        incidents.filter(resolved_at__isnull=False)
+        .order_by()
+        .values_list("service__slug", "started_at", "resolved_at")
+    )
+    for service, started_at, resolved_at in impacts.iterator(chunk_size=5000):
+        yield {"service": service, "started_at": started_at, "resolved_at": resolved_at}
 
 
 def first_detected_at() -> datetime | None:

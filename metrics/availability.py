@@ -21,9 +21,9 @@ def availability(
     """Return, per service, the share of [start, end) outside any of its
     incidents' impact (started until resolved, or until now while open);
     overlapping incidents count once. `resolved` are the resolved incidents'
-    rows; `still_open` per service the open ones that began before the
-    window's end (or now): their count and the first start, their impact
-    one span until now."""
+    impacts (service, started_at, resolved_at); `still_open`, per service,
+    the open ones that began before the window's end (or now): their count
+    and the first start, their impact one span until now."""
     spans: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
     counts: dict[str, int] = defaultdict(int)
     for row in resolved:

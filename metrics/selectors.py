@@ -14,7 +14,7 @@ from incidents.metrics_selectors import (
     metric_incidents,
     metric_services,
     open_impact,
-    resolved_incident_rows,
+    resolved_impacts,
     severity_targets,
 )
 from incidents.metrics_sla import sla_breach_rows, sla_breach_total, sla_counts
@@ -102,7 +102,7 @@ def availability_report(
     incidents = metric_incidents(user=user, impact_between=(start, end), **filters)
     return availability(
         services,
-        resolved_incident_rows(incidents),
+        resolved_impacts(incidents),
         open_impact(incidents, before=min(now, end)),
         start,
         end,
