@@ -60,7 +60,9 @@ def _late(reached: str, target: str, now: datetime) -> GreaterThan:
     return GreaterThan(waited, F(f"severity__{target}"))
 
 
-def sla_counts(incidents: QuerySet[Incident], *, now: datetime) -> dict[str, dict]:
+def sla_counts(
+    incidents: QuerySet[Incident], *, now: datetime
+) -> dict[str, dict[str, int]]:
     """Return per severity of the incidents how many there are and how many
     breached the acknowledge and the resolve target, counted by the database."""
     counts = (

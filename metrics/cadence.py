@@ -42,7 +42,9 @@ def cadence_tally(
         cadence = targets[incident["severity"]]["update_cadence"]
         if cadence is None:
             continue
-        due, missed = missed_updates(incident, posted[incident["id"]], cadence, now)
+        due, missed = missed_updates(
+            incident, posted.get(incident["id"], []), cadence, now
+        )
         counts = tally.setdefault(incident["severity"], [0, 0])
         counts[0] += due
         counts[1] += missed

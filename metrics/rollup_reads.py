@@ -140,11 +140,10 @@ def _within(column: str, firsts: list[date], following: Callable[[date], date]) 
 def _fits_months(filters: dict[str, Any], group_by: str, period: str) -> bool:
     """Whether month cells (team, severity and drill flag, no service or
     category) can answer the grouping and the filters exactly."""
-    return (
-        not filters["services"]
-        and not filters["categories"]
-        and (group_by in ("severity", "team") or period in ("month", "quarter"))
-        and group_by in MONTH_GROUP_COLUMN
+    if filters["services"] or filters["categories"]:
+        return False
+    return group_by in ("severity", "team") or (
+        group_by == "period" and period in ("month", "quarter")
     )
 
 
