@@ -1,12 +1,14 @@
-"""Per-day rollups of the response-time figures: what a cell holds and how
-cells and raw incident rows add up to one group's figures.
+"""Per-day and per-month rollups of the response-time figures: what a cell
+holds and how cells and raw incident rows add up to one group's figures.
 
 A cell is the incidents detected on one UTC day that share local day,
 service, team, severity, category and drill flag. It holds their counts and,
 per measure, a histogram of the durations in buckets about 2 % wide: the
 mean stays exact (the bucket keeps the sum), a percentile is within 1 % (or
-half a second, below one second) of the exact one. docs/metrics.md has the
-whole scheme.
+half a second, below one second) of the exact one. A month cell adds up a
+UTC month's day cells by local month, team, severity and drill flag, in
+buckets MONTH_BUCKETS day buckets wide: a percentile within 5 %.
+docs/metrics.md has the whole scheme.
 """
 
 from __future__ import annotations
