@@ -4,8 +4,9 @@ Every public response (page, JSON, feeds) is rendered once and kept in the
 `statuspage` cache, which the web processes of a host share (files under the
 var dir), and in each process's memory, from which it is served. A copy is
 due for a rebuild once it is `VIGIL_STATUS_CACHE_SECONDS` old, or once what
-the page shows changed (an incident, a status update, a service, a
-maintenance window, the branding: each starts a new generation). A due copy
+the page shows changed (a public incident, a public status update, a
+service, a maintenance window, the branding: each starts a new generation;
+statuspage.receivers says which changes do). A due copy
 whose sources show no change (`status_version`: a few aggregate queries, no
 rendering) is kept as it is and only its period renewed, for up to
 `REFRESH_SECONDS`; then it is rendered again, for what moves with the clock

@@ -13,9 +13,11 @@ import time_machine
 from django.core.cache import caches
 
 from incidents.models import StatusUpdate
+from incidents.services import incident_update
 from notifications.statuspage import views
 from notifications.statuspage.cache import LOCK_SECONDS, REFRESH_SECONDS, rebuild_lock
-from tests.statuspage.conftest import PUBLIC, post_update
+from tests.factories import declare
+from tests.statuspage.conftest import INTERNAL, PUBLIC, post_update
 
 
 def another_process_rebuilds(name: str) -> None:
@@ -138,3 +140,36 @@ def test_a_rebuild_that_fails_in_its_thread_is_logged_and_the_old_copy_served(
     assert meanwhile.content == after.content == before.content
     assert "rebuilding 'page' failed" in caplog.text
     assert "template missing" in caplog.text
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_storm_of_private_incidents_leaves_the_page_s_copy_as_it_is(
+    client, outage, private_service, responder
+):
+    before = client.get("/status/")
+    # Today's uptime moves with the clock while the outage is open: a copy
+    # rendered again after these declarations would differ.
+    with time_machine.travel(timedelta(seconds=REFRESH_SECONDS / 2)):
+        for n in range(3):
+            incident = declare(private_service, "P0", title=f"Billing run {n}")
+            post_update(incident, "Reconciling by hand", audience=INTERNAL)
+        during = client.get("/status/")
+        finish_rebuilds_under_way()
+        after = client.get("/status/")
+
+    assert during.content == after.content == before.content
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_incident_made_private_leaves_the_page_within_the_period(
+    client, outage, responder, settings
+):
+    assert "Elevated API errors" in client.get("/status/").content.decode()
+    incident_update(incident=outage, by=responder, is_public=False)
+
+    with time_machine.travel(timedelta(seconds=settings.VIGIL_STATUS_CACHE_SECONDS)):
+        client.get("/status/")
+        finish_rebuilds_under_way()
+        after = client.get("/status/")
+
+    assert "Elevated API errors" not in after.content.decode()
