@@ -16,13 +16,15 @@ usually touches no file. When its copy is due, it takes the shared copy if
 that one is current; otherwise exactly one process rebuilds, holding a short
 lock in the shared cache (`cache.add`), while every other process goes on
 serving the copy it has: no crowd of processes reading a million incidents
-at once. The one that rebuilds does so in a thread and answers the request
-with the copy it has, so no request waits for a rebuild unless the process
-has no copy at all. A copy is served stale only for as long as that one
-rebuild takes (and the lock, if its holder dies, lasts `LOCK_SECONDS`). The
-process that made a change rebuilds in its next request, so it sees the
-change at once; other processes (and every process, for a change made by a
-bulk update, which sends no signal) within the period and `CHECK_SECONDS`.
+at once. The one that rebuilds a copy of another generation does so in
+the request, which then answers with the change; one whose period merely
+ran out is renewed in a thread (usually only a version check), the request
+answered with the copy it has. A copy is served stale only for as long as
+one rebuild takes (and the lock, if its holder dies, lasts `LOCK_SECONDS`).
+The process that made a change rebuilds in its next request, so it sees the
+change at once; other processes within `CHECK_SECONDS` and one rebuild, and
+every process, for a change that sends no signal here (another host's, or a
+bulk update), within the period and `CHECK_SECONDS`.
 
 Each body carries an ETag (its hash) and a Last-Modified (when that body was
 first rendered), so that a client asking again with If-None-Match or
@@ -225,11 +227,14 @@ def rendered(name: str, build: Callable[[Snapshot], tuple[bytes, str]]) -> Rende
     The shared generation is read at most every `CHECK_SECONDS`. A copy that
     is due (another generation, or its period over) is replaced by the shared
     copy if that one is current; otherwise whoever takes the lock rebuilds,
-    the others serve the copy they have. The rebuild happens in a thread, the
-    request answered with the copy there is, except: with no copy at all (built
-    without the lock), right after this process's own change, or when the
-    request runs inside a transaction (another connection would not see what
-    it wrote), the request builds.
+    the others serve the copy they have. A copy of another generation (a
+    change that shows on the page was made since) is rebuilt by the request
+    that takes the lock, so that it answers with the change, as is one with
+    no copy at all (built without the lock), right after this process's own
+    change, or inside a transaction (another connection would not see what
+    it wrote). A copy whose period merely ran out is renewed in a thread
+    (usually a version check, no rendering), the request answered with the
+    copy there is.
     """
     now = time.time()
     local = _copies.get(name)
@@ -255,7 +260,7 @@ def rendered(name: str, build: Callable[[Snapshot], tuple[bytes, str]]) -> Rende
     lock = rebuild_lock(name)
     if not cache.add(lock, 1, timeout=LOCK_SECONDS):
         return local.rendering  # another process is rebuilding it
-    if local.owed or connection.in_atomic_block:
+    if local.owed or local.generation != generation or connection.in_atomic_block:
         try:
             return _store(name, build, generation)
         finally:

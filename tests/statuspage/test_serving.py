@@ -15,7 +15,13 @@ from django.core.cache import caches
 from incidents.models import StatusUpdate
 from incidents.services import incident_update
 from notifications.statuspage import views
-from notifications.statuspage.cache import LOCK_SECONDS, REFRESH_SECONDS, rebuild_lock
+from notifications.statuspage.cache import (
+    CHECK_SECONDS,
+    GENERATION,
+    LOCK_SECONDS,
+    REFRESH_SECONDS,
+    rebuild_lock,
+)
 from tests.factories import declare
 from tests.statuspage.conftest import INTERNAL, PUBLIC, post_update
 
@@ -173,3 +179,22 @@ def test_an_incident_made_private_leaves_the_page_within_the_period(
         after = client.get("/status/")
 
     assert "Elevated API errors" not in after.content.decode()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_first_request_after_another_process_s_change_is_answered_with_it(
+    client, outage
+):
+    client.get("/status/")
+    # Another process's change: its row, and its new generation in the
+    # cache the host's processes share.
+    StatusUpdate.objects.bulk_create(
+        [StatusUpdate(incident=outage, status=outage.status, audience=PUBLIC,
+                      text="The failover is complete.")]
+    )  # fmt: skip
+    caches["statuspage"].incr(GENERATION)
+
+    with time_machine.travel(timedelta(seconds=CHECK_SECONDS)):
+        first = client.get("/status/")
+
+    assert "The failover is complete." in first.content.decode()
