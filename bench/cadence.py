@@ -71,11 +71,12 @@ def _populate(incidents: int) -> None:
             INSERT INTO {table} (
                 public_id, title, summary, severity_id, status, category,
                 detection_source, service_id, impact, root_cause,
-                resolution_type, is_drill, started_at, detected_at,
-                created_at, updated_at, next_update_due_at, update_check_at)
+                resolution_type, is_drill, is_public, public_title, restricted,
+                started_at, detected_at, created_at, updated_at,
+                next_update_due_at, update_check_at)
             SELECT 'BENCH-' || n, 'Bench ' || n, '', 'P' || (n %% 4),
                 'investigating', 'other', 'team_member', %s, '', '', '',
-                false, %s, %s, %s, %s,
+                false, false, '', false, %s, %s, %s, %s,
                 CASE WHEN n %% 4 = 3 THEN NULL
                      ELSE %s + (600 + n %% 7200) * interval '1 second' END,
                 CASE WHEN n %% 4 = 3 THEN NULL

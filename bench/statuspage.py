@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.cpu import python_loop_seconds
 from bench.load import RESULT_MARK, _parse_wrk, open_loop, tool
 from bench.results import RESULTS, verdicts, write
 from bench.shared import WEB_WORKERS
@@ -210,6 +211,7 @@ def measure(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     """Set up the stack, fill it, measure; return the result."""
+    loop_start = python_loop_seconds()
     with contextlib.ExitStack() as exits:
         stack = prepare(exits, vhost=args.vhost)
         filled = populate(stack, args.incidents)
@@ -230,6 +232,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "public_services": SERVICES,
         "populate_s": round(filled, 1),
         "web_workers": WEB_WORKERS,
+        "python_loop_s": {"start": loop_start, "end": python_loop_seconds()},
         "figures": figures,
         "targets": verdicts(
             checks,

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, NamedTuple
 
-from django.db.models import QuerySet
+from django.db.models import Count, Max, Q, QuerySet, Sum
 
 from incidents.lifecycle import OPEN_STATUSES
 from incidents.models import Incident, MaintenanceWindow, Service, StatusUpdate
@@ -76,10 +77,69 @@ def public_incident_rows(
 
     These are the rows of the page's incidents and of its 90-day uptime.
     """
-    base = public_incidents()
-    recent = base.filter(started_at__gte=since)
-    still_open = base.filter(status__in=OPEN_STATUSES, started_at__lt=since)
+    recent, still_open = _window(since)
     return public_rows_of(recent, services) + public_rows_of(still_open, services)
+
+
+def _window(since: datetime) -> tuple[QuerySet[Incident], QuerySet[Incident]]:
+    """Return the public incidents begun since `since`, and the open ones
+    begun before: two queries, each on the partial index of public incidents."""
+    base = public_incidents()
+    return (
+        base.filter(started_at__gte=since),
+        base.filter(status__in=OPEN_STATUSES, started_at__lt=since),
+    )
+
+
+class PublicVersion(NamedTuple):
+    """Aggregates of what the status page reads (see `public_version`)."""
+
+    services: tuple[tuple[Any, ...], ...]
+    incidents: tuple[tuple[Any, ...], ...]  # (count, sum of ids, last save) twice
+    updates: tuple[Any, ...]
+    affected: tuple[Any, ...]
+    windows: tuple[tuple[Any, ...], ...]  # (id, service, starts, ends, closed)
+
+
+def public_version(*, since: datetime, ending_from: datetime) -> PublicVersion:
+    """Return a value that changes whenever a saved change reaches what
+    `public_incident_rows(since=since)` and `maintenance_windows(ending_from=
+    ending_from)` read: the public services, the incidents (each save stamps
+    `updated_at`), the services they affect, their public updates and the
+    windows. Read in a few aggregate queries, so that a copy of the status
+    page can be kept for as long as it stays the same.
+
+    An edit that bypasses `save()` (a bulk update) of an update's text or a
+    window's reason is not seen here; whoever keeps a copy by this value
+    rebuilds it on a clock as well.
+    """
+    recent, still_open = _window(since)
+    services = tuple(
+        public_services().values_list(
+            "pk", "name", "public_name", "description", "public_status_override"
+        )
+    )
+    in_window = Q(incident__in=recent) | Q(incident__in=still_open)
+    incidents = tuple(
+        tuple(qs.aggregate(n=Count("pk"), ids=Sum("pk"), at=Max("updated_at")).values())
+        for qs in (recent, still_open)
+    )
+    updates = StatusUpdate.objects.filter(
+        in_window, audience=StatusUpdate.Audience.PUBLIC
+    ).aggregate(n=Count("pk"), last=Max("pk"))
+    affected = Incident.affected_services.through.objects.filter(in_window).aggregate(
+        n=Count("pk"), ids=Sum("service_id")
+    )
+    windows = tuple(
+        MaintenanceWindow.objects.filter(
+            service__in=[row[0] for row in services], ends_at__gte=ending_from
+        )
+        .order_by("pk")
+        .values_list("pk", "service_id", "starts_at", "ends_at", "closed_at")
+    )
+    return PublicVersion(
+        services, incidents, tuple(updates.values()), tuple(affected.values()), windows
+    )
 
 
 def public_rows_of(

@@ -16,17 +16,37 @@ from notifications.statuspage.services import status_update_announce
 def announce(sender: Any, *, update: StatusUpdate, **_: Any) -> None:
     """Tell public subscribers of a public update (the service checks it is
     one), in the transaction that posts it."""
-    invalidate()
+    if may_show(update):
+        invalidate()
     status_update_announce(update_id=update.pk)
+
+
+def may_show(instance: Any) -> bool:
+    """Whether a changed row may be on the page. A private incident or an
+    internal update is not: a storm of private incidents (each with its
+    internal updates) leaves the page's copies as they are, instead of
+    starting a rebuild of every copy at every save. A row that has just
+    stopped being public is seen by the copies' version check within the
+    cache period."""
+    if isinstance(instance, Incident):
+        return bool(instance.is_public and not instance.is_drill)
+    if isinstance(instance, StatusUpdate):
+        return bool(instance.audience == StatusUpdate.Audience.PUBLIC)
+    return True
+
+
+def changed(sender: Any, *, instance: Any, **_: Any) -> None:
+    if may_show(instance):
+        invalidate()
 
 
 def connect() -> None:
     status_update_posted.connect(announce, dispatch_uid="statuspage.announce")
     for model in (Incident, StatusUpdate, Service, MaintenanceWindow, StatusPage):
-        post_save.connect(invalidate, sender=model, dispatch_uid=f"sp.save.{model}")
-        post_delete.connect(invalidate, sender=model, dispatch_uid=f"sp.del.{model}")
+        post_save.connect(changed, sender=model, dispatch_uid=f"sp.save.{model}")
+        post_delete.connect(changed, sender=model, dispatch_uid=f"sp.del.{model}")
     m2m_changed.connect(
-        invalidate,
+        changed,
         sender=Incident.affected_services.through,
         dispatch_uid="sp.m2m.affected",
     )

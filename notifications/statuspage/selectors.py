@@ -33,6 +33,7 @@ from incidents.public_selectors import (
     public_incident_rows,
     public_incidents,
     public_services,
+    public_version,
 )
 from notifications.models import StatusPage
 from notifications.statuspage.uptime import DayBar, day_bars
@@ -211,12 +212,32 @@ def update_body(update: StatusUpdate) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
+def history_start(now: datetime) -> datetime:
+    """Return the local midnight that the page's 90 days of history begin at."""
+    return timezone.localtime(now).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    ) - timedelta(days=HISTORY_DAYS - 1)
+
+
+def status_version(*, now: datetime) -> tuple[object, ...]:
+    """Return a value that stays the same while what `status_snapshot` reads
+    does, in a few aggregate queries: a rendering made from a snapshot can be
+    kept while it does. Besides the rows, it follows the clock where the
+    clock changes what the page says (the day the history starts on, each
+    maintenance window beginning and ending), but not today's uptime, which
+    moves by the second while an incident is open."""
+    start = history_start(now)
+    found = public_version(since=start - LONGEST_INCIDENT, ending_from=start)
+    phases = tuple(
+        (starts <= now, ends <= now) for _, _, starts, ends, _ in found.windows
+    )
+    return (start, found, phases, status_page_settings().updated_at)
+
+
 def status_snapshot(*, now: datetime | None = None) -> Snapshot:
     """Read what the public page shows now."""
     now = now or timezone.now()
-    start = timezone.localtime(now).replace(
-        hour=0, minute=0, second=0, microsecond=0
-    ) - timedelta(days=HISTORY_DAYS - 1)
+    start = history_start(now)
     services = list(public_services())
     incidents = [
         _Read(row)
