@@ -98,22 +98,26 @@ end
 """
 
 
+def history(incidents: int) -> list[str]:
+    """Return the statements that write the incidents (after SETUP's services)."""
+    return [
+        INCIDENTS
+        % {"status": "'resolved'", "resolved": "t + interval '40 minutes'",
+           "count": incidents, "span": "1095 days", "public": "g % 100 = 0"},
+        (INCIDENTS % {"status": "'investigating'", "resolved": "NULL",
+                      "count": OPEN, "span": "2 hours", "public": "true"}
+         ).replace("'BENCH-'", "'OPEN-'"),
+        UPDATES,
+        "ANALYZE",
+    ]  # fmt: skip
+
+
 def populate(stack: Stack, incidents: int) -> float:
     """Write the services and incidents; return the seconds it took."""
     started = time.monotonic()
     manage(stack.env, "shell", "-c", SETUP % {"services": SERVICES})
-    stack.execute(
-        INCIDENTS
-        % {"status": "'resolved'", "resolved": "t + interval '40 minutes'",
-           "count": incidents, "span": "1095 days", "public": "g % 100 = 0"}
-    )  # fmt: skip
-    stack.execute(
-        (INCIDENTS % {"status": "'investigating'", "resolved": "NULL",
-                      "count": OPEN, "span": "2 hours", "public": "true"}
-         ).replace("'BENCH-'", "'OPEN-'")
-    )  # fmt: skip
-    stack.execute(UPDATES)
-    stack.execute("ANALYZE")
+    for statement in history(incidents):
+        stack.execute(statement)
     return time.monotonic() - started
 
 
