@@ -6,25 +6,25 @@ var dir), and in each process's memory, from which it is served. A copy is
 due for a rebuild once it is `VIGIL_STATUS_CACHE_SECONDS` old, or once what
 the page shows changed (a public incident, a public status update, a
 service, a maintenance window, the branding: each starts a new generation;
-statuspage.receivers says which changes do). A due copy
-whose sources show no change (`status_version`: a few aggregate queries, no
-rendering) is kept as it is and only its period renewed, for up to
-`REFRESH_SECONDS`; then it is rendered again, for what moves with the clock
-(today's uptime) and what no saved row shows (a bulk update). A process
-reads the shared generation at most every `CHECK_SECONDS`, so a request
-usually touches no file. When its copy is due, it takes the shared copy if
-that one is current; otherwise exactly one process rebuilds, holding a short
-lock in the shared cache (`cache.add`), while every other process goes on
-serving the copy it has: no crowd of processes reading a million incidents
-at once. The one that rebuilds a copy of another generation does so in
-the request, which then answers with the change; one whose period merely
-ran out is renewed in a thread (usually only a version check), the request
-answered with the copy it has. A copy is served stale only for as long as
-one rebuild takes (and the lock, if its holder dies, lasts `LOCK_SECONDS`).
-The process that made a change rebuilds in its next request, so it sees the
-change at once; other processes within `CHECK_SECONDS` and one rebuild, and
-every process, for a change that sends no signal here (another host's, or a
-bulk update), within the period and `CHECK_SECONDS`.
+statuspage.receivers says which changes do). A due copy whose sources show
+no change (`status_version`: a few aggregate queries, no rendering) is kept
+as it is and only its period renewed, for up to `REFRESH_SECONDS`; then it
+is rendered again, for what moves with the clock (today's uptime) and what
+no saved row shows (a bulk update). A process reads the shared generation at
+most every `CHECK_SECONDS`, so a request usually touches no file. When its
+copy is due, it takes the shared copy if that one is current; otherwise
+exactly one process rebuilds, holding a short lock in the shared cache
+(`cache.add`), while every other process goes on serving the copy it has: no
+crowd of processes reading a million incidents at once. The one that
+rebuilds a copy of another generation does so in the request, which then
+answers with the change; one whose period merely ran out is renewed in a
+thread (usually only a version check), the request answered with the copy it
+has. A copy is served stale only for as long as one rebuild takes (and the
+lock, if its holder dies, lasts `LOCK_SECONDS`). The process that made a
+change rebuilds in its next request, so it sees the change at once; other
+processes within `CHECK_SECONDS` and one rebuild, and every process, for a
+change that sends no signal here (another host's, or a bulk update), within
+the period and `CHECK_SECONDS`.
 
 Each body carries an ETag (its hash) and a Last-Modified (when that body was
 first rendered), so that a client asking again with If-None-Match or
