@@ -22,7 +22,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from escalation.models import Escalation, EscalationLevel
+from escalation.models import Escalation, EscalationLevel, EscalationStep
 from escalation.selectors import drill_walks_chain
 from escalation.services.levels import (
     Cause,
@@ -57,20 +57,24 @@ def escalation_climb(
     *,
     cause: str = Cause.ESCALATION,
     by: User | None = None,
+    levels: list[EscalationLevel] | None = None,
 ) -> int:
     """Fire every step of the locked escalation that is due; return how many.
 
     A level with nobody to page, or not for this severity, hands on to the
     next at once. Stops at the first level that paged someone and waits its
-    delay, or when the policy is exhausted.
+    delay, or when the policy is exhausted. `levels`: the policy's, if the
+    caller has just read them (`levels_of`).
     """
     policy = escalation.policy
     if policy is None:  # deleted while the incident climbed it
         _exhaust(incident, escalation, [], now)
         escalation.save()
         return 0
-    levels = levels_of(policy)
+    if levels is None:
+        levels = levels_of(policy)
     fired = 0
+    step: EscalationStep | None = None
     while (
         escalation.state == State.ACTIVE
         and escalation.due_at is not None
@@ -81,7 +85,7 @@ def escalation_climb(
             levels, escalation.level
         )
         if level is None:
-            _exhaust(incident, escalation, levels, now)
+            _exhaust(incident, escalation, levels, now, last=step)
             break
         key = f"r{escalation.run}.{escalation.repeat}.L{level.position}"
         step = level_fire(
@@ -105,30 +109,43 @@ def escalation_climb(
             escalation.due_at = now + wait
         elif (
             escalation.repeat < policy.repeat
-            and _pass_paged(escalation)
+            and _pass_paged(escalation, last=step)
             and incident.status == S.TRIGGERED  # a drill walking its chain: once
         ):
             escalation.repeat += 1
             escalation.next_level = levels[0].position
             escalation.due_at = now + wait
         else:
-            _exhaust(incident, escalation, levels, now)
+            _exhaust(incident, escalation, levels, now, last=step)
     escalation.save()
     _schedule(escalation)
     return fired
 
 
-def _pass_paged(escalation: Escalation) -> bool:
+def _pass_paged(escalation: Escalation, last: EscalationStep | None = None) -> bool:
     """Return whether this pass through the levels reached anybody.
 
     A pass that paged nobody is not repeated: it would page nobody again.
+    `last`, a step of the climb just fired, answers without a query when it
+    is one of this pass's and paged.
     """
+    if (
+        last is not None
+        and last.outcome == Outcome.PAGED
+        and last.cause in _PASS_CAUSES
+        and (last.run, last.repeat) == (escalation.run, escalation.repeat)
+    ):
+        return True
     return escalation.steps.filter(
         run=escalation.run,
         repeat=escalation.repeat,
         outcome=Outcome.PAGED,
-        cause__in=(Cause.ESCALATION, Cause.MANUAL),
+        cause__in=_PASS_CAUSES,
     ).exists()
+
+
+# The causes of the steps of a pass through the levels.
+_PASS_CAUSES = (Cause.ESCALATION, Cause.MANUAL)
 
 
 def _exhaust(
@@ -136,6 +153,7 @@ def _exhaust(
     escalation: Escalation,
     levels: list[EscalationLevel],
     now: datetime,
+    last: EscalationStep | None = None,
 ) -> None:
     escalation.state = State.EXHAUSTED
     escalation.next_level = None
@@ -145,7 +163,7 @@ def _exhaust(
         why = "its policy was deleted"
     elif not levels:
         why = "its policy has no levels"
-    elif escalation.repeat or _pass_paged(escalation):
+    elif escalation.repeat or _pass_paged(escalation, last=last):
         why = f"every level was paged ({escalation.repeat + 1} of {repeats + 1} times)"
     else:
         why = "no level had anybody to page"
@@ -212,29 +230,34 @@ def escalation_start(*, incident: Incident, now: datetime | None = None) -> Esca
         due_at=now,
         started_at=now,
     )
-    escalation_climb(incident, escalation, now)
+    escalation_climb(incident, escalation, now, levels=levels)
     # After the climb, so that a level it already reached (level 1 had
     # nobody) is not paged twice, nor anybody it paged.
+    declaring = [
+        level
+        for level in levels
+        if level.position > escalation.level
+        and level.pages_at_declaration(incident.severity)
+    ]
+    if not declaring:
+        return escalation
     paged = {
         name
         for users in escalation.steps.values_list("users", flat=True)
         for name in users
     }
-    for level in levels:
-        if level.position > escalation.level and level.pages_at_declaration(
-            incident.severity
-        ):
-            step = level_fire(
-                incident,
-                escalation,
-                level,
-                key=f"r1.declare.L{level.position}",
-                cause=Cause.DECLARATION,
-                due_at=now,
-                now=now,
-                already_paged=paged,
-            )
-            paged.update(step.users)
+    for level in declaring:
+        step = level_fire(
+            incident,
+            escalation,
+            level,
+            key=f"r1.declare.L{level.position}",
+            cause=Cause.DECLARATION,
+            due_at=now,
+            now=now,
+            already_paged=paged,
+        )
+        paged.update(step.users)
     return escalation
 
 
