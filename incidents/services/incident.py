@@ -174,7 +174,9 @@ def incident_create(
         created_by=by,
         created_at=now,
     )
-    incident.affected_services.set(affected_services)
+    # A new incident has none yet: adding them is setting them, without
+    # the read of the ones it has.
+    incident.affected_services.add(*affected_services)
     drill = "[DRILL] " if is_drill else ""
     declared = timeline_event_record(
         incident=incident,
