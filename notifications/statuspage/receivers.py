@@ -14,11 +14,12 @@ from notifications.statuspage.services import status_update_announce
 
 
 def announce(sender: Any, *, update: StatusUpdate, **_: Any) -> None:
-    """Tell public subscribers of a public update (the service checks it is
-    one), in the transaction that posts it."""
+    """Tell public subscribers of a public update (the service checks that
+    its incident is public too), in the transaction that posts it. An
+    internal update announces nothing: it is not read again."""
     if may_show(update):
         invalidate()
-    status_update_announce(update_id=update.pk)
+        status_update_announce(update_id=update.pk)
 
 
 def may_show(instance: Any) -> bool:
