@@ -28,7 +28,7 @@ from escalation.timeline_kinds import ESCALATED, ESCALATION_SKIPPED
 from incidents.models import Incident
 from incidents.selectors import incident_lock, team_member_users
 from incidents.services.timeline import timeline_event_record
-from notifications.services import page_user
+from notifications.services import page_users
 
 Outcome = EscalationStep.Outcome
 Cause = EscalationStep.Cause
@@ -193,17 +193,18 @@ def users_page(
     now: datetime,
 ) -> tuple[list[User], list[str]]:
     """Page each user; return who was reached and who has no way to be."""
+    users = list(users)
     paged: list[User] = []
     unreachable: list[str] = []
+    pages = page_users(
+        incident=incident,
+        users=users,
+        event_key=step_page_key(escalation.pk, key),
+        stops_on_ack=stops_on_ack,
+        now=now,
+    )
     for user in users:
-        deliveries = page_user(
-            incident=incident,
-            user=user,
-            event_key=step_page_key(escalation.pk, key),
-            stops_on_ack=stops_on_ack,
-            now=now,
-        )
-        if deliveries:
+        if pages[user.pk]:
             paged.append(user)
         else:
             unreachable.append(f"{user.get_username()} has no verified contact method")

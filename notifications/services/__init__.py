@@ -31,7 +31,13 @@ from notifications.services.links import (
     action_link_use,
     action_links_issue,
 )
-from notifications.services.paging import notify, page_user, person_notify, remind_user
+from notifications.services.paging import (
+    notify,
+    page_user,
+    page_users,
+    person_notify,
+    remind_user,
+)
 from notifications.services.sending import deliveries_send, delivery_send
 from notifications.services.stakeholders import (
     subscription_create,
@@ -67,6 +73,7 @@ __all__ = [
     "notification_rule_create",
     "notify",
     "page_user",
+    "page_users",
     "person_notify",
     "remind_user",
     "subscription_create",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,70 +46,118 @@ def action_links_issue(
     The same links and code go into every message of one page, so that the
     SMS code a responder got by text also works after the email arrived.
     """
+    return action_links_issue_for(incident=incident, users=[user], now=now)[user.pk]
+
+
+def action_links_issue_for(
+    *, incident: Incident, users: Iterable[User], now: datetime | None = None
+) -> dict[int, IssuedLinks]:
+    """Return each user's live links for the incident (`action_links_issue`),
+    by user id, read and issued for all of them together: a level paging
+    several people costs the statements of one."""
     now = now or timezone.now()
-    links = _live_links(incident=incident, user=user, now=now)
-    return IssuedLinks(
-        acknowledge_url=_url(links[Action.ACKNOWLEDGE]),
-        resolve_url=_url(links[Action.RESOLVE]),
-        code=links[Action.ACKNOWLEDGE].code,
-    )
+    return {
+        user_id: IssuedLinks(
+            acknowledge_url=_url(links[Action.ACKNOWLEDGE]),
+            resolve_url=_url(links[Action.RESOLVE]),
+            code=links[Action.ACKNOWLEDGE].code,
+        )
+        for user_id, links in _live_links(
+            incident=incident, users=list(users), now=now
+        ).items()
+    }
 
 
 def _live_links(
-    *, incident: Incident, user: User, now: datetime
-) -> dict[str, ActionLink]:
-    """Return the live link of each action, issuing those that are missing.
+    *, incident: Incident, users: list[User], now: datetime
+) -> dict[int, dict[str, ActionLink]]:
+    """Return each user's live link of each action, issuing those that are
+    missing.
 
-    One read for all of them: every page runs this, once per person paged.
+    One read for all of them, and one write: every page runs this, once per
+    level paged.
     """
-    live = {
-        link.action: link
-        for link in ActionLink.objects.filter(
-            incident=incident, user=user, used_at__isnull=True
-        )
-    }
-    expired = [link.pk for link in live.values() if link.expires_at <= now]
+    by_id = {user.pk: user for user in users}
+    live = _read_live(incident, list(by_id))
+    expired = [
+        link.pk
+        for links in live.values()
+        for link in links.values()
+        if link.expires_at <= now
+    ]
     if expired:  # retire them so that new ones may be live
         ActionLink.objects.filter(pk__in=expired, used_at__isnull=True).update(
             used_at=now, used_via="expired"
         )
-        live = {a: link for a, link in live.items() if link.pk not in expired}
-    missing = [action for action in Action.values if action not in live]
+        live = {
+            user_id: {a: link for a, link in links.items() if link.pk not in expired}
+            for user_id, links in live.items()
+        }
+    missing = {
+        user_id: [action for action in Action.values if action not in links]
+        for user_id, links in live.items()
+    }
+    missing = {user_id: actions for user_id, actions in missing.items() if actions}
     if not missing:
         return live
-    code = next(iter(live.values())).code if live else _free_code(user, now)
+    codes = _free_codes([user_id for user_id in missing if not live[user_id]], now)
     expires_at = now + timedelta(hours=settings.VIGIL_ACTION_LINK_HOURS)
     try:
         with transaction.atomic():
             issued = ActionLink.objects.bulk_create(
                 ActionLink(
                     incident=incident,
-                    user=user,
+                    user=by_id[user_id],
                     action=action,
                     nonce=secrets.token_urlsafe(24),
-                    code=code,
+                    code=codes.get(user_id) or next(iter(live[user_id].values())).code,
                     created_at=now,
                     expires_at=expires_at,
                 )
-                for action in missing
+                for user_id, actions in missing.items()
+                for action in actions
             )
     except IntegrityError:  # issued concurrently by another page: use those
+        if len(by_id) == 1:
+            return _read_live(incident, list(by_id))
+        # The write was all or nothing: issue them one person at a time.
         return {
-            link.action: link
-            for link in ActionLink.objects.filter(
-                incident=incident, user=user, used_at__isnull=True
-            )
+            user_id: links
+            for user in by_id.values()
+            for user_id, links in _live_links(
+                incident=incident, users=[user], now=now
+            ).items()
         }
-    return live | {link.action: link for link in issued}
+    for link in issued:
+        live[link.user_id][link.action] = link
+    return live
 
 
-def _free_code(user: User, now: datetime) -> str:
-    """Return a 4-digit code no live link of `user` uses."""
-    taken = set(
-        ActionLink.objects.filter(
-            user=user, used_at__isnull=True, expires_at__gt=now
-        ).values_list("code", flat=True)
-    )
+def _read_live(
+    incident: Incident, user_ids: list[int]
+) -> dict[int, dict[str, ActionLink]]:
+    """Return the live (unused) links of each user, by user id and action."""
+    live: dict[int, dict[str, ActionLink]] = {user_id: {} for user_id in user_ids}
+    for link in ActionLink.objects.filter(
+        incident=incident, user_id__in=user_ids, used_at__isnull=True
+    ):
+        live[link.user_id][link.action] = link
+    return live
+
+
+def _free_codes(user_ids: list[int], now: datetime) -> dict[int, str]:
+    """Return, for each user, a 4-digit code no live link of theirs uses."""
+    if not user_ids:
+        return {}
+    taken: dict[int, set[str]] = {user_id: set() for user_id in user_ids}
+    for user_id, code in ActionLink.objects.filter(
+        user_id__in=user_ids, used_at__isnull=True, expires_at__gt=now
+    ).values_list("user_id", "code"):
+        taken[user_id].add(code)
+    return {user_id: _free_code(codes) for user_id, codes in taken.items()}
+
+
+def _free_code(taken: set[str]) -> str:
     digits = 4 if len(taken) < 1000 else 6
     while True:
         code = "".join(secrets.choice("0123456789") for _ in range(digits))

@@ -6,7 +6,8 @@ the `notifications` queue sends them after commit.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -24,7 +25,7 @@ from notifications.models import (
 )
 from notifications.selectors import page_event_key
 from notifications.services.deliveries import Target, deliveries_write
-from notifications.services.links import action_links_issue
+from notifications.services.links import action_links_issue_for
 from notifications.services.stakeholders import subscriber_targets
 
 Purpose = Delivery.Purpose
@@ -49,26 +50,45 @@ def page_targets(*, user: User, urgency: str, now: datetime) -> list[Target]:
     Without rules for the urgency, every verified contact method is used at
     once: a responder who set nothing up is still reached.
     """
+    return page_targets_for(users=[user], urgency=urgency, now=now)[user.pk]
+
+
+def page_targets_for(
+    *, users: Iterable[User], urgency: str, now: datetime
+) -> dict[int, list[Target]]:
+    """Return each user's `page_targets`, by user id, read for all of them
+    together."""
+    steps: dict[int, list[tuple[ContactMethod, timedelta]]] = {
+        user.pk: [] for user in users
+    }
     rules = NotificationRule.objects.filter(
-        user=user, urgency=urgency, contact_method__verified_at__isnull=False
+        user_id__in=list(steps),
+        urgency=urgency,
+        contact_method__verified_at__isnull=False,
     ).select_related("contact_method")
-    steps = [(rule.contact_method, rule.delay) for rule in rules]
-    if not steps:
-        methods = ContactMethod.objects.filter(user=user, verified_at__isnull=False)
-        steps = [
-            (method, NotificationRule._meta.get_field("delay").default)
-            for method in methods
-        ]
-    return [
-        Target(
-            kind=method.kind,
-            address=method.address,
-            contact_method=method,
-            due_at=now + delay,
-            key_suffix=f"@{int(delay.total_seconds())}",
+    for rule in rules:
+        steps[rule.user_id].append((rule.contact_method, rule.delay))
+    ruleless = [user_id for user_id, found in steps.items() if not found]
+    if ruleless:
+        delay = NotificationRule._meta.get_field("delay").default
+        methods = ContactMethod.objects.filter(
+            user_id__in=ruleless, verified_at__isnull=False
         )
-        for method, delay in steps
-    ]
+        for method in methods:
+            steps[method.user_id].append((method, delay))
+    return {
+        user_id: [
+            Target(
+                kind=method.kind,
+                address=method.address,
+                contact_method=method,
+                due_at=now + delay,
+                key_suffix=f"@{int(delay.total_seconds())}",
+            )
+            for method, delay in found
+        ]
+        for user_id, found in steps.items()
+    }
 
 
 def remind_user(
@@ -114,30 +134,59 @@ def page_user(
     this is called. Return the deliveries; an empty list means the user has
     no verified way to be reached, which the caller must record.
     """
-    now = now or timezone.now()
-    targets = page_targets(user=user, urgency=urgency_of(incident), now=now)
-    if not targets:
-        return []
-    links = action_links_issue(incident=incident, user=user, now=now)
-    return deliveries_write(
-        purpose=Purpose.PAGE,
-        message_kind="page",
-        event_key=page_event_key(
-            incident_id=incident.pk, event_key=event_key, user_id=user.pk
-        ),
-        targets=targets,
+    return page_users(
         incident=incident,
-        user=user,
-        extra={
-            "links": {
-                "acknowledge": links.acknowledge_url,
-                "resolve": links.resolve_url,
-            },
-            "sms_code": links.code,
-        },
+        users=[user],
+        event_key=event_key,
         stops_on_ack=stops_on_ack,
         now=now,
-    )
+    )[user.pk]
+
+
+def page_users(
+    *,
+    incident: Incident,
+    users: Iterable[User],
+    event_key: str,
+    stops_on_ack: bool = True,
+    now: datetime | None = None,
+) -> dict[int, list[Delivery]]:
+    """Page each of `users` as `page_user` does; return each one's
+    deliveries by user id.
+
+    Their rules, contact methods and links are read (and the links issued)
+    for all of them together; each person's deliveries are still written,
+    and sent, apart.
+    """
+    now = now or timezone.now()
+    users = list(users)
+    targets = page_targets_for(users=users, urgency=urgency_of(incident), now=now)
+    reachable = [user for user in users if targets[user.pk]]
+    links = action_links_issue_for(incident=incident, users=reachable, now=now)
+    return {
+        user.pk: deliveries_write(
+            purpose=Purpose.PAGE,
+            message_kind="page",
+            event_key=page_event_key(
+                incident_id=incident.pk, event_key=event_key, user_id=user.pk
+            ),
+            targets=targets[user.pk],
+            incident=incident,
+            user=user,
+            extra={
+                "links": {
+                    "acknowledge": links[user.pk].acknowledge_url,
+                    "resolve": links[user.pk].resolve_url,
+                },
+                "sms_code": links[user.pk].code,
+            },
+            stops_on_ack=stops_on_ack,
+            now=now,
+        )
+        if user.pk in links
+        else []
+        for user in users
+    }
 
 
 def channels_for(*, incident: Incident, message_kind: str) -> list[Channel]:

@@ -268,7 +268,7 @@ def test_a_crash_between_claiming_and_paging_leaves_the_step_to_fire_later(
     def crash(**kwargs: object) -> None:
         raise RuntimeError("worker killed")
 
-    monkeypatch.setattr("escalation.services.levels.page_user", crash)
+    monkeypatch.setattr("escalation.services.levels.page_users", crash)
     with pytest.raises(RuntimeError):
         escalation_fire_due(escalation_id=incident.escalation.pk)
     monkeypatch.undo()
