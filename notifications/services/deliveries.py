@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -105,14 +105,54 @@ def deliveries_write(
     ]
     if not rows:
         return []
-    wanted = {_owner(row) for row in rows}
-    Delivery.objects.bulk_create(rows, ignore_conflicts=True)
-    same_event = Delivery.objects.filter(event_key__in={key[0] for key in wanted})
-    written = [
-        row for row in same_event.order_by("due_at", "id") if _owner(row) in wanted
-    ]
+    if _insert_new(rows):
+        written = sorted(rows, key=lambda row: (row.due_at, row.pk))
+    else:  # some were there already: read them as they are
+        wanted = {_owner(row) for row in rows}
+        same_event = Delivery.objects.filter(event_key__in={key[0] for key in wanted})
+        written = [
+            row for row in same_event.order_by("due_at", "id") if _owner(row) in wanted
+        ]
     schedule_after_commit(written, now=now)
     return written
+
+
+def _insert_new(rows: list[Delivery]) -> bool:
+    """Insert the rows not there yet (by event and destination), in one
+    statement; if every row was new, give each its id and return True.
+
+    Written out: `bulk_create` ignoring conflicts returns no ids, and reading
+    the rows back cost every page and channel message a second statement.
+    """
+    params = [
+        field.get_db_prep_save(field.pre_save(row, True), connection)
+        for row in rows
+        for field in _FIELDS
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_INSERT.format(", ".join([_ROW] * len(rows))), params)
+        ids = {tuple(owner): pk for pk, *owner in cursor.fetchall()}
+    if len(ids) != len(rows):
+        return False
+    for row in rows:
+        row.pk = ids[_owner(row)]
+        row._state.adding = False
+        row._state.db = connection.alias
+    return True
+
+
+_FIELDS = [f for f in Delivery._meta.concrete_fields if not f.primary_key]
+# The id, then what `_owner` says of a row, as the INSERT returns them.
+_RETURNED = ("id", "event_key", "contact_method", "channel", "subscriber")
+_quote = connection.ops.quote_name
+_column = {f.name: f.column for f in Delivery._meta.concrete_fields}
+_ROW = f"({', '.join(['%s'] * len(_FIELDS))})"
+_INSERT = (
+    f"INSERT INTO {_quote(Delivery._meta.db_table)}"  # noqa: S608 - model names
+    f" ({', '.join(_quote(f.column) for f in _FIELDS)}) VALUES {{}}"
+    " ON CONFLICT DO NOTHING RETURNING"
+    f" {', '.join(_quote(_column[name]) for name in _RETURNED)}"
+)
 
 
 def delivery_write_to_method(
