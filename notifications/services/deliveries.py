@@ -113,7 +113,10 @@ def deliveries_write(
         written = [
             row for row in same_event.order_by("due_at", "id") if _owner(row) in wanted
         ]
-    schedule_after_commit(written, now=now)
+    severity = incident.severity_id if incident is not None else None
+    schedule_after_commit(
+        written, now=now, lane=send_lane(purpose=purpose, severity=severity)
+    )
     return written
 
 
@@ -188,34 +191,50 @@ def _owner(row: Delivery) -> tuple[str, int | None, int | None, int | None]:
     return (row.event_key, row.contact_method_id, row.channel_id, row.subscriber_id)
 
 
-def schedule_after_commit(deliveries: Iterable[Delivery], *, now: datetime) -> None:
-    """After commit, ask a worker to send each pending delivery when due."""
+def schedule_after_commit(
+    deliveries: Iterable[Delivery],
+    *,
+    now: datetime,
+    lane: tuple[str, int] | None = None,
+) -> None:
+    """After commit, ask a worker to send each pending delivery when due,
+    on `lane` when the caller knows it (see `deliveries_enqueue`)."""
     plan = [
         (d.pk, max((d.due_at - now).total_seconds(), 0.0))
         for d in deliveries
         if d.status == S.PENDING and d.due_at - now <= COUNTDOWN_LIMIT
     ]
     if plan:
-        transaction.on_commit(lambda: deliveries_enqueue(plan=plan), robust=True)
+        transaction.on_commit(
+            lambda: deliveries_enqueue(plan=plan, lane=lane), robust=True
+        )
 
 
-def deliveries_enqueue(*, plan: list[tuple[int, float]]) -> None:
+def deliveries_enqueue(
+    *, plan: list[tuple[int, float]], lane: tuple[str, int] | None = None
+) -> None:
     """Ask a worker to send each (delivery id, seconds from now) of `plan`.
 
     What is due now goes in batches, each later one alone at its time. A row
     asked for twice is harmless: the send claims it. Pages go to the `pages`
     queue at their incident's severity's priority, the rest to
     `notifications` (`send_lane`), so a storm of channel messages never
-    queues ahead of a page.
+    queues ahead of a page. `lane`: the one lane of every delivery of
+    `plan`, when the caller knows it (a write: one purpose, one incident,
+    at its severity then); else each row's is read now, and a row gone
+    since is left out (with `lane`, its send finds nothing to claim).
     """
     from notifications.tasks import deliveries_send_task
 
-    lanes = {
-        pk: send_lane(purpose=purpose, severity=severity)
-        for pk, purpose, severity in Delivery.objects.filter(
-            pk__in=[pk for pk, _ in plan]
-        ).values_list("pk", "purpose", "incident__severity")
-    }
+    if lane is not None:
+        lanes = dict.fromkeys((pk for pk, _ in plan), lane)
+    else:
+        lanes = {
+            pk: send_lane(purpose=purpose, severity=severity)
+            for pk, purpose, severity in Delivery.objects.filter(
+                pk__in=[pk for pk, _ in plan]
+            ).values_list("pk", "purpose", "incident__severity")
+        }
     due: dict[tuple[str, int], list[int]] = defaultdict(list)
     for pk, countdown in plan:
         if pk in lanes and countdown <= 0:
