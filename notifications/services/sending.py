@@ -124,8 +124,12 @@ def delivery_send(*, delivery_id: int, now: datetime | None = None) -> str:
 
 def _load(delivery_ids: list[int], now: datetime) -> dict[int, Delivery]:
     # Only what may be claimed: a duplicate task message costs this one query.
-    due = Delivery.objects.select_related(*rows.LOADED_WITH).filter(
-        pk__in=delivery_ids, status=S.PENDING, due_at__lte=now
+    # Unordered: the batch goes in the order of `delivery_ids` (and building
+    # the model's default ORDER BY was a sixth of this query's CPU).
+    due = (
+        Delivery.objects.select_related(*rows.LOADED_WITH)
+        .filter(pk__in=delivery_ids, status=S.PENDING, due_at__lte=now)
+        .order_by()
     )
     return {delivery.pk: delivery for delivery in due}
 
