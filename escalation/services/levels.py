@@ -120,12 +120,18 @@ def target_users(target: EscalationTarget, at: datetime) -> list[User]:
 
 
 def levels_of(policy: EscalationPolicy) -> list[EscalationLevel]:
-    """Return the policy's levels with their targets: two queries, every step."""
-    targets = EscalationTarget.objects.select_related("user", "schedule", "team")
+    """Return the policy's levels with their targets: two queries, every step.
+
+    In the models' order, said without the joins to the policy and its team
+    that their default orderings bring (one policy, one level at a time).
+    """
+    targets = EscalationTarget.objects.select_related(
+        "user", "schedule", "team"
+    ).order_by("id")
     return list(
-        policy.levels.select_related(
-            "up_to_severity", "page_at_declaration_up_to"
-        ).prefetch_related(Prefetch("targets", queryset=targets))
+        policy.levels.select_related("up_to_severity", "page_at_declaration_up_to")
+        .prefetch_related(Prefetch("targets", queryset=targets))
+        .order_by("position")
     )
 
 

@@ -141,7 +141,7 @@ def _read_live(
     live: dict[int, dict[str, ActionLink]] = {user_id: {} for user_id in user_ids}
     for link in ActionLink.objects.filter(
         incident=incident, user_id__in=user_ids, used_at__isnull=True
-    ):
+    ).order_by():  # one live link per action at most
         live[link.user_id][link.action] = link
     return live
 
@@ -151,9 +151,13 @@ def _free_codes(user_ids: list[int], now: datetime) -> dict[int, str]:
     if not user_ids:
         return {}
     taken: dict[int, set[str]] = {user_id: set() for user_id in user_ids}
-    for user_id, code in ActionLink.objects.filter(
-        user_id__in=user_ids, used_at__isnull=True, expires_at__gt=now
-    ).values_list("user_id", "code"):
+    for user_id, code in (
+        ActionLink.objects.filter(
+            user_id__in=user_ids, used_at__isnull=True, expires_at__gt=now
+        )
+        .order_by()
+        .values_list("user_id", "code")
+    ):
         taken[user_id].add(code)
     return {user_id: _free_code(codes) for user_id, codes in taken.items()}
 

@@ -45,7 +45,8 @@ def incident_context(incident: Incident, *, now: datetime) -> dict[str, Any]:
     severity = incident.severity
     roles = {
         a.role: a.user.get_full_name() or a.user.get_username()
-        for a in incident.role_assignments.select_related("user")
+        # The model's order within one incident, without its join to it.
+        for a in incident.role_assignments.select_related("user").order_by("role")
     }
     end = incident.resolved_at or now
     cadence = severity.update_cadence
