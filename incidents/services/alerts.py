@@ -167,9 +167,12 @@ def _apply_pending(
     pending = AlertEvent.objects.filter(processed_at__isnull=True)
     integration = None
     if integration_id is not None:
+        # By id only: the model's default order (by its service's name) would
+        # join the service, and lock the service's row with it.
         integration = (
             Integration.objects.select_for_update(no_key=True)
             .filter(pk=integration_id)
+            .order_by("pk")
             .first()
         )
         if integration is None:  # deleted, and its events with it
