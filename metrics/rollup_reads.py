@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -48,7 +49,17 @@ GROUP_COLUMN = {
 }
 
 
-def rolled_days(*, since: datetime | None, until: datetime | None) -> list[date]:
+@dataclass(frozen=True)
+class Rolled:
+    """The UTC days of a request the cells answer, and the days
+    [covered_from, covered_until) the cells were built for."""
+
+    days: list[date]
+    covered_from: date | None = None
+    covered_until: date | None = None
+
+
+def rolled_days(*, since: datetime | None, until: datetime | None) -> Rolled:
     """Return the UTC days wholly in [since, until) whose cells are built
     and not dirty; none while the cells were built for another layout of
     services, teams and time zones."""
@@ -59,7 +70,7 @@ def rolled_days(*, since: datetime | None, until: datetime | None) -> list[date]
         or state.covered_until is None
         or state.fingerprint != rollup_fingerprint()
     ):
-        return []
+        return Rolled([])
     first, end = state.covered_from, state.covered_until
     if since is not None:
         since = since.astimezone(UTC)
@@ -69,17 +80,18 @@ def rolled_days(*, since: datetime | None, until: datetime | None) -> list[date]
     if until is not None:
         end = min(end, until.astimezone(UTC).date())
     if first >= end:
-        return []
+        return Rolled([])
     dirty = set(
         RollupDirty.objects.filter(day__gte=first, day__lt=end).values_list(
             "day", flat=True
         )
     )
-    return [
+    days = [
         day
         for day in (first + timedelta(days=n) for n in range((end - first).days))
         if day not in dirty
     ]
+    return Rolled(days, state.covered_from, state.covered_until)
 
 
 def day_spans(days: list[date]) -> list[tuple[datetime, datetime]]:
@@ -90,19 +102,21 @@ def day_spans(days: list[date]) -> list[tuple[datetime, datetime]]:
     ]
 
 
-def whole_months(days: list[date]) -> list[date]:
-    """Return the UTC months (their first days) all of whose days are in
-    `days`: their month cells hold exactly those days."""
-    present = set(days)
-    months = sorted({day.replace(day=1) for day in days})
-    return [
-        month
-        for month in months
-        if all(
-            month + timedelta(days=n) in present
-            for n in range((month_end(month) - month).days)
-        )
-    ]
+def whole_months(rolled: Rolled) -> list[date]:
+    """Return the UTC months (their first days) all of whose covered days
+    are in `rolled.days`: their month cells hold exactly those days. The
+    first month of the history and the current one are covered in part."""
+    present = set(rolled.days)
+    if not present or rolled.covered_from is None or rolled.covered_until is None:
+        return []
+    months = sorted({day.replace(day=1) for day in present})
+    found = []
+    for month in months:
+        first = max(month, rolled.covered_from)
+        end = min(month_end(month), rolled.covered_until)
+        if all(first + timedelta(days=n) in present for n in range((end - first).days)):
+            found.append(month)
+    return found
 
 
 def _keys(user: User, filters: dict[str, Any], services: list[dict[str, Any]]) -> Q:
@@ -151,13 +165,14 @@ def rollup_tallies(
     *,
     user: User,
     filters: dict[str, Any],
-    days: list[date],
+    rolled: Rolled,
     group_by: str,
     period: str,
 ) -> dict[str, Tally]:
-    """Return, per group, the tally of the cells of `days`: of the month
-    cells where whole UTC months of them can answer, of the day cells for
-    the rest."""
+    """Return, per group, the tally of the cells of the rolled days: of the
+    month cells where whole UTC months of them can answer, of the day cells
+    for the rest."""
+    days = rolled.days
     if not days:
         return {}
     services = service_zones()
@@ -173,7 +188,7 @@ def rollup_tallies(
         return names[group_by][value] if group_by in names else str(value)
 
     keys = _keys(user, filters, services)
-    months = whole_months(days) if _fits_months(filters, group_by, period) else []
+    months = whole_months(rolled) if _fits_months(filters, group_by, period) else []
     whole = set(months)
     rest = [day for day in days if day.replace(day=1) not in whole]
     tallies: dict[str, Tally] = defaultdict(Tally)

@@ -33,12 +33,12 @@ def response_time_report(
     """Return the response times per group: the rolled-up days from their
     cells, the rest (recent or dirty days, restricted incidents, the partial
     days at `since` and `until`) from the incidents."""
-    days = rolled_days(since=filters["since"], until=filters["until"])
+    rolled = rolled_days(since=filters["since"], until=filters["until"])
     tallies = rollup_tallies(
-        user=user, filters=filters, days=days, group_by=group_by, period=period
+        user=user, filters=filters, rolled=rolled, group_by=group_by, period=period
     )
     rows = metric_incident_rows(
-        metric_incidents(user=user, rolled_up=day_spans(days), **filters)
+        metric_incidents(user=user, rolled_up=day_spans(rolled.days), **filters)
     )
     return figures.response_times(rows, group_by, period, tallies)
 
