@@ -119,3 +119,16 @@ def rollup_bucket_sums(
         .annotate(cell_count=Count("pk"), cell_total=Sum("cell_seconds"))
         .values_list(*KEYS, "cell_bucket", "cell_count", "cell_total")
     )
+
+
+def rollup_declared_counts(start: datetime, end: datetime) -> QuerySet[Incident, Any]:
+    """Return per UTC detection day in [start, end), severity and drill flag
+    how many incidents were declared: every one, cancelled and restricted
+    ones too."""
+    return (
+        Incident.objects.filter(detected_at__gte=start, detected_at__lt=end)
+        .values("severity_id", "is_drill", day=TruncDate("detected_at", tzinfo=UTC))
+        .annotate(incidents=Count("*"))
+        .values_list("day", "severity_id", "is_drill", "incidents")
+        .order_by()
+    )

@@ -141,3 +141,20 @@ class RollupMonthBucket(RollupMonthKeys, BucketCounts):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.measure} {self.bucket}: {self.count}"
+
+
+class RollupDeclared(models.Model):
+    """How many incidents detected on one UTC day were declared, by severity
+    and drill flag: every incident, cancelled and restricted ones too (what
+    Prometheus counts, the days the rollups hold)."""
+
+    day = models.DateField()
+    severity = models.CharField(max_length=2)
+    is_drill = models.BooleanField()
+    incidents = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["day"])]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.severity}: {self.incidents}"

@@ -12,11 +12,12 @@ from typing import Any
 from django.db.models import DateField, F, Q, Sum
 from django.db.models.functions import Trunc
 
-from incidents.metrics_selectors import metric_services, service_zones
+from incidents.metrics_selectors import incident_totals, metric_services, service_zones
 from incidents.selectors import User
 from metrics.models import (
     RollupBucket,
     RollupCell,
+    RollupDeclared,
     RollupDirty,
     RollupMonthBucket,
     RollupMonthCell,
@@ -151,6 +152,10 @@ def _within(column: str, firsts: list[date], following: Callable[[date], date]) 
     return condition
 
 
+def _next_day(day: date) -> date:
+    return day + timedelta(days=1)
+
+
 def _fits_months(filters: dict[str, Any], group_by: str, period: str) -> bool:
     """Whether month cells (team, severity and drill flag, no service or
     category) can answer the grouping and the filters exactly."""
@@ -205,7 +210,7 @@ def rollup_tallies(
             MONTH_BUCKETS,
         )
     if rest:
-        scope = keys & _within("day", rest, lambda day: day + timedelta(days=1))
+        scope = keys & _within("day", rest, _next_day)
         _add(
             tallies,
             label,
@@ -264,3 +269,25 @@ def _add(
         tallies[label(row["group"])].add_bucket(
             row["measure"], row["bucket"], row["count"], row["total"], width
         )
+
+
+def declared_totals() -> list[dict[str, Any]]:
+    """Return the incidents ever declared, counted by severity and drill
+    flag: the rolled-up days from their counts, the rest from the incidents."""
+    rolled = rolled_days(since=None, until=None)
+    counts: dict[tuple[str, bool], int] = defaultdict(int)
+    if rolled.days:
+        rows = (
+            RollupDeclared.objects.filter(_within("day", rolled.days, _next_day))
+            .values("severity", "is_drill")
+            .annotate(count=Sum("incidents"))
+            .order_by()
+        )
+        for row in rows:
+            counts[row["severity"], row["is_drill"]] += row["count"]
+    for row in incident_totals(rolled_up=day_spans(rolled.days)):
+        counts[row["severity_id"], row["is_drill"]] += row["count"]
+    return [
+        {"severity_id": severity, "is_drill": is_drill, "count": count}
+        for (severity, is_drill), count in sorted(counts.items())
+    ]

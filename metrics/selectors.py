@@ -99,10 +99,10 @@ def availability_report(
     services = metric_services(user=user, services=filters["services"])
     if filters["teams"]:
         services = [s for s in services if s["team__slug"] in filters["teams"]]
-    incidents = metric_incidents(user=user, impact_between=(start, end), **filters)
+    incidents = metric_incidents(user=user, **filters)
     return availability(
         services,
-        resolved_impacts(incidents),
+        resolved_impacts(incidents, between=(start, end)),
         open_impact(incidents, before=min(now, end)),
         start,
         end,

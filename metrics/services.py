@@ -10,12 +10,17 @@ from django.db import connection, transaction
 from django.db.models import Case, DateField, F, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncMonth
 
-from incidents.metrics_rollups import rollup_bucket_sums, rollup_cell_counts
+from incidents.metrics_rollups import (
+    rollup_bucket_sums,
+    rollup_cell_counts,
+    rollup_declared_counts,
+)
 from incidents.metrics_selectors import first_detected_at, service_zones
 from metrics.definitions import MEASURES
 from metrics.models import (
     RollupBucket,
     RollupCell,
+    RollupDeclared,
     RollupDirty,
     RollupMonthBucket,
     RollupMonthCell,
@@ -90,9 +95,15 @@ def _rebuild_days(days: list[date], zones: dict[str, list[int]]) -> None:
     run of consecutive days, one time zone's services at a time."""
     RollupCell.objects.filter(day__in=days).delete()
     RollupBucket.objects.filter(day__in=days).delete()
+    RollupDeclared.objects.filter(day__in=days).delete()
     keys = ("day", *CELL_KEYS)
     for first, last in day_runs(days):
         start, end = day_start(first), day_start(last + timedelta(days=1))
+        _insert(
+            RollupDeclared,
+            ("day", "severity", "is_drill", "incidents"),
+            rollup_declared_counts(start, end),
+        )
         for name, services in zones.items():
             span = (start, end, zone(name), services)
             _insert(
@@ -167,6 +178,7 @@ def rollups_refresh(*, now: datetime) -> int:
         RollupBucket.objects.all().delete()
         RollupMonthCell.objects.all().delete()
         RollupMonthBucket.objects.all().delete()
+        RollupDeclared.objects.all().delete()
         RollupDirty.objects.all().delete()
         first = first_detected_at()
         covered_until = min(first.date(), settled) if first is not None else settled
