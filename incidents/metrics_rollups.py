@@ -28,7 +28,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Floor, Ln, TruncDate
 
-from incidents.metrics_sla import Seconds
+from incidents.metrics_selectors import Seconds
 from incidents.models import Incident
 
 

@@ -13,7 +13,20 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Count, F, Min, Q, QuerySet
+from django.db.models import (
+    Count,
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    Min,
+    Q,
+    QuerySet,
+    Value,
+)
+from django.db.models.functions import Greatest, Least
 
 from incidents.models import (
     ActionItem,
@@ -55,6 +68,26 @@ ROW_FIELDS = {
     "mitigated_at": "mitigated_at",
     "resolved_at": "resolved_at",
 }
+
+
+class Seconds(Func):
+    """A duration in seconds, as a floating-point number (SQLite keeps
+    durations as microseconds)."""
+
+    output_field = FloatField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="EXTRACT(EPOCH FROM %(expressions)s)::double precision",
+            **extra,
+        )
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler, connection, template="(%(expressions)s / 1e6)", **extra
+        )
 
 
 def metric_incidents(
@@ -137,18 +170,27 @@ def open_impact(
 
 def resolved_impacts(
     incidents: QuerySet[Incident], *, between: tuple[datetime, datetime]
-) -> Iterator[dict[str, Any]]:
-    """Yield the impact of those of the incidents that are resolved and
-    whose impact overlaps `between` [start, end): their `service` slug,
-    `started_at` and `resolved_at`."""
+) -> Iterator[tuple[str, float, float]]:
+    """Yield the impact of those of the incidents that are resolved, within
+    `between` [start, end): their service's slug, and when the impact began
+    and ended as seconds after start (clipped to the window by the database,
+    so that no timestamp is read)."""
     start, end = between
+    origin = Value(start, output_field=DateTimeField())
+
+    def after(moment: Any) -> Seconds:
+        return Seconds(ExpressionWrapper(moment - origin, output_field=DurationField()))
+
     impacts = (
         incidents.filter(resolved_at__gt=start, started_at__lt=end)
+        .annotate(
+            impact_begin=after(Greatest("started_at", origin)),
+            impact_end=after(Least("resolved_at", Value(end, DateTimeField()))),
+        )
         .order_by()
-        .values_list("service__slug", "started_at", "resolved_at")
+        .values_list("service__slug", "impact_begin", "impact_end")
     )
-    for service, started_at, resolved_at in impacts.iterator(chunk_size=5000):
-        yield {"service": service, "started_at": started_at, "resolved_at": resolved_at}
+    yield from impacts.iterator(chunk_size=5000)
 
 
 def first_detected_at() -> datetime | None:

@@ -15,7 +15,6 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     FloatField,
-    Func,
     OuterRef,
     Q,
     QuerySet,
@@ -26,28 +25,8 @@ from django.db.models import (
 from django.db.models.functions import Ceil, Coalesce, Greatest, Lag
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 
-from incidents.metrics_selectors import ROW_FIELDS
+from incidents.metrics_selectors import ROW_FIELDS, Seconds
 from incidents.models import Incident, StatusUpdate
-
-
-class Seconds(Func):
-    """A duration in seconds, as a number (SQLite keeps durations as
-    microseconds)."""
-
-    output_field = FloatField()
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler,
-            connection,
-            template="EXTRACT(EPOCH FROM %(expressions)s)",
-            **extra,
-        )
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler, connection, template="(%(expressions)s / 1e6)", **extra
-        )
 
 
 def _late(reached: str, target: str, now: datetime) -> GreaterThan:

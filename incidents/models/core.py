@@ -176,7 +176,11 @@ class Incident(models.Model):
             ),
             # Availability: the incidents resolved within its window, and
             # those still open, among all incidents.
-            models.Index(fields=["resolved_at"], name="incident_resolved_idx"),
+            models.Index(
+                fields=["resolved_at"],
+                name="incident_resolved_idx",
+                condition=models.Q(resolved_at__isnull=False),
+            ),
             models.Index(
                 fields=["service", "started_at"],
                 name="incident_unresolved_idx",
