@@ -158,7 +158,9 @@ def _populate(count: int) -> dict[str, float]:
     while rollups_refresh(now=timezone.now()):
         pass  # the beat task's runs, back to back: every settled day
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        # As autovacuum leaves a table written over years: statistics, and
+        # the visibility map that lets a covering index answer alone.
+        cursor.execute("VACUUM ANALYZE")
     return {
         "insert_s": round(inserted, 1),
         "analyze_s": round(analyzed, 1),
