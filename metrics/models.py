@@ -61,11 +61,17 @@ class RollupKeys(models.Model):
 
 
 class CellCounts(models.Model):
-    """How many incidents a cell holds, never acknowledged and unresolved."""
+    """How many incidents a cell holds, never acknowledged and unresolved;
+    how many had missed the acknowledge and the resolve target when the cell
+    was built; and how many status updates the resolved ones that posted
+    none were due (each one missed)."""
 
     incidents = models.PositiveIntegerField()
     never_acknowledged = models.PositiveIntegerField()
     unresolved = models.PositiveIntegerField()
+    ack_breaches = models.PositiveIntegerField(default=0)
+    resolve_breaches = models.PositiveIntegerField(default=0)
+    updates_missed = models.PositiveIntegerField(default=0)
 
     class Meta:
         abstract = True

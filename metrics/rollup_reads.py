@@ -166,6 +166,49 @@ def _fits_months(filters: dict[str, Any], group_by: str, period: str) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class Part:
+    """Cells that answer part of a request: their models, which of them
+    (`scope`), the column a grouping reads and their buckets' width."""
+
+    cells: Any
+    buckets: Any
+    scope: Q
+    columns: dict[str, str]
+    width: int
+
+
+def _parts(
+    user: User,
+    filters: dict[str, Any],
+    rolled: Rolled,
+    services: list[dict[str, Any]],
+    months_fit: bool,
+) -> list[Part]:
+    """Return the cells of the rolled days: the month cells where whole UTC
+    months of them can answer (when `months_fit`), the day cells for the
+    rest."""
+    keys = _keys(user, filters, services)
+    months = whole_months(rolled) if months_fit else []
+    whole = set(months)
+    rest = [day for day in rolled.days if day.replace(day=1) not in whole]
+    month_cells = (
+        RollupMonthCell,
+        RollupMonthBucket,
+        MONTH_GROUP_COLUMN,
+        MONTH_BUCKETS,
+    )
+    day_cells = (RollupCell, RollupBucket, GROUP_COLUMN, 1)
+    return [
+        Part(cells, buckets, keys & _within(column, firsts, following), groups, width)
+        for firsts, column, following, (cells, buckets, groups, width) in (
+            (months, "month", month_end, month_cells),
+            (rest, "day", _next_day, day_cells),
+        )
+        if firsts
+    ]
+
+
 def rollup_tallies(
     *,
     user: User,
@@ -177,8 +220,7 @@ def rollup_tallies(
     """Return, per group, the tally of the cells of the rolled days: of the
     month cells where whole UTC months of them can answer, of the day cells
     for the rest."""
-    days = rolled.days
-    if not days:
+    if not rolled.days:
         return {}
     services = service_zones()
     names: dict[str, dict[Any, str]] = {
@@ -192,35 +234,36 @@ def rollup_tallies(
             return day_label(value, period)
         return names[group_by][value] if group_by in names else str(value)
 
-    keys = _keys(user, filters, services)
-    months = whole_months(rolled) if _fits_months(filters, group_by, period) else []
-    whole = set(months)
-    rest = [day for day in days if day.replace(day=1) not in whole]
     tallies: dict[str, Tally] = defaultdict(Tally)
-    if months:
-        column = MONTH_GROUP_COLUMN[group_by]
-        scope = keys & _within("month", months, month_end)
-        _add(
-            tallies,
-            label,
-            RollupMonthCell,
-            RollupMonthBucket,
-            scope,
-            _group(column, period),
-            MONTH_BUCKETS,
-        )
-    if rest:
-        scope = keys & _within("day", rest, _next_day)
-        _add(
-            tallies,
-            label,
-            RollupCell,
-            RollupBucket,
-            scope,
-            _group(GROUP_COLUMN[group_by], period),
-            1,
-        )
+    months_fit = _fits_months(filters, group_by, period)
+    for part in _parts(user, filters, rolled, services, months_fit):
+        _add(tallies, label, part, _group(part.columns[group_by], period))
     return dict(tallies)
+
+
+def sla_cell_counts(
+    *, user: User, filters: dict[str, Any], rolled: Rolled
+) -> dict[str, dict[str, int]]:
+    """Return per severity the SLA counts of the cells of the rolled days:
+    incidents, acknowledge and resolve breaches, and the status updates that
+    resolved incidents without any were due (each one missed)."""
+    if not rolled.days:
+        return {}
+    names = ("incidents", "ack_breaches", "resolve_breaches", "updates_missed")
+    counts: dict[str, dict[str, int]] = {}
+    months_fit = _fits_months(filters, "severity", "month")
+    for part in _parts(user, filters, rolled, service_zones(), months_fit):
+        rows = (
+            part.cells.objects.filter(part.scope)
+            .values("severity")
+            .annotate(**{name: Sum(name) for name in names})
+            .order_by()
+        )
+        for row in rows:
+            total = counts.setdefault(row.pop("severity"), dict.fromkeys(names, 0))
+            for name in names:
+                total[name] += row[name]
+    return counts
 
 
 def _group(column: str, period: str) -> Any:
@@ -235,18 +278,12 @@ def _group(column: str, period: str) -> Any:
 
 
 def _add(
-    tallies: dict[str, Tally],
-    label: Callable[[Any], str],
-    cells: Any,
-    buckets: Any,
-    scope: Q,
-    key: Any,
-    width: int,
+    tallies: dict[str, Tally], label: Callable[[Any], str], part: Part, key: Any
 ) -> None:
-    """Add to the tallies the cells and buckets of the models in `scope`,
-    summed by the database per group."""
+    """Add to the tallies the cells and buckets of `part`, summed by the
+    database per group (`key`)."""
     counts = (
-        cells.objects.filter(scope)
+        part.cells.objects.filter(part.scope)
         .values(group=key)
         .annotate(
             incidents=Sum("incidents"),
@@ -260,14 +297,14 @@ def _add(
             row["incidents"], row["never_acknowledged"], row["unresolved"]
         )
     histogram = (
-        buckets.objects.filter(scope)
+        part.buckets.objects.filter(part.scope)
         .values("measure", "bucket", group=key)
         .annotate(count=Sum("count"), total=Sum("total"))
         .order_by()
     )
     for row in histogram:
         tallies[label(row["group"])].add_bucket(
-            row["measure"], row["bucket"], row["count"], row["total"], width
+            row["measure"], row["bucket"], row["count"], row["total"], part.width
         )
 
 

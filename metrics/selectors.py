@@ -22,7 +22,14 @@ from incidents.selectors import User
 from metrics import figures, kpis
 from metrics.availability import availability
 from metrics.cadence import cadence_tally
-from metrics.rollup_reads import day_spans, rolled_days, rollup_tallies
+from metrics.rollup_reads import (
+    Rolled,
+    day_spans,
+    rolled_days,
+    rollup_tallies,
+    sla_cell_counts,
+)
+from metrics.services import SETTLE
 
 AVAILABILITY_WINDOW = timedelta(days=30)
 
@@ -47,18 +54,57 @@ def sla_report(
     *, user: User, filters: dict[str, Any], now: datetime
 ) -> list[dict[str, Any]]:
     """Return per severity the targets, incidents, breaches, compliance and
-    status-update cadence, counted by the database."""
-    incidents = metric_incidents(user=user, **filters)
+    status-update cadence: the rolled-up days from their cells, the rest
+    from the incidents, counted by the database. Only the incidents that
+    posted updates are walked one by one, and the unresolved ones of the
+    rolled-up days are counted again for their cadence, which grows until
+    they are resolved. The cells hold whether a target was missed when they
+    were built, which is final only when every target is shorter than the
+    time a day waits to be rolled up; otherwise everything is counted from
+    the incidents."""
     targets = severity_targets()
-    summary_rows = figures.sla(sla_counts(incidents, now=now), targets)
-    by_code = {target["code"]: target for target in targets}
-    tally = cadence_tally(incidents, by_code, now)
+    rolled = (
+        rolled_days(since=filters["since"], until=filters["until"])
+        if all(_settled(target) for target in targets)
+        else Rolled([])
+    )
+    spans = day_spans(rolled.days)
+    counts = sla_counts(
+        metric_incidents(user=user, rolled_up=spans, **filters), now=now
+    )
+    cells = sla_cell_counts(user=user, filters=filters, rolled=rolled)
+    for severity, cell in cells.items():
+        total = counts.setdefault(
+            severity, {"incidents": 0, "ack_breaches": 0, "resolve_breaches": 0}
+        )
+        for name in total:
+            total[name] += cell[name]
+    summary_rows = figures.sla(counts, targets)
+    tally = cadence_tally(
+        unposted=metric_incidents(
+            user=user, rolled_up=spans, unresolved_too=True, **filters
+        ),
+        posted=metric_incidents(user=user, **filters),
+        targets={target["code"]: target for target in targets},
+        now=now,
+    )
     for summary_row in summary_rows:
         due, missed = tally.get(summary_row["severity"], (0, 0))
+        cell_missed = cells.get(summary_row["severity"], {}).get("updates_missed", 0)
+        due, missed = due + cell_missed, missed + cell_missed
         summary_row["updates_due"] = due
         summary_row["updates_missed"] = missed
         summary_row["update_compliance"] = figures.rate(due, missed)
     return summary_rows
+
+
+def _settled(target: dict[str, Any]) -> bool:
+    """Whether a severity's targets are all decided by the time a day is
+    rolled up."""
+    return all(
+        target[name] is None or target[name] <= SETTLE
+        for name in ("ack_target", "resolve_target")
+    )
 
 
 def sla_breaches(

@@ -10,7 +10,12 @@ KEY = "status_update_cadence"
 
 @register(KEY, "Status updates posted on the severity's cadence")
 def cadence_kept(context: Context) -> list[Row]:
-    tally = cadence_tally(context.incidents, context.targets, context.now)
+    tally = cadence_tally(
+        unposted=context.incidents,
+        posted=context.incidents,
+        targets=context.targets,
+        now=context.now,
+    )
     return [
         row(
             KEY,
