@@ -54,3 +54,23 @@ def cadence_tally(
         counts[0] += due
         counts[1] += missed
     return {severity: (due, missed) for severity, (due, missed) in tally.items()}
+
+
+def cadence_counts(
+    *,
+    unposted: QuerySet[Any],
+    posted: QuerySet[Any],
+    cells: dict[str, dict[str, int]],
+    targets: dict[str, dict[str, Any]],
+    now: datetime,
+) -> dict[str, tuple[int, int]]:
+    """Return per severity with a cadence (updates due, updates missed): the
+    incidents' `cadence_tally`, plus the updates the rollups' cells say
+    their resolved incidents without any were due (each one missed)."""
+    tally = cadence_tally(unposted=unposted, posted=posted, targets=targets, now=now)
+    for severity, cell in cells.items():
+        if cell["incidents"] and targets[severity]["update_cadence"] is not None:
+            due, missed = tally.get(severity, (0, 0))
+            more = cell["updates_missed"]
+            tally[severity] = (due + more, missed + more)
+    return tally

@@ -21,7 +21,6 @@ from incidents.metrics_sla import sla_breach_rows, sla_breach_total, sla_counts
 from incidents.selectors import User
 from metrics import figures, kpis
 from metrics.availability import availability
-from metrics.cadence import cadence_tally
 from metrics.rollup_reads import (
     Rolled,
     day_spans,
@@ -55,47 +54,50 @@ def sla_report(
 ) -> list[dict[str, Any]]:
     """Return per severity the targets, incidents, breaches, compliance and
     status-update cadence: the rolled-up days from their cells, the rest
-    from the incidents, counted by the database. Only the incidents that
-    posted updates are walked one by one, and the unresolved ones of the
-    rolled-up days are counted again for their cadence, which grows until
-    they are resolved. The cells hold whether a target was missed when they
-    were built, which is final only when every target is shorter than the
-    time a day waits to be rolled up; otherwise everything is counted from
-    the incidents."""
-    targets = severity_targets()
-    rolled = (
-        rolled_days(since=filters["since"], until=filters["until"])
-        if all(_settled(target) for target in targets)
-        else Rolled([])
-    )
-    spans = day_spans(rolled.days)
-    counts = sla_counts(
-        metric_incidents(user=user, rolled_up=spans, **filters), now=now
-    )
-    cells = sla_cell_counts(user=user, filters=filters, rolled=rolled)
-    for severity, cell in cells.items():
+    from the incidents (`_sla_context`), counted by the database."""
+    context = _sla_context(user, filters, now)
+    counts = sla_counts(context.uncelled(), now=now)
+    for severity, cell in context.cells.items():
         total = counts.setdefault(
             severity, {"incidents": 0, "ack_breaches": 0, "resolve_breaches": 0}
         )
         for name in total:
             total[name] += cell[name]
-    summary_rows = figures.sla(counts, targets)
-    tally = cadence_tally(
-        unposted=metric_incidents(
-            user=user, rolled_up=spans, unresolved_too=True, **filters
-        ),
-        posted=metric_incidents(user=user, **filters),
-        targets={target["code"]: target for target in targets},
-        now=now,
-    )
+    summary_rows = figures.sla(counts, list(context.targets.values()))
+    tally = context.update_cadence()
     for summary_row in summary_rows:
         due, missed = tally.get(summary_row["severity"], (0, 0))
-        cell_missed = cells.get(summary_row["severity"], {}).get("updates_missed", 0)
-        due, missed = due + cell_missed, missed + cell_missed
         summary_row["updates_due"] = due
         summary_row["updates_missed"] = missed
         summary_row["update_compliance"] = figures.rate(due, missed)
     return summary_rows
+
+
+def _sla_context(user: User, filters: dict[str, Any], now: datetime) -> kpis.Context:
+    """Return the incidents the filters select and the rollups' share of
+    them. Only the incidents that posted updates are walked one by one,
+    and the unresolved ones of the rolled-up days are read again for their
+    cadence, which grows until they are resolved. The cells hold whether a
+    target was missed when they were built, which is final only when every
+    target is shorter than the time a day waits to be rolled up; otherwise
+    everything is read from the incidents."""
+    targets = {target["code"]: target for target in severity_targets()}
+    rolled = (
+        rolled_days(since=filters["since"], until=filters["until"])
+        if all(_settled(target) for target in targets.values())
+        else Rolled([])
+    )
+    spans = day_spans(rolled.days)
+    return kpis.Context(
+        incidents=metric_incidents(user=user, **filters),
+        now=now,
+        targets=targets,
+        unposted=metric_incidents(
+            user=user, rolled_up=spans, unresolved_too=True, **filters
+        ),
+        cells=sla_cell_counts(user=user, filters=filters, rolled=rolled),
+        raw=metric_incidents(user=user, rolled_up=spans, **filters),
+    )
 
 
 def _settled(target: dict[str, Any]) -> bool:
@@ -127,12 +129,7 @@ def sla_breach_count(*, user: User, filters: dict[str, Any], now: datetime) -> i
 def kpi_report(
     *, user: User, filters: dict[str, Any], now: datetime, keys: list[str] | None
 ) -> list[kpis.Row]:
-    context = kpis.Context(
-        incidents=metric_incidents(user=user, **filters),
-        now=now,
-        targets={target["code"]: target for target in severity_targets()},
-    )
-    return kpis.compute(context, keys)
+    return kpis.compute(_sla_context(user, filters, now), keys)
 
 
 def availability_report(

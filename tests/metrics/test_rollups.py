@@ -21,11 +21,11 @@ from incidents.metrics_selectors import (
 )
 from incidents.metrics_sla import sla_counts
 from incidents.models import Incident, SeverityLevel, StatusUpdate
-from metrics import figures
+from metrics import figures, kpis
 from metrics.cadence import cadence_tally
 from metrics.definitions import MEASURES
 from metrics.models import RollupBucket, RollupCell, RollupDirty, RollupState
-from metrics.selectors import response_time_report, sla_report
+from metrics.selectors import kpi_report, response_time_report, sla_report
 from metrics.services import rollups_refresh
 from tests.factories import ServiceFactory, TeamFactory, UserFactory
 
@@ -171,6 +171,18 @@ def assert_same_as_the_incidents(user) -> None:
         assert sla_report(user=user, filters=dict(query), now=NOW) == raw_sla(
             user, query
         ), query
+        keys = ["status_update_cadence", "repeat_incidents"]
+        raw_kpis = kpis.compute(
+            kpis.Context(
+                incidents=metric_incidents(user=user, **query),
+                now=NOW,
+                targets={target["code"]: target for target in severity_targets()},
+            ),
+            keys,
+        )
+        assert kpi_report(user=user, filters=dict(query), now=NOW, keys=keys) == (
+            raw_kpis
+        )
     for group_by, period, extra, precision in QUERIES:
         filters = NO_FILTERS | extra
         for drills in (False, True):
@@ -326,9 +338,7 @@ def test_the_sla_view_from_cells_counts_what_the_incidents_do(db):
             )
         rollups_refresh(now=NOW)
         assert RollupCell.objects.exists()
-        assert sla_report(user=user, filters=dict(NO_FILTERS), now=NOW) == raw_sla(
-            user, NO_FILTERS
-        )
+        assert_same_as_the_incidents(user)
 
         # A day later the open incident owes more updates than its cell did;
         # an update posted late to a resolved one changes its day's count.
