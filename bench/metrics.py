@@ -31,7 +31,9 @@ TARGET_MS = 100.0
 ZONES = ("UTC", "Europe/Berlin", "America/Los_Angeles", "Asia/Tokyo")
 
 # One row per incident, all in SQL: severity P0..P3 weighted 5/15/40/40 %,
-# 10 % never acknowledged, 15 % still open, 2 % drills, 2 % cancelled.
+# 10 % never acknowledged, 15 % still open, 2 % drills, 2 % cancelled;
+# written in the order they were detected, as a running Vigil writes them
+# (the table's pages then follow the detection time, as they would).
 INSERT = """
 INSERT INTO incidents_incident (
     public_id, title, summary, severity_id, status, category, detection_source,
@@ -68,6 +70,7 @@ FROM (
         FROM generate_series(1, %(count)s) AS n
     ) AS base
 ) AS timed
+ORDER BY detected
 """
 
 QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
@@ -155,7 +158,9 @@ def _populate(count: int) -> dict[str, float]:
     while rollups_refresh(now=timezone.now()):
         pass  # the beat task's runs, back to back: every settled day
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        # As autovacuum leaves a table written over years: statistics, and
+        # the visibility map that lets a covering index answer alone.
+        cursor.execute("VACUUM ANALYZE")
     return {
         "insert_s": round(inserted, 1),
         "analyze_s": round(analyzed, 1),

@@ -26,9 +26,10 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Floor, Ln, TruncDate
+from django.db.models.functions import Cast, Coalesce, Floor, Ln, TruncDate
 
-from incidents.metrics_sla import Seconds
+from incidents.metrics_selectors import Seconds
+from incidents.metrics_sla import late, no_status_update, unposted_due
 from incidents.models import Incident
 
 
@@ -72,19 +73,53 @@ KEYS = (
 )
 
 
+# What rollup_cell_counts answers after the KEYS.
+COUNTS = (
+    "cell_incidents",
+    "cell_never",
+    "cell_unresolved",
+    "cell_ack_breaches",
+    "cell_resolve_breaches",
+    "cell_updates_missed",
+)
+
+
 def rollup_cell_counts(
-    start: datetime, end: datetime, zone: tzinfo, services: Iterable[int]
+    start: datetime,
+    end: datetime,
+    zone: tzinfo,
+    services: Iterable[int],
+    *,
+    now: datetime,
 ) -> QuerySet[Incident, Any]:
-    """Return per cell its KEYS, then how many incidents, how
-    many never acknowledged and how many unresolved."""
+    """Return per cell its KEYS, then the COUNTS: how many incidents, how
+    many never acknowledged, how many unresolved, how many had missed the
+    acknowledge and the resolve target at `now`, and how many status
+    updates the resolved ones that posted none were due (each one missed)."""
     return (
         _rolled(start, end, zone, services)
         .annotate(
             cell_incidents=Count("pk"),
             cell_never=Count("pk", filter=Q(acknowledged_at__isnull=True)),
             cell_unresolved=Count("pk", filter=Q(resolved_at__isnull=True)),
+            cell_ack_breaches=Count(
+                "pk", filter=late("acknowledged_at", "ack_target", now)
+            ),
+            cell_resolve_breaches=Count(
+                "pk", filter=late("resolved_at", "resolve_target", now)
+            ),
+            cell_updates_missed=Cast(
+                Coalesce(
+                    Sum(
+                        unposted_due(now),
+                        filter=Q(resolved_at__isnull=False) & no_status_update(),
+                    ),
+                    0.0,
+                ),
+                IntegerField(),
+            ),
         )
-        .values_list(*KEYS, "cell_incidents", "cell_never", "cell_unresolved")
+        .values_list(*KEYS, *COUNTS)
     )
 
 
@@ -118,4 +153,17 @@ def rollup_bucket_sums(
         .values(*KEYS, cell_bucket=index)
         .annotate(cell_count=Count("pk"), cell_total=Sum("cell_seconds"))
         .values_list(*KEYS, "cell_bucket", "cell_count", "cell_total")
+    )
+
+
+def rollup_declared_counts(start: datetime, end: datetime) -> QuerySet[Incident, Any]:
+    """Return per UTC detection day in [start, end), severity and drill flag
+    how many incidents were declared: every one, cancelled and restricted
+    ones too."""
+    return (
+        Incident.objects.filter(detected_at__gte=start, detected_at__lt=end)
+        .values("severity_id", "is_drill", day=TruncDate("detected_at", tzinfo=UTC))
+        .annotate(incidents=Count("*"))
+        .values_list("day", "severity_id", "is_drill", "incidents")
+        .order_by()
     )

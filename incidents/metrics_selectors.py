@@ -13,7 +13,20 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Count, F, Min, Q, QuerySet
+from django.db.models import (
+    Count,
+    DateTimeField,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    Func,
+    Min,
+    Q,
+    QuerySet,
+    Value,
+)
+from django.db.models.functions import Greatest, Least
 
 from incidents.models import (
     ActionItem,
@@ -57,6 +70,26 @@ ROW_FIELDS = {
 }
 
 
+class Seconds(Func):
+    """A duration in seconds, as a floating-point number (SQLite keeps
+    durations as microseconds)."""
+
+    output_field = FloatField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="EXTRACT(EPOCH FROM %(expressions)s)::double precision",
+            **extra,
+        )
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler, connection, template="(%(expressions)s / 1e6)", **extra
+        )
+
+
 def metric_incidents(
     *,
     user: User,
@@ -67,15 +100,14 @@ def metric_incidents(
     services: Iterable[str] = (),
     teams: Iterable[str] = (),
     categories: Iterable[str] = (),
-    impact_between: tuple[datetime, datetime] | None = None,
     rolled_up: Iterable[tuple[datetime, datetime]] = (),
+    unresolved_too: bool = False,
 ) -> QuerySet[Incident]:
     """Return the incidents that count in `user`'s figures: their teams'
     incidents detected in [since, until), never a cancelled one, and drills
-    only when `drills` (then nothing but drills); with `impact_between`, only
-    those whose impact (started until resolved, or still open) overlaps it;
-    less the unrestricted ones detected in the `rolled_up` spans (the
-    metrics rollups answer those)."""
+    only when `drills` (then nothing but drills); less the unrestricted ones
+    detected in the `rolled_up` spans (the metrics rollups answer those),
+    but for the unresolved ones among them when `unresolved_too`."""
     incidents = (
         incident_list(user=user)
         .exclude(status=Incident.Status.CANCELLED)
@@ -86,17 +118,12 @@ def metric_incidents(
         conditions &= Q(detected_at__gte=since)
     if until is not None:
         conditions &= Q(detected_at__lt=until)
-    if impact_between is not None:
-        start, end = impact_between
-        conditions &= Q(started_at__lt=end) & (
-            Q(resolved_at__isnull=True) | Q(resolved_at__gt=start)
-        )
     spans = sorted(rolled_up)
-    if spans:  # said as what remains, so that indexes on the time can serve
-        outside = Q(detected_at__lt=spans[0][0]) | Q(detected_at__gte=spans[-1][1])
-        for (_, end), (start, _) in itertools.pairwise(spans):
-            outside |= Q(detected_at__gte=end, detected_at__lt=start)
-        conditions &= Q(restricted=True) | outside
+    if spans:
+        raw = Q(restricted=True) | _outside(spans)
+        if unresolved_too:
+            raw |= Q(resolved_at__isnull=True)
+        conditions &= raw
     for lookup, values in (
         ("severity_id__in", severities),
         ("service__slug__in", services),
@@ -107,6 +134,16 @@ def metric_incidents(
         if values:
             conditions &= Q(**{lookup: values})
     return incidents.filter(conditions)
+
+
+def _outside(spans: list[tuple[datetime, datetime]]) -> Q:
+    """Return the condition that an incident was detected outside the
+    ascending [start, end) `spans`, said as what remains between them, so
+    that the index on the detection time can serve it."""
+    outside = Q(detected_at__lt=spans[0][0]) | Q(detected_at__gte=spans[-1][1])
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        outside |= Q(detected_at__gte=end, detected_at__lt=start)
+    return outside
 
 
 def metric_incident_rows(incidents: QuerySet[Incident]) -> Iterator[dict[str, Any]]:
@@ -131,21 +168,34 @@ def open_impact(
         row.pop("service__slug"): row
         for row in incidents.filter(resolved_at__isnull=True, started_at__lt=before)
         .values("service__slug")
-        .annotate(count=Count("pk"), first=Min("started_at"))
+        .annotate(count=Count("*"), first=Min("started_at"))
         .order_by()
     }
 
 
-def resolved_impacts(incidents: QuerySet[Incident]) -> Iterator[dict[str, Any]]:
-    """Yield the impact of those of the incidents that are resolved: their
-    `service` slug, `started_at` and `resolved_at`."""
+def resolved_impacts(
+    incidents: QuerySet[Incident], *, between: tuple[datetime, datetime]
+) -> Iterator[tuple[str, float, float]]:
+    """Yield the impact of those of the incidents that are resolved, within
+    `between` [start, end): their service's slug, and when the impact began
+    and ended as seconds after start (clipped to the window by the database,
+    so that no timestamp is read)."""
+    start, end = between
+    origin = Value(start, output_field=DateTimeField())
+
+    def after(moment: Any) -> Seconds:
+        return Seconds(ExpressionWrapper(moment - origin, output_field=DurationField()))
+
     impacts = (
-        incidents.filter(resolved_at__isnull=False)
+        incidents.filter(resolved_at__gt=start, started_at__lt=end)
+        .annotate(
+            impact_begin=after(Greatest("started_at", origin)),
+            impact_end=after(Least("resolved_at", Value(end, DateTimeField()))),
+        )
         .order_by()
-        .values_list("service__slug", "started_at", "resolved_at")
+        .values_list("service__slug", "impact_begin", "impact_end")
     )
-    for service, started_at, resolved_at in impacts.iterator(chunk_size=5000):
-        yield {"service": service, "started_at": started_at, "resolved_at": resolved_at}
+    yield from impacts.iterator(chunk_size=5000)
 
 
 def first_detected_at() -> datetime | None:
@@ -234,25 +284,29 @@ def action_item_rows(incidents: QuerySet[Incident]) -> list[dict[str, Any]]:
 
 def open_incident_counts() -> list[dict[str, Any]]:
     """Return the open (not resolved, closed or cancelled) incidents counted
-    by severity, team and drill flag, across every team."""
-    done = [
-        Incident.Status.RESOLVED,
-        Incident.Status.CLOSED,
-        Incident.Status.CANCELLED,
-    ]
+    by severity, team and drill flag, across every team (from the index of
+    open incidents alone)."""
     return list(
-        Incident.objects.exclude(status__in=done)
+        Incident.objects.exclude(status__in=Incident.DONE)
         .values("severity_id", "service__team__slug", "is_drill")
-        .annotate(count=Count("id"))
+        .annotate(count=Count("*"))
         .order_by()
     )
 
 
-def incident_totals() -> list[dict[str, Any]]:
-    """Return every incident ever declared, counted by severity and drill flag."""
+def incident_totals(
+    *, rolled_up: Iterable[tuple[datetime, datetime]] = ()
+) -> list[dict[str, Any]]:
+    """Return the incidents ever declared, counted by severity and drill
+    flag, less those detected in the `rolled_up` spans (the metrics rollups
+    count those)."""
+    incidents = Incident.objects.all()
+    spans = sorted(rolled_up)
+    if spans:
+        incidents = incidents.filter(_outside(spans))
     return list(
-        Incident.objects.values("severity_id", "is_drill")
-        .annotate(count=Count("id"))
+        incidents.values("severity_id", "is_drill")
+        .annotate(count=Count("*"))
         .order_by()
     )
 

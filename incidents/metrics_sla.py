@@ -15,7 +15,6 @@ from django.db.models import (
     ExpressionWrapper,
     F,
     FloatField,
-    Func,
     OuterRef,
     Q,
     QuerySet,
@@ -26,31 +25,11 @@ from django.db.models import (
 from django.db.models.functions import Ceil, Coalesce, Greatest, Lag
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 
-from incidents.metrics_selectors import ROW_FIELDS
+from incidents.metrics_selectors import ROW_FIELDS, Seconds
 from incidents.models import Incident, StatusUpdate
 
 
-class Seconds(Func):
-    """A duration in seconds, as a number (SQLite keeps durations as
-    microseconds)."""
-
-    output_field = FloatField()
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler,
-            connection,
-            template="EXTRACT(EPOCH FROM %(expressions)s)",
-            **extra,
-        )
-
-    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        return self.as_sql(
-            compiler, connection, template="(%(expressions)s / 1e6)", **extra
-        )
-
-
-def _late(reached: str, target: str, now: datetime) -> GreaterThan:
+def late(reached: str, target: str, now: datetime) -> GreaterThan:
     """Whether an incident missed `target`: reached it late, or has not
     reached it and is already past it (null where the target is null)."""
     waited = ExpressionWrapper(
@@ -69,11 +48,9 @@ def sla_counts(
         incidents.values("severity_id")
         .annotate(
             incidents=Count("pk"),
-            ack_breaches=Count(
-                "pk", filter=_late("acknowledged_at", "ack_target", now)
-            ),
+            ack_breaches=Count("pk", filter=late("acknowledged_at", "ack_target", now)),
             resolve_breaches=Count(
-                "pk", filter=_late("resolved_at", "resolve_target", now)
+                "pk", filter=late("resolved_at", "resolve_target", now)
             ),
         )
         .order_by()
@@ -85,9 +62,9 @@ def _breached(incidents: QuerySet[Incident], now: datetime) -> QuerySet[Incident
     """Return the incidents that breached a target, `ack_missed` and
     `resolve_missed` aliased."""
     return incidents.alias(
-        ack_missed=_late("acknowledged_at", "ack_target", now),
+        ack_missed=late("acknowledged_at", "ack_target", now),
         resolve_missed=Coalesce(
-            _late("resolved_at", "resolve_target", now), Value(False)
+            late("resolved_at", "resolve_target", now), Value(False)
         ),
     ).filter(Q(ack_missed=True) | Q(resolve_missed=True))
 
@@ -118,36 +95,43 @@ def sla_breach_rows(
     ]
 
 
-def with_status_updates(
-    incidents: QuerySet[Incident], *, posted: bool
-) -> QuerySet[Incident]:
-    """Return those of the incidents that have a status update (`posted`) or
-    that have none."""
-    updates = Exists(StatusUpdate.objects.filter(incident=OuterRef("pk")))
-    return incidents.filter(updates if posted else ~updates)
+def with_status_updates(incidents: QuerySet[Incident]) -> QuerySet[Incident]:
+    """Return those of the incidents that have posted a status update."""
+    return incidents.filter(
+        Exists(StatusUpdate.objects.filter(incident=OuterRef("pk")))
+    )
+
+
+def unposted_due(now: datetime) -> Greatest:
+    """Return how many updates an incident that posted none was due (each
+    one missed): every cadence after detection until resolved (or now), the
+    closed form of `incidents.cadence`'s count after the last update; null
+    for a severity without a cadence."""
+    span = ExpressionWrapper(
+        Coalesce(F("resolved_at"), Value(now)) - F("detected_at"),
+        output_field=DurationField(),
+    )
+    return Greatest(
+        Ceil(Seconds(span) / Seconds(F("severity__update_cadence"))) - 1,
+        0,
+        output_field=FloatField(),
+    )
+
+
+def no_status_update() -> Any:
+    """Return the condition that an incident has posted no status update."""
+    return ~Exists(StatusUpdate.objects.filter(incident=OuterRef("pk")))
 
 
 def unposted_missed_updates(
     incidents: QuerySet[Incident], *, now: datetime
 ) -> dict[str, int]:
     """Return per severity with a cadence how many updates were due, and
-    missed, over incidents that posted none: every cadence after detection
-    until resolved (or now), the closed form of `incidents.cadence`'s count
-    after the last update."""
-    span = ExpressionWrapper(
-        Coalesce(F("resolved_at"), Value(now)) - F("detected_at"),
-        output_field=DurationField(),
-    )
-    due = Greatest(
-        Ceil(Seconds(span) / Seconds(F("severity__update_cadence"))) - 1,
-        0,
-        output_field=FloatField(),
-    )
+    missed, over those of the incidents that posted none."""
     counts = (
-        with_status_updates(incidents, posted=False)
-        .filter(severity__update_cadence__isnull=False)
+        incidents.filter(no_status_update(), severity__update_cadence__isnull=False)
         .values("severity_id")
-        .annotate(missed=Sum(due))
+        .annotate(missed=Sum(unposted_due(now)))
         .order_by()
     )
     return {row["severity_id"]: int(row["missed"]) for row in counts}

@@ -12,7 +12,7 @@ from config.intervals import union
 
 def availability(
     services: list[dict[str, Any]],
-    resolved: Iterable[dict[str, Any]],
+    resolved: Iterable[tuple[str, float, float]],
     still_open: dict[str, dict[str, Any]],
     start: datetime,
     end: datetime,
@@ -21,20 +21,19 @@ def availability(
     """Return, per service, the share of [start, end) outside any of its
     incidents' impact (started until resolved, or until now while open);
     overlapping incidents count once. `resolved` are the resolved incidents'
-    impacts (service, started_at, resolved_at); `still_open`, per service,
-    the open ones that began before the window's end (or now): their count
-    and the first start, their impact one span until now."""
-    spans: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
+    impacts within the window (service slug, begin and end in seconds after
+    `start`); `still_open`, per service, the open ones that began before the
+    window's end (or now): their count and the first start, their impact one
+    span until now."""
+    spans: dict[str, list[tuple[float, float]]] = defaultdict(list)
     counts: dict[str, int] = defaultdict(int)
-    for row in resolved:
-        begin = max(row["started_at"], start)
-        finish = min(row["resolved_at"], end)
+    for slug, begin, finish in resolved:
         if finish > begin:
-            spans[row["service"]].append((begin, finish))
-            counts[row["service"]] += 1
+            spans[slug].append((begin, finish))
+            counts[slug] += 1
     for slug, impact in still_open.items():
-        begin = max(impact["first"], start)
-        finish = min(now, end)
+        begin = (max(impact["first"], start) - start).total_seconds()
+        finish = (min(now, end) - start).total_seconds()
         if finish > begin:
             spans[slug].append((begin, finish))
             counts[slug] += impact["count"]
@@ -42,7 +41,7 @@ def availability(
     results = []
     for service in services:
         merged = union(spans[service["slug"]])
-        down = sum((finish - begin).total_seconds() for begin, finish in merged)
+        down = sum(finish - begin for begin, finish in merged)
         results.append(
             {
                 "service": service["slug"],

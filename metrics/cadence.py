@@ -27,25 +27,50 @@ def missed_updates(
 
 
 def cadence_tally(
-    incidents: QuerySet[Any], targets: dict[str, dict[str, Any]], now: datetime
+    *,
+    unposted: QuerySet[Any],
+    posted: QuerySet[Any],
+    targets: dict[str, dict[str, Any]],
+    now: datetime,
 ) -> dict[str, tuple[int, int]]:
-    """Return per severity with a cadence (updates due, updates missed) over
-    the incidents: the database counts those that posted no update (each
-    update due was missed), the others are walked update by update."""
+    """Return per severity with a cadence (updates due, updates missed): the
+    database counts those of `unposted` that posted no update (each update
+    due was missed); those of `posted` that did are walked update by update.
+    Without rollups both are the same incidents."""
     tally = {
         severity: [missed, missed]
-        for severity, missed in unposted_missed_updates(incidents, now=now).items()
+        for severity, missed in unposted_missed_updates(unposted, now=now).items()
     }
-    talking = with_status_updates(incidents, posted=True)
-    posted = status_update_times(talking)
+    talking = with_status_updates(posted)
+    times = status_update_times(talking)
     for incident in metric_incident_rows(talking):
         cadence = targets[incident["severity"]]["update_cadence"]
         if cadence is None:
             continue
         due, missed = missed_updates(
-            incident, posted.get(incident["id"], []), cadence, now
+            incident, times.get(incident["id"], []), cadence, now
         )
         counts = tally.setdefault(incident["severity"], [0, 0])
         counts[0] += due
         counts[1] += missed
     return {severity: (due, missed) for severity, (due, missed) in tally.items()}
+
+
+def cadence_counts(
+    *,
+    unposted: QuerySet[Any],
+    posted: QuerySet[Any],
+    cells: dict[str, dict[str, int]],
+    targets: dict[str, dict[str, Any]],
+    now: datetime,
+) -> dict[str, tuple[int, int]]:
+    """Return per severity with a cadence (updates due, updates missed): the
+    incidents' `cadence_tally`, plus the updates the rollups' cells say
+    their resolved incidents without any were due (each one missed)."""
+    tally = cadence_tally(unposted=unposted, posted=posted, targets=targets, now=now)
+    for severity, cell in cells.items():
+        if cell["incidents"] and targets[severity]["update_cadence"] is not None:
+            due, missed = tally.get(severity, (0, 0))
+            more = cell["updates_missed"]
+            tally[severity] = (due + more, missed + more)
+    return tally

@@ -61,11 +61,17 @@ class RollupKeys(models.Model):
 
 
 class CellCounts(models.Model):
-    """How many incidents a cell holds, never acknowledged and unresolved."""
+    """How many incidents a cell holds, never acknowledged and unresolved;
+    how many had missed the acknowledge and the resolve target when the cell
+    was built; and how many status updates the resolved ones that posted
+    none were due (each one missed)."""
 
     incidents = models.PositiveIntegerField()
     never_acknowledged = models.PositiveIntegerField()
     unresolved = models.PositiveIntegerField()
+    ack_breaches = models.PositiveIntegerField(default=0)
+    resolve_breaches = models.PositiveIntegerField(default=0)
+    updates_missed = models.PositiveIntegerField(default=0)
 
     class Meta:
         abstract = True
@@ -141,3 +147,20 @@ class RollupMonthBucket(RollupMonthKeys, BucketCounts):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.measure} {self.bucket}: {self.count}"
+
+
+class RollupDeclared(models.Model):
+    """How many incidents detected on one UTC day were declared, by severity
+    and drill flag: every incident, cancelled and restricted ones too (what
+    Prometheus counts, the days the rollups hold)."""
+
+    day = models.DateField()
+    severity = models.CharField(max_length=2)
+    is_drill = models.BooleanField()
+    incidents = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["day"])]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.severity}: {self.incidents}"

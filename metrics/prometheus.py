@@ -25,7 +25,6 @@ from prometheus_client.registry import Collector
 from config.celery import QUEUES, app
 from escalation.metrics_selectors import oldest_overdue_step_due_at
 from incidents.metrics_selectors import (
-    incident_totals,
     missed_target_counts,
     oldest_unprocessed_event_at,
     open_incident_counts,
@@ -33,6 +32,7 @@ from incidents.metrics_selectors import (
     overdue_review_counts,
 )
 from metrics.models import WorkerHeartbeat
+from metrics.rollup_reads import declared_totals
 from notifications.metrics_selectors import delivery_backlog, page_totals
 
 logger = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ class VigilCollector(Collector):
             CounterMetricFamily,
             "vigil_incidents",
             "Incidents declared, ever.",
-            incident_totals(),
+            declared_totals(),
             {
                 "severity": itemgetter("severity_id"),
                 "drill": lambda row: _drill(row["is_drill"]),

@@ -1,5 +1,6 @@
-"""Keep the rollups true: a change to an incident marks its day dirty, in
-the transaction of the change."""
+"""Keep the rollups true: a change to an incident, or to its status updates
+(which decide its cadence counts), marks its day dirty, in the transaction
+of the change."""
 
 from __future__ import annotations
 
@@ -11,12 +12,23 @@ from django.utils import timezone
 from metrics.services import rollup_day_mark
 
 INCIDENT = "incidents.Incident"
+STATUS_UPDATE = "incidents.StatusUpdate"
 
 
 def incident_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
     rollup_day_mark(detected_at=instance.detected_at, now=timezone.now())
 
 
+def status_update_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
+    rollup_day_mark(detected_at=instance.incident.detected_at, now=timezone.now())
+
+
 def connect() -> None:
     post_save.connect(incident_changed, sender=INCIDENT, dispatch_uid="rollup-save")
     post_delete.connect(incident_changed, sender=INCIDENT, dispatch_uid="rollup-delete")
+    for signal, uid in ((post_save, "save"), (post_delete, "delete")):
+        signal.connect(
+            status_update_changed,
+            sender=STATUS_UPDATE,
+            dispatch_uid=f"rollup-update-{uid}",
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
@@ -11,11 +12,12 @@ from typing import Any
 from django.db.models import DateField, F, Q, Sum
 from django.db.models.functions import Trunc
 
-from incidents.metrics_selectors import metric_services, service_zones
+from incidents.metrics_selectors import incident_totals, metric_services, service_zones
 from incidents.selectors import User
 from metrics.models import (
     RollupBucket,
     RollupCell,
+    RollupDeclared,
     RollupDirty,
     RollupMonthBucket,
     RollupMonthCell,
@@ -48,7 +50,17 @@ GROUP_COLUMN = {
 }
 
 
-def rolled_days(*, since: datetime | None, until: datetime | None) -> list[date]:
+@dataclass(frozen=True)
+class Rolled:
+    """The UTC days of a request the cells answer, and the days
+    [covered_from, covered_until) the cells were built for."""
+
+    days: list[date]
+    covered_from: date | None = None
+    covered_until: date | None = None
+
+
+def rolled_days(*, since: datetime | None, until: datetime | None) -> Rolled:
     """Return the UTC days wholly in [since, until) whose cells are built
     and not dirty; none while the cells were built for another layout of
     services, teams and time zones."""
@@ -59,7 +71,7 @@ def rolled_days(*, since: datetime | None, until: datetime | None) -> list[date]
         or state.covered_until is None
         or state.fingerprint != rollup_fingerprint()
     ):
-        return []
+        return Rolled([])
     first, end = state.covered_from, state.covered_until
     if since is not None:
         since = since.astimezone(UTC)
@@ -69,17 +81,18 @@ def rolled_days(*, since: datetime | None, until: datetime | None) -> list[date]
     if until is not None:
         end = min(end, until.astimezone(UTC).date())
     if first >= end:
-        return []
+        return Rolled([])
     dirty = set(
         RollupDirty.objects.filter(day__gte=first, day__lt=end).values_list(
             "day", flat=True
         )
     )
-    return [
+    days = [
         day
         for day in (first + timedelta(days=n) for n in range((end - first).days))
         if day not in dirty
     ]
+    return Rolled(days, state.covered_from, state.covered_until)
 
 
 def day_spans(days: list[date]) -> list[tuple[datetime, datetime]]:
@@ -90,19 +103,21 @@ def day_spans(days: list[date]) -> list[tuple[datetime, datetime]]:
     ]
 
 
-def whole_months(days: list[date]) -> list[date]:
-    """Return the UTC months (their first days) all of whose days are in
-    `days`: their month cells hold exactly those days."""
-    present = set(days)
-    months = sorted({day.replace(day=1) for day in days})
-    return [
-        month
-        for month in months
-        if all(
-            month + timedelta(days=n) in present
-            for n in range((month_end(month) - month).days)
-        )
-    ]
+def whole_months(rolled: Rolled) -> list[date]:
+    """Return the UTC months (their first days) all of whose covered days
+    are in `rolled.days`: their month cells hold exactly those days. The
+    first month of the history and the current one are covered in part."""
+    present = set(rolled.days)
+    if not present or rolled.covered_from is None or rolled.covered_until is None:
+        return []
+    months = sorted({day.replace(day=1) for day in present})
+    found = []
+    for month in months:
+        first = max(month, rolled.covered_from)
+        end = min(month_end(month), rolled.covered_until)
+        if all(first + timedelta(days=n) in present for n in range((end - first).days)):
+            found.append(month)
+    return found
 
 
 def _keys(user: User, filters: dict[str, Any], services: list[dict[str, Any]]) -> Q:
@@ -137,6 +152,10 @@ def _within(column: str, firsts: list[date], following: Callable[[date], date]) 
     return condition
 
 
+def _next_day(day: date) -> date:
+    return day + timedelta(days=1)
+
+
 def _fits_months(filters: dict[str, Any], group_by: str, period: str) -> bool:
     """Whether month cells (team, severity and drill flag, no service or
     category) can answer the grouping and the filters exactly."""
@@ -147,18 +166,61 @@ def _fits_months(filters: dict[str, Any], group_by: str, period: str) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class Part:
+    """Cells that answer part of a request: their models, which of them
+    (`scope`), the column a grouping reads and their buckets' width."""
+
+    cells: Any
+    buckets: Any
+    scope: Q
+    columns: dict[str, str]
+    width: int
+
+
+def _parts(
+    user: User,
+    filters: dict[str, Any],
+    rolled: Rolled,
+    services: list[dict[str, Any]],
+    months_fit: bool,
+) -> list[Part]:
+    """Return the cells of the rolled days: the month cells where whole UTC
+    months of them can answer (when `months_fit`), the day cells for the
+    rest."""
+    keys = _keys(user, filters, services)
+    months = whole_months(rolled) if months_fit else []
+    whole = set(months)
+    rest = [day for day in rolled.days if day.replace(day=1) not in whole]
+    month_cells = (
+        RollupMonthCell,
+        RollupMonthBucket,
+        MONTH_GROUP_COLUMN,
+        MONTH_BUCKETS,
+    )
+    day_cells = (RollupCell, RollupBucket, GROUP_COLUMN, 1)
+    return [
+        Part(cells, buckets, keys & _within(column, firsts, following), groups, width)
+        for firsts, column, following, (cells, buckets, groups, width) in (
+            (months, "month", month_end, month_cells),
+            (rest, "day", _next_day, day_cells),
+        )
+        if firsts
+    ]
+
+
 def rollup_tallies(
     *,
     user: User,
     filters: dict[str, Any],
-    days: list[date],
+    rolled: Rolled,
     group_by: str,
     period: str,
 ) -> dict[str, Tally]:
-    """Return, per group, the tally of the cells of `days`: of the month
-    cells where whole UTC months of them can answer, of the day cells for
-    the rest."""
-    if not days:
+    """Return, per group, the tally of the cells of the rolled days: of the
+    month cells where whole UTC months of them can answer, of the day cells
+    for the rest."""
+    if not rolled.days:
         return {}
     services = service_zones()
     names: dict[str, dict[Any, str]] = {
@@ -172,35 +234,36 @@ def rollup_tallies(
             return day_label(value, period)
         return names[group_by][value] if group_by in names else str(value)
 
-    keys = _keys(user, filters, services)
-    months = whole_months(days) if _fits_months(filters, group_by, period) else []
-    whole = set(months)
-    rest = [day for day in days if day.replace(day=1) not in whole]
     tallies: dict[str, Tally] = defaultdict(Tally)
-    if months:
-        column = MONTH_GROUP_COLUMN[group_by]
-        scope = keys & _within("month", months, month_end)
-        _add(
-            tallies,
-            label,
-            RollupMonthCell,
-            RollupMonthBucket,
-            scope,
-            _group(column, period),
-            MONTH_BUCKETS,
-        )
-    if rest:
-        scope = keys & _within("day", rest, lambda day: day + timedelta(days=1))
-        _add(
-            tallies,
-            label,
-            RollupCell,
-            RollupBucket,
-            scope,
-            _group(GROUP_COLUMN[group_by], period),
-            1,
-        )
+    months_fit = _fits_months(filters, group_by, period)
+    for part in _parts(user, filters, rolled, services, months_fit):
+        _add(tallies, label, part, _group(part.columns[group_by], period))
     return dict(tallies)
+
+
+def sla_cell_counts(
+    *, user: User, filters: dict[str, Any], rolled: Rolled
+) -> dict[str, dict[str, int]]:
+    """Return per severity the SLA counts of the cells of the rolled days:
+    incidents, acknowledge and resolve breaches, and the status updates that
+    resolved incidents without any were due (each one missed)."""
+    if not rolled.days:
+        return {}
+    names = ("incidents", "ack_breaches", "resolve_breaches", "updates_missed")
+    counts: dict[str, dict[str, int]] = {}
+    months_fit = _fits_months(filters, "severity", "month")
+    for part in _parts(user, filters, rolled, service_zones(), months_fit):
+        rows = (
+            part.cells.objects.filter(part.scope)
+            .values("severity")
+            .annotate(**{name: Sum(name) for name in names})
+            .order_by()
+        )
+        for row in rows:
+            total = counts.setdefault(row.pop("severity"), dict.fromkeys(names, 0))
+            for name in names:
+                total[name] += row[name]
+    return counts
 
 
 def _group(column: str, period: str) -> Any:
@@ -215,18 +278,12 @@ def _group(column: str, period: str) -> Any:
 
 
 def _add(
-    tallies: dict[str, Tally],
-    label: Callable[[Any], str],
-    cells: Any,
-    buckets: Any,
-    scope: Q,
-    key: Any,
-    width: int,
+    tallies: dict[str, Tally], label: Callable[[Any], str], part: Part, key: Any
 ) -> None:
-    """Add to the tallies the cells and buckets of the models in `scope`,
-    summed by the database per group."""
+    """Add to the tallies the cells and buckets of `part`, summed by the
+    database per group (`key`)."""
     counts = (
-        cells.objects.filter(scope)
+        part.cells.objects.filter(part.scope)
         .values(group=key)
         .annotate(
             incidents=Sum("incidents"),
@@ -240,12 +297,34 @@ def _add(
             row["incidents"], row["never_acknowledged"], row["unresolved"]
         )
     histogram = (
-        buckets.objects.filter(scope)
+        part.buckets.objects.filter(part.scope)
         .values("measure", "bucket", group=key)
         .annotate(count=Sum("count"), total=Sum("total"))
         .order_by()
     )
     for row in histogram:
         tallies[label(row["group"])].add_bucket(
-            row["measure"], row["bucket"], row["count"], row["total"], width
+            row["measure"], row["bucket"], row["count"], row["total"], part.width
         )
+
+
+def declared_totals() -> list[dict[str, Any]]:
+    """Return the incidents ever declared, counted by severity and drill
+    flag: the rolled-up days from their counts, the rest from the incidents."""
+    rolled = rolled_days(since=None, until=None)
+    counts: dict[tuple[str, bool], int] = defaultdict(int)
+    if rolled.days:
+        rows = (
+            RollupDeclared.objects.filter(_within("day", rolled.days, _next_day))
+            .values("severity", "is_drill")
+            .annotate(count=Sum("incidents"))
+            .order_by()
+        )
+        for row in rows:
+            counts[row["severity"], row["is_drill"]] += row["count"]
+    for row in incident_totals(rolled_up=day_spans(rolled.days)):
+        counts[row["severity_id"], row["is_drill"]] += row["count"]
+    return [
+        {"severity_id": severity, "is_drill": is_drill, "count": count}
+        for (severity, is_drill), count in sorted(counts.items())
+    ]

@@ -21,8 +21,14 @@ from incidents.metrics_sla import sla_breach_rows, sla_breach_total, sla_counts
 from incidents.selectors import User
 from metrics import figures, kpis
 from metrics.availability import availability
-from metrics.cadence import cadence_tally
-from metrics.rollup_reads import day_spans, rolled_days, rollup_tallies
+from metrics.rollup_reads import (
+    Rolled,
+    day_spans,
+    rolled_days,
+    rollup_tallies,
+    sla_cell_counts,
+)
+from metrics.services import SETTLE
 
 AVAILABILITY_WINDOW = timedelta(days=30)
 
@@ -33,12 +39,12 @@ def response_time_report(
     """Return the response times per group: the rolled-up days from their
     cells, the rest (recent or dirty days, restricted incidents, the partial
     days at `since` and `until`) from the incidents."""
-    days = rolled_days(since=filters["since"], until=filters["until"])
+    rolled = rolled_days(since=filters["since"], until=filters["until"])
     tallies = rollup_tallies(
-        user=user, filters=filters, days=days, group_by=group_by, period=period
+        user=user, filters=filters, rolled=rolled, group_by=group_by, period=period
     )
     rows = metric_incident_rows(
-        metric_incidents(user=user, rolled_up=day_spans(days), **filters)
+        metric_incidents(user=user, rolled_up=day_spans(rolled.days), **filters)
     )
     return figures.response_times(rows, group_by, period, tallies)
 
@@ -47,18 +53,60 @@ def sla_report(
     *, user: User, filters: dict[str, Any], now: datetime
 ) -> list[dict[str, Any]]:
     """Return per severity the targets, incidents, breaches, compliance and
-    status-update cadence, counted by the database."""
-    incidents = metric_incidents(user=user, **filters)
-    targets = severity_targets()
-    summary_rows = figures.sla(sla_counts(incidents, now=now), targets)
-    by_code = {target["code"]: target for target in targets}
-    tally = cadence_tally(incidents, by_code, now)
+    status-update cadence: the rolled-up days from their cells, the rest
+    from the incidents (`_sla_context`), counted by the database."""
+    context = _sla_context(user, filters, now)
+    counts = sla_counts(context.uncelled(), now=now)
+    for severity, cell in context.cells.items():
+        total = counts.setdefault(
+            severity, {"incidents": 0, "ack_breaches": 0, "resolve_breaches": 0}
+        )
+        for name in total:
+            total[name] += cell[name]
+    summary_rows = figures.sla(counts, list(context.targets.values()))
+    tally = context.update_cadence()
     for summary_row in summary_rows:
         due, missed = tally.get(summary_row["severity"], (0, 0))
         summary_row["updates_due"] = due
         summary_row["updates_missed"] = missed
         summary_row["update_compliance"] = figures.rate(due, missed)
     return summary_rows
+
+
+def _sla_context(user: User, filters: dict[str, Any], now: datetime) -> kpis.Context:
+    """Return the incidents the filters select and the rollups' share of
+    them. Only the incidents that posted updates are walked one by one,
+    and the unresolved ones of the rolled-up days are read again for their
+    cadence, which grows until they are resolved. The cells hold whether a
+    target was missed when they were built, which is final only when every
+    target is shorter than the time a day waits to be rolled up; otherwise
+    everything is read from the incidents."""
+    targets = {target["code"]: target for target in severity_targets()}
+    rolled = (
+        rolled_days(since=filters["since"], until=filters["until"])
+        if all(_settled(target) for target in targets.values())
+        else Rolled([])
+    )
+    spans = day_spans(rolled.days)
+    return kpis.Context(
+        incidents=metric_incidents(user=user, **filters),
+        now=now,
+        targets=targets,
+        unposted=metric_incidents(
+            user=user, rolled_up=spans, unresolved_too=True, **filters
+        ),
+        cells=sla_cell_counts(user=user, filters=filters, rolled=rolled),
+        raw=metric_incidents(user=user, rolled_up=spans, **filters),
+    )
+
+
+def _settled(target: dict[str, Any]) -> bool:
+    """Whether a severity's targets are all decided by the time a day is
+    rolled up."""
+    return all(
+        target[name] is None or target[name] <= SETTLE
+        for name in ("ack_target", "resolve_target")
+    )
 
 
 def sla_breaches(
@@ -81,12 +129,7 @@ def sla_breach_count(*, user: User, filters: dict[str, Any], now: datetime) -> i
 def kpi_report(
     *, user: User, filters: dict[str, Any], now: datetime, keys: list[str] | None
 ) -> list[kpis.Row]:
-    context = kpis.Context(
-        incidents=metric_incidents(user=user, **filters),
-        now=now,
-        targets={target["code"]: target for target in severity_targets()},
-    )
-    return kpis.compute(context, keys)
+    return kpis.compute(_sla_context(user, filters, now), keys)
 
 
 def availability_report(
@@ -99,10 +142,10 @@ def availability_report(
     services = metric_services(user=user, services=filters["services"])
     if filters["teams"]:
         services = [s for s in services if s["team__slug"] in filters["teams"]]
-    incidents = metric_incidents(user=user, impact_between=(start, end), **filters)
+    incidents = metric_incidents(user=user, **filters)
     return availability(
         services,
-        resolved_impacts(incidents),
+        resolved_impacts(incidents, between=(start, end)),
         open_impact(incidents, before=min(now, end)),
         start,
         end,

@@ -10,12 +10,21 @@ from django.db import connection, transaction
 from django.db.models import Case, DateField, F, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncMonth
 
-from incidents.metrics_rollups import rollup_bucket_sums, rollup_cell_counts
-from incidents.metrics_selectors import first_detected_at, service_zones
+from incidents.metrics_rollups import (
+    rollup_bucket_sums,
+    rollup_cell_counts,
+    rollup_declared_counts,
+)
+from incidents.metrics_selectors import (
+    first_detected_at,
+    service_zones,
+    severity_targets,
+)
 from metrics.definitions import MEASURES
 from metrics.models import (
     RollupBucket,
     RollupCell,
+    RollupDeclared,
     RollupDirty,
     RollupMonthBucket,
     RollupMonthCell,
@@ -32,6 +41,17 @@ from metrics.rollups import (
     month_end,
 )
 
+# A cell's counts besides its keys, in rollup_cell_counts' order.
+CELL_COUNTS = (
+    "incidents",
+    "never_acknowledged",
+    "unresolved",
+    "ack_breaches",
+    "resolve_breaches",
+    "updates_missed",
+)
+# The severity matrix's durations the cells' counts depend on.
+TARGETS = ("ack_target", "resolve_target", "update_cadence")
 # A day is rolled up once it ended this long ago; a change to an incident
 # detected earlier marks its day dirty (newer ones are read raw anyway).
 SETTLE = timedelta(days=1)
@@ -51,11 +71,22 @@ def worker_heartbeat_record(*, worker: str, now: datetime) -> str:
 
 
 def rollup_fingerprint() -> str:
-    """What the cells were built under: each service's team and time zone (a
-    service moved or a zone changed rebuilds every cell)."""
+    """What the cells were built under: each service's team and time zone,
+    and each severity's targets and cadence (a service moved, a zone or a
+    target changed rebuilds every cell)."""
     return json.dumps(
-        [[s["id"], s["team_id"], s["team__time_zone"]] for s in service_zones()]
+        [
+            [[s["id"], s["team_id"], s["team__time_zone"]] for s in service_zones()],
+            [
+                [target["code"], *(_seconds(target[name]) for name in TARGETS)]
+                for target in severity_targets()
+            ],
+        ]
     )
+
+
+def _seconds(duration: timedelta | None) -> float | None:
+    return None if duration is None else duration.total_seconds()
 
 
 def rollup_day_mark(*, detected_at: datetime, now: datetime) -> None:
@@ -85,20 +116,25 @@ def _insert(
         cursor.execute(f"INSERT INTO {table} ({names}) {select}", (*extra, *params))
 
 
-def _rebuild_days(days: list[date], zones: dict[str, list[int]]) -> None:
-    """Rebuild the day cells of `days` (ascending): the database sums each
-    run of consecutive days, one time zone's services at a time."""
+def _rebuild_days(days: list[date], zones: dict[str, list[int]], now: datetime) -> None:
+    """Rebuild the day cells of `days` (ascending) as they stand at `now`:
+    the database sums each run of consecutive days, one time zone's services
+    at a time."""
     RollupCell.objects.filter(day__in=days).delete()
     RollupBucket.objects.filter(day__in=days).delete()
+    RollupDeclared.objects.filter(day__in=days).delete()
     keys = ("day", *CELL_KEYS)
     for first, last in day_runs(days):
         start, end = day_start(first), day_start(last + timedelta(days=1))
+        _insert(
+            RollupDeclared,
+            ("day", "severity", "is_drill", "incidents"),
+            rollup_declared_counts(start, end),
+        )
         for name, services in zones.items():
             span = (start, end, zone(name), services)
             _insert(
-                RollupCell,
-                (*keys, "incidents", "never_acknowledged", "unresolved"),
-                rollup_cell_counts(*span),
+                RollupCell, (*keys, *CELL_COUNTS), rollup_cell_counts(*span, now=now)
             )
             for measure in MEASURES:
                 _insert(
@@ -126,11 +162,7 @@ def _rebuild_month(month: date) -> None:
         RollupMonthCell(**cell)
         for cell in RollupCell.objects.filter(**days)
         .values(*fields, **keys)
-        .annotate(
-            incidents=Sum("incidents"),
-            never_acknowledged=Sum("never_acknowledged"),
-            unresolved=Sum("unresolved"),
-        )
+        .annotate(**{name: Sum(name) for name in CELL_COUNTS})
         .order_by()
     )
     wider = Case(
@@ -167,6 +199,7 @@ def rollups_refresh(*, now: datetime) -> int:
         RollupBucket.objects.all().delete()
         RollupMonthCell.objects.all().delete()
         RollupMonthBucket.objects.all().delete()
+        RollupDeclared.objects.all().delete()
         RollupDirty.objects.all().delete()
         first = first_detected_at()
         covered_until = min(first.date(), settled) if first is not None else settled
@@ -184,7 +217,7 @@ def rollups_refresh(*, now: datetime) -> int:
     fresh = {
         covered_until + timedelta(days=n) for n in range((end - covered_until).days)
     }
-    _rebuild_days(sorted(dirty | fresh), zones)
+    _rebuild_days(sorted(dirty | fresh), zones, now)
     for month in sorted({day.replace(day=1) for day in dirty | fresh}):
         _rebuild_month(month)
     state.covered_until = end

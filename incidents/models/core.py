@@ -36,6 +36,9 @@ class Incident(models.Model):
         CLOSED = "closed", "Closed"
         CANCELLED = "cancelled", "Cancelled"
 
+    # The states an incident is no longer open in.
+    DONE = (Status.RESOLVED, Status.CLOSED, Status.CANCELLED)
+
     class Category(models.TextChoices):
         SITE_DOWN = "site_down", "Site down"
         DATABASE = "database", "Database"
@@ -163,6 +166,26 @@ class Incident(models.Model):
                 fields=["detected_at"],
                 name="incident_restricted_idx",
                 condition=models.Q(restricted=True),
+            ),
+            # The open incidents, counted at every Prometheus scrape from
+            # the index alone (the condition is `DONE`).
+            models.Index(
+                fields=["severity", "service", "is_drill"],
+                name="incident_open_idx",
+                condition=~models.Q(status__in=["resolved", "closed", "cancelled"]),
+            ),
+            # Availability: the incidents resolved within its window, and
+            # those still open, among all incidents.
+            models.Index(
+                fields=["resolved_at"],
+                name="incident_resolved_idx",
+                condition=models.Q(resolved_at__isnull=False),
+            ),
+            models.Index(
+                fields=["service", "started_at"],
+                name="incident_unresolved_idx",
+                condition=models.Q(resolved_at__isnull=True),
+                include=["is_drill", "status"],
             ),
             # The status page's 90 days of history, among all incidents.
             models.Index(

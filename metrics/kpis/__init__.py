@@ -16,6 +16,8 @@ from typing import Any, TypedDict
 
 from django.db.models import QuerySet
 
+from metrics.cadence import cadence_counts
+
 
 class Row(TypedDict):
     kpi: str
@@ -31,6 +33,31 @@ class Context:
     incidents: QuerySet[Any]  # the incidents the filters select
     now: datetime
     targets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # The rollups' share of them: those the cells do not hold, those read
+    # from the incidents for their cadence (all of them without rollups),
+    # and per severity the cells' SLA counts of the rest.
+    raw: QuerySet[Any] | None = None
+    unposted: QuerySet[Any] | None = None
+    cells: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def uncelled(self) -> QuerySet[Any]:
+        """Return the incidents the cells do not hold."""
+        return self.incidents if self.raw is None else self.raw
+
+    def count(self) -> int:
+        """Return how many incidents the filters select."""
+        cells = sum(cell["incidents"] for cell in self.cells.values())
+        return self.uncelled().count() + cells
+
+    def update_cadence(self) -> dict[str, tuple[int, int]]:
+        """Return per severity with a cadence (updates due, updates missed)."""
+        return cadence_counts(
+            unposted=self.incidents if self.unposted is None else self.unposted,
+            posted=self.incidents,
+            cells=self.cells,
+            targets=self.targets,
+            now=self.now,
+        )
 
 
 Compute = Callable[[Context], list[Row]]

@@ -14,7 +14,7 @@ WINDOW = timedelta(days=30)
 @register(KEY, "Repeat incidents (same service and category within 30 days)")
 def repeat_incidents(context: Context) -> list[Row]:
     repeats = repeat_count(context.incidents, window=WINDOW)
-    total = context.incidents.count()
+    total = context.count()
     return [
         row(KEY, "count", repeats, unit="count", sample=total),
         row(KEY, "rate", ratio(repeats, total), unit="ratio", sample=total),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from metrics.cadence import cadence_tally
 from metrics.kpis import Context, Row, ratio, register, row
 
 KEY = "status_update_cadence"
@@ -10,7 +9,7 @@ KEY = "status_update_cadence"
 
 @register(KEY, "Status updates posted on the severity's cadence")
 def cadence_kept(context: Context) -> list[Row]:
-    tally = cadence_tally(context.incidents, context.targets, context.now)
+    tally = context.update_cadence()
     return [
         row(
             KEY,

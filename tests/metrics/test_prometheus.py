@@ -13,9 +13,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from config.celery import QUEUES
 from escalation.models import Escalation
-from incidents.models import ActionItem, AlertEvent, PostIncidentReview
+from incidents.models import ActionItem, AlertEvent, Incident, PostIncidentReview
 from incidents.services import incident_record_missed_targets, user_report_create
-from metrics.services import worker_heartbeat_record
+from metrics.models import RollupDeclared
+from metrics.services import rollups_refresh, worker_heartbeat_record
 from notifications.models import Delivery
 from notifications.services import page_user
 from tests.factories import ContactMethodFactory
@@ -65,6 +66,46 @@ def test_open_incidents_are_counted_by_severity_team_and_drill(service):
     assert (
         samples[("vigil_incidents_total", ("drill", "false"), ("severity", "P3"))] == 1
     )
+
+
+def declared(samples: dict[tuple, float]) -> dict[tuple[str, str], float]:
+    return {
+        (dict(key[1:])["severity"], dict(key[1:])["drill"]): value
+        for key, value in samples.items()
+        if key[0] == "vigil_incidents_total"
+    }
+
+
+def test_incidents_declared_count_rolled_up_days_from_their_counts(service):
+    for days_ago, severity, extra in (
+        (40, "P1", {}),
+        (40, "P1", {"is_drill": True}),
+        (20, "P2", {}),
+        (0, "P2", {}),
+    ):
+        worked(service, severity, at=T0 - timedelta(days=days_ago), **extra)
+    restricted = worked(service, "P2", at=T0 - timedelta(days=20))
+    cancelled = worked(service, "P3", at=T0 - timedelta(days=30))
+    with time_machine.travel(T0 + timedelta(hours=1), tick=False):
+        restricted.restricted = True
+        restricted.save()
+        cancelled.status = Incident.Status.CANCELLED
+        cancelled.save()
+        expected = {
+            ("P1", "false"): 1,
+            ("P1", "true"): 1,
+            ("P2", "false"): 3,
+            ("P3", "false"): 1,
+        }
+        assert declared(scrape()) == expected
+        rollups_refresh(now=timezone.now())
+        assert declared(scrape()) == expected
+        # Rewritten behind the rollups' back (an update sends no signal), the
+        # rolled-up days still count as built: today's incident is the only
+        # one read from the incidents.
+        Incident.objects.update(is_drill=True)
+        assert declared(scrape()) == expected | {("P2", "false"): 2, ("P2", "true"): 1}
+        assert sum(RollupDeclared.objects.values_list("incidents", flat=True)) == 5
 
 
 def test_missed_targets_are_counted_as_sla_breaches(service):

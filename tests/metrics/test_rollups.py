@@ -1,7 +1,7 @@
 """The rollups answer what the incidents do: the same counts and means, and
-percentiles within the histogram's 1 % (5 % where month cells answer), over
-random incidents and edits, late edits to old incidents included, before and
-after the refresh."""
+percentiles within the histogram's 1 % (5 % where month cells answer), and
+the same SLA view, over random incidents, status updates and edits, late
+edits to old incidents included, before and after the refresh."""
 
 from __future__ import annotations
 
@@ -14,12 +14,18 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from incidents.metrics_selectors import metric_incident_rows, metric_incidents
-from incidents.models import Incident, SeverityLevel
-from metrics import figures
+from incidents.metrics_selectors import (
+    metric_incident_rows,
+    metric_incidents,
+    severity_targets,
+)
+from incidents.metrics_sla import sla_counts
+from incidents.models import Incident, SeverityLevel, StatusUpdate
+from metrics import figures, kpis
+from metrics.cadence import cadence_tally
 from metrics.definitions import MEASURES
 from metrics.models import RollupBucket, RollupCell, RollupDirty, RollupState
-from metrics.selectors import response_time_report
+from metrics.selectors import kpi_report, response_time_report, sla_report
 from metrics.services import rollups_refresh
 from tests.factories import ServiceFactory, TeamFactory, UserFactory
 
@@ -60,6 +66,7 @@ incident_specs = st.fixed_dictionaries(
         "started_before": st.integers(0, 3600).map(float),
         "ack": durations,
         "resolve": durations,
+        "updates": st.lists(st.integers(0, 3 * 86400), max_size=3),
     }
 )
 edit_specs = st.fixed_dictionaries(
@@ -70,6 +77,7 @@ edit_specs = st.fixed_dictionaries(
         "ack": durations,
         "resolve": durations,
         "cancelled": st.booleans(),
+        "update": st.one_of(st.none(), st.integers(0, 3 * 86400)),
     }
 )
 
@@ -94,9 +102,19 @@ def timestamps(detected: datetime, ack: float | None, resolve: float | None) -> 
     }
 
 
+def post_update(incident: Incident, after: float) -> None:
+    """An update posted `after` seconds after detection (by now at the latest)."""
+    StatusUpdate.objects.create(
+        incident=incident,
+        status=incident.status,
+        text="Still on it",
+        posted_at=min(NOW, incident.detected_at + timedelta(seconds=after)),
+    )
+
+
 def create(spec: dict, n: int, services: list) -> Incident:
     detected = NOW - timedelta(minutes=spec["minutes_ago"])
-    return Incident.objects.create(
+    incident = Incident.objects.create(
         public_id=f"R-{n}",
         title="Rolled up",
         severity=SeverityLevel.objects.get(code=spec["severity"]),
@@ -109,6 +127,9 @@ def create(spec: dict, n: int, services: list) -> Incident:
         detected_at=detected,
         **timestamps(detected, spec["ack"], spec["resolve"]),
     )
+    for after in spec["updates"]:
+        post_update(incident, after)
+    return incident
 
 
 def edit(incident: Incident, spec: dict) -> None:
@@ -120,9 +141,48 @@ def edit(incident: Incident, spec: dict) -> None:
     ).items():
         setattr(incident, field, value)
     incident.save()
+    if spec["update"] is not None:
+        post_update(incident, spec["update"])
+
+
+def raw_sla(user, query: dict) -> list[dict]:
+    """The SLA view counted over the incidents alone."""
+    incidents = metric_incidents(user=user, **query)
+    targets = severity_targets()
+    rows = figures.sla(sla_counts(incidents, now=NOW), targets)
+    tally = cadence_tally(
+        unposted=incidents,
+        posted=incidents,
+        targets={target["code"]: target for target in targets},
+        now=NOW,
+    )
+    for row in rows:
+        row["updates_due"], row["updates_missed"] = tally.get(row["severity"], (0, 0))
+        row["update_compliance"] = figures.rate(*tally.get(row["severity"], (0, 0)))
+    return rows
 
 
 def assert_same_as_the_incidents(user) -> None:
+    for query in (
+        NO_FILTERS,
+        NO_FILTERS | {"categories": ["database"], "drills": True},
+        NO_FILTERS | {"since": NOW - timedelta(days=40, hours=5)},
+    ):
+        assert sla_report(user=user, filters=dict(query), now=NOW) == raw_sla(
+            user, query
+        ), query
+        keys = ["status_update_cadence", "repeat_incidents"]
+        raw_kpis = kpis.compute(
+            kpis.Context(
+                incidents=metric_incidents(user=user, **query),
+                now=NOW,
+                targets={target["code"]: target for target in severity_targets()},
+            ),
+            keys,
+        )
+        assert kpi_report(user=user, filters=dict(query), now=NOW, keys=keys) == (
+            raw_kpis
+        )
     for group_by, period, extra, precision in QUERIES:
         filters = NO_FILTERS | extra
         for drills in (False, True):
@@ -196,6 +256,7 @@ PLAIN = {
     "started_before": 0.0,
     "ack": 60.0,
     "resolve": None,
+    "updates": [],
 }
 
 
@@ -205,7 +266,7 @@ def detected(at: str) -> dict:
     return PLAIN | {"minutes_ago": int(ago.total_seconds() // 60)}
 
 
-def test_whole_months_are_read_from_month_cells_in_the_teams_local_months(db):
+def test_months_are_read_from_month_cells_in_the_teams_local_months(db):
     user = UserFactory(username="months", is_superuser=True)
     service = ServiceFactory(team=TeamFactory(time_zone="America/Los_Angeles"))
     with time_machine.travel(NOW, tick=False):
@@ -214,9 +275,10 @@ def test_whole_months_are_read_from_month_cells_in_the_teams_local_months(db):
         ):  # 1 February, 03:00 UTC is still 31 January in Los Angeles
             create(detected(at), n, [service])
         rollups_refresh(now=NOW)
-        # Only February's month cells hold it now: its day cells are gone.
-        RollupCell.objects.filter(day__month=2).delete()
-        RollupBucket.objects.filter(day__month=2).delete()
+        # Only the month cells hold them now: the day cells are gone, also
+        # those of January, whose cells begin on the 20th with the history.
+        RollupCell.objects.all().delete()
+        RollupBucket.objects.all().delete()
         rows = response_time_report(
             user=user,
             filters=dict(NO_FILTERS),
@@ -248,3 +310,50 @@ def test_a_late_change_to_an_old_incident_marks_its_day_and_the_refresh_rebuilds
         assert rollups_refresh(now=NOW) == 1
         assert RollupCell.objects.get(day=old.detected_at.date()).unresolved == 0
         assert not RollupDirty.objects.exists()
+
+
+def test_the_sla_view_from_cells_counts_what_the_incidents_do(db):
+    user = UserFactory(username="sla", is_superuser=True)
+    service = ServiceFactory()
+    with time_machine.travel(NOW, tick=False):
+        for n, (severity, days_ago, ack, resolve, updates) in enumerate(
+            (
+                ("P0", 20, 600.0, 1800.0, []),  # resolved in time, no update
+                ("P0", 20, 3600.0, 4 * 3600.0, []),  # both late, updates missed
+                ("P1", 15, 60.0, None, []),  # still open: its cadence grows
+                ("P1", 12, 60.0, 10 * 3600.0, [3000, 9000]),  # posted updates
+                ("P2", 10, None, None, [600]),  # never acknowledged
+                ("P2", 0, 60.0, None, []),  # today: read from the incidents
+            )
+        ):
+            spec = detected(
+                f"{(NOW - timedelta(days=days_ago, hours=1)):%Y-%m-%dT%H:%M}"
+            )
+            create(
+                spec
+                | {"severity": severity, "ack": ack, "resolve": resolve}
+                | {"updates": updates},
+                n,
+                [service],
+            )
+        rollups_refresh(now=NOW)
+        assert RollupCell.objects.exists()
+        assert_same_as_the_incidents(user)
+
+        # A day later the open incident owes more updates than its cell did;
+        # an update posted late to a resolved one changes its day's count.
+        later = NOW + timedelta(days=1)
+        with time_machine.travel(later, tick=False):
+            post_update(Incident.objects.get(public_id="R-1"), 3000)
+            report = sla_report(user=user, filters=dict(NO_FILTERS), now=later)
+            incidents = metric_incidents(user=user, **NO_FILTERS)
+            tally = cadence_tally(
+                unposted=incidents,
+                posted=incidents,
+                targets={t["code"]: t for t in severity_targets()},
+                now=later,
+            )
+        assert {
+            row["severity"]: (row["updates_due"], row["updates_missed"])
+            for row in report
+        } == tally | {"P3": (0, 0)}
