@@ -21,6 +21,7 @@ pytestmark = [
 ]
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # it vacuums
 def test_the_metrics_bench_writes_years_of_incidents_and_rolls_them_up():
     figures = metrics._populate(300)
 
