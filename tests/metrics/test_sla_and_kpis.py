@@ -6,6 +6,7 @@ import csv
 import io
 from datetime import timedelta
 
+import pytest
 import time_machine
 
 from escalation.models import EscalationPolicy
@@ -200,6 +201,56 @@ def test_open_incidents_are_down_from_the_first_one_s_start_until_now(api, servi
         )
 
     assert (result[0]["incidents"], result[0]["downtime_seconds"]) == (3, 4 * 3600)
+
+
+def test_overlapping_nested_identical_and_touching_incidents_count_once(api, service):
+    worked(service, resolve=4 * 60 * MINUTE)  # T0 to T0 + 4 h
+    worked(service, resolve=4 * 60 * MINUTE)  # the same span again
+    worked(service, at=T0 + 60 * MINUTE, resolve=60 * MINUTE)  # inside the first
+    # Overlaps the first (not the one before it): 1 h more, until T0 + 5 h.
+    worked(service, at=T0 + 3 * 60 * MINUTE, resolve=2 * 60 * MINUTE)
+    worked(service, at=T0 + 5 * 60 * MINUTE, resolve=60 * MINUTE)  # touches it
+    query = {"since": T0 - timedelta(days=1), "until": T0 + timedelta(days=1)}
+
+    result = rows(
+        api.get(
+            "/api/v1/metrics/availability/",
+            {key: value.isoformat() for key, value in query.items()},
+        )
+    )
+
+    assert (result[0]["incidents"], result[0]["downtime_seconds"]) == (5, 6 * 3600)
+    assert result[0]["availability"] == 1 - 6 / 48
+
+
+@pytest.mark.parametrize(
+    ("until", "incidents", "downtime"),
+    [
+        (timedelta(days=1), 3, 4 * 3600),  # down from T0 - 1 h until now
+        (2 * 60 * MINUTE, 3, 3 * 3600),  # until the window's end, before now
+        (-30 * MINUTE, 1, 30 * 60),  # the window ends before the open one began
+    ],
+)
+def test_an_open_incident_overlapping_resolved_ones_counts_once(
+    api, service, until, incidents, downtime
+):
+    worked(service, at=T0 - 60 * MINUTE, resolve=2 * 60 * MINUTE)  # until T0 + 1 h
+    worked(service, at=T0)  # open: down from T0 until now
+    worked(service, at=T0 + 60 * MINUTE, resolve=60 * MINUTE)  # inside the open one
+    query = {"since": T0 - timedelta(days=1), "until": T0 + until}
+
+    with time_machine.travel(T0 + 3 * 60 * MINUTE, tick=False):
+        result = rows(
+            api.get(
+                "/api/v1/metrics/availability/",
+                {key: value.isoformat() for key, value in query.items()},
+            )
+        )
+
+    assert (result[0]["incidents"], result[0]["downtime_seconds"]) == (
+        incidents,
+        downtime,
+    )
 
 
 def test_an_outsider_gets_none_of_the_kpis_or_services(service, outsider):
