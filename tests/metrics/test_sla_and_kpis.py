@@ -20,6 +20,7 @@ from tests.factories import ContactMethodFactory, MembershipFactory
 from tests.metrics.conftest import T0, worked
 
 MINUTE = timedelta(minutes=1)
+DAY = timedelta(days=1)
 
 
 def post_update(incident, at):
@@ -224,20 +225,22 @@ def test_overlapping_nested_identical_and_touching_incidents_count_once(api, ser
 
 
 @pytest.mark.parametrize(
-    ("until", "incidents", "downtime"),
+    ("since", "until", "incidents", "downtime"),
     [
-        (timedelta(days=1), 3, 4 * 3600),  # down from T0 - 1 h until now
-        (2 * 60 * MINUTE, 3, 3 * 3600),  # until the window's end, before now
-        (-30 * MINUTE, 1, 30 * 60),  # the window ends before the open one began
+        (-DAY, DAY, 3, 4 * 3600),  # down from T0 - 1 h until now
+        (-DAY, 2 * 60 * MINUTE, 3, 3 * 3600),  # until the window's end, before now
+        (-DAY, -30 * MINUTE, 1, 30 * 60),  # ends before the open one began
+        (30 * MINUTE, DAY, 3, 2.5 * 3600),  # begins inside two of them
+        (4 * 60 * MINUTE, DAY, 0, 0),  # begins after now
     ],
 )
 def test_an_open_incident_overlapping_resolved_ones_counts_once(
-    api, service, until, incidents, downtime
+    api, service, since, until, incidents, downtime
 ):
     worked(service, at=T0 - 60 * MINUTE, resolve=2 * 60 * MINUTE)  # until T0 + 1 h
     worked(service, at=T0)  # open: down from T0 until now
     worked(service, at=T0 + 60 * MINUTE, resolve=60 * MINUTE)  # inside the open one
-    query = {"since": T0 - timedelta(days=1), "until": T0 + until}
+    query = {"since": T0 + since, "until": T0 + until}
 
     with time_machine.travel(T0 + 3 * 60 * MINUTE, tick=False):
         result = rows(
