@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
     Count,
     DateTimeField,
@@ -21,6 +22,7 @@ from django.db.models import (
     F,
     FloatField,
     Func,
+    IntegerField,
     Min,
     Q,
     QuerySet,
@@ -68,6 +70,24 @@ ROW_FIELDS = {
     "mitigated_at": "mitigated_at",
     "resolved_at": "resolved_at",
 }
+
+
+class Microseconds(Func):
+    """A duration in whole microseconds, as an integer (as SQLite keeps
+    durations), so that sums of them are exact."""
+
+    output_field = IntegerField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler,
+            connection,
+            template="(EXTRACT(EPOCH FROM %(expressions)s) * 1000000)::bigint",
+            **extra,
+        )
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="%(expressions)s", **extra)
 
 
 class Seconds(Func):
@@ -158,44 +178,84 @@ def metric_incident_rows(incidents: QuerySet[Incident]) -> Iterator[dict[str, An
         yield dict(zip(names, row, strict=True))
 
 
-def open_impact(
-    incidents: QuerySet[Incident], *, before: datetime
-) -> dict[str, dict[str, Any]]:
-    """Return per service slug the incidents still open (not resolved) whose
-    impact began before `before`: how many (`count`) and when the first
-    began (`first`); their impact, until now, is one span from `first`."""
-    return {
-        row.pop("service__slug"): row
-        for row in incidents.filter(resolved_at__isnull=True, started_at__lt=before)
-        .values("service__slug")
-        .annotate(count=Count("*"), first=Min("started_at"))
-        .order_by()
-    }
+# Per service, the spans (begin and end as microseconds after the window's
+# start, and how many incidents each one stands for) merged: ordered by
+# begin, a span adds whatever of it lies past the furthest end of the spans
+# before it. Only the spans' query (built by the ORM, parameterised) is
+# inserted here: the ORM can neither put a window over a union nor group
+# an aggregate over a window function's result.
+_MERGED_SPANS = """
+SELECT service_id, SUM(span_count),
+    SUM(CASE WHEN reach IS NULL OR reach <= span_begin THEN span_end - span_begin
+             WHEN reach < span_end THEN span_end - reach ELSE 0 END)
+FROM (
+    SELECT service_id, span_begin, span_end, span_count,
+        MAX(span_end) OVER (
+            PARTITION BY service_id ORDER BY span_begin
+            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+        ) AS reach
+    FROM ({spans}) AS spans
+) AS reached
+GROUP BY service_id
+"""
 
 
-def resolved_impacts(
-    incidents: QuerySet[Incident], *, between: tuple[datetime, datetime]
-) -> Iterator[tuple[str, float, float]]:
-    """Yield the impact of those of the incidents that are resolved, within
-    `between` [start, end): their service's slug, and when the impact began
-    and ended as seconds after start (clipped to the window by the database,
-    so that no timestamp is read)."""
+def service_downtime(
+    incidents: QuerySet[Incident], *, between: tuple[datetime, datetime], now: datetime
+) -> dict[int, tuple[int, float]]:
+    """Return per service id, for the incidents with an impact within
+    `between` [start, end) (started until resolved, or until now while
+    open), how many there are and the length of the union of their impacts
+    in seconds: overlapping or touching impacts count once. The database
+    answers one row per service: the resolved incidents' impacts, clipped to
+    the window, and per service one span for its open ones (from the first
+    one's start until now or the window's end, however many there are),
+    merged by a running maximum of the spans' ends (a span adds what lies
+    past every earlier span's end)."""
     start, end = between
+    stop = min(now, end)
     origin = Value(start, output_field=DateTimeField())
 
-    def after(moment: Any) -> Seconds:
-        return Seconds(ExpressionWrapper(moment - origin, output_field=DurationField()))
+    def after(moment: Any) -> Microseconds:
+        return Microseconds(
+            ExpressionWrapper(moment - origin, output_field=DurationField())
+        )
 
-    impacts = (
+    resolved = (
         incidents.filter(resolved_at__gt=start, started_at__lt=end)
         .annotate(
-            impact_begin=after(Greatest("started_at", origin)),
-            impact_end=after(Least("resolved_at", Value(end, DateTimeField()))),
+            impact_begin=Greatest("started_at", origin),
+            impact_end=Least("resolved_at", Value(end, DateTimeField())),
+        )
+        .filter(impact_end__gt=F("impact_begin"))
+        .annotate(
+            span_begin=after(F("impact_begin")),
+            span_end=after(F("impact_end")),
+            span_count=Value(1),
         )
         .order_by()
-        .values_list("service__slug", "impact_begin", "impact_end")
+        .values_list("service_id", "span_begin", "span_end", "span_count")
     )
-    yield from impacts.iterator(chunk_size=5000)
+    still_open = (
+        incidents.filter(resolved_at__isnull=True, started_at__lt=stop)
+        .values("service_id")
+        .annotate(
+            span_begin=after(Greatest(Min("started_at"), origin)),
+            span_end=after(Value(stop, DateTimeField())),
+            span_count=Count("*"),
+        )
+        .order_by()
+        .values_list("service_id", "span_begin", "span_end", "span_count")
+    )
+    # Open incidents have no impact within a window that begins after now.
+    spans = resolved.union(still_open, all=True) if start < stop else resolved
+    sql, params = spans.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(_MERGED_SPANS.format(spans=sql), params)
+        return {
+            service_id: (int(count), int(down) / 1e6)
+            for service_id, count, down in cursor.fetchall()
+        }
 
 
 def first_detected_at() -> datetime | None:

@@ -13,8 +13,7 @@ from incidents.metrics_selectors import (
     metric_incident_rows,
     metric_incidents,
     metric_services,
-    open_impact,
-    resolved_impacts,
+    service_downtime,
     severity_targets,
 )
 from incidents.metrics_sla import sla_breach_rows, sla_breach_total, sla_counts
@@ -145,9 +144,7 @@ def availability_report(
     incidents = metric_incidents(user=user, **filters)
     return availability(
         services,
-        resolved_impacts(incidents, between=(start, end)),
-        open_impact(incidents, before=min(now, end)),
+        service_downtime(incidents, between=(start, end), now=now),
         start,
         end,
-        now,
     )
