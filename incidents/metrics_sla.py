@@ -5,6 +5,7 @@ every incident of the caller's history for each request.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -69,30 +70,46 @@ def _breached(incidents: QuerySet[Incident], now: datetime) -> QuerySet[Incident
     ).filter(Q(ack_missed=True) | Q(resolve_missed=True))
 
 
-def sla_breach_total(incidents: QuerySet[Incident], *, now: datetime) -> int:
-    """Return how many of the incidents breached a target."""
-    return _breached(incidents, now).count()
+class BreachRows:
+    """The incidents that breached a target as metrics rows with
+    `ack_missed` and `resolve_missed`, newest first (the detection time,
+    then the id: an order the index on the detection time serves), each
+    made by `shape`. Nothing is read until they are counted (`count()`),
+    sliced (`rows[start:stop]`, one LIMIT/OFFSET query) or iterated (all of
+    them, in chunks): a paginator takes them as it takes a queryset."""
 
+    NAMES = (*ROW_FIELDS, "ack_missed", "resolve_missed")
 
-def sla_breach_rows(
-    incidents: QuerySet[Incident], *, now: datetime, latest: int | None = None
-) -> list[dict[str, Any]]:
-    """Return the incidents that breached a target as metrics rows with
-    `ack_missed` and `resolve_missed`, oldest first; only the `latest` ones
-    detected last, when given."""
-    breached = _breached(incidents, now)
-    if latest is not None:
-        last = breached.order_by("-detected_at", "-id").values_list("pk", flat=True)[
-            :latest
-        ]
-        breached = breached.filter(pk__in=list(last))
-    names = [*ROW_FIELDS, "ack_missed", "resolve_missed"]
-    return [
-        dict(zip(names, row, strict=True))
-        for row in breached.annotate(ack=F("ack_missed"), resolve=F("resolve_missed"))
-        .order_by("detected_at", "id")
-        .values_list(*ROW_FIELDS.values(), "ack", "resolve")
-    ]
+    def __init__(
+        self,
+        incidents: QuerySet[Incident],
+        *,
+        now: datetime,
+        shape: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> None:
+        self._breached = _breached(incidents, now)
+        self._rows = (
+            self._breached.annotate(ack=F("ack_missed"), resolve=F("resolve_missed"))
+            .order_by("-detected_at", "-id")
+            .values_list(*ROW_FIELDS.values(), "ack", "resolve")
+        )
+        self._shape = shape
+
+    def count(self) -> int:
+        return self._breached.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]:
+        return [self._row(values) for values in self._rows[index]]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for values in self._rows.iterator(chunk_size=5000):
+            yield self._row(values)
+
+    def _row(self, values: tuple[Any, ...]) -> dict[str, Any]:
+        return self._shape(dict(zip(self.NAMES, values, strict=True)))
 
 
 def with_status_updates(incidents: QuerySet[Incident]) -> QuerySet[Incident]:

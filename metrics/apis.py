@@ -134,7 +134,7 @@ class SlaBreachesView(MetricsView):
         breaches = selectors.sla_breaches(
             user=request.user, filters=filters, now=timezone.now()
         )
-        return Response({"drills": query["drills"], "results": breaches})
+        return Response({"drills": query["drills"], "results": list(breaches)})
 
 
 class KpisView(MetricsView):

@@ -17,7 +17,7 @@ from incidents.metrics_selectors import (
     resolved_impacts,
     severity_targets,
 )
-from incidents.metrics_sla import sla_breach_rows, sla_breach_total, sla_counts
+from incidents.metrics_sla import BreachRows, sla_counts
 from incidents.selectors import User
 from metrics import figures, kpis
 from metrics.availability import availability
@@ -109,21 +109,13 @@ def _settled(target: dict[str, Any]) -> bool:
     )
 
 
-def sla_breaches(
-    *, user: User, filters: dict[str, Any], now: datetime, latest: int | None = None
-) -> list[dict[str, Any]]:
-    """Return the incidents that breached a target, oldest first: all of
-    them, or the `latest` detected last."""
-    incidents = metric_incidents(user=user, **filters)
-    return [
-        figures.breach(row)
-        for row in sla_breach_rows(incidents, now=now, latest=latest)
-    ]
-
-
-def sla_breach_count(*, user: User, filters: dict[str, Any], now: datetime) -> int:
-    """Return how many incidents breached a target."""
-    return sla_breach_total(metric_incidents(user=user, **filters), now=now)
+def sla_breaches(*, user: User, filters: dict[str, Any], now: datetime) -> BreachRows:
+    """Return the incidents that breached a target, newest first, as the
+    breach list shows them: read a page at a time, all of them or their
+    count (`BreachRows`)."""
+    return BreachRows(
+        metric_incidents(user=user, **filters), now=now, shape=figures.breach
+    )
 
 
 def kpi_report(
