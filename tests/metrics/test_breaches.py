@@ -13,6 +13,7 @@ from metrics import dashboard
 from tests.conftest import staff_client
 from tests.factories import ServiceFactory
 from tests.metrics.conftest import T0, worked
+from tests.openapi import assert_described
 
 URL = "/api/v1/metrics/sla/breaches/"
 MINUTE = timedelta(minutes=1)
@@ -65,6 +66,13 @@ def test_following_next_reaches_every_breach_once(api, service):
     rows = [row["incident"] for page in pages for row in page["results"]]
     assert [len(page["results"]) for page in pages] == [2, 2, 1]
     assert rows == [incident.public_id for incident in reversed(incidents)]
+
+
+def test_every_page_is_what_the_schema_describes(api, service):
+    breached(service, 3)
+
+    for page in every_page(api, {"page_size": 2}):
+        assert_described(URL, "get", 200, page)
 
 
 def test_filters_apply_on_every_page(api, service):
