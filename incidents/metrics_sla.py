@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db.models import (
     Count,
+    DateTimeField,
     DurationField,
     Exists,
     ExpressionWrapper,
@@ -21,13 +22,16 @@ from django.db.models import (
     QuerySet,
     Sum,
     Value,
-    Window,
 )
-from django.db.models.functions import Ceil, Coalesce, Greatest, Lag
-from django.db.models.lookups import GreaterThan, LessThanOrEqual
+from django.db.models.functions import Ceil, Coalesce, Greatest
+from django.db.models.lookups import GreaterThan
 
 from incidents.metrics_selectors import ROW_FIELDS, Seconds
 from incidents.models import Incident, StatusUpdate
+
+# An incident of the same service and category (and drill flag) within this
+# long after another is a repeat.
+REPEAT_WINDOW = timedelta(days=30)
 
 
 def late(reached: str, target: str, now: datetime) -> GreaterThan:
@@ -154,20 +158,32 @@ def unposted_missed_updates(
     return {row["severity_id"]: int(row["missed"]) for row in counts}
 
 
-def repeat_count(incidents: QuerySet[Incident], *, window: timedelta) -> int:
-    """Return how many of the incidents followed one of the same service and
-    category (among them) by at most `window`."""
-    previous = Window(
-        Lag("detected_at"),
-        partition_by=[F("service_id"), F("category")],
-        order_by=[F("detected_at").asc(), F("id").asc()],
-    )
-    followed = incidents.annotate(previous=previous).filter(
-        LessThanOrEqual(
-            ExpressionWrapper(
-                F("detected_at") - F("previous"), output_field=DurationField()
+def repeats_one() -> Exists:
+    """Return the condition that an incident repeats an earlier one: one of
+    its service, category and drill flag, neither cancelled nor restricted,
+    detected at most REPEAT_WINDOW before it (at the same moment, created
+    before it). Whatever its severity, and whether or not the caller's
+    filters select it, so that a day's count is the same in every request
+    and the rollups can hold it; never a restricted one, so that the count
+    says nothing of incidents a reader may not see."""
+    detected = OuterRef("detected_at")
+    earlier = (
+        Incident.objects.filter(
+            service_id=OuterRef("service_id"),
+            category=OuterRef("category"),
+            is_drill=OuterRef("is_drill"),
+            restricted=False,
+            detected_at__lte=detected,
+            detected_at__gte=ExpressionWrapper(
+                detected - Value(REPEAT_WINDOW), output_field=DateTimeField()
             ),
-            Value(window),
         )
+        .filter(Q(detected_at__lt=detected) | Q(pk__lt=OuterRef("pk")))
+        .exclude(status=Incident.Status.CANCELLED)
     )
-    return followed.count()
+    return Exists(earlier)
+
+
+def repeat_count(incidents: QuerySet[Incident]) -> int:
+    """Return how many of the incidents repeat an earlier one."""
+    return incidents.filter(repeats_one()).count()

@@ -23,10 +23,10 @@ from metrics import figures, kpis
 from metrics.availability import availability
 from metrics.rollup_reads import (
     Rolled,
+    cell_counts,
     day_spans,
     rolled_days,
     rollup_tallies,
-    sla_cell_counts,
 )
 from metrics.services import SETTLE
 
@@ -95,7 +95,7 @@ def _sla_context(user: User, filters: dict[str, Any], now: datetime) -> kpis.Con
         unposted=metric_incidents(
             user=user, rolled_up=spans, unresolved_too=True, **filters
         ),
-        cells=sla_cell_counts(user=user, filters=filters, rolled=rolled),
+        cells=cell_counts(user=user, filters=filters, rolled=rolled),
         raw=metric_incidents(user=user, rolled_up=spans, **filters),
     )
 
