@@ -120,7 +120,7 @@ def rollup_cell_counts(
                 ),
                 IntegerField(),
             ),
-            cell_repeats=Count("pk", filter=Q(repeats_one())),
+            cell_repeats=Count("pk", filter=repeats_one()),
         )
         .values_list(*KEYS, *COUNTS)
     )
