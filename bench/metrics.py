@@ -94,6 +94,7 @@ QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
         "/api/v1/metrics/sla/breaches/",
         {"service": "service-1-1", "since": "-30"},
     ),
+    "sla breaches, all history, first page": ("/api/v1/metrics/sla/breaches/", {}),
     "kpis": ("/api/v1/metrics/kpis/", {}),
     "availability (30 days)": ("/api/v1/metrics/availability/", {}),
     "response-times csv": ("/api/v1/metrics/response-times/", {"format": "csv"}),

@@ -60,6 +60,18 @@ class AutoSchema(SpectacularAutoSchema):
         return schema
 
 
+class PagedAutoSchema(AutoSchema):
+    """For a view that pages an answer of its own shape (declared whole, not
+    as a list): its paginator's query parameters, which drf-spectacular adds
+    only to list views."""
+
+    def _get_pagination_parameters(self) -> list[dict[str, Any]]:
+        paginator = self._get_paginator()
+        if paginator is None:
+            return []
+        return list(paginator.get_schema_operation_parameters(self.view))
+
+
 def document_refusals(
     result: dict[str, Any], generator: Any, **kwargs: Any
 ) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Floor, Ln, TruncDate
 
 from incidents.metrics_selectors import Seconds
-from incidents.metrics_sla import late, no_status_update, unposted_due
+from incidents.metrics_sla import late, no_status_update, repeats_one, unposted_due
 from incidents.models import Incident
 
 
@@ -81,6 +81,7 @@ COUNTS = (
     "cell_ack_breaches",
     "cell_resolve_breaches",
     "cell_updates_missed",
+    "cell_repeats",
 )
 
 
@@ -95,7 +96,8 @@ def rollup_cell_counts(
     """Return per cell its KEYS, then the COUNTS: how many incidents, how
     many never acknowledged, how many unresolved, how many had missed the
     acknowledge and the resolve target at `now`, and how many status
-    updates the resolved ones that posted none were due (each one missed)."""
+    updates the resolved ones that posted none were due (each one missed),
+    and how many repeat an earlier incident."""
     return (
         _rolled(start, end, zone, services)
         .annotate(
@@ -118,6 +120,7 @@ def rollup_cell_counts(
                 ),
                 IntegerField(),
             ),
+            cell_repeats=Count("pk", filter=repeats_one()),
         )
         .values_list(*KEYS, *COUNTS)
     )

@@ -5,11 +5,13 @@ every incident of the caller's history for each request.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import (
     Count,
+    DateTimeField,
     DurationField,
     Exists,
     ExpressionWrapper,
@@ -18,15 +20,19 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
-    Window,
 )
-from django.db.models.functions import Ceil, Coalesce, Greatest, Lag
-from django.db.models.lookups import GreaterThan, LessThanOrEqual
+from django.db.models.functions import Ceil, Coalesce, Greatest
+from django.db.models.lookups import GreaterThan, GreaterThanOrEqual
 
 from incidents.metrics_selectors import ROW_FIELDS, Seconds
 from incidents.models import Incident, StatusUpdate
+
+# An incident of the same service and category (and drill flag) within this
+# long after another is a repeat.
+REPEAT_WINDOW = timedelta(days=30)
 
 
 def late(reached: str, target: str, now: datetime) -> GreaterThan:
@@ -69,30 +75,46 @@ def _breached(incidents: QuerySet[Incident], now: datetime) -> QuerySet[Incident
     ).filter(Q(ack_missed=True) | Q(resolve_missed=True))
 
 
-def sla_breach_total(incidents: QuerySet[Incident], *, now: datetime) -> int:
-    """Return how many of the incidents breached a target."""
-    return _breached(incidents, now).count()
+class BreachRows:
+    """The incidents that breached a target as metrics rows with
+    `ack_missed` and `resolve_missed`, newest first (the detection time,
+    then the id: an order the index on the detection time serves), each
+    made by `shape`. Nothing is read until they are counted (`count()`),
+    sliced (`rows[start:stop]`, one LIMIT/OFFSET query) or iterated (all of
+    them, in chunks): a paginator takes them as it takes a queryset."""
 
+    NAMES = (*ROW_FIELDS, "ack_missed", "resolve_missed")
 
-def sla_breach_rows(
-    incidents: QuerySet[Incident], *, now: datetime, latest: int | None = None
-) -> list[dict[str, Any]]:
-    """Return the incidents that breached a target as metrics rows with
-    `ack_missed` and `resolve_missed`, oldest first; only the `latest` ones
-    detected last, when given."""
-    breached = _breached(incidents, now)
-    if latest is not None:
-        last = breached.order_by("-detected_at", "-id").values_list("pk", flat=True)[
-            :latest
-        ]
-        breached = breached.filter(pk__in=list(last))
-    names = [*ROW_FIELDS, "ack_missed", "resolve_missed"]
-    return [
-        dict(zip(names, row, strict=True))
-        for row in breached.annotate(ack=F("ack_missed"), resolve=F("resolve_missed"))
-        .order_by("detected_at", "id")
-        .values_list(*ROW_FIELDS.values(), "ack", "resolve")
-    ]
+    def __init__(
+        self,
+        incidents: QuerySet[Incident],
+        *,
+        now: datetime,
+        shape: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> None:
+        self._breached = _breached(incidents, now)
+        self._rows = (
+            self._breached.annotate(ack=F("ack_missed"), resolve=F("resolve_missed"))
+            .order_by("-detected_at", "-id")
+            .values_list(*ROW_FIELDS.values(), "ack", "resolve")
+        )
+        self._shape = shape
+
+    def count(self) -> int:
+        return self._breached.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]:
+        return [self._row(values) for values in self._rows[index]]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for values in self._rows.iterator(chunk_size=5000):
+            yield self._row(values)
+
+    def _row(self, values: tuple[Any, ...]) -> dict[str, Any]:
+        return self._shape(dict(zip(self.NAMES, values, strict=True)))
 
 
 def with_status_updates(incidents: QuerySet[Incident]) -> QuerySet[Incident]:
@@ -137,20 +159,40 @@ def unposted_missed_updates(
     return {row["severity_id"]: int(row["missed"]) for row in counts}
 
 
-def repeat_count(incidents: QuerySet[Incident], *, window: timedelta) -> int:
-    """Return how many of the incidents followed one of the same service and
-    category (among them) by at most `window`."""
-    previous = Window(
-        Lag("detected_at"),
-        partition_by=[F("service_id"), F("category")],
-        order_by=[F("detected_at").asc(), F("id").asc()],
-    )
-    followed = incidents.annotate(previous=previous).filter(
-        LessThanOrEqual(
-            ExpressionWrapper(
-                F("detected_at") - F("previous"), output_field=DurationField()
-            ),
-            Value(window),
+def repeats_one() -> GreaterThanOrEqual:
+    """Return the condition that an incident repeats an earlier one: one of
+    its service, category and drill flag, neither cancelled nor restricted,
+    detected at most REPEAT_WINDOW before it (at the same moment, created
+    before it). Whatever its severity, and whether or not the caller's
+    filters select it, so that a day's count is the same in every request
+    and the rollups can hold it; never a restricted one, so that the count
+    says nothing of incidents a reader may not see.
+
+    The latest earlier incident is one backward step of an index per
+    incident (a scalar subquery, which PostgreSQL never turns into a join:
+    as EXISTS it would hash every incident to answer a few hundred)."""
+    detected = OuterRef("detected_at")
+    latest_earlier = (
+        Incident.objects.filter(
+            service_id=OuterRef("service_id"),
+            category=OuterRef("category"),
+            is_drill=OuterRef("is_drill"),
+            restricted=False,
+            detected_at__lte=detected,
         )
+        .filter(Q(detected_at__lt=detected) | Q(pk__lt=OuterRef("pk")))
+        .exclude(status=Incident.Status.CANCELLED)
+        .order_by("-detected_at")
+        .values("detected_at")[:1]
     )
-    return followed.count()
+    return GreaterThanOrEqual(
+        Subquery(latest_earlier),
+        ExpressionWrapper(
+            F("detected_at") - Value(REPEAT_WINDOW), output_field=DateTimeField()
+        ),
+    )
+
+
+def repeat_count(incidents: QuerySet[Incident]) -> int:
+    """Return how many of the incidents repeat an earlier one."""
+    return incidents.filter(repeats_one()).count()

@@ -18,13 +18,14 @@ from rest_framework.response import Response
 from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
-from config.api import INVALID, UNAUTHENTICATED, valid_query
+from config.api import INVALID, UNAUTHENTICATED, Pagination, valid_query
+from config.schema import PagedAutoSchema
 from metrics import selectors
 from metrics.renderers import CsvRenderer
 from metrics.serializers import (
     AvailabilityRowSerializer,
     AvailabilitySerializer,
-    BreachesSerializer,
+    BreachPageSerializer,
     BreachSerializer,
     KpiQuerySerializer,
     KpiRowSerializer,
@@ -47,9 +48,12 @@ FORMAT = OpenApiParameter(
 )
 
 
-def _schema(summary: str, query: type[Any], answer: type[Any]) -> Any:
+def _schema(
+    summary: str, query: type[Any], answer: type[Any], description: str | None = None
+) -> Any:
     return extend_schema(
         summary=summary,
+        description=description,
         parameters=[query, FORMAT],
         responses={200: answer, 400: INVALID, 401: UNAUTHENTICATED},
     )
@@ -122,19 +126,34 @@ class SlaView(MetricsView):
 
 
 class SlaBreachesView(MetricsView):
+    """A page of the breaching incidents, newest first, in the shape of the
+    other lists (`count`, `next`, `previous`, `results`) with `drills`;
+    `?format=csv` answers every one of them, no page."""
+
     row_serializer = BreachSerializer
+    pagination_class = Pagination
+    schema = PagedAutoSchema()
 
     @_schema(
         "Incidents that missed their acknowledge or resolve target",
         MetricsQuerySerializer,
-        BreachesSerializer,
+        BreachPageSerializer,
+        "Newest first (detection time), a page at a time; `next` keeps the "
+        "filters. With `format=csv`, every breaching incident the filters "
+        "select, one line each, without pages.",
     )
     def get(self, request: Request) -> Response:
         query, filters = self.query(request)
         breaches = selectors.sla_breaches(
             user=request.user, filters=filters, now=timezone.now()
         )
-        return Response({"drills": query["drills"], "results": breaches})
+        if request.accepted_renderer.format == CsvRenderer.format:
+            return Response({"drills": query["drills"], "results": breaches})
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(breaches, request, view=self)
+        response = paginator.get_paginated_response(page)
+        response.data["drills"] = query["drills"]
+        return response
 
 
 class KpisView(MetricsView):

@@ -93,9 +93,7 @@ def _context(request: HttpRequest, drills: bool) -> dict[str, Any]:
         user=request.user, filters=filters, group_by="severity", period="month"
     )
     sla = selectors.sla_report(user=request.user, filters=filters, now=now)
-    latest = selectors.sla_breaches(
-        user=request.user, filters=filters, now=now, latest=BREACHES_SHOWN
-    )
+    breaches = selectors.sla_breaches(user=request.user, filters=filters, now=now)
     return {
         **admin.site.each_context(request),  # the admin's header, user tools, menu
         "title": "Drill metrics" if drills else "Incident metrics",
@@ -106,10 +104,8 @@ def _context(request: HttpRequest, drills: bool) -> dict[str, Any]:
         ],
         "counts": counts,
         "sla": sla,
-        "breaches": latest[::-1],  # newest first
-        "breach_total": selectors.sla_breach_count(
-            user=request.user, filters=filters, now=now
-        ),
+        "breaches": breaches[:BREACHES_SHOWN],  # the latest, newest first
+        "breach_total": breaches.count(),
         "since": filters["since"],
         "drill_trends": _drill_trends(request, now) if drills else [],
     }

@@ -63,8 +63,8 @@ class RollupKeys(models.Model):
 class CellCounts(models.Model):
     """How many incidents a cell holds, never acknowledged and unresolved;
     how many had missed the acknowledge and the resolve target when the cell
-    was built; and how many status updates the resolved ones that posted
-    none were due (each one missed)."""
+    was built; how many status updates the resolved ones that posted none
+    were due (each one missed); and how many repeat an earlier incident."""
 
     incidents = models.PositiveIntegerField()
     never_acknowledged = models.PositiveIntegerField()
@@ -72,6 +72,7 @@ class CellCounts(models.Model):
     ack_breaches = models.PositiveIntegerField(default=0)
     resolve_breaches = models.PositiveIntegerField(default=0)
     updates_missed = models.PositiveIntegerField(default=0)
+    repeats = models.PositiveIntegerField(default=0)
 
     class Meta:
         abstract = True

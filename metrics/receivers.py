@@ -1,6 +1,7 @@
 """Keep the rollups true: a change to an incident, or to its status updates
 (which decide its cadence counts), marks its day dirty, in the transaction
-of the change."""
+of the change; an incident's change also marks the days after it on which
+an incident may repeat it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
+from incidents.metrics_sla import REPEAT_WINDOW
 from metrics.services import rollup_day_mark
 
 INCIDENT = "incidents.Incident"
@@ -16,7 +18,9 @@ STATUS_UPDATE = "incidents.StatusUpdate"
 
 
 def incident_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
-    rollup_day_mark(detected_at=instance.detected_at, now=timezone.now())
+    rollup_day_mark(
+        detected_at=instance.detected_at, now=timezone.now(), reach=REPEAT_WINDOW
+    )
 
 
 def status_update_changed(sender: Any, instance: Any, **kwargs: Any) -> None:

@@ -241,15 +241,22 @@ def rollup_tallies(
     return dict(tallies)
 
 
-def sla_cell_counts(
+def cell_counts(
     *, user: User, filters: dict[str, Any], rolled: Rolled
 ) -> dict[str, dict[str, int]]:
-    """Return per severity the SLA counts of the cells of the rolled days:
-    incidents, acknowledge and resolve breaches, and the status updates that
-    resolved incidents without any were due (each one missed)."""
+    """Return per severity the counts of the cells of the rolled days that
+    the SLA view and the KPIs read: incidents, acknowledge and resolve
+    breaches, the status updates that resolved incidents without any were
+    due (each one missed), and repeat incidents."""
     if not rolled.days:
         return {}
-    names = ("incidents", "ack_breaches", "resolve_breaches", "updates_missed")
+    names = (
+        "incidents",
+        "ack_breaches",
+        "resolve_breaches",
+        "updates_missed",
+        "repeats",
+    )
     counts: dict[str, dict[str, int]] = {}
     months_fit = _fits_months(filters, "severity", "month")
     for part in _parts(user, filters, rolled, service_zones(), months_fit):

@@ -16,16 +16,16 @@ from incidents.metrics_selectors import (
     service_downtime,
     severity_targets,
 )
-from incidents.metrics_sla import sla_breach_rows, sla_breach_total, sla_counts
+from incidents.metrics_sla import BreachRows, sla_counts
 from incidents.selectors import User
 from metrics import figures, kpis
 from metrics.availability import availability
 from metrics.rollup_reads import (
     Rolled,
+    cell_counts,
     day_spans,
     rolled_days,
     rollup_tallies,
-    sla_cell_counts,
 )
 from metrics.services import SETTLE
 
@@ -94,7 +94,7 @@ def _sla_context(user: User, filters: dict[str, Any], now: datetime) -> kpis.Con
         unposted=metric_incidents(
             user=user, rolled_up=spans, unresolved_too=True, **filters
         ),
-        cells=sla_cell_counts(user=user, filters=filters, rolled=rolled),
+        cells=cell_counts(user=user, filters=filters, rolled=rolled),
         raw=metric_incidents(user=user, rolled_up=spans, **filters),
     )
 
@@ -108,21 +108,13 @@ def _settled(target: dict[str, Any]) -> bool:
     )
 
 
-def sla_breaches(
-    *, user: User, filters: dict[str, Any], now: datetime, latest: int | None = None
-) -> list[dict[str, Any]]:
-    """Return the incidents that breached a target, oldest first: all of
-    them, or the `latest` detected last."""
-    incidents = metric_incidents(user=user, **filters)
-    return [
-        figures.breach(row)
-        for row in sla_breach_rows(incidents, now=now, latest=latest)
-    ]
-
-
-def sla_breach_count(*, user: User, filters: dict[str, Any], now: datetime) -> int:
-    """Return how many incidents breached a target."""
-    return sla_breach_total(metric_incidents(user=user, **filters), now=now)
+def sla_breaches(*, user: User, filters: dict[str, Any], now: datetime) -> BreachRows:
+    """Return the incidents that breached a target, newest first, as the
+    breach list shows them: read a page at a time, all of them or their
+    count (`BreachRows`)."""
+    return BreachRows(
+        metric_incidents(user=user, **filters), now=now, shape=figures.breach
+    )
 
 
 def kpi_report(

@@ -147,7 +147,16 @@ class BreachSerializer(serializers.Serializer[Any]):
     missed = serializers.CharField(help_text="acknowledge, resolve or both.")
 
 
-class BreachesSerializer(serializers.Serializer[Any]):
+class BreachPageSerializer(serializers.Serializer[Any]):
+    """A page of the breach list, shaped as the other lists' pages."""
+
+    count = serializers.IntegerField(
+        help_text="Breaching incidents the filters select, over every page."
+    )
+    next = serializers.URLField(
+        allow_null=True, help_text="The next page, with the same filters."
+    )
+    previous = serializers.URLField(allow_null=True)
     drills = serializers.BooleanField()
     results = BreachSerializer(many=True)
 

@@ -49,6 +49,7 @@ CELL_COUNTS = (
     "ack_breaches",
     "resolve_breaches",
     "updates_missed",
+    "repeats",
 )
 # The severity matrix's durations the cells' counts depend on.
 TARGETS = ("ack_target", "resolve_target", "update_cadence")
@@ -89,12 +90,19 @@ def _seconds(duration: timedelta | None) -> float | None:
     return None if duration is None else duration.total_seconds()
 
 
-def rollup_day_mark(*, detected_at: datetime, now: datetime) -> None:
+def rollup_day_mark(
+    *, detected_at: datetime, now: datetime, reach: timedelta = timedelta(0)
+) -> None:
     """An incident detected at `detected_at` changed (in the caller's
-    transaction): mark its day dirty if the rollups may hold it already."""
-    if detected_at < now - SETTLE:
+    transaction): mark dirty its day, and those up to `reach` after it that
+    its change may alter, of the days the rollups may hold already."""
+    moments = (detected_at + timedelta(days=n) for n in range(reach.days + 1))
+    days = [
+        moment.astimezone(UTC).date() for moment in moments if moment < now - SETTLE
+    ]
+    if days:
         RollupDirty.objects.bulk_create(
-            [RollupDirty(day=detected_at.astimezone(UTC).date(), marked_at=now)],
+            [RollupDirty(day=day, marked_at=now) for day in days],
             update_conflicts=True,
             unique_fields=["day"],
             update_fields=["marked_at"],

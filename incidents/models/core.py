@@ -187,6 +187,13 @@ class Incident(models.Model):
                 condition=models.Q(resolved_at__isnull=True),
                 include=["is_drill", "status"],
             ),
+            # Repeat incidents: an incident's predecessors of the same
+            # service, category and drill flag (the metrics' repeat count).
+            models.Index(
+                fields=["service", "category", "is_drill", "detected_at"],
+                name="incident_repeat_idx",
+                condition=models.Q(restricted=False) & ~models.Q(status="cancelled"),
+            ),
             # The status page's 90 days of history, among all incidents.
             models.Index(
                 fields=["started_at"],

@@ -35,7 +35,7 @@ class Context:
     targets: dict[str, dict[str, Any]] = field(default_factory=dict)
     # The rollups' share of them: those the cells do not hold, those read
     # from the incidents for their cadence (all of them without rollups),
-    # and per severity the cells' SLA counts of the rest.
+    # and per severity the cells' counts of the rest (`cell_counts`).
     raw: QuerySet[Any] | None = None
     unposted: QuerySet[Any] | None = None
     cells: dict[str, dict[str, int]] = field(default_factory=dict)

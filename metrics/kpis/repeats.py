@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from incidents.metrics_sla import repeat_count
 from metrics.kpis import Context, Row, ratio, register, row
 
 KEY = "repeat_incidents"
-WINDOW = timedelta(days=30)
 
 
 @register(KEY, "Repeat incidents (same service and category within 30 days)")
 def repeat_incidents(context: Context) -> list[Row]:
-    repeats = repeat_count(context.incidents, window=WINDOW)
+    cells = sum(cell["repeats"] for cell in context.cells.values())
+    repeats = repeat_count(context.uncelled()) + cells
     total = context.count()
     return [
         row(KEY, "count", repeats, unit="count", sample=total),

@@ -292,7 +292,7 @@ def test_months_are_read_from_month_cells_in_the_teams_local_months(db):
     }
 
 
-def test_a_late_change_to_an_old_incident_marks_its_day_and_the_refresh_rebuilds_it(
+def test_a_late_change_to_an_old_incident_marks_its_days_and_the_refresh_rebuilds_them(
     db,
 ):
     service = ServiceFactory()
@@ -303,13 +303,40 @@ def test_a_late_change_to_an_old_incident_marks_its_day_and_the_refresh_rebuilds
 
         old.resolved_at = old.detected_at + timedelta(hours=2)
         old.save()
-        assert list(RollupDirty.objects.values_list("day", flat=True)) == [
-            old.detected_at.date()
-        ]
+        # Its day, and the later ones the rollups hold, whose incidents may
+        # repeat it.
+        assert list(
+            RollupDirty.objects.order_by("day").values_list("day", flat=True)
+        ) == [old.detected_at.date() + timedelta(days=n) for n in range(9)]
 
-        assert rollups_refresh(now=NOW) == 1
+        assert rollups_refresh(now=NOW) == 9
         assert RollupCell.objects.get(day=old.detected_at.date()).unresolved == 0
         assert not RollupDirty.objects.exists()
+
+
+def repeats(user) -> int:
+    keys = ["repeat_incidents"]
+    report = kpi_report(user=user, filters=dict(NO_FILTERS), now=NOW, keys=keys)
+    return next(row["value"] for row in report if row["subject"] == "count")
+
+
+def test_a_late_change_to_an_old_incident_changes_whether_a_later_day_repeats_it(db):
+    user = UserFactory(username="repeats", is_superuser=True)
+    service = ServiceFactory()
+    with time_machine.travel(NOW, tick=False):
+        first = create(PLAIN | {"minutes_ago": 20 * 24 * 60}, 1, [service])
+        later = create(PLAIN | {"minutes_ago": 10 * 24 * 60}, 2, [service])
+        rollups_refresh(now=NOW)
+        assert RollupCell.objects.get(day=later.detected_at.date()).repeats == 1
+        assert repeats(user) == 1
+
+        first.category = "security"
+        first.save()
+        assert repeats(user) == 0  # the later day is dirty: read raw
+
+        rollups_refresh(now=NOW)
+        assert RollupCell.objects.get(day=later.detected_at.date()).repeats == 0
+        assert repeats(user) == 0
 
 
 def test_the_sla_view_from_cells_counts_what_the_incidents_do(db):

@@ -12,6 +12,7 @@ import time_machine
 from escalation.models import EscalationPolicy
 from escalation.services import escalations_sweep
 from incidents.models import StatusUpdate
+from incidents.services import incident_transition
 from notifications.models import Delivery
 from notifications.services import page_user
 from tests.conftest import api_client
@@ -123,6 +124,36 @@ def test_repeat_incidents_are_the_same_service_and_category_within_30_days(
         ("count", 1),
         ("rate", 0.25),
     ]
+
+
+def repeat_rows(api, **query):
+    result = rows(api.get("/api/v1/metrics/kpis/", {"kpi": "repeat_incidents"} | query))
+    return {row["subject"]: row["value"] for row in result}
+
+
+def test_an_incident_repeats_an_earlier_one_of_any_severity_even_outside_the_filters(
+    api, service
+):
+    worked(service, "P3", at=T0, category="database")
+    worked(service, "P1", at=T0 + timedelta(days=10), category="database")
+
+    p1_since = repeat_rows(
+        api, severity="P1", since=(T0 + timedelta(days=5)).isoformat()
+    )
+
+    assert p1_since == {"count": 1, "rate": 1.0}
+
+
+def test_cancelled_drill_and_restricted_incidents_are_repeated_by_none(api, service):
+    cancelled = worked(service, at=T0, category="database")
+    incident_transition(incident=cancelled, to="cancelled", by=None, reason="test")
+    worked(service, at=T0 + timedelta(days=1), category="database", is_drill=True)
+    restricted = worked(service, at=T0 + timedelta(days=2), category="database")
+    restricted.restricted = True
+    restricted.save()
+    worked(service, at=T0 + timedelta(days=3), category="database")
+
+    assert repeat_rows(api) == {"count": 0, "rate": 0.0}
 
 
 def test_delivery_success_is_by_kind(api, service, responder):
