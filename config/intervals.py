@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TypeVar
 
-# A moment: a datetime, or seconds after some origin.
-Moment = TypeVar("Moment", datetime, float)
+Span = tuple[datetime, datetime]
 
 
-def union(spans: list[tuple[Moment, Moment]]) -> list[tuple[Moment, Moment]]:
+def union(spans: list[Span]) -> list[Span]:
     """Return the spans merged where they overlap or touch, in order."""
-    merged: list[tuple[Moment, Moment]] = []
+    merged: list[Span] = []
     for begin, finish in sorted(spans):
         if merged and begin <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(merged[-1][1], finish))
