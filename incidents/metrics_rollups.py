@@ -29,7 +29,13 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, Floor, Ln, TruncDate
 
 from incidents.metrics_selectors import Seconds
-from incidents.metrics_sla import late, no_status_update, repeats_one, unposted_due
+from incidents.metrics_sla import (
+    late,
+    missed_a_target,
+    no_status_update,
+    repeats_one,
+    unposted_due,
+)
 from incidents.models import Incident
 
 
@@ -82,6 +88,7 @@ COUNTS = (
     "cell_resolve_breaches",
     "cell_updates_missed",
     "cell_repeats",
+    "cell_breaches",
 )
 
 
@@ -97,7 +104,8 @@ def rollup_cell_counts(
     many never acknowledged, how many unresolved, how many had missed the
     acknowledge and the resolve target at `now`, and how many status
     updates the resolved ones that posted none were due (each one missed),
-    and how many repeat an earlier incident."""
+    how many repeat an earlier incident, and how many missed either target
+    (the breach list's count)."""
     return (
         _rolled(start, end, zone, services)
         .annotate(
@@ -121,6 +129,7 @@ def rollup_cell_counts(
                 IntegerField(),
             ),
             cell_repeats=Count("pk", filter=repeats_one()),
+            cell_breaches=Count("pk", filter=missed_a_target(now)),
         )
         .values_list(*KEYS, *COUNTS)
     )

@@ -45,6 +45,13 @@ def late(reached: str, target: str, now: datetime) -> GreaterThan:
     return GreaterThan(waited, F(f"severity__{target}"))
 
 
+def missed_a_target(now: datetime) -> Q:
+    """Whether an incident missed its acknowledge or its resolve target."""
+    return Q(late("acknowledged_at", "ack_target", now)) | Q(
+        late("resolved_at", "resolve_target", now)
+    )
+
+
 def sla_counts(
     incidents: QuerySet[Incident], *, now: datetime
 ) -> dict[str, dict[str, int]]:
@@ -72,7 +79,7 @@ def _breached(incidents: QuerySet[Incident], now: datetime) -> QuerySet[Incident
         resolve_missed=Coalesce(
             late("resolved_at", "resolve_target", now), Value(False)
         ),
-    ).filter(Q(ack_missed=True) | Q(resolve_missed=True))
+    ).filter(missed_a_target(now))
 
 
 class BreachRows:
@@ -81,7 +88,11 @@ class BreachRows:
     then the id: an order the index on the detection time serves), each
     made by `shape`. Nothing is read until they are counted (`count()`),
     sliced (`rows[start:stop]`, one LIMIT/OFFSET query) or iterated (all of
-    them, in chunks): a paginator takes them as it takes a queryset."""
+    them, in chunks): a paginator takes them as it takes a queryset.
+
+    `count()` counts those of `uncounted` (all of the incidents when None)
+    and adds `counted`, the breaches of the others counted beforehand (the
+    metrics' rollups)."""
 
     NAMES = (*ROW_FIELDS, "ack_missed", "resolve_missed")
 
@@ -91,17 +102,21 @@ class BreachRows:
         *,
         now: datetime,
         shape: Callable[[dict[str, Any]], dict[str, Any]],
+        uncounted: QuerySet[Incident] | None = None,
+        counted: int = 0,
     ) -> None:
-        self._breached = _breached(incidents, now)
+        breached = _breached(incidents, now)
+        self._uncounted = breached if uncounted is None else _breached(uncounted, now)
+        self._counted = counted
         self._rows = (
-            self._breached.annotate(ack=F("ack_missed"), resolve=F("resolve_missed"))
+            breached.annotate(ack=F("ack_missed"), resolve=F("resolve_missed"))
             .order_by("-detected_at", "-id")
             .values_list(*ROW_FIELDS.values(), "ack", "resolve")
         )
         self._shape = shape
 
     def count(self) -> int:
-        return self._breached.count()
+        return self._uncounted.count() + self._counted
 
     def __len__(self) -> int:
         return self.count()

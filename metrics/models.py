@@ -64,7 +64,8 @@ class CellCounts(models.Model):
     """How many incidents a cell holds, never acknowledged and unresolved;
     how many had missed the acknowledge and the resolve target when the cell
     was built; how many status updates the resolved ones that posted none
-    were due (each one missed); and how many repeat an earlier incident."""
+    were due (each one missed); how many repeat an earlier incident; and
+    how many missed either target (the breach list's count)."""
 
     incidents = models.PositiveIntegerField()
     never_acknowledged = models.PositiveIntegerField()
@@ -73,6 +74,7 @@ class CellCounts(models.Model):
     resolve_breaches = models.PositiveIntegerField(default=0)
     updates_missed = models.PositiveIntegerField(default=0)
     repeats = models.PositiveIntegerField(default=0)
+    breaches = models.PositiveIntegerField(default=0)
 
     class Meta:
         abstract = True

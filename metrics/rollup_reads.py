@@ -247,7 +247,8 @@ def cell_counts(
     """Return per severity the counts of the cells of the rolled days that
     the SLA view and the KPIs read: incidents, acknowledge and resolve
     breaches, the status updates that resolved incidents without any were
-    due (each one missed), and repeat incidents."""
+    due (each one missed), repeat incidents, and the incidents that missed
+    either target (the breach list's count)."""
     if not rolled.days:
         return {}
     names = (
@@ -256,6 +257,7 @@ def cell_counts(
         "resolve_breaches",
         "updates_missed",
         "repeats",
+        "breaches",
     )
     counts: dict[str, dict[str, int]] = {}
     months_fit = _fits_months(filters, "severity", "month")

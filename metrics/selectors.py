@@ -112,8 +112,13 @@ def sla_breaches(*, user: User, filters: dict[str, Any], now: datetime) -> Breac
     """Return the incidents that breached a target, newest first, as the
     breach list shows them: read a page at a time, all of them or their
     count (`BreachRows`)."""
+    context = _sla_context(user, filters, now)
     return BreachRows(
-        metric_incidents(user=user, **filters), now=now, shape=figures.breach
+        context.incidents,
+        now=now,
+        shape=figures.breach,
+        uncounted=context.uncelled(),
+        counted=sum(cell["breaches"] for cell in context.cells.values()),
     )
 
 

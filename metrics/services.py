@@ -50,6 +50,7 @@ CELL_COUNTS = (
     "resolve_breaches",
     "updates_missed",
     "repeats",
+    "breaches",
 )
 # The severity matrix's durations the cells' counts depend on.
 TARGETS = ("ack_target", "resolve_target", "update_cadence")

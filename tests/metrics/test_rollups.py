@@ -19,13 +19,18 @@ from incidents.metrics_selectors import (
     metric_incidents,
     severity_targets,
 )
-from incidents.metrics_sla import sla_counts
+from incidents.metrics_sla import BreachRows, sla_counts
 from incidents.models import Incident, SeverityLevel, StatusUpdate
 from metrics import figures, kpis
 from metrics.cadence import cadence_tally
 from metrics.definitions import MEASURES
 from metrics.models import RollupBucket, RollupCell, RollupDirty, RollupState
-from metrics.selectors import kpi_report, response_time_report, sla_report
+from metrics.selectors import (
+    kpi_report,
+    response_time_report,
+    sla_breaches,
+    sla_report,
+)
 from metrics.services import rollups_refresh
 from tests.factories import ServiceFactory, TeamFactory, UserFactory
 
@@ -171,6 +176,11 @@ def assert_same_as_the_incidents(user) -> None:
         assert sla_report(user=user, filters=dict(query), now=NOW) == raw_sla(
             user, query
         ), query
+        breaches = sla_breaches(user=user, filters=dict(query), now=NOW)
+        raw_breaches = BreachRows(
+            metric_incidents(user=user, **query), now=NOW, shape=figures.breach
+        )
+        assert breaches.count() == raw_breaches.count() == len(list(raw_breaches))
         keys = ["status_update_cadence", "repeat_incidents"]
         raw_kpis = kpis.compute(
             kpis.Context(

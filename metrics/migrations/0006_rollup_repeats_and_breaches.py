@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 
 def rebuild_rollups(apps, schema_editor):
-    """Cells built before this field count no repeats: forget the layout
+    """Cells built before these fields count no repeats nor breaches: forget the layout
     they were built under, so requests read the incidents until the next
     refresh has rebuilt every cell."""
     apps.get_model("metrics", "RollupState").objects.update(fingerprint="")
@@ -26,6 +26,16 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='rollupmonthcell',
             name='repeats',
+            field=models.PositiveIntegerField(default=0),
+        ),
+        migrations.AddField(
+            model_name='rollupcell',
+            name='breaches',
+            field=models.PositiveIntegerField(default=0),
+        ),
+        migrations.AddField(
+            model_name='rollupmonthcell',
+            name='breaches',
             field=models.PositiveIntegerField(default=0),
         ),
     ]
