@@ -175,11 +175,13 @@ class Incident(models.Model):
                 condition=~models.Q(status__in=["resolved", "closed", "cancelled"]),
             ),
             # Availability: the incidents resolved within its window, and
-            # those still open, among all incidents.
+            # those still open, among all incidents, each from its index
+            # alone.
             models.Index(
                 fields=["resolved_at"],
-                name="incident_resolved_idx",
+                name="incident_resolved_cover_idx",
                 condition=models.Q(resolved_at__isnull=False),
+                include=["service", "started_at", "is_drill", "status"],
             ),
             models.Index(
                 fields=["service", "started_at"],
