@@ -30,9 +30,11 @@ from django.db.models.functions import Cast, Coalesce, Floor, Ln, TruncDate
 
 from incidents.metrics_selectors import Seconds
 from incidents.metrics_sla import (
+    cadence_periods,
     late,
     missed_a_target,
     no_status_update,
+    open_without_update,
     repeats_one,
     unposted_due,
 )
@@ -89,6 +91,8 @@ COUNTS = (
     "cell_updates_missed",
     "cell_repeats",
     "cell_breaches",
+    "cell_open_unposted",
+    "cell_open_periods",
 )
 
 
@@ -104,8 +108,9 @@ def rollup_cell_counts(
     many never acknowledged, how many unresolved, how many had missed the
     acknowledge and the resolve target at `now`, and how many status
     updates the resolved ones that posted none were due (each one missed),
-    how many repeat an earlier incident, and how many missed either target
-    (the breach list's count)."""
+    how many repeat an earlier incident, how many missed either target
+    (the breach list's count), and how many are unresolved without a status
+    update and the sum of their `cadence_periods` quotients."""
     return (
         _rolled(start, end, zone, services)
         .annotate(
@@ -130,8 +135,26 @@ def rollup_cell_counts(
             ),
             cell_repeats=Count("pk", filter=repeats_one()),
             cell_breaches=Count("pk", filter=missed_a_target(now)),
+            cell_open_unposted=Count("pk", filter=open_without_update()),
+            cell_open_periods=Coalesce(
+                Sum(cadence_periods()[0], filter=open_without_update()), 0
+            ),
         )
         .values_list(*KEYS, *COUNTS)
+    )
+
+
+def rollup_open_remainders(
+    start: datetime, end: datetime, zone: tzinfo, services: Iterable[int]
+) -> QuerySet[Incident, Any]:
+    """Return per unresolved incident without a status update (of a
+    severity with a cadence) its cell's KEYS, then the remainder of its
+    `cadence_periods`."""
+    return (
+        _rolled(start, end, zone, services)
+        .filter(open_without_update())
+        .annotate(cell_remainder=cadence_periods()[1])
+        .values_list(*KEYS, "cell_remainder")
     )
 
 

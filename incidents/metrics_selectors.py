@@ -121,13 +121,11 @@ def metric_incidents(
     teams: Iterable[str] = (),
     categories: Iterable[str] = (),
     rolled_up: Iterable[tuple[datetime, datetime]] = (),
-    unresolved_too: bool = False,
 ) -> QuerySet[Incident]:
     """Return the incidents that count in `user`'s figures: their teams'
     incidents detected in [since, until), never a cancelled one, and drills
     only when `drills` (then nothing but drills); less the unrestricted ones
-    detected in the `rolled_up` spans (the metrics rollups answer those),
-    but for the unresolved ones among them when `unresolved_too`."""
+    detected in the `rolled_up` spans (the metrics rollups answer those)."""
     incidents = (
         incident_list(user=user)
         .exclude(status=Incident.Status.CANCELLED)
@@ -140,10 +138,7 @@ def metric_incidents(
         conditions &= Q(detected_at__lt=until)
     spans = sorted(rolled_up)
     if spans:
-        raw = Q(restricted=True) | _outside(spans)
-        if unresolved_too:
-            raw |= Q(resolved_at__isnull=True)
-        conditions &= raw
+        conditions &= Q(restricted=True) | _outside(spans)
     for lookup, values in (
         ("severity_id__in", severities),
         ("service__slug__in", services),

@@ -6,10 +6,11 @@ every incident of the caller's history for each request.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db.models import (
+    BigIntegerField,
     Count,
     DateTimeField,
     DurationField,
@@ -24,12 +25,13 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Ceil, Coalesce, Greatest
+from django.db.models.functions import Ceil, Coalesce, Greatest, Mod
 from django.db.models.lookups import GreaterThan, GreaterThanOrEqual
 
-from incidents.metrics_selectors import ROW_FIELDS, Seconds
+from incidents.metrics_selectors import ROW_FIELDS, Microseconds, Seconds
 from incidents.models import Incident, StatusUpdate
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # An incident of the same service and category (and drill flag) within this
 # long after another is a repeat.
 REPEAT_WINDOW = timedelta(days=30)
@@ -158,6 +160,36 @@ def unposted_due(now: datetime) -> Greatest:
 def no_status_update() -> Any:
     """Return the condition that an incident has posted no status update."""
     return ~Exists(StatusUpdate.objects.filter(incident=OuterRef("pk")))
+
+
+def open_without_update() -> Q:
+    """Return the condition that an incident is unresolved, has posted no
+    status update and its severity has a cadence: its missed updates grow
+    with the clock."""
+    return (
+        Q(resolved_at__isnull=True, severity__update_cadence__isnull=False)
+        & no_status_update()
+    )
+
+
+def cadence_periods() -> tuple[ExpressionWrapper, Mod]:
+    """Return the quotient and the remainder of an incident's detection
+    time (microseconds since the epoch) by its severity's update cadence (in
+    microseconds): an unresolved incident without updates has missed, by a
+    moment whose quotient and remainder are Q and R, Q - quotient - 1
+    updates, one more if its remainder is below R (`unposted_due`'s count,
+    in whole numbers)."""
+    detected = Microseconds(
+        ExpressionWrapper(
+            F("detected_at") - Value(EPOCH, output_field=DateTimeField()),
+            output_field=DurationField(),
+        )
+    )
+    cadence = Microseconds(F("severity__update_cadence"))
+    return (
+        ExpressionWrapper(detected / cadence, output_field=BigIntegerField()),
+        Mod(detected, cadence, output_field=BigIntegerField()),
+    )
 
 
 def unposted_missed_updates(

@@ -10,7 +10,13 @@ from django.db.models import QuerySet
 
 from incidents.cadence import update_counts
 from incidents.metrics_selectors import metric_incident_rows, status_update_times
-from incidents.metrics_sla import unposted_missed_updates, with_status_updates
+from incidents.metrics_sla import (
+    EPOCH,
+    unposted_missed_updates,
+    with_status_updates,
+)
+
+MICROSECOND = timedelta(microseconds=1)
 
 
 def missed_updates(
@@ -66,11 +72,27 @@ def cadence_counts(
 ) -> dict[str, tuple[int, int]]:
     """Return per severity with a cadence (updates due, updates missed): the
     incidents' `cadence_tally`, plus the updates the rollups' cells say
-    their resolved incidents without any were due (each one missed)."""
+    their incidents without any were due (each one missed): the resolved
+    ones' as counted when the cells were built, the unresolved ones' by now
+    from their cadence quotients and remainders (`open_below`: how many
+    remainders are below now's)."""
     tally = cadence_tally(unposted=unposted, posted=posted, targets=targets, now=now)
     for severity, cell in cells.items():
-        if cell["incidents"] and targets[severity]["update_cadence"] is not None:
+        cadence = targets[severity]["update_cadence"]
+        if cell["incidents"] and cadence is not None:
+            quotient, _ = moment_periods(now, cadence)
+            still_open = (
+                cell["open_unposted"] * (quotient - 1)
+                - cell["open_periods"]
+                + cell["open_below"]
+            )
             due, missed = tally.get(severity, (0, 0))
-            more = cell["updates_missed"]
+            more = cell["updates_missed"] + still_open
             tally[severity] = (due + more, missed + more)
     return tally
+
+
+def moment_periods(moment: datetime, cadence: timedelta) -> tuple[int, int]:
+    """Return the quotient and the remainder of `moment` (microseconds since
+    the epoch) by `cadence` (in microseconds), as the cells' are taken."""
+    return divmod((moment - EPOCH) // MICROSECOND, cadence // MICROSECOND)

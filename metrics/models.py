@@ -64,8 +64,11 @@ class CellCounts(models.Model):
     """How many incidents a cell holds, never acknowledged and unresolved;
     how many had missed the acknowledge and the resolve target when the cell
     was built; how many status updates the resolved ones that posted none
-    were due (each one missed); how many repeat an earlier incident; and
-    how many missed either target (the breach list's count)."""
+    were due (each one missed); how many repeat an earlier incident; how
+    many missed either target (the breach list's count); and how many are
+    unresolved without a status update, with the sum of their cadence
+    quotients (`RollupOpenUpdate` has the rest of what their missed updates
+    add up to at any moment)."""
 
     incidents = models.PositiveIntegerField()
     never_acknowledged = models.PositiveIntegerField()
@@ -75,6 +78,8 @@ class CellCounts(models.Model):
     updates_missed = models.PositiveIntegerField(default=0)
     repeats = models.PositiveIntegerField(default=0)
     breaches = models.PositiveIntegerField(default=0)
+    open_unposted = models.PositiveIntegerField(default=0)
+    open_periods = models.BigIntegerField(default=0)
 
     class Meta:
         abstract = True
@@ -112,6 +117,23 @@ class RollupBucket(RollupKeys, BucketCounts):
 
     def __str__(self) -> str:
         return f"{self.day} {self.measure} {self.bucket}: {self.count}"
+
+
+class RollupOpenUpdate(RollupKeys):
+    """An unresolved incident of a day cell that has posted no status
+    update: the remainder of its detection time (microseconds since the
+    epoch) by its severity's update cadence. By a moment whose quotient and
+    remainder by the cadence are Q and R, the cell's `open_unposted`
+    incidents have missed open_unposted * (Q - 1) - open_periods updates,
+    plus one for each of them whose remainder is below R."""
+
+    remainder = models.BigIntegerField()
+
+    class Meta(RollupKeys.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.severity}: {self.remainder}"
 
 
 class RollupMonthKeys(models.Model):

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from django.db.models import DateField, F, Q, Sum
+from django.db.models import Count, DateField, F, Q, Sum
 from django.db.models.functions import Trunc
 
 from incidents.metrics_selectors import incident_totals, metric_services, service_zones
@@ -21,6 +21,7 @@ from metrics.models import (
     RollupDirty,
     RollupMonthBucket,
     RollupMonthCell,
+    RollupOpenUpdate,
     RollupState,
 )
 from metrics.periods import day_label
@@ -247,8 +248,9 @@ def cell_counts(
     """Return per severity the counts of the cells of the rolled days that
     the SLA view and the KPIs read: incidents, acknowledge and resolve
     breaches, the status updates that resolved incidents without any were
-    due (each one missed), repeat incidents, and the incidents that missed
-    either target (the breach list's count)."""
+    due (each one missed), repeat incidents, the incidents that missed
+    either target (the breach list's count), and the unresolved ones
+    without a status update with the sum of their cadence quotients."""
     if not rolled.days:
         return {}
     names = (
@@ -258,6 +260,8 @@ def cell_counts(
         "updates_missed",
         "repeats",
         "breaches",
+        "open_unposted",
+        "open_periods",
     )
     counts: dict[str, dict[str, int]] = {}
     months_fit = _fits_months(filters, "severity", "month")
@@ -273,6 +277,29 @@ def cell_counts(
             for name in names:
                 total[name] += row[name]
     return counts
+
+
+def open_remainders_below(
+    *, user: User, filters: dict[str, Any], rolled: Rolled, bounds: dict[str, int]
+) -> dict[str, int]:
+    """Return per severity how many of the rolled days' unresolved incidents
+    without a status update have a cadence remainder below the severity's
+    bound (`RollupOpenUpdate`)."""
+    if not rolled.days or not bounds:
+        return {}
+    scope = _keys(user, filters, service_zones()) & _within(
+        "day", rolled.days, _next_day
+    )
+    names = {f"below_{n}": severity for n, severity in enumerate(bounds)}
+    counts = RollupOpenUpdate.objects.filter(scope).aggregate(
+        **{
+            name: Count(
+                "pk", filter=Q(severity=severity, remainder__lt=bounds[severity])
+            )
+            for name, severity in names.items()
+        }
+    )
+    return {severity: counts[name] for name, severity in names.items()}
 
 
 def _group(column: str, period: str) -> Any:

@@ -20,10 +20,12 @@ from incidents.metrics_sla import BreachRows, sla_counts
 from incidents.selectors import User
 from metrics import figures, kpis
 from metrics.availability import availability
+from metrics.cadence import moment_periods
 from metrics.rollup_reads import (
     Rolled,
     cell_counts,
     day_spans,
+    open_remainders_below,
     rolled_days,
     rollup_tallies,
 )
@@ -74,29 +76,50 @@ def sla_report(
 
 def _sla_context(user: User, filters: dict[str, Any], now: datetime) -> kpis.Context:
     """Return the incidents the filters select and the rollups' share of
-    them. Only the incidents that posted updates are walked one by one,
-    and the unresolved ones of the rolled-up days are read again for their
-    cadence, which grows until they are resolved. The cells hold whether a
-    target was missed when they were built, which is final only when every
-    target is shorter than the time a day waits to be rolled up; otherwise
-    everything is read from the incidents."""
-    targets = {target["code"]: target for target in severity_targets()}
+    them. Only the incidents that posted updates are walked one by one. The
+    cells hold whether a target was missed when they were built, which is
+    final only when every target is shorter than the time a day waits to be
+    rolled up; otherwise everything is read from the incidents. The
+    cadence of their unresolved incidents without updates grows until they
+    are resolved: it is counted by now from what the cells hold of it and
+    how many of their remainders are below now's (`open_below`)."""
+    targets = _targets()
+    rolled, cells = _rolled_cells(user, filters, targets)
+    bounds = {
+        severity: moment_periods(now, targets[severity]["update_cadence"])[1]
+        for severity, cell in cells.items()
+        if cell["open_unposted"] and targets[severity]["update_cadence"] is not None
+    }
+    below = open_remainders_below(
+        user=user, filters=filters, rolled=rolled, bounds=bounds
+    )
+    for severity, cell in cells.items():
+        cell["open_below"] = below.get(severity, 0)
+    return kpis.Context(
+        incidents=metric_incidents(user=user, **filters),
+        now=now,
+        targets=targets,
+        cells=cells,
+        raw=metric_incidents(user=user, rolled_up=day_spans(rolled.days), **filters),
+    )
+
+
+def _targets() -> dict[str, dict[str, Any]]:
+    return {target["code"]: target for target in severity_targets()}
+
+
+def _rolled_cells(
+    user: User, filters: dict[str, Any], targets: dict[str, dict[str, Any]]
+) -> tuple[Rolled, dict[str, dict[str, int]]]:
+    """Return the rolled-up days the filters ask for and their cells' counts
+    per severity (`cell_counts`): none when a target is longer than the time
+    a day waits to be rolled up."""
     rolled = (
         rolled_days(since=filters["since"], until=filters["until"])
         if all(_settled(target) for target in targets.values())
         else Rolled([])
     )
-    spans = day_spans(rolled.days)
-    return kpis.Context(
-        incidents=metric_incidents(user=user, **filters),
-        now=now,
-        targets=targets,
-        unposted=metric_incidents(
-            user=user, rolled_up=spans, unresolved_too=True, **filters
-        ),
-        cells=cell_counts(user=user, filters=filters, rolled=rolled),
-        raw=metric_incidents(user=user, rolled_up=spans, **filters),
-    )
+    return rolled, cell_counts(user=user, filters=filters, rolled=rolled)
 
 
 def _settled(target: dict[str, Any]) -> bool:
@@ -112,13 +135,15 @@ def sla_breaches(*, user: User, filters: dict[str, Any], now: datetime) -> Breac
     """Return the incidents that breached a target, newest first, as the
     breach list shows them: read a page at a time, all of them or their
     count (`BreachRows`)."""
-    context = _sla_context(user, filters, now)
+    rolled, cells = _rolled_cells(user, filters, _targets())
     return BreachRows(
-        context.incidents,
+        metric_incidents(user=user, **filters),
         now=now,
         shape=figures.breach,
-        uncounted=context.uncelled(),
-        counted=sum(cell["breaches"] for cell in context.cells.values()),
+        uncounted=metric_incidents(
+            user=user, rolled_up=day_spans(rolled.days), **filters
+        ),
+        counted=sum(cell["breaches"] for cell in cells.values()),
     )
 
 

@@ -14,6 +14,7 @@ from incidents.metrics_rollups import (
     rollup_bucket_sums,
     rollup_cell_counts,
     rollup_declared_counts,
+    rollup_open_remainders,
 )
 from incidents.metrics_selectors import (
     first_detected_at,
@@ -28,6 +29,7 @@ from metrics.models import (
     RollupDirty,
     RollupMonthBucket,
     RollupMonthCell,
+    RollupOpenUpdate,
     RollupState,
     WorkerHeartbeat,
 )
@@ -51,6 +53,8 @@ CELL_COUNTS = (
     "updates_missed",
     "repeats",
     "breaches",
+    "open_unposted",
+    "open_periods",
 )
 # The severity matrix's durations the cells' counts depend on.
 TARGETS = ("ack_target", "resolve_target", "update_cadence")
@@ -132,6 +136,7 @@ def _rebuild_days(days: list[date], zones: dict[str, list[int]], now: datetime) 
     RollupCell.objects.filter(day__in=days).delete()
     RollupBucket.objects.filter(day__in=days).delete()
     RollupDeclared.objects.filter(day__in=days).delete()
+    RollupOpenUpdate.objects.filter(day__in=days).delete()
     keys = ("day", *CELL_KEYS)
     for first, last in day_runs(days):
         start, end = day_start(first), day_start(last + timedelta(days=1))
@@ -144,6 +149,9 @@ def _rebuild_days(days: list[date], zones: dict[str, list[int]], now: datetime) 
             span = (start, end, zone(name), services)
             _insert(
                 RollupCell, (*keys, *CELL_COUNTS), rollup_cell_counts(*span, now=now)
+            )
+            _insert(
+                RollupOpenUpdate, (*keys, "remainder"), rollup_open_remainders(*span)
             )
             for measure in MEASURES:
                 _insert(
@@ -209,6 +217,7 @@ def rollups_refresh(*, now: datetime) -> int:
         RollupMonthCell.objects.all().delete()
         RollupMonthBucket.objects.all().delete()
         RollupDeclared.objects.all().delete()
+        RollupOpenUpdate.objects.all().delete()
         RollupDirty.objects.all().delete()
         first = first_detected_at()
         covered_until = min(first.date(), settled) if first is not None else settled

@@ -33,11 +33,10 @@ class Context:
     incidents: QuerySet[Any]  # the incidents the filters select
     now: datetime
     targets: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # The rollups' share of them: those the cells do not hold, those read
-    # from the incidents for their cadence (all of them without rollups),
-    # and per severity the cells' counts of the rest (`cell_counts`).
+    # The rollups' share of them: those the cells do not hold, and per
+    # severity the cells' counts of the rest (`cell_counts`, and
+    # `open_below` for their cadence).
     raw: QuerySet[Any] | None = None
-    unposted: QuerySet[Any] | None = None
     cells: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def uncelled(self) -> QuerySet[Any]:
@@ -52,7 +51,7 @@ class Context:
     def update_cadence(self) -> dict[str, tuple[int, int]]:
         """Return per severity with a cadence (updates due, updates missed)."""
         return cadence_counts(
-            unposted=self.incidents if self.unposted is None else self.unposted,
+            unposted=self.uncelled(),
             posted=self.incidents,
             cells=self.cells,
             targets=self.targets,

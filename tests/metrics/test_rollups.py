@@ -34,7 +34,9 @@ from metrics.selectors import (
 from metrics.services import rollups_refresh
 from tests.factories import ServiceFactory, TeamFactory, UserFactory
 
-NOW = datetime.fromisoformat("2026-03-30T12:00:00+00:00")
+# Not on a whole hour, so that unresolved incidents fall on either side of
+# now within their cadence.
+NOW = datetime.fromisoformat("2026-03-30T12:07:30+00:00")
 CATEGORIES = ("database", "security", "other")
 NO_FILTERS = {
     "drills": False,
@@ -377,9 +379,10 @@ def test_the_sla_view_from_cells_counts_what_the_incidents_do(db):
         assert RollupCell.objects.exists()
         assert_same_as_the_incidents(user)
 
-        # A day later the open incident owes more updates than its cell did;
+        # A day and 70 minutes later (past the open incident's place in its
+        # cadence) it owes more updates than its cell did;
         # an update posted late to a resolved one changes its day's count.
-        later = NOW + timedelta(days=1)
+        later = NOW + timedelta(days=1, minutes=70)
         with time_machine.travel(later, tick=False):
             post_update(Incident.objects.get(public_id="R-1"), 3000)
             report = sla_report(user=user, filters=dict(NO_FILTERS), now=later)
