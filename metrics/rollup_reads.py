@@ -337,11 +337,10 @@ def _add(
         .values("measure", "bucket", group=key)
         .annotate(count=Sum("count"), total=Sum("total"))
         .order_by()
-    )
-    for row in histogram:
-        tallies[label(row["group"])].add_bucket(
-            row["measure"], row["bucket"], row["count"], row["total"], part.width
-        )
+        .values_list("group", "measure", "bucket", "count", "total")
+    )  # tuples: a histogram has a row per bucket, tens of thousands of them
+    for group, measure, index, count, total in histogram:
+        tallies[label(group)].add_bucket(measure, index, count, total, part.width)
 
 
 def declared_totals() -> list[dict[str, Any]]:
