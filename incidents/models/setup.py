@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -96,6 +98,13 @@ class Service(models.Model):
         return self.name
 
 
+def validate_positive_duration(value: timedelta) -> None:
+    """A target or a cadence of zero or less would be breached at once, or
+    ask for an update every instant: refuse it."""
+    if value <= timedelta(0):
+        raise ValidationError("Must be longer than zero.", code="not_positive")
+
+
 class SeverityLevel(models.Model):
     """One row of the severity matrix (P0-P3). Edits are versioned."""
 
@@ -104,10 +113,18 @@ class SeverityLevel(models.Model):
     rank = models.PositiveSmallIntegerField(
         unique=True, help_text="0 is the most severe."
     )
-    ack_target = models.DurationField(help_text="Respond (acknowledge) within.")
-    resolve_target = models.DurationField(null=True, blank=True)
+    ack_target = models.DurationField(
+        help_text="Respond (acknowledge) within.",
+        validators=[validate_positive_duration],
+    )
+    resolve_target = models.DurationField(
+        null=True, blank=True, validators=[validate_positive_duration]
+    )
     update_cadence = models.DurationField(
-        null=True, blank=True, help_text="How often a status update is due."
+        null=True,
+        blank=True,
+        help_text="How often a status update is due.",
+        validators=[validate_positive_duration],
     )
     paged_at_declaration = models.CharField(max_length=200, blank=True)
     pir_required = models.BooleanField(default=False)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Permission, User
 
@@ -320,6 +322,27 @@ def test_severity_matrix_is_readable_and_editable_with_the_model_permission(
     assert response.json()["version"] == 2
     p0 = SeverityLevel.objects.get(code="P0")
     assert p0.revisions.get().values["ack_target"] == 900.0
+
+
+def test_a_target_or_cadence_of_zero_or_less_is_refused_and_nothing_changes(
+    api, responder
+):
+    responder.user_permissions.add(
+        Permission.objects.get(codename="change_severitylevel")
+    )
+    User.objects.filter(pk=responder.pk).update(is_staff=True)
+
+    for field, value in (
+        ("update_cadence", "00:00:00"),
+        ("ack_target", "-00:05:00"),
+        ("resolve_target", "00:00:00"),
+    ):
+        response = api.patch("/api/v1/severities/P1/", {field: value})
+        assert response.status_code == 400, field
+        assert field in response.json(), response.json()
+
+    p1 = SeverityLevel.objects.get(code="P1")
+    assert (p1.version, p1.update_cadence) == (1, timedelta(hours=2))
 
 
 def test_schema_and_docs_are_served(client):
