@@ -33,7 +33,7 @@ from metrics.rollups import (
     month_end,
     runs,
 )
-from metrics.services import rollup_fingerprint
+from metrics.services import CELL_COUNTS, rollup_fingerprint
 
 # The month cell column each grouping reads (none for service or category).
 MONTH_GROUP_COLUMN = {
@@ -245,36 +245,25 @@ def rollup_tallies(
 def cell_counts(
     *, user: User, filters: dict[str, Any], rolled: Rolled
 ) -> dict[str, dict[str, int]]:
-    """Return per severity the counts of the cells of the rolled days that
-    the SLA view and the KPIs read: incidents, acknowledge and resolve
-    breaches, the status updates that resolved incidents without any were
-    due (each one missed), repeat incidents, the incidents that missed
-    either target (the breach list's count), and the unresolved ones
-    without a status update with the sum of their cadence quotients."""
+    """Return per severity the sums of the cells' CELL_COUNTS over the
+    rolled days: what the SLA view, the KPIs and the breach list's count
+    read of them."""
     if not rolled.days:
         return {}
-    names = (
-        "incidents",
-        "ack_breaches",
-        "resolve_breaches",
-        "updates_missed",
-        "repeats",
-        "breaches",
-        "open_unposted",
-        "open_periods",
-    )
     counts: dict[str, dict[str, int]] = {}
     months_fit = _fits_months(filters, "severity", "month")
     for part in _parts(user, filters, rolled, service_zones(), months_fit):
         rows = (
             part.cells.objects.filter(part.scope)
             .values("severity")
-            .annotate(**{name: Sum(name) for name in names})
+            .annotate(**{name: Sum(name) for name in CELL_COUNTS})
             .order_by()
         )
         for row in rows:
-            total = counts.setdefault(row.pop("severity"), dict.fromkeys(names, 0))
-            for name in names:
+            total = counts.setdefault(
+                row.pop("severity"), dict.fromkeys(CELL_COUNTS, 0)
+            )
+            for name in CELL_COUNTS:
                 total[name] += row[name]
     return counts
 
