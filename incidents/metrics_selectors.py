@@ -15,7 +15,11 @@ from typing import Any
 
 from django.db import connection
 from django.db.models import (
+    Aggregate,
+    Avg,
+    Case,
     Count,
+    DateField,
     DateTimeField,
     DurationField,
     ExpressionWrapper,
@@ -27,8 +31,9 @@ from django.db.models import (
     Q,
     QuerySet,
     Value,
+    When,
 )
-from django.db.models.functions import Greatest, Least
+from django.db.models.functions import Greatest, Least, Trunc
 
 from incidents.models import (
     ActionItem,
@@ -100,7 +105,9 @@ class Seconds(Func):
         return self.as_sql(
             compiler,
             connection,
-            template="EXTRACT(EPOCH FROM %(expressions)s)::double precision",
+            # date_part answers a double precision itself; EXTRACT goes
+            # through numeric, several times slower over many rows.
+            template="date_part('epoch', %(expressions)s)",
             **extra,
         )
 
@@ -108,6 +115,78 @@ class Seconds(Func):
         return self.as_sql(
             compiler, connection, template="(%(expressions)s / 1e6)", **extra
         )
+
+
+class LocalDate(Func):
+    """The calendar day of a moment in the time zone another column names
+    (PostgreSQL)."""
+
+    arg_joiner = " AT TIME ZONE "
+    template = "(%(expressions)s)::date"
+    output_field = DateField()
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's percentile of an expression, interpolated between the
+    two nearest ranks; NULLs are left out."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(%(fraction)r) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression: Any, *, fraction: float) -> None:
+        super().__init__(expression, fraction=float(fraction))
+
+
+# The expression of each grouping but the period's, on an incident row.
+GROUP_PATHS = {
+    "severity": "severity_id",
+    "service": "service__slug",
+    "team": "service__team__slug",
+    "category": "category",
+}
+
+
+def duration_summaries(
+    incidents: QuerySet[Incident],
+    *,
+    group_by: str,
+    period: str,
+    durations: dict[str, tuple[str, str]],
+    fractions: dict[str, float],
+) -> list[dict[str, Any]] | None:
+    """Return per group of the incidents how many there are, never
+    acknowledged and unresolved, and for each of the `durations` (key: the
+    start and end timestamp fields) its count, mean and `fractions`
+    percentiles in seconds, as `{key}_count`, `{key}_mean`, `{key}_{name}`,
+    over the incidents that have both timestamps in order; computed by the
+    database, one row per group. A period's group is the first day of the
+    period, in the team's time zone. None where the database has no
+    percentiles (SQLite): the caller computes them."""
+    if connection.vendor != "postgresql":
+        return None
+    if group_by == "period":
+        local: Any = LocalDate(F("detected_at"), F("service__team__time_zone"))
+        group = local if period == "day" else Trunc(local, period, DateField())
+    else:
+        group = F(GROUP_PATHS[group_by])
+    figures: dict[str, Any] = {
+        "incidents": Count("*"),
+        # Counted by a column the index holds (COUNT(*) takes no filter).
+        "never_acknowledged": Count(
+            "detected_at", filter=Q(acknowledged_at__isnull=True)
+        ),
+        "unresolved": Count("detected_at", filter=Q(resolved_at__isnull=True)),
+    }
+    for key, (start, end) in durations.items():
+        seconds = Case(
+            When(**{f"{end}__gte": F(start)}, then=Seconds(F(end) - F(start)))
+        )
+        figures[f"{key}_count"] = Count(seconds)
+        figures[f"{key}_mean"] = Avg(seconds)
+        for name, fraction in fractions.items():
+            figures[f"{key}_{name}"] = PercentileCont(seconds, fraction=fraction)
+    return list(incidents.order_by().values(group=group).annotate(**figures).order_by())
 
 
 def metric_incidents(

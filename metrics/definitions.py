@@ -42,6 +42,7 @@ MEASURES = (
 )
 MEASURE_BY_KEY = {measure.key: measure for measure in MEASURES}
 STATISTICS = ("count", "mean", "p50", "p90")
+PERCENTILES = {"p50": 0.5, "p90": 0.9}
 
 GROUPINGS = ("severity", "service", "team", "category", "period")
 PERIODS = ("day", "week", "month", "quarter")
@@ -64,6 +65,5 @@ def summary(values: list[float]) -> dict[str, float | int | None]:
     return {
         "count": len(ordered),
         "mean": sum(ordered) / len(ordered) if ordered else None,
-        "p50": percentile(ordered, 0.5),
-        "p90": percentile(ordered, 0.9),
+        **{name: percentile(ordered, f) for name, f in PERCENTILES.items()},
     }

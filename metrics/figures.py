@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from metrics.periods import period_label
+from metrics.periods import day_label, period_label
 from metrics.rollups import Tally
 
 
@@ -30,6 +30,25 @@ def response_times(
     for row in rows:
         groups[group_key(row, group_by, period)].add_row(row)
     return [{"group": key, **groups[key].figures()} for key in sorted(groups)]
+
+
+def summarised(
+    summaries: list[dict[str, Any]], group_by: str, period: str
+) -> list[dict[str, Any]]:
+    """Return the rows `response_times` returns from the database's own
+    per-group summaries (a period's group is its first local day)."""
+    rows = [
+        {
+            **summary,
+            "group": (
+                day_label(summary["group"], period)
+                if group_by == "period"
+                else str(summary["group"])
+            ),
+        }
+        for summary in summaries
+    ]
+    return sorted(rows, key=lambda row: row["group"])
 
 
 def sla(

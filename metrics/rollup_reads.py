@@ -167,6 +167,13 @@ def _fits_months(filters: dict[str, Any], group_by: str, period: str) -> bool:
     )
 
 
+def month_cells_answer(
+    filters: dict[str, Any], group_by: str, period: str, rolled: Rolled
+) -> bool:
+    """Whether month cells answer whole months of the request."""
+    return _fits_months(filters, group_by, period) and bool(whole_months(rolled))
+
+
 @dataclass(frozen=True)
 class Part:
     """Cells that answer part of a request: their models, which of them

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from incidents.metrics_selectors import (
+    duration_summaries,
     metric_incident_rows,
     metric_incidents,
     metric_services,
@@ -21,10 +22,12 @@ from incidents.selectors import User
 from metrics import figures, kpis
 from metrics.availability import availability
 from metrics.cadence import moment_periods
+from metrics.definitions import MEASURES, PERCENTILES
 from metrics.rollup_reads import (
     Rolled,
     cell_counts,
     day_spans,
+    month_cells_answer,
     open_remainders_below,
     rolled_days,
     rollup_tallies,
@@ -37,10 +40,24 @@ AVAILABILITY_WINDOW = timedelta(days=30)
 def response_time_report(
     *, user: User, filters: dict[str, Any], group_by: str, period: str
 ) -> list[dict[str, Any]]:
-    """Return the response times per group: the rolled-up days from their
-    cells, the rest (recent or dirty days, restricted incidents, the partial
-    days at `since` and `until`) from the incidents."""
+    """Return the response times per group. Where month cells answer whole
+    months of the request, the rolled-up days from their cells and the rest
+    (recent or dirty days, restricted incidents, the partial days at `since`
+    and `until`) from the incidents. Otherwise (a grouping or filter finer
+    than a month cell's keys, or no whole month) the database summarises
+    the incidents themselves where it can: a day cell holds about as many
+    histogram rows as incidents, so it saves nothing there."""
     rolled = rolled_days(since=filters["since"], until=filters["until"])
+    if not month_cells_answer(filters, group_by, period, rolled):
+        summaries = duration_summaries(
+            metric_incidents(user=user, **filters),
+            group_by=group_by,
+            period=period,
+            durations={m.key: (m.start, m.end) for m in MEASURES},
+            fractions=PERCENTILES,
+        )
+        if summaries is not None:
+            return figures.summarised(summaries, group_by, period)
     tallies = rollup_tallies(
         user=user, filters=filters, rolled=rolled, group_by=group_by, period=period
     )

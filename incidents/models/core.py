@@ -189,6 +189,22 @@ class Incident(models.Model):
                 condition=models.Q(resolved_at__isnull=True),
                 include=["is_drill", "status"],
             ),
+            # Response times summarised by the database: a team's or a
+            # service's incidents of some severities, from the index alone.
+            models.Index(
+                fields=["is_drill", "service", "severity", "detected_at"],
+                name="incident_summary_cover_idx",
+                condition=~models.Q(status="cancelled"),
+                include=[
+                    "id",
+                    "category",
+                    "restricted",
+                    "started_at",
+                    "acknowledged_at",
+                    "mitigated_at",
+                    "resolved_at",
+                ],
+            ),
             # Repeat incidents: an incident's predecessors of the same
             # service, category and drill flag (the metrics' repeat count).
             models.Index(

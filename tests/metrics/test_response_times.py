@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from incidents.models import Incident
 from incidents.services import incident_transition
 from tests.conftest import api_client
 from tests.factories import ServiceFactory
@@ -69,6 +70,36 @@ def test_never_acknowledged_incidents_are_reported_not_hidden(api, service):
     assert row["never_acknowledged"] == 1
     assert row["unresolved"] == 2
     assert row["time_to_acknowledge_count"] == 1
+
+
+def test_a_skewed_clock_leaves_its_measure_out_not_its_incident(api, service):
+    worked(service, ack=10 * MINUTE)
+    skewed = worked(service, ack=20 * MINUTE)
+    # Acknowledged, by the sender's clock, before it was detected.
+    Incident.objects.filter(pk=skewed.pk).update(
+        acknowledged_at=skewed.detected_at - MINUTE
+    )
+
+    row = group(api.get(URL), "P2")
+
+    assert row["incidents"] == 2
+    assert row["never_acknowledged"] == 0
+    assert row["time_to_acknowledge_count"] == 1
+    assert row["time_to_acknowledge_mean"] == 600
+    assert row["time_to_acknowledge_p90"] == 600
+
+
+def test_a_restricted_incident_counts_only_for_who_may_see_it(api, service, team_lead):
+    worked(service, ack=10 * MINUTE, category="database")
+    restricted = worked(service, ack=30 * MINUTE, category="security")
+    restricted.restricted = True
+    restricted.save()
+
+    member = api.get(URL, {"group_by": "category"})
+    lead = api_client(team_lead).get(URL, {"group_by": "category"})
+
+    assert [row["group"] for row in member.json()["results"]] == ["database"]
+    assert group(lead, "security")["time_to_acknowledge_mean"] == 1800
 
 
 def test_percentiles_interpolate_between_ranks(api, service):
