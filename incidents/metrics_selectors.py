@@ -147,6 +147,12 @@ GROUP_PATHS = {
 }
 
 
+def _duration(start: str, end: str) -> Case:
+    """The seconds from the `start` to the `end` timestamp field; NULL when
+    the incident has not reached `end` or `end` came first (a skewed clock)."""
+    return Case(When(**{f"{end}__gte": F(start)}, then=Seconds(F(end) - F(start))))
+
+
 def duration_summaries(
     incidents: QuerySet[Incident],
     *,
@@ -179,9 +185,7 @@ def duration_summaries(
         "unresolved": Count("detected_at", filter=Q(resolved_at__isnull=True)),
     }
     for key, (start, end) in durations.items():
-        seconds = Case(
-            When(**{f"{end}__gte": F(start)}, then=Seconds(F(end) - F(start)))
-        )
+        seconds = _duration(start, end)
         figures[f"{key}_count"] = Count(seconds)
         figures[f"{key}_mean"] = Avg(seconds)
         for name, fraction in fractions.items():
@@ -248,6 +252,36 @@ def metric_incident_rows(incidents: QuerySet[Incident]) -> Iterator[dict[str, An
         .iterator(chunk_size=5000)
     )
     names = list(ROW_FIELDS)
+    for row in rows:
+        yield dict(zip(names, row, strict=True))
+
+
+def metric_duration_rows(
+    incidents: QuerySet[Incident], *, durations: dict[str, tuple[str, str]]
+) -> Iterator[dict[str, Any]]:
+    """Yield each incident as its response times need it: what it is grouped
+    by (severity, service, team, category, and its detection time with the
+    team's time zone), whether it was never acknowledged, whether it is
+    unresolved, and each of the `durations` (key: start and end timestamp
+    fields) in seconds, computed by the database (None as `_duration`)."""
+    fields = {
+        "severity": F("severity_id"),
+        "service": F("service__slug"),
+        "team": F("service__team__slug"),
+        "category": F("category"),
+        "detected_at": F("detected_at"),
+        "time_zone": F("service__team__time_zone"),
+        "never_acknowledged": Q(acknowledged_at__isnull=True),
+        "unresolved": Q(resolved_at__isnull=True),
+        **{key: _duration(*fields) for key, fields in durations.items()},
+    }
+    names = list(fields)
+    rows = (
+        incidents.order_by()
+        .annotate(**{f"row_{name}": value for name, value in fields.items()})
+        .values_list(*(f"row_{name}" for name in names))
+        .iterator(chunk_size=5000)
+    )
     for row in rows:
         yield dict(zip(names, row, strict=True))
 

@@ -7,25 +7,19 @@ of an incident's timestamps, counted over the incidents that have both.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 
 @dataclass(frozen=True)
 class Measure:
+    """The time from an incident's `start` to its `end` timestamp, over the
+    incidents that reached `end` after `start` (an end before the start, a
+    skewed clock, counts in no figure): the database computes it
+    (`DURATIONS`)."""
+
     key: str
     label: str
     start: str
     end: str
-
-    def seconds(self, row: dict[str, Any]) -> float | None:
-        """Return the measure of one incident row, or None when it has not
-        reached `end` (or a clock skew put `end` before `start`)."""
-        start: datetime | None = row[self.start]
-        end: datetime | None = row[self.end]
-        if start is None or end is None or end < start:
-            return None
-        return (end - start).total_seconds()
 
 
 MEASURES = (
@@ -40,6 +34,8 @@ MEASURES = (
     Measure("time_to_resolve", "Time to resolve (MTTR)", "detected_at", "resolved_at"),
     Measure("impact_duration", "Impact duration", "started_at", "resolved_at"),
 )
+# Each measure's timestamp fields, as the incidents' selectors take them.
+DURATIONS = {measure.key: (measure.start, measure.end) for measure in MEASURES}
 MEASURE_BY_KEY = {measure.key: measure for measure in MEASURES}
 STATISTICS = ("count", "mean", "p50", "p90")
 PERCENTILES = {"p50": 0.5, "p90": 0.9}

@@ -98,11 +98,13 @@ class Tally:
     )
 
     def add_row(self, row: dict[str, Any]) -> None:
+        """Add one incident: its flags and each measure's seconds (None
+        where it has none), as `metric_duration_rows` yields it."""
         self.incidents += 1
-        self.never_acknowledged += row["acknowledged_at"] is None
-        self.unresolved += row["resolved_at"] is None
+        self.never_acknowledged += row["never_acknowledged"]
+        self.unresolved += row["unresolved"]
         for measure in MEASURES:
-            seconds = measure.seconds(row)
+            seconds = row[measure.key]
             if seconds is not None:
                 self.values[measure.key].append(seconds)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from incidents.metrics_selectors import (
     duration_summaries,
-    metric_incident_rows,
+    metric_duration_rows,
     metric_incidents,
     metric_services,
     service_downtime,
@@ -22,7 +22,7 @@ from incidents.selectors import User
 from metrics import figures, kpis
 from metrics.availability import availability
 from metrics.cadence import moment_periods
-from metrics.definitions import MEASURES, PERCENTILES
+from metrics.definitions import DURATIONS, PERCENTILES
 from metrics.rollup_reads import (
     Rolled,
     cell_counts,
@@ -53,7 +53,7 @@ def response_time_report(
             metric_incidents(user=user, **filters),
             group_by=group_by,
             period=period,
-            durations={m.key: (m.start, m.end) for m in MEASURES},
+            durations=DURATIONS,
             fractions=PERCENTILES,
         )
         if summaries is not None:
@@ -61,8 +61,9 @@ def response_time_report(
     tallies = rollup_tallies(
         user=user, filters=filters, rolled=rolled, group_by=group_by, period=period
     )
-    rows = metric_incident_rows(
-        metric_incidents(user=user, rolled_up=day_spans(rolled.days), **filters)
+    rows = metric_duration_rows(
+        metric_incidents(user=user, rolled_up=day_spans(rolled.days), **filters),
+        durations=DURATIONS,
     )
     return figures.response_times(rows, group_by, period, tallies)
 

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from incidents.metrics_selectors import (
-    metric_incident_rows,
+    metric_duration_rows,
     metric_incidents,
     severity_targets,
 )
@@ -24,7 +24,7 @@ from incidents.metrics_sla import BreachRows, sla_counts
 from incidents.models import Incident, SeverityLevel, StatusUpdate
 from metrics import figures, kpis
 from metrics.cadence import cadence_tally
-from metrics.definitions import MEASURES
+from metrics.definitions import DURATIONS, MEASURES
 from metrics.models import RollupBucket, RollupCell, RollupDirty, RollupState
 from metrics.selectors import (
     kpi_report,
@@ -204,7 +204,9 @@ def assert_same_as_the_incidents(user) -> None:
                 user=user, filters=dict(query), group_by=group_by, period=period
             )
             raw = figures.response_times(
-                metric_incident_rows(metric_incidents(user=user, **query)),
+                metric_duration_rows(
+                    metric_incidents(user=user, **query), durations=DURATIONS
+                ),
                 group_by,
                 period,
             )
