@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import os
 import statistics
 import time
@@ -213,6 +214,9 @@ def run(incidents: int, repeats: int) -> dict[str, Any]:
         url = scratch_database(stack, f"vigil_bench_metrics_{os.getpid()}")
         _setup(url)
         timing = _populate(incidents)
+        # Loaded as gunicorn loads it: the entry point keeps what is loaded
+        # by then out of Python's full collections.
+        importlib.import_module("config.wsgi")
         from django.contrib.auth.models import User
         from django.test import Client
 

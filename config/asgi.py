@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import warnings
@@ -43,3 +44,7 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# As config.wsgi: what is loaded by now stays out of the collector's full
+# passes, which would otherwise walk it in the middle of a request.
+gc.freeze()
