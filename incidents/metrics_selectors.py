@@ -273,7 +273,7 @@ def metric_duration_rows(
         "time_zone": F("service__team__time_zone"),
         "never_acknowledged": Q(acknowledged_at__isnull=True),
         "unresolved": Q(resolved_at__isnull=True),
-        **{key: _duration(*fields) for key, fields in durations.items()},
+        **{key: _duration(*ends) for key, ends in durations.items()},
     }
     names = list(fields)
     rows = (
