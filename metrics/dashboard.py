@@ -1,9 +1,10 @@
-"""The admin's metrics dashboard: trends, SLA and breaches of the last year,
-for production incidents and, on a page of its own, for drills."""
+"""The admin's metrics dashboard: trends, SLA and breaches of the last twelve
+calendar months, for production incidents and, on a page of its own, for
+drills."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib import admin
@@ -17,7 +18,6 @@ from incidents.selectors import team_list
 from metrics import selectors
 from metrics.charts import line_chart
 
-WINDOW = timedelta(days=365)
 BREACHES_SHOWN = 25
 # Most severe first, as the severity matrix colours them (P0 red, …).
 CHARTS = {
@@ -27,14 +27,22 @@ CHARTS = {
 FALLBACK_COLORS = ("#b91c1c", "#ea580c", "#ca8a04", "#2563eb", "#6b7280")
 
 
-def _months(now: Any) -> list[str]:
-    """The last twelve month labels (UTC calendar), oldest first."""
+def _months(now: Any) -> list[tuple[int, int]]:
+    """The last twelve months (UTC calendar) as (year, month), oldest first."""
     year, month = now.year, now.month
-    labels = []
+    months = []
     for _ in range(12):
-        labels.append(f"{year}-{month:02d}")
+        months.append((year, month))
         year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    return labels[::-1]
+    return months[::-1]
+
+
+def _since(now: Any) -> datetime:
+    """Where the dashboard begins: midnight UTC on the first day of the
+    oldest month its charts show, so that every figure covers those months
+    (and the rollups answer them as whole months)."""
+    year, month = _months(now)[0]
+    return datetime(year, month, 1, tzinfo=UTC)
 
 
 def _drill_trends(request: HttpRequest, now: Any) -> list[dict[str, Any]]:
@@ -42,7 +50,7 @@ def _drill_trends(request: HttpRequest, now: Any) -> list[dict[str, Any]]:
     the first acknowledgement as a chart."""
     teams = []
     for team in team_list(user=request.user):
-        drills = drill_trends(user=request.user, team=team, since=now - WINDOW, now=now)
+        drills = drill_trends(user=request.user, team=team, since=_since(now), now=now)
         if not drills:
             continue
         heading = f"{team.name}: time to the first acknowledgement, drill by drill"
@@ -62,7 +70,7 @@ def _context(request: HttpRequest, drills: bool) -> dict[str, Any]:
     now = timezone.now()
     filters: dict[str, Any] = {
         "drills": drills,
-        "since": now - WINDOW,
+        "since": _since(now),
         "until": None,
         "severities": [],
         "services": [],
@@ -71,7 +79,7 @@ def _context(request: HttpRequest, drills: bool) -> dict[str, Any]:
     }
     codes = [target["code"] for target in severity_targets()]
     colors = dict(zip(codes, FALLBACK_COLORS, strict=False))
-    labels = _months(now)
+    labels = [f"{year}-{month:02d}" for year, month in _months(now)]
     trends: dict[str, dict[str, list[float | None]]] = {
         "time_to_acknowledge": {},
         "time_to_resolve": {},

@@ -61,3 +61,25 @@ def test_signed_out_visitors_are_sent_to_the_login(db):
 
     assert page.status_code == 302
     assert "/admin/login/" in page["Location"]
+
+
+def test_the_dashboard_covers_the_twelve_calendar_months_its_charts_show(
+    service, responder
+):
+    # On 11 March 2026 the charts run from April 2025 to March 2026.
+    first = worked(
+        service, "P1", at=T0.replace(year=2025, month=4, day=1, hour=0, minute=30),
+        ack=timedelta(hours=2),
+    )  # fmt: skip
+    before = worked(
+        service, "P1", at=T0.replace(year=2025, month=3, day=31, hour=23, minute=30),
+        ack=timedelta(hours=2),
+    )  # fmt: skip
+
+    with time_machine.travel(T0 + timedelta(days=1)):
+        page = staff_client(responder).get("/admin/metrics/")
+
+    html = page.content.decode()
+    assert "Since 2025-04-01" in html
+    assert first.public_id in html
+    assert before.public_id not in html
