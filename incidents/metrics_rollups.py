@@ -16,8 +16,6 @@ from typing import Any
 from django.db.models import (
     Case,
     Count,
-    DurationField,
-    ExpressionWrapper,
     F,
     IntegerField,
     Q,
@@ -28,7 +26,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Coalesce, Floor, Ln, TruncDate
 
-from incidents.metrics_selectors import Seconds
+from incidents.metrics_selectors import duration_seconds
 from incidents.metrics_sla import (
     cadence_periods,
     late,
@@ -172,10 +170,6 @@ def rollup_bucket_sums(
     1 + floor(ln(seconds) / log_gamma)) the bucket, how many incidents took
     it and the sum of their seconds; over the incidents that reached both
     timestamps in that order."""
-    begin, finish = measure
-    seconds = Seconds(
-        ExpressionWrapper(F(finish) - F(begin), output_field=DurationField())
-    )
     index = Case(
         When(Q(cell_seconds__lt=1), then=Value(0)),
         default=1 + Floor(Ln(F("cell_seconds")) / log_gamma),
@@ -183,8 +177,8 @@ def rollup_bucket_sums(
     )
     return (
         _rolled(start, end, zone, services)
-        .filter(**{f"{begin}__isnull": False, f"{finish}__gte": F(begin)})
-        .alias(cell_seconds=seconds)
+        .alias(cell_seconds=duration_seconds(*measure))
+        .filter(cell_seconds__isnull=False)
         .values(*KEYS, cell_bucket=index)
         .annotate(cell_count=Count("pk"), cell_total=Sum("cell_seconds"))
         .values_list(*KEYS, "cell_bucket", "cell_count", "cell_total")

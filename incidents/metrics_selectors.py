@@ -147,7 +147,7 @@ GROUP_PATHS = {
 }
 
 
-def _duration(start: str, end: str) -> Case:
+def duration_seconds(start: str, end: str) -> Case:
     """The seconds from the `start` to the `end` timestamp field; NULL when
     the incident has not reached `end` or `end` came first (a skewed clock)."""
     return Case(When(**{f"{end}__gte": F(start)}, then=Seconds(F(end) - F(start))))
@@ -185,7 +185,7 @@ def duration_summaries(
         "unresolved": Count("detected_at", filter=Q(resolved_at__isnull=True)),
     }
     for key, (start, end) in durations.items():
-        seconds = _duration(start, end)
+        seconds = duration_seconds(start, end)
         figures[f"{key}_count"] = Count(seconds)
         figures[f"{key}_mean"] = Avg(seconds)
         for name, fraction in fractions.items():
@@ -263,7 +263,7 @@ def metric_duration_rows(
     by (severity, service, team, category, and its detection time with the
     team's time zone), whether it was never acknowledged, whether it is
     unresolved, and each of the `durations` (key: start and end timestamp
-    fields) in seconds, computed by the database (None as `_duration`)."""
+    fields) in seconds, computed by the database (None as `duration_seconds`)."""
     fields = {
         "severity": F("severity_id"),
         "service": F("service__slug"),
@@ -273,7 +273,7 @@ def metric_duration_rows(
         "time_zone": F("service__team__time_zone"),
         "never_acknowledged": Q(acknowledged_at__isnull=True),
         "unresolved": Q(resolved_at__isnull=True),
-        **{key: _duration(*ends) for key, ends in durations.items()},
+        **{key: duration_seconds(*ends) for key, ends in durations.items()},
     }
     names = list(fields)
     rows = (
