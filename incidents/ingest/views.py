@@ -29,6 +29,7 @@ from incidents.ingest.signals import TRIGGER, InvalidEvent, Refused
 from incidents.models import AlertEvent, Integration
 from incidents.services import (
     alert_body_fields,
+    alert_event_record_admitted,
     alert_event_record_for_counted_key,
     alert_event_record_for_key,
     alert_event_record_within_quota,
@@ -95,7 +96,8 @@ def _record(
 ) -> None:
     """Store the event for the integration `key` opens, in one statement
     when the key is its enabled `kind` integration's current key (nearly
-    always) and the event is not a new alert under the quota, else after
+    always) and the event is not a new alert under the quota, in two more
+    when it is (the key's admission, then the event's INSERT), else after
     looking the key up (and refusing it if need be)."""
     fields = {
         "source": source,
@@ -110,7 +112,7 @@ def _record(
         # still; the first of a key in a minute goes through the quota.
         stored = alert_event_record_for_counted_key(
             key_hash=digest, kind=kind, **fields
-        )
+        ) or alert_event_record_admitted(key_hash=digest, kind=kind, **fields)
     else:
         stored = alert_event_record_for_key(key_hash=digest, kind=kind, **fields)
     if stored is None:

@@ -13,22 +13,35 @@ from django.db import models
 from incidents.models.alerts import Integration
 from incidents.models.core import Incident
 
+# The constraint whose violation is a new alert past the quota.
+WITHIN_QUOTA = "quota_window_within_allowed"
+
 
 class IngestQuotaWindow(models.Model):
-    """How many new alerts an integration opened in one minute."""
+    """How many new alerts an integration opened in one minute.
+
+    The database refuses a count past `allowed`, the quota in force at the
+    last count: that refusal is the 429, and it undoes the key's admission
+    with it.
+    """
 
     integration = models.ForeignKey(
         Integration, on_delete=models.CASCADE, related_name="+"
     )
     window_start = models.DateTimeField()
     new_alerts = models.PositiveIntegerField(default=0)
+    allowed = models.PositiveIntegerField()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["integration", "window_start"],
                 name="one_quota_window_per_minute",
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(new_alerts__lte=models.F("allowed")),
+                name=WITHIN_QUOTA,
+            ),
         ]
 
     def __str__(self) -> str:

@@ -31,6 +31,7 @@ from incidents.services.ingest import (
 )
 from incidents.services.quarantine import alert_event_fail, alert_event_redrive
 from incidents.services.quotas import (
+    alert_event_record_admitted,
     alert_event_record_for_counted_key,
     alert_event_record_within_quota,
     ingest_quota_applies,
@@ -54,6 +55,7 @@ __all__ = [
     "alert_body_fields",
     "alert_event_fail",
     "alert_event_record",
+    "alert_event_record_admitted",
     "alert_event_record_for_counted_key",
     "alert_event_record_for_key",
     "alert_event_record_within_quota",

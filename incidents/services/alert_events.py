@@ -130,9 +130,12 @@ _INSERT = "INSERT INTO {} ({}) VALUES ({}) RETURNING {}".format(  # noqa: S608
     ", ".join(["%s"] * len(_EVENT_FIELDS)),
     _quote(AlertEvent._meta.pk.column),
 )
-_INSERT_FOR_KEY_WHERE = (  # noqa: S608 - names from the models
-    "INSERT INTO {} ({}) SELECT {} FROM {} i"
-    " WHERE i.key_hash = %s AND i.enabled AND i.kind = %s"
+# The integration row `i` a request's key opens: its current key, enabled,
+# of the endpoint's kind (parameters: the key's hash, the kind).
+KEY_CONDITION = "i.key_hash = %s AND i.enabled AND i.kind = %s"
+_INSERT_FOR_KEY_WHERE = (
+    "INSERT INTO {} ({}) SELECT {} FROM {} i WHERE "  # noqa: S608 - names from the models
+    + KEY_CONDITION
 ).format(
     _quote(AlertEvent._meta.db_table),
     _COLUMNS,

@@ -9,27 +9,30 @@ key (`IngestQuotaKey`), and every later one is stored by the same single
 INSERT as without a quota, on the condition that the key is recorded.
 
 Counting is exact under concurrent requests: the key's row is inserted and
-the minute's counter raised (only while under the quota) in a transaction of
-their own, committed just before the event is stored. A second request with
-the same new key waits on the first one's key row and then finds it; two
-with different keys queue on the counter row, and the one that would pass
-the quota gets no row back. A 429 rolls that transaction back, key row
-included, and stores no event. The counter row is held from its upsert to
-that commit only, which on PostgreSQL does not wait for the disk (the
+the minute's counter raised (only for a key that opens a new alert) in a
+transaction of their own, committed just before the event is stored. A
+second request with the same new key waits on the first one's key row and
+then finds it; two with different keys queue on the counter row, and the
+one that would pass the quota breaks the counter's CHECK constraint, which
+rolls its transaction back, key row included, and stores no event. On
+PostgreSQL that transaction is one statement, so the counter row is held
+for no round trip to Vigil, and its commit does not wait for the disk (the
 event's commit right after it does, and covers it): an integration's new
-alerts are admitted one at a time, but each for two statements, and their
-events' commits share disk flushes as storms and other integrations' do.
+alerts are admitted one at a time, but each for the time the database takes
+to run one statement, and their events' commits share disk flushes as
+storms and other integrations' do.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+from contextlib import nullcontext
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from incidents.exceptions import IngestQuotaExceededError
@@ -41,7 +44,9 @@ from incidents.models import (
     IngestQuotaWindow,
     Integration,
 )
+from incidents.models.quotas import WITHIN_QUOTA
 from incidents.services.alert_events import (
+    KEY_CONDITION,
     alert_event_record,
     alert_event_record_for_key,
 )
@@ -54,6 +59,7 @@ OPENING_ACTIONS = frozenset({TRIGGER, "firing"})
 _KEYS = IngestQuotaKey._meta.db_table
 _WINDOWS = IngestQuotaWindow._meta.db_table
 _ALERTS = Alert._meta.db_table
+_INTEGRATIONS = Integration._meta.db_table
 # A condition on the integration row `i` of the storing INSERT.
 _COUNTED = (
     f"EXISTS (SELECT 1 FROM {_KEYS} k WHERE k.integration_id = i.id"  # noqa: S608
@@ -63,24 +69,53 @@ _COUNTED_SELECT = (
     f"SELECT 1 FROM {_KEYS} WHERE integration_id = %s"  # noqa: S608
     " AND window_start = %s AND dedup_key = %s"
 )
-# The key's row for the minute, answering (when it is new) whether the key
-# already has an open alert, or its group one (an Alertmanager event's key
-# is the hash of its group, as each of the group's alerts' group_key is):
-# two lookups rather than one OR, each on its own index.
+# Whether the key's row just inserted opens a new alert: no alert of its key
+# is open, nor one of its group (an Alertmanager event's key is the hash of
+# its group, as each of the group's alerts' group_key is): two lookups
+# rather than one OR, each on its own index.
+_OPENS = (
+    f"NOT (EXISTS (SELECT 1 FROM {_ALERTS} a"  # noqa: S608
+    f" WHERE a.integration_id = {_KEYS}.integration_id"
+    f" AND a.dedup_key = {_KEYS}.dedup_key AND a.status <> 'resolved')"
+    f" OR EXISTS (SELECT 1 FROM {_ALERTS} a"
+    f" WHERE a.integration_id = {_KEYS}.integration_id"
+    " AND a.group_key = %s AND a.status <> 'resolved'))"
+)
+# The minute's count, one more; past the quota the row's CHECK refuses it.
+_COUNT_CONFLICT = (
+    " ON CONFLICT (integration_id, window_start) DO UPDATE"
+    f" SET new_alerts = {_WINDOWS}.new_alerts + 1, allowed = EXCLUDED.allowed"
+    " RETURNING new_alerts"
+)
+# PostgreSQL: the whole admission, one statement and so one transaction,
+# whose commit does not wait for the disk (the first parameter, 'off'; NULL
+# inside a caller's transaction, whose commit is the caller's). A
+# row (the minute's count, or NULL when the key opens no new alert) if an
+# integration matches `{where}`.
+_ADMIT = (
+    "WITH i AS (SELECT i.id, set_config('synchronous_commit',"  # noqa: S608
+    " coalesce(%s, current_setting('synchronous_commit')), true)"
+    f" FROM {_INTEGRATIONS} i WHERE {{where}}),"
+    f" k AS (INSERT INTO {_KEYS} (integration_id, window_start, dedup_key)"
+    " SELECT id, %s, %s FROM i ON CONFLICT DO NOTHING"
+    f" RETURNING integration_id, {_OPENS} AS opens),"
+    f" w AS (INSERT INTO {_WINDOWS} (integration_id, window_start, new_alerts, allowed)"
+    f" SELECT integration_id, %s, 1, %s FROM k WHERE opens{_COUNT_CONFLICT})"
+    " SELECT (SELECT new_alerts FROM w) FROM i"
+)
+# Elsewhere (SQLite): the same three steps, one statement each.
+_FIND = f"SELECT i.id FROM {_INTEGRATIONS} i WHERE {{where}}"  # noqa: S608
 _INSERT_KEY = (
     f"INSERT INTO {_KEYS} (integration_id, window_start, dedup_key)"  # noqa: S608
-    " VALUES (%s, %s, %s) ON CONFLICT DO NOTHING RETURNING"
-    f" EXISTS (SELECT 1 FROM {_ALERTS} WHERE integration_id = %s"
-    " AND dedup_key = %s AND status <> 'resolved')"
-    f" OR EXISTS (SELECT 1 FROM {_ALERTS} WHERE integration_id = %s"
-    " AND group_key = %s AND status <> 'resolved')"
+    f" VALUES (%s, %s, %s) ON CONFLICT DO NOTHING RETURNING {_OPENS}"
 )
 _COUNT = (
-    f"INSERT INTO {_WINDOWS} (integration_id, window_start, new_alerts)"  # noqa: S608
-    " VALUES (%s, %s, 1) ON CONFLICT (integration_id, window_start)"
-    f" DO UPDATE SET new_alerts = {_WINDOWS}.new_alerts + 1"
-    f" WHERE {_WINDOWS}.new_alerts < %s RETURNING new_alerts"
+    f"INSERT INTO {_WINDOWS} (integration_id, window_start, new_alerts, allowed)"  # noqa: S608
+    f" VALUES (%s, %s, 1, %s){_COUNT_CONFLICT}"
 )
+# Which integration admits a key: a known one, or the one the storing INSERT
+# would find by its current key.
+_BY_ID = "i.id = %s"
 
 
 def ingest_quota_applies(action: str) -> bool:
@@ -95,7 +130,7 @@ def alert_event_record_for_counted_key(
 ) -> AlertEvent | None:
     """Store the event in one statement if its integration's key opens it and
     its dedup key was already admitted this minute (a storm's case); else None,
-    storing nothing: then the caller goes through `alert_event_record_within_quota`.
+    storing nothing: then the caller goes through `alert_event_record_admitted`.
     """
     return alert_event_record_for_key(
         key_hash=key_hash,
@@ -105,6 +140,30 @@ def alert_event_record_for_counted_key(
         dedup_key=dedup_key,
         payload=payload,
         condition=(_COUNTED, [_minute(timezone.now()), dedup_key]),
+    )
+
+
+def alert_event_record_admitted(
+    *, key_hash: str, kind: str, source: str, action: str, dedup_key: str, payload: Any
+) -> AlertEvent | None:
+    """Admit the key under the quota of the enabled `kind` integration whose
+    current key hashes to `key_hash`, then store the event; None, storing
+    nothing, if there is no such integration (then the caller looks the key
+    up as usual and goes through `alert_event_record_within_quota`).
+
+    Raise IngestQuotaExceededError, storing nothing, past the quota. Called
+    after `alert_event_record_for_counted_key` found the key not admitted
+    this minute: the key's first trigger in a minute, three statements.
+    """
+    if not _admit(KEY_CONDITION, [key_hash, kind], source=source, key=dedup_key):
+        return None
+    return alert_event_record_for_key(
+        key_hash=key_hash,
+        kind=kind,
+        source=source,
+        action=action,
+        dedup_key=dedup_key,
+        payload=payload,
     )
 
 
@@ -130,79 +189,85 @@ def alert_event_record_within_quota(
         "dedup_key": dedup_key,
         "payload": payload,
     }
-    if not ingest_quota_applies(action):
-        return alert_event_record(integration=integration, **fields)
-    now = timezone.now()
-    window = _minute(now)
-    if not looked and _fetch(_COUNTED_SELECT, [integration.pk, window, dedup_key]):
-        return alert_event_record(integration=integration, **fields)
-    _admit(integration, window=window, source=source, key=dedup_key, now=now)
+    if ingest_quota_applies(action) and (
+        looked
+        or not _fetch(
+            _COUNTED_SELECT, [integration.pk, _minute(timezone.now()), dedup_key]
+        )
+    ):
+        _admit(_BY_ID, [integration.pk], source=source, key=dedup_key)
     return alert_event_record(integration=integration, **fields)
 
 
-def _admit(
-    integration: Integration, *, window: Any, source: str, key: str, now: datetime
-) -> None:
-    """Admit the key for this minute, counting it if it opens a new alert,
-    in a transaction of its own committed before the event is stored; raise
-    IngestQuotaExceededError, recording nothing, if that passes the quota.
+def _admit(where: str, params: list[Any], *, source: str, key: str) -> bool:
+    """Admit the key for this minute for the integration `where` finds,
+    counting it if it opens a new alert, in a transaction of its own
+    committed before the event is stored; return whether an integration
+    matched. Raise IngestQuotaExceededError, recording nothing, if the count
+    passes the quota.
 
-    The counter row is held from its upsert to this transaction's commit
-    only, and on PostgreSQL that commit does not wait for its WAL to reach
-    the disk: the event's INSERT, committed next on the same connection,
-    does, and flushes the admission's commit with it (WAL is written in
-    order), so a stored event's admission is never lost. An integration's
-    admissions still pass the counter one at a time, but each for the
-    microseconds of two statements, not for a disk flush; the events'
-    commits then share flushes as the requests without a quota do. An
-    admission whose event then fails to store (the database went away)
+    On PostgreSQL the transaction is one statement, and its commit does not
+    wait for its WAL to reach the disk: the event's INSERT, committed next on
+    the same connection, does, and flushes the admission's commit with it
+    (WAL is written in order), so a stored event's admission is never lost.
+    An admission whose event then fails to store (the database went away)
     stays counted: the sender retries the 503 and its key is admitted.
     """
-    with transaction.atomic(durable=True):
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        if _key_is_new(integration, window=window, source=source, key=key):
-            _count(integration, window=window, now=now)
-
-
-def _key_is_new(
-    integration: Integration, *, window: Any, source: str, key: str
-) -> bool:
-    """Record the key for this minute; return whether it opens a new alert
-    (neither admitted this minute by a concurrent request nor open)."""
+    now = timezone.now()
+    window = _minute(now)
     group = (
         key
         if source == AlertEvent.Source.ALERTMANAGER
         else hashlib.sha256(key.encode()).hexdigest()
     )
-    pk = integration.pk
-    inserted = _fetch(_INSERT_KEY, [pk, window, key, pk, key, pk, group])
-    # None: a concurrent request admitted the key and committed.
-    return inserted is not None and not inserted[0]
-
-
-def _count(integration: Integration, *, window: Any, now: datetime) -> None:
-    """Count a new alert in the minute; raise IngestQuotaExceededError
-    if the count is at the quota already."""
     limit = settings.VIGIL_INGEST_NEW_ALERTS_PER_MINUTE
-    counted = _fetch(_COUNT, [integration.pk, window, limit])
-    if counted is None:
+    try:
+        if connection.vendor == "postgresql":
+            # Inside a caller's transaction (a test's), a savepoint of it.
+            inside = connection.in_atomic_block
+            durability = None if inside else "off"
+            with transaction.atomic() if inside else nullcontext():
+                row = _fetch(
+                    _ADMIT.format(where=where),
+                    [durability, *params, window, key, group, window, limit],
+                )
+            if row is None:
+                return False
+            (counted,) = row
+        else:
+            with transaction.atomic(durable=True):
+                pk = _value(_FIND.format(where=where), params)
+                if pk is None:
+                    return False
+                # None: a concurrent request admitted the key and committed.
+                inserted = _fetch(_INSERT_KEY, [pk, window, key, group])
+                opens = inserted is not None and inserted[0]
+                counted = _value(_COUNT, [pk, window, limit]) if opens else None
+    except IntegrityError as error:
+        if WITHIN_QUOTA not in str(error):
+            raise
         ends = now.replace(second=0, microsecond=0) + WINDOW
         retry_after = max(1, math.ceil((ends - now).total_seconds()))
         raise IngestQuotaExceededError(
             f"more than {limit} new alerts this minute from this integration; "
             f"retry in {retry_after} s",
             retry_after=retry_after,
-        )
-    if counted[0] == 1:  # the minute's first: forget the minutes before it
-        with connection.cursor() as cursor:
-            for table in (_KEYS, _WINDOWS):
-                cursor.execute(
-                    f"DELETE FROM {table} WHERE integration_id = %s"  # noqa: S608
-                    " AND window_start < %s",
-                    [integration.pk, window],
-                )
+        ) from None
+    if counted == 1:  # the minute's first: forget the minutes before it
+        _forget_before(where, params, window)
+    return True
+
+
+def _forget_before(where: str, params: list[Any], window: Any) -> None:
+    """Delete the keys and counts of the integration's earlier minutes."""
+    with connection.cursor() as cursor:
+        for table in (_KEYS, _WINDOWS):
+            cursor.execute(
+                f"DELETE FROM {table} WHERE window_start < %s"  # noqa: S608
+                f" AND integration_id IN (SELECT i.id FROM {_INTEGRATIONS} i"
+                f" WHERE {where})",
+                [window, *params],
+            )
 
 
 def _minute(now: datetime) -> Any:
@@ -210,6 +275,12 @@ def _minute(now: datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(
         now.replace(second=0, microsecond=0)
     )
+
+
+def _value(sql: str, params: list[Any]) -> Any:
+    """The first column of the statement's row, or None without one."""
+    row = _fetch(sql, params)
+    return None if row is None else row[0]
 
 
 def _fetch(sql: str, params: list[Any]) -> tuple[Any, ...] | None:

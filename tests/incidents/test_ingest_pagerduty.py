@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from django.db import connection
 
-from incidents.models import Alert, AlertEvent, ChangeEvent, Incident
+from incidents.models import Alert, AlertEvent, ChangeEvent, Incident, IngestQuotaWindow
 from incidents.services import integration_create, integration_update
 from incidents.tasks import ingest_process_task
 from incidents.timeline_kinds import ACKNOWLEDGED, RESOLVE_HELD
@@ -80,6 +81,26 @@ def test_under_the_quota_a_storm_trigger_is_still_one_insert(
             assert post_json(ENQUEUE, trigger).status_code == 202
     assert queries.captured_queries[0]["sql"].startswith("INSERT")
     assert AlertEvent.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_under_the_quota_a_new_alert_is_admitted_by_one_statement(
+    trigger, pd, django_assert_num_queries
+):
+    """A key's first trigger in a minute: the storm's INSERT finds it not
+    admitted, one statement admits and counts it (its own transaction), the
+    INSERT stores it; after that commit, the look for an older pending event."""
+    if connection.vendor != "postgresql":
+        pytest.skip("elsewhere the admission is a transaction of three statements")
+    with time_machine.travel(datetime(2026, 11, 23, 9, 0, tzinfo=UTC), tick=False):
+        assert post_json(ENQUEUE, trigger | {"dedup_key": "first"}).status_code == 202
+        with django_assert_num_queries(4) as queries:
+            assert post_json(ENQUEUE, trigger).status_code == 202
+
+    statements = [query["sql"].split()[0] for query in queries.captured_queries]
+    assert statements == ["INSERT", "WITH", "INSERT", "SELECT"]
+    assert AlertEvent.objects.filter(dedup_key="srv01/mysql").exists()
+    assert IngestQuotaWindow.objects.get().new_alerts == 2
 
 
 def test_an_unknown_key_with_an_invalid_event_is_404_not_400(trigger, settings):

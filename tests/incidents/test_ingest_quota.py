@@ -62,6 +62,22 @@ def test_nothing_is_stored_for_a_refused_event(pd):
     assert IngestQuotaWindow.objects.get().new_alerts == LIMIT
 
 
+def test_a_changed_quota_applies_within_the_minute(pd, settings):
+    with time_machine.travel(T0, tick=False):
+        for n in range(LIMIT - 1):
+            post_json(ENQUEUE, trigger(pd[1], f"disk-{n}"))
+        settings.VIGIL_INGEST_NEW_ALERTS_PER_MINUTE = LIMIT - 1
+        lowered = post_json(ENQUEUE, trigger(pd[1], "disk-lowered"))
+        settings.VIGIL_INGEST_NEW_ALERTS_PER_MINUTE = LIMIT + 1
+        raised = [
+            post_json(ENQUEUE, trigger(pd[1], f"disk-raised-{n}")).status_code
+            for n in range(3)
+        ]
+
+    assert lowered.status_code == 429
+    assert raised == [202, 202, 429]
+
+
 def test_a_storm_on_an_admitted_key_is_never_refused(pd):
     with time_machine.travel(T0, tick=False):
         for n in range(LIMIT):
