@@ -10,6 +10,7 @@ the README's configuration table lists every one of them.
 from __future__ import annotations
 
 import secrets
+import sys
 import zoneinfo
 from datetime import timedelta
 from pathlib import Path
@@ -120,6 +121,12 @@ _database = dj_database_url.parse(
 )
 if _database["ENGINE"] == "django.db.backends.postgresql":
     _database["ENGINE"] = "config.postgresql"  # its health check: see there
+    # The ingest path's statements are prepared once per connection
+    # (config/postgresql), and nothing else: Django's own cursors bind on
+    # the client and are never prepared, whatever the threshold.
+    _database.setdefault("OPTIONS", {})["prepare_threshold"] = (
+        sys.maxsize if env_bool("DATABASE_PREPARED_STATEMENTS", default=True) else None
+    )
 elif _database["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while the worker writes; IMMEDIATE
     # transactions take the write lock up front so concurrent writers queue

@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from config.accesslog import KEY_PARAMETER
+from config.db import prepared_cursor
 from incidents.ingest.signals import IngestFormat, InvalidEvent, KeyPlace, Refused
 from incidents.models import Integration
 
@@ -75,7 +76,7 @@ def integration_for_key(key: str) -> Integration | None:
 
 
 def _integration(sql: str, params: list[Any]) -> Integration | None:
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:

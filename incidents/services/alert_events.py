@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import DatabaseError, connection, transaction
 
+from config.db import prepared_cursor
 from incidents.models import (
     AlertEvent,
     Integration,
@@ -61,7 +62,7 @@ def alert_event_record(
     if not connection.features.can_return_columns_from_insert:
         event.save(force_insert=True)
     else:
-        with connection.cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(_INSERT, _insert_params(event))
             (event.pk,) = cursor.fetchone()
         _stored(event)
@@ -97,7 +98,7 @@ def alert_event_record_for_key(
     event = AlertEvent(
         source=source, action=action, dedup_key=dedup_key, payload=payload
     )
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         params = [*_insert_params(event, skip=_FROM_INTEGRATION), key_hash, kind]
         sql = _INSERT_FOR_KEY
         if condition is not None:
@@ -181,7 +182,7 @@ def _pending_before(event: AlertEvent) -> bool:
     so it finds this event: its own message would only wake a worker to
     find nothing. Older only, so that two events never count on each other.
     """
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(_PENDING_BEFORE, [event.integration_id, event.pk])
         row = cursor.fetchone()
     return row is not None

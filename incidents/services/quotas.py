@@ -35,6 +35,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from config.db import prepared_cursor
 from incidents.exceptions import IngestQuotaExceededError
 from incidents.ingest.signals import TRIGGER
 from incidents.models import (
@@ -285,7 +286,7 @@ def _value(sql: str, params: list[Any]) -> Any:
 
 def _fetch(sql: str, params: list[Any]) -> tuple[Any, ...] | None:
     # Raw SQL: these run on ingest requests (see incidents.ingest.auth).
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, params)
         row: tuple[Any, ...] | None = cursor.fetchone()
     return row

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
@@ -64,3 +67,37 @@ def test_a_connection_the_server_closed_is_replaced_before_it_is_used(server):
     connection.close_if_health_check_failed()
 
     assert backend_pid() != pid
+
+
+PREPARE_TWICE = """
+import django
+django.setup()
+from django.db import connection
+from config.db import prepared_cursor
+for _ in range(2):
+    with prepared_cursor() as cursor:
+        cursor.execute("SELECT 1 WHERE 1 = %s", [1])
+with connection.cursor() as cursor:
+    cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+    print(cursor.fetchone()[0])
+"""
+
+
+@pytest.mark.parametrize(("setting", "prepared"), [("true", "1"), ("false", "0")])
+def test_prepared_statements_can_be_turned_off_for_a_pooler(setting, prepared):
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    env = os.environ | {
+        "DATABASE_URL": url,
+        "DATABASE_PREPARED_STATEMENTS": setting,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+    }
+    done = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", PREPARE_TWICE],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    assert done.stdout.split()[-1] == prepared

@@ -103,6 +103,26 @@ def test_under_the_quota_a_new_alert_is_admitted_by_one_statement(
     assert IngestQuotaWindow.objects.get().new_alerts == 2
 
 
+def test_the_request_path_statements_are_prepared_and_the_rest_are_not(trigger, pd):
+    """PostgreSQL parses and plans each ingest statement once per connection;
+    the ORM's queries keep Django's cursor, and their own plans."""
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    for n in range(3):
+        sent = post_json(ENQUEUE, trigger | {"dedup_key": f"disk-{n}"})
+        assert sent.status_code == 202
+    for _ in range(10):
+        Incident.objects.filter(title="DISK").count()
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [statement for (statement,) in cursor.fetchall()]
+    starts = {statement.split("(")[0] for statement in prepared}
+    assert 'INSERT INTO "incidents_alertevent" ' in starts
+    assert "WITH i AS " in starts
+    assert not [sql for sql in prepared if "incidents_incident" in sql]
+
+
 def test_an_unknown_key_with_an_invalid_event_is_404_not_400(trigger, settings):
     settings.VIGIL_INGEST_UNKNOWN_KEY_DELAY = 0
     trigger["routing_key"] = "f" * 32
