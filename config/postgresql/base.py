@@ -64,7 +64,10 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def prepared_cursor(self) -> CursorWrapper:
         """A cursor as `cursor()` gives (wrapped, logged in tests), whose
-        statements are prepared on their connection."""
+        statements are prepared on their connection. Like `cursor()`, it
+        first replaces a connection the server has closed (the health check
+        above), before the first statement of a request or task."""
+        self.close_if_health_check_failed()
         self.ensure_connection()
         self.validate_thread_sharing()
         with self.wrap_database_errors:

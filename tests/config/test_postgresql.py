@@ -12,6 +12,8 @@ import psycopg
 import pytest
 from django.db import connection
 
+from config.db import prepared_cursor
+
 pytestmark = [
     pytest.mark.skipif(
         connection.vendor != "postgresql",
@@ -67,6 +69,25 @@ def test_a_connection_the_server_closed_is_replaced_before_it_is_used(server):
     connection.close_if_health_check_failed()
 
     assert backend_pid() != pid
+
+
+def test_the_prepared_cursor_replaces_a_closed_connection_before_its_first_statement(
+    server,
+):
+    pid = backend_pid()
+    server.execute("SELECT pg_terminate_backend(%s)", [pid])
+    deadline = time.monotonic() + 5
+    while connection.is_usable():
+        assert time.monotonic() < deadline, "the closed connection looks usable"
+        time.sleep(0.01)
+
+    # The start of a request or task; then the ingest path's first statement.
+    connection.health_check_done = False
+    with prepared_cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid() WHERE 1 = %s", [1])
+        (now,) = cursor.fetchone()
+
+    assert now != pid
 
 
 PREPARE_TWICE = """
