@@ -48,6 +48,18 @@ def last_query(server: psycopg.Connection, pid: int) -> str:
     return row[0]
 
 
+def closed_by_the_server(server: psycopg.Connection) -> int:
+    """Have the server end our connection; return its backend's pid once
+    the connection shows it is closed."""
+    pid = backend_pid()
+    server.execute("SELECT pg_terminate_backend(%s)", [pid])
+    deadline = time.monotonic() + 5
+    while connection.is_usable():
+        assert time.monotonic() < deadline, "the closed connection looks usable"
+        time.sleep(0.01)
+    return pid
+
+
 def test_a_live_connection_is_usable_and_the_check_sends_nothing(server):
     pid = backend_pid()
     assert "pg_backend_pid" in last_query(server, pid)
@@ -57,12 +69,7 @@ def test_a_live_connection_is_usable_and_the_check_sends_nothing(server):
 
 
 def test_a_connection_the_server_closed_is_replaced_before_it_is_used(server):
-    pid = backend_pid()
-    server.execute("SELECT pg_terminate_backend(%s)", [pid])
-    deadline = time.monotonic() + 5
-    while connection.is_usable():
-        assert time.monotonic() < deadline, "the closed connection looks usable"
-        time.sleep(0.01)
+    pid = closed_by_the_server(server)
 
     # What Django does before the first query of a request or task.
     connection.health_check_done = False
@@ -74,12 +81,7 @@ def test_a_connection_the_server_closed_is_replaced_before_it_is_used(server):
 def test_the_prepared_cursor_replaces_a_closed_connection_before_its_first_statement(
     server,
 ):
-    pid = backend_pid()
-    server.execute("SELECT pg_terminate_backend(%s)", [pid])
-    deadline = time.monotonic() + 5
-    while connection.is_usable():
-        assert time.monotonic() < deadline, "the closed connection looks usable"
-        time.sleep(0.01)
+    pid = closed_by_the_server(server)
 
     # The start of a request or task; then the ingest path's first statement.
     connection.health_check_done = False
