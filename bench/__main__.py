@@ -26,7 +26,7 @@ from bench import cadence, cpu, escalation, ingest, isolation, paging, statuspag
 from bench.memory import RssSampler
 from bench.report import summary
 from bench.results import RESULTS, write
-from bench.shared import CONCURRENCY, NODES, WEB_WORKERS, shared_stack
+from bench.shared import CONCURRENCY, NICE, NODES, WEB_WORKERS, shared_stack
 from bench.stack import Stack, exit_on_signals
 
 SCENARIOS = (
@@ -170,6 +170,7 @@ def _shared_setup() -> dict[str, str]:
         "uvicorn config.asgi:application for websockets",
         "workers": ", ".join(
             f"celery node {name} on {','.join(queues)}"
+            + (f" at nice {NICE[name]}" if name in NICE else "")
             for name, queues in NODES.items()
         )
         + f"; --concurrency {CONCURRENCY} each",

@@ -4,7 +4,7 @@ As README "Running on PostgreSQL and RabbitMQ" recommends: gunicorn serving
 `config.wsgi:application` with sync workers (the HTTP API), uvicorn serving
 `config.asgi:application` (websockets, which also consumes the live events),
 two Celery worker nodes (`NODES`: one on the urgent queues, one on every
-queue), one Celery beat, and the local
+queue at a lower CPU weight, `NICE`), one Celery beat, and the local
 webhook receiver every page goes to. A scratch database and vhost, as for
 the other benches; all torn down at the end.
 """
@@ -36,6 +36,9 @@ WEB_WORKERS = 4  # chosen by bench.ingest's sweep, see docs/benchmarks.md
 # integrations' first events) and one on every queue for the rest (channel
 # messages, storms' backlogs); 4 processes on 2 cores.
 NODES = {"urgent": URGENT_QUEUES, "bulk": QUEUES}
+# The README's layout: the bulk node yields the CPU to the web processes and
+# the urgent node while a storm's backlog keeps it busy (docs/queues.md).
+NICE = {"bulk": 5}
 CONCURRENCY = 2  # per node: 4 processes on 2 cores, as the README recommends
 
 
@@ -54,6 +57,7 @@ def shared_stack(
                 queues=",".join(queues),
                 concurrency=concurrency,
                 node=node,
+                nice=NICE.get(node, 0),
             )
         until("the worker nodes", lambda: consuming(st.broker_url, URGENT_QUEUES, 2))
         until("the worker nodes", lambda: consuming(st.broker_url, QUEUES, 1))

@@ -230,10 +230,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """Start a process in a session of its own, so its children stop with it."""
+def spawn(
+    args: list[str], env: dict[str, str], log: Path, *, nice: int = 0
+) -> subprocess.Popen[bytes]:
+    """Start a process in a session of its own, so its children stop with it.
+
+    `nice` lowers the CPU weight of the process and its children against
+    every other process, as a lower `CPUWeight` (systemd) or `cpu_shares`
+    (Compose) does in production. `nice -n` alone would not: where the
+    kernel groups processes by session (autogroup), the scheduler shares
+    the CPU between sessions first and a process's nice value only counts
+    within its own session; the session's group takes the same value.
+    """
+    if nice:
+        args = ["nice", "-n", str(nice), *args]
     with log.open("ab") as out:
-        return subprocess.Popen(  # noqa: S603
+        process = subprocess.Popen(  # noqa: S603
             args,
             cwd=ROOT,
             env=env,
@@ -242,6 +254,10 @@ def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    group = Path(f"/proc/{process.pid}/autogroup")
+    if nice and group.exists():
+        group.write_text(str(nice))
+    return process
 
 
 def stop(proc: subprocess.Popen[bytes] | None, timeout: float = 15) -> None:
@@ -322,8 +338,10 @@ def spawn_worker(
     concurrency: int,
     node: str = "",
     loglevel: str = "WARNING",
+    nice: int = 0,
 ) -> subprocess.Popen[bytes]:
-    """Start a Celery worker node (prefork) consuming `queues`."""
+    """Start a Celery worker node (prefork) consuming `queues`, at the CPU
+    weight `nice` gives it (`spawn`)."""
     args = [
         sys.executable, "-m", "celery", "-A", "config", "worker",
         "--queues", queues,
@@ -332,7 +350,7 @@ def spawn_worker(
     ]  # fmt: skip
     if node:
         args += ["--hostname", f"{node}@%h"]
-    return spawn(args, env, log)
+    return spawn(args, env, log, nice=nice)
 
 
 def spawn_beat(env: dict[str, str], var_dir: Path) -> subprocess.Popen[bytes]:

@@ -62,3 +62,13 @@ def test_no_service_uses_rabbitmqs_guest_account() -> None:
     rabbitmq = services["rabbitmq"]["environment"]
     assert rabbitmq["RABBITMQ_DEFAULT_USER"] != "guest"
     assert "RABBITMQ_PASSWORD" in rabbitmq["RABBITMQ_DEFAULT_PASS"]
+
+
+def test_the_bulk_worker_yields_the_cpu_to_the_web_and_the_urgent_node() -> None:
+    services = compose()["services"]
+    default = 1024  # Docker's CPU weight for a container that sets none
+
+    assert "bulk@" in services["worker"]["command"]
+    assert services["worker"]["cpu_shares"] * 3 <= default + 10  # a third
+    for name in ("web", "live", "urgent"):
+        assert services[name].get("cpu_shares", default) == default
