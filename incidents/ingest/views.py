@@ -29,9 +29,8 @@ from incidents.ingest.signals import TRIGGER, InvalidEvent, Refused
 from incidents.models import AlertEvent, Integration
 from incidents.services import (
     alert_body_fields,
-    alert_event_record_admitted,
-    alert_event_record_for_counted_key,
     alert_event_record_for_key,
+    alert_event_record_for_key_within_quota,
     alert_event_record_within_quota,
     change_event_record,
     heartbeat_ping,
@@ -107,14 +106,10 @@ def _record(
     }
     digest = Integration.hash_key(key)
     quota = ingest_quota_applies(action)
-    if quota:
-        # A storm's trigger (its key admitted this minute) is one statement
-        # still; the first of a key in a minute goes through the quota.
-        stored = alert_event_record_for_counted_key(
-            key_hash=digest, kind=kind, **fields
-        ) or alert_event_record_admitted(key_hash=digest, kind=kind, **fields)
-    else:
-        stored = alert_event_record_for_key(key_hash=digest, kind=kind, **fields)
+    record = (
+        alert_event_record_for_key_within_quota if quota else alert_event_record_for_key
+    )
+    stored = record(key_hash=digest, kind=kind, **fields)
     if stored is None:
         integration = _integration(key, kind)
         alert_event_record_within_quota(integration=integration, looked=quota, **fields)

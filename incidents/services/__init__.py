@@ -31,8 +31,7 @@ from incidents.services.ingest import (
 )
 from incidents.services.quarantine import alert_event_fail, alert_event_redrive
 from incidents.services.quotas import (
-    alert_event_record_admitted,
-    alert_event_record_for_counted_key,
+    alert_event_record_for_key_within_quota,
     alert_event_record_within_quota,
     ingest_quota_applies,
 )
@@ -55,9 +54,8 @@ __all__ = [
     "alert_body_fields",
     "alert_event_fail",
     "alert_event_record",
-    "alert_event_record_admitted",
-    "alert_event_record_for_counted_key",
     "alert_event_record_for_key",
+    "alert_event_record_for_key_within_quota",
     "alert_event_record_within_quota",
     "alert_event_redrive",
     "alert_events_process",

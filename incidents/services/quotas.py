@@ -126,46 +126,35 @@ def ingest_quota_applies(action: str) -> bool:
     )
 
 
-def alert_event_record_for_counted_key(
+def alert_event_record_for_key_within_quota(
     *, key_hash: str, kind: str, source: str, action: str, dedup_key: str, payload: Any
 ) -> AlertEvent | None:
-    """Store the event in one statement if its integration's key opens it and
-    its dedup key was already admitted this minute (a storm's case); else None,
-    storing nothing: then the caller goes through `alert_event_record_admitted`.
+    """Store the event for the enabled `kind` integration whose current key
+    hashes to `key_hash`, under its quota: in one statement when its dedup
+    key was already admitted this minute (a storm's case), else in three
+    (the storing INSERT finding nothing, the key's admission, the event's
+    INSERT). None, storing nothing, if there is no such integration: then
+    the caller looks the key up as usual and goes through
+    `alert_event_record_within_quota`.
+
+    Raise IngestQuotaExceededError, storing nothing, past the quota.
     """
-    return alert_event_record_for_key(
-        key_hash=key_hash,
-        kind=kind,
-        source=source,
-        action=action,
-        dedup_key=dedup_key,
-        payload=payload,
-        condition=(_COUNTED, [_minute(timezone.now()), dedup_key]),
+    event = {
+        "key_hash": key_hash,
+        "kind": kind,
+        "source": source,
+        "action": action,
+        "dedup_key": dedup_key,
+        "payload": payload,
+    }
+    counted = alert_event_record_for_key(
+        **event, condition=(_COUNTED, [_minute(timezone.now()), dedup_key])
     )
-
-
-def alert_event_record_admitted(
-    *, key_hash: str, kind: str, source: str, action: str, dedup_key: str, payload: Any
-) -> AlertEvent | None:
-    """Admit the key under the quota of the enabled `kind` integration whose
-    current key hashes to `key_hash`, then store the event; None, storing
-    nothing, if there is no such integration (then the caller looks the key
-    up as usual and goes through `alert_event_record_within_quota`).
-
-    Raise IngestQuotaExceededError, storing nothing, past the quota. Called
-    after `alert_event_record_for_counted_key` found the key not admitted
-    this minute: the key's first trigger in a minute, three statements.
-    """
+    if counted is not None:
+        return counted
     if not _admit(KEY_CONDITION, [key_hash, kind], source=source, key=dedup_key):
         return None
-    return alert_event_record_for_key(
-        key_hash=key_hash,
-        kind=kind,
-        source=source,
-        action=action,
-        dedup_key=dedup_key,
-        payload=payload,
-    )
+    return alert_event_record_for_key(**event)
 
 
 def alert_event_record_within_quota(
@@ -181,8 +170,8 @@ def alert_event_record_within_quota(
     quota for this minute: then raise IngestQuotaExceededError, storing nothing.
 
     `looked`: the caller has just found the key not admitted this minute
-    (`alert_event_record_for_counted_key` storing nothing), so the same
-    lookup is not made again.
+    (`alert_event_record_for_key_within_quota` storing nothing), so the
+    same lookup is not made again.
     """
     fields = {
         "source": source,
