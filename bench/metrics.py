@@ -90,6 +90,21 @@ QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
         "/api/v1/metrics/response-times/",
         {"group_by": "service", "category": "database", "since": "-90"},
     ),
+    "response-times by service": (
+        "/api/v1/metrics/response-times/", {"group_by": "service"},
+    ),
+    "response-times by category": (
+        "/api/v1/metrics/response-times/", {"group_by": "category"},
+    ),
+    "response-times, database": (
+        "/api/v1/metrics/response-times/", {"category": "database"},
+    ),
+    "response-times by category, last 90 days": (
+        "/api/v1/metrics/response-times/", {"group_by": "category", "since": "-90"},
+    ),
+    "response-times by week": (
+        "/api/v1/metrics/response-times/", {"group_by": "period", "period": "week"},
+    ),
     "response-times drills": ("/api/v1/metrics/response-times/", {"drills": "true"}),
     "sla": ("/api/v1/metrics/sla/", {}),
     "sla breaches, one service, last 30 days": (
@@ -129,7 +144,7 @@ def _populate(count: int) -> dict[str, float]:
     from django.utils import timezone
 
     from incidents.models import Service, Team
-    from metrics.models import RollupBucket, RollupCell
+    from metrics.models import RollupBucket, RollupCell, RollupShapeHistogram
     from metrics.services import rollups_refresh
 
     first = None
@@ -170,6 +185,7 @@ def _populate(count: int) -> dict[str, float]:
         "rollups_build_s": round(time.perf_counter() - rollups, 1),
         "rollup_cells": RollupCell.objects.count(),
         "rollup_buckets": RollupBucket.objects.count(),
+        "rollup_shaped_histograms": RollupShapeHistogram.objects.count(),
     }
 
 

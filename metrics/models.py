@@ -136,42 +136,59 @@ class RollupOpenUpdate(RollupKeys):
         return f"{self.day} {self.severity}: {self.remainder}"
 
 
-class RollupMonthKeys(models.Model):
-    """What a month cell is about: the UTC month its incidents were detected
-    in (its first day), their local month in the team's zone (its first
-    day), team, severity and drill flag."""
+class RollupShapeKeys(models.Model):
+    """What a shaped cell is about: its grain (a UTC day or month) and the
+    first day of it (`start`), its incidents' local day or month in the
+    team's zone (its first day), team, severity and drill flag; and their
+    service and category, or 0 and "" where the cell adds up all of the
+    team's services or all categories: its shape, 1 if it keeps the service
+    plus 2 if it keeps the category. A question reads the coarsest shape
+    that can answer it."""
 
-    month = models.DateField()
-    local_month = models.DateField(help_text="The detection month in the team's zone.")
+    grain = models.CharField(max_length=5)
+    shape = models.PositiveSmallIntegerField()
+    start = models.DateField()
+    local_start = models.DateField(
+        help_text="The detection day or month in the team's zone."
+    )
     team_id = models.BigIntegerField()
+    service_id = models.BigIntegerField(help_text="0: all of the team's services.")
+    category = models.CharField(
+        max_length=24, blank=True, help_text="Empty: all categories."
+    )
     severity = models.CharField(max_length=2)
     is_drill = models.BooleanField()
 
     class Meta:
         abstract = True
-        indexes = [models.Index(fields=["month"])]
+        indexes = [models.Index(fields=["grain", "shape", "start"])]
 
 
-class RollupMonthCell(RollupMonthKeys, CellCounts):
-    """The day cells of one UTC month added up by team and severity: what a
-    question over whole months without a service or category reads."""
+class RollupShapeCell(RollupShapeKeys, CellCounts):
+    """The day cells of one UTC day or month added up by the shaped cell's
+    keys: their counts."""
 
-    class Meta(RollupMonthKeys.Meta):
+    class Meta(RollupShapeKeys.Meta):
         pass
 
     def __str__(self) -> str:
-        return f"{self.month:%Y-%m} {self.team_id} {self.severity}"
+        return f"{self.grain} {self.start} {self.team_id} {self.severity}"
 
 
-class RollupMonthBucket(RollupMonthKeys, BucketCounts):
-    """A month cell's bucket of a measure, MONTH_BUCKETS day buckets wide
-    (their sum)."""
+class RollupShapeHistogram(RollupShapeKeys):
+    """A shaped cell's histogram of a measure, in buckets SHAPE_BUCKETS day
+    buckets wide: its (bucket, count) pairs packed as `rollups.HISTOGRAM`,
+    one row however many buckets, and the sum of the durations in seconds."""
 
-    class Meta(RollupMonthKeys.Meta):
+    measure = models.CharField(max_length=24)
+    histogram = models.BinaryField()
+    total = models.FloatField()
+
+    class Meta(RollupShapeKeys.Meta):
         pass
 
     def __str__(self) -> str:
-        return f"{self.month:%Y-%m} {self.measure} {self.bucket}: {self.count}"
+        return f"{self.grain} {self.start} {self.team_id} {self.measure}"
 
 
 class RollupDeclared(models.Model):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from django.db.models import Count, DateField, F, Q, Sum
+from django.db.models import Aggregate, BinaryField, Count, DateField, F, Q, Sum
 from django.db.models.functions import Trunc
 
 from incidents.metrics_selectors import incident_totals, metric_services, service_zones
@@ -19,29 +19,24 @@ from metrics.models import (
     RollupCell,
     RollupDeclared,
     RollupDirty,
-    RollupMonthBucket,
-    RollupMonthCell,
     RollupOpenUpdate,
+    RollupShapeCell,
+    RollupShapeHistogram,
     RollupState,
 )
 from metrics.periods import day_label
 from metrics.rollups import (
-    MONTH_BUCKETS,
+    SHAPE_BUCKETS,
     Tally,
     day_runs,
     day_start,
     month_end,
     runs,
+    unpack,
 )
-from metrics.services import CELL_COUNTS, rollup_fingerprint
+from metrics.services import CELL_COUNTS, GRAINS, rollup_fingerprint
 
-# The month cell column each grouping reads (none for service or category).
-MONTH_GROUP_COLUMN = {
-    "severity": "severity",
-    "team": "team_id",
-    "period": "local_month",
-}
-# The day cell column each grouping reads.
+# The column of a day cell or shaped cell each grouping reads.
 GROUP_COLUMN = {
     "severity": "severity",
     "service": "service_id",
@@ -49,6 +44,10 @@ GROUP_COLUMN = {
     "category": "category",
     "period": "local_day",
 }
+SHAPE_GROUP_COLUMN = GROUP_COLUMN | {"period": "local_start"}
+# What reading a day from its day cells costs, in days of a summary of the
+# incidents (measured at the bench's million incidents).
+DAY_CELL_COST = 4
 
 
 @dataclass(frozen=True)
@@ -157,32 +156,119 @@ def _next_day(day: date) -> date:
     return day + timedelta(days=1)
 
 
-def _fits_months(filters: dict[str, Any], group_by: str, period: str) -> bool:
-    """Whether month cells (team, severity and drill flag, no service or
-    category) can answer the grouping and the filters exactly."""
-    if filters["services"] or filters["categories"]:
-        return False
-    return group_by in ("severity", "team") or (
-        group_by == "period" and period in ("month", "quarter")
-    )
+def _fits_months(group_by: str, period: str) -> bool:
+    """Whether month cells can answer the grouping: any but by day or week."""
+    return group_by != "period" or period in ("month", "quarter")
 
 
 def month_cells_answer(
     filters: dict[str, Any], group_by: str, period: str, rolled: Rolled
 ) -> bool:
-    """Whether month cells answer whole months of the request."""
-    return _fits_months(filters, group_by, period) and bool(whole_months(rolled))
+    """Whether month cells answer whole months of the request, and the rest
+    of its rolled-up days cost less than the incidents would. A day with
+    shaped cells of the shape needed costs little; a day read from its day
+    cells (by category) costs about four times its incidents' share of a
+    summary of the incidents, so those days must be under a quarter of the
+    request's."""
+    if not _fits_months(group_by, period):
+        return False
+    whole = set(whole_months(rolled))
+    if not whole:
+        return False
+    if _has_shape("day", _shape(filters, group_by)):
+        return True
+    rest = sum(day.replace(day=1) not in whole for day in rolled.days)
+    return rest * DAY_CELL_COST < len(rolled.days)
+
+
+def _has_shape(grain: str, shape: int) -> bool:
+    """Whether the grain's cells have the shape."""
+    return any(kept["shape"] == shape for kept in GRAINS[grain][1])
+
+
+def _shape(filters: dict[str, Any], group_by: str) -> int:
+    """Return the shape of the coarsest cells that answer the grouping and
+    filters: 1 if they must keep the service, plus 2 if the category (the
+    one asked for or grouped by)."""
+    kept = (
+        (1, "services", "service_id"),
+        (2, "categories", "category"),
+    )
+    return sum(
+        weight
+        for weight, key, name in kept
+        if filters[key] or GROUP_COLUMN[group_by] == name
+    )
+
+
+class Joined(Aggregate):
+    """The group's byte strings end to end, in no given order (packed
+    histograms: `rollups.unpack` reads them together)."""
+
+    output_field = BinaryField()
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(
+            compiler, connection, template="STRING_AGG(%(expressions)s, ''::bytea)"
+        )
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # SQLite joins text only: as hexadecimal digits, read back as bytes.
+        return self.as_sql(
+            compiler, connection, template="GROUP_CONCAT(HEX(%(expressions)s), '')"
+        )
+
+    def get_db_converters(self, connection: Any) -> list[Any]:
+        converters = super().get_db_converters(connection)
+        if connection.vendor == "sqlite":
+            converters.append(lambda value, *args: bytes.fromhex(value))
+        return converters
+
+
+# A group's histogram of a measure, or part of it: (group, measure, buckets,
+# the sum of their durations).
+Histogram = tuple[Any, str, dict[int, int], float]
+
+
+def _day_histograms(scope: Q, key: Any) -> Iterable[Histogram]:
+    """The day cells' buckets per group and measure, summed by the database:
+    a row per bucket (tuples: tens of thousands of them)."""
+    rows = (
+        RollupBucket.objects.filter(scope)
+        .values("measure", "bucket", group=key)
+        .annotate(count=Sum("count"), total=Sum("total"))
+        .order_by()
+        .values_list("group", "measure", "bucket", "count", "total")
+    )
+    for group, measure, index, count, total in rows:
+        yield group, measure, {index: count}, total
+
+
+def _shaped_histograms(scope: Q, key: Any) -> Iterable[Histogram]:
+    """The shaped cells' histograms per group and measure: the database
+    joins their packed values, one row each."""
+    rows = (
+        RollupShapeHistogram.objects.filter(scope)
+        .values("measure", group=key)
+        .annotate(packed=Joined("histogram"), total=Sum("total"))
+        .order_by()
+        .values_list("group", "measure", "packed", "total")
+    )
+    for group, measure, packed, total in rows:
+        yield group, measure, unpack(packed), total
 
 
 @dataclass(frozen=True)
 class Part:
-    """Cells that answer part of a request: their models, which of them
-    (`scope`), the column a grouping reads and their buckets' width."""
+    """Cells that answer part of a request: their model, which of them
+    (`scope`), the column a grouping reads, their grain (the period of their
+    local column), their histograms and the buckets' width."""
 
     cells: Any
-    buckets: Any
     scope: Q
     columns: dict[str, str]
+    grain: str
+    histograms: Callable[[Q, Any], Iterable[Histogram]]
     width: int
 
 
@@ -191,30 +277,43 @@ def _parts(
     filters: dict[str, Any],
     rolled: Rolled,
     services: list[dict[str, Any]],
-    months_fit: bool,
+    group_by: str,
+    period: str,
 ) -> list[Part]:
     """Return the cells of the rolled days: the month cells where whole UTC
-    months of them can answer (when `months_fit`), the day cells for the
-    rest."""
+    months of them can answer the grouping, the day cells for the rest, of
+    the coarsest shape that answers (the day cells themselves where a day
+    has no shaped cells of it)."""
     keys = _keys(user, filters, services)
-    months = whole_months(rolled) if months_fit else []
+    shape = _shape(filters, group_by)
+    months = whole_months(rolled) if _fits_months(group_by, period) else []
     whole = set(months)
     rest = [day for day in rolled.days if day.replace(day=1) not in whole]
-    month_cells = (
-        RollupMonthCell,
-        RollupMonthBucket,
-        MONTH_GROUP_COLUMN,
-        MONTH_BUCKETS,
-    )
-    day_cells = (RollupCell, RollupBucket, GROUP_COLUMN, 1)
-    return [
-        Part(cells, buckets, keys & _within(column, firsts, following), groups, width)
-        for firsts, column, following, (cells, buckets, groups, width) in (
-            (months, "month", month_end, month_cells),
-            (rest, "day", _next_day, day_cells),
+    parts = []
+    for grain, firsts, following in (
+        ("month", months, month_end),
+        ("day", rest, _next_day),
+    ):
+        if not firsts:
+            continue
+        if not _has_shape(grain, shape):
+            scope = keys & _within("day", firsts, following)
+            parts.append(
+                Part(RollupCell, scope, GROUP_COLUMN, grain, _day_histograms, 1)
+            )
+            continue
+        scope = keys & Q(grain=grain, shape=shape)
+        parts.append(
+            Part(
+                RollupShapeCell,
+                scope & _within("start", firsts, following),
+                SHAPE_GROUP_COLUMN,
+                grain,
+                _shaped_histograms,
+                SHAPE_BUCKETS,
+            )
         )
-        if firsts
-    ]
+    return parts
 
 
 def rollup_tallies(
@@ -243,9 +342,8 @@ def rollup_tallies(
         return names[group_by][value] if group_by in names else str(value)
 
     tallies: dict[str, Tally] = defaultdict(Tally)
-    months_fit = _fits_months(filters, group_by, period)
-    for part in _parts(user, filters, rolled, services, months_fit):
-        _add(tallies, label, part, _group(part.columns[group_by], period))
+    for part in _parts(user, filters, rolled, services, group_by, period):
+        _add(tallies, label, part, _group(part, group_by, period))
     return dict(tallies)
 
 
@@ -258,8 +356,7 @@ def cell_counts(
     if not rolled.days:
         return {}
     counts: dict[str, dict[str, int]] = {}
-    months_fit = _fits_months(filters, "severity", "month")
-    for part in _parts(user, filters, rolled, service_zones(), months_fit):
+    for part in _parts(user, filters, rolled, service_zones(), "severity", "month"):
         rows = (
             part.cells.objects.filter(part.scope)
             .values("severity")
@@ -298,13 +395,12 @@ def open_remainders_below(
     return {severity: counts[name] for name, severity in names.items()}
 
 
-def _group(column: str, period: str) -> Any:
+def _group(part: Part, group_by: str, period: str) -> Any:
     """Return the expression of a cell's group: the column, or for a period
-    coarser than the column's day or month, the database folds it into the
-    period's first day, so each period comes back once."""
-    if column in ("local_day", "local_month") and period != column.removeprefix(
-        "local_"
-    ):
+    coarser than the cells' grain, the database folds their local day or
+    month into the period's first day, so each period comes back once."""
+    column = part.columns[group_by]
+    if group_by == "period" and period != part.grain:
         return Trunc(column, period, output_field=DateField())
     return F(column)
 
@@ -328,15 +424,8 @@ def _add(
         tallies[label(row["group"])].add_counts(
             row["incidents"], row["never_acknowledged"], row["unresolved"]
         )
-    histogram = (
-        part.buckets.objects.filter(part.scope)
-        .values("measure", "bucket", group=key)
-        .annotate(count=Sum("count"), total=Sum("total"))
-        .order_by()
-        .values_list("group", "measure", "bucket", "count", "total")
-    )  # tuples: a histogram has a row per bucket, tens of thousands of them
-    for group, measure, index, count, total in histogram:
-        tallies[label(group)].add_bucket(measure, index, count, total, part.width)
+    for group, measure, buckets, total in part.histograms(part.scope, key):
+        tallies[label(group)].add_buckets(measure, buckets, total, part.width)
 
 
 def declared_totals() -> list[dict[str, Any]]:

@@ -5,10 +5,12 @@ A cell is the incidents detected on one UTC day that share local day,
 service, team, severity, category and drill flag. It holds their counts and,
 per measure, a histogram of the durations in buckets about 2 % wide: the
 mean stays exact (the bucket keeps the sum), a percentile is within 1 % (or
-half a second, below one second) of the exact one. A month cell adds up a
-UTC month's day cells by local month, team, severity and drill flag, in
-buckets MONTH_BUCKETS day buckets wide: a percentile within 5 %.
-docs/metrics.md has the whole scheme.
+half a second, below one second) of the exact one. A shaped cell adds up
+the day cells of a UTC day or month by local day or month, team, severity,
+drill flag and, by its shape, service, category, both or neither (a day's
+by both are its day cells), in buckets SHAPE_BUCKETS day buckets wide: a
+percentile within 5 %. Its histogram of a measure is one packed value
+(HISTOGRAM), which numpy adds up. docs/metrics.md has the whole scheme.
 """
 
 from __future__ import annotations
@@ -20,15 +22,34 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import numpy as np
+
 from metrics.definitions import MEASURES, summary
 
 GAMMA = 1.02  # each bucket spans [GAMMA**k, GAMMA**(k+1)) seconds
 LOG_GAMMA = math.log(GAMMA)
-# A month cell's bucket is this many day buckets: [GAMMA**(5k), GAMMA**(5k+5)),
-# about 10 % wide, so a percentile from month cells is within 5 %.
-MONTH_BUCKETS = 5
+# A shaped cell's bucket is this many day buckets: [GAMMA**(5k),
+# GAMMA**(5k+5)), about 10 % wide, so a percentile from them is within 5 %.
+SHAPE_BUCKETS = 5
 # Keys of a day cell besides its UTC day, in the order the reads answer them.
 CELL_KEYS = ("local_day", "service_id", "team_id", "severity", "category", "is_drill")
+# A packed histogram: its (bucket, count) pairs end to end, little-endian,
+# six bytes a pair. Packed values of one measure joined end to end are the
+# histogram of their cells together (a bucket may then come more than once).
+HISTOGRAM = np.dtype([("bucket", "<u2"), ("count", "<u4")])
+
+
+def pack(buckets: dict[int, int]) -> bytes:
+    """Return a histogram's buckets and counts as one packed value."""
+    return np.array(sorted(buckets.items()), dtype=HISTOGRAM).tobytes()
+
+
+def unpack(packed: bytes) -> dict[int, int]:
+    """Return the buckets and counts of packed histograms joined end to end,
+    each bucket once."""
+    pairs = np.frombuffer(packed, dtype=HISTOGRAM)
+    counts = np.bincount(pairs["bucket"], weights=pairs["count"])
+    return {int(index): int(counts[index]) for index in np.flatnonzero(counts)}
 
 
 def bucket(seconds: float) -> int:
@@ -47,7 +68,7 @@ def coarsen(index: int, width: int, wider: int) -> int:
 
 def representative(index: int, width: int = 1) -> float:
     """Return the value a bucket `width` day buckets wide stands for: the
-    point within 1 % (one day bucket) or 5 % (a month bucket) of every
+    point within 1 % (one day bucket) or 5 % (a shaped cell's bucket) of every
     duration in it; half a second for bucket 0."""
     if index == 0:
         return 0.5
@@ -91,7 +112,7 @@ class Tally:
     values: dict[str, list[float]] = field(
         default_factory=lambda: {measure.key: [] for measure in MEASURES}
     )
-    # {bucket width: {measure: {bucket: count}}}, from day and month cells
+    # {bucket width: {measure: {bucket: count}}}, from day and shaped cells
     buckets: dict[int, dict[str, dict[int, int]]] = field(default_factory=dict)
     sums: dict[str, float] = field(
         default_factory=lambda: dict.fromkeys((m.key for m in MEASURES), 0.0)
@@ -115,12 +136,14 @@ class Tally:
         self.never_acknowledged += never_acknowledged
         self.unresolved += unresolved
 
-    def add_bucket(
-        self, measure: str, index: int, count: int, total: float, width: int = 1
+    def add_buckets(
+        self, measure: str, buckets: dict[int, int], total: float, width: int = 1
     ) -> None:
+        """Add buckets `width` day buckets wide whose durations sum to `total`."""
         histograms = self.buckets.setdefault(width, {})
         histogram = histograms.setdefault(measure, defaultdict(int))
-        histogram[index] += count
+        for index, count in buckets.items():
+            histogram[index] += count
         self.sums[measure] += total
 
     def histogram(self, measure: str, width: int) -> dict[int, int]:

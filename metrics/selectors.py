@@ -41,12 +41,13 @@ def response_time_report(
     *, user: User, filters: dict[str, Any], group_by: str, period: str
 ) -> list[dict[str, Any]]:
     """Return the response times per group. Where month cells answer whole
-    months of the request, the rolled-up days from their cells and the rest
-    (recent or dirty days, restricted incidents, the partial days at `since`
-    and `until`) from the incidents. Otherwise (a grouping or filter finer
-    than a month cell's keys, or no whole month) the database summarises
-    the incidents themselves where it can: a day cell holds about as many
-    histogram rows as incidents, so it saves nothing there."""
+    months of the request, the rolled-up days from the cells (month cells
+    for whole months, day cells of the coarsest shape that answers for the
+    rest) and the rest (recent or dirty days, restricted incidents, the
+    partial days at `since` and `until`) from the incidents. Otherwise (by
+    day or week, or no whole month) the database summarises the incidents
+    themselves where it can: one row per group, where cells would need
+    figures per day or week of the span."""
     rolled = rolled_days(since=filters["since"], until=filters["until"])
     if not month_cells_answer(filters, group_by, period, rolled):
         summaries = duration_summaries(

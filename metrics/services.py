@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
+from collections import defaultdict
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -27,9 +30,9 @@ from metrics.models import (
     RollupCell,
     RollupDeclared,
     RollupDirty,
-    RollupMonthBucket,
-    RollupMonthCell,
     RollupOpenUpdate,
+    RollupShapeCell,
+    RollupShapeHistogram,
     RollupState,
     WorkerHeartbeat,
 )
@@ -37,10 +40,11 @@ from metrics.periods import zone
 from metrics.rollups import (
     CELL_KEYS,
     LOG_GAMMA,
-    MONTH_BUCKETS,
+    SHAPE_BUCKETS,
     day_runs,
     day_start,
     month_end,
+    pack,
 )
 
 # A cell's counts besides its keys, in rollup_cell_counts' order.
@@ -164,38 +168,119 @@ def _rebuild_days(days: list[date], zones: dict[str, list[int]], now: datetime) 
                 )
 
 
-def _rebuild_month(month: date) -> None:
-    """Add up the day cells of the UTC month starting on `month` into its
-    month cells, MONTH_BUCKETS day buckets to a month bucket."""
-    days = {"day__gte": month, "day__lt": month_end(month)}
-    fields = ("team_id", "severity", "is_drill")
-    keys = {
-        "month": Value(month, output_field=DateField()),
-        "local_month": TruncMonth("local_day", output_field=DateField()),
-    }
-    RollupMonthCell.objects.filter(month=month).delete()
-    RollupMonthBucket.objects.filter(month=month).delete()
-    RollupMonthCell.objects.bulk_create(
-        RollupMonthCell(**cell)
-        for cell in RollupCell.objects.filter(**days)
+# A shaped cell's keys, and its shapes: the values a shaped cell holds for
+# the day cell's keys it adds up (all services, all categories), by shape
+# (1 if it keeps the service plus 2 if it keeps the category). Each month
+# has the cells of every shape; each day those without the category, the
+# most numerous (its day cells keep both).
+SHAPE_KEYS = (
+    "grain",
+    "shape",
+    "start",
+    "local_start",
+    "team_id",
+    "service_id",
+    "category",
+    "severity",
+    "is_drill",
+)
+SHAPES: tuple[dict[str, Any], ...] = (
+    {"shape": 0, "service_id": 0, "category": ""},
+    {"shape": 1, "category": ""},
+    {"shape": 2, "service_id": 0},
+    {"shape": 3},
+)
+# What each grain's cells start on, and which shapes a grain has.
+GRAINS: dict[str, tuple[dict[str, Any], tuple[dict[str, Any], ...]]] = {
+    "day": ({"start": F("day"), "local_start": F("local_day")}, SHAPES[:2]),
+    "month": (
+        {
+            "start": TruncMonth("day", output_field=DateField()),
+            "local_start": TruncMonth("local_day", output_field=DateField()),
+        },
+        SHAPES,
+    ),
+}
+
+
+def _rebuild_shapes(grain: str, first: date, end: date) -> None:
+    """Add up the day cells of the UTC days [first, end) (whole ones of the
+    grain) into their shaped cells of the grain, SHAPE_BUCKETS day buckets
+    to a bucket: the database sums them once by the keys the grain's finest
+    shape keeps, the shapes add those sums up, and each cell's histogram of a measure is
+    packed into one value."""
+    starts, shapes = GRAINS[grain]
+    days = {"day__gte": first, "day__lt": end}
+    keys = {"grain": Value(grain), **starts}
+    # The day cells' keys that some shape of the grain keeps.
+    fields = [
+        name
+        for name in SHAPE_KEYS
+        if name not in (*keys, "shape") and any(name not in c for c in shapes)
+    ]
+    wider = Case(
+        When(bucket=0, then=Value(0)),
+        default=1 + (F("bucket") - 1) / SHAPE_BUCKETS,
+    )
+    counts: dict[tuple[Any, ...], dict[str, int]] = defaultdict(
+        lambda: dict.fromkeys(CELL_COUNTS, 0)
+    )
+    for row in (
+        RollupCell.objects.filter(**days)
         .values(*fields, **keys)
         .annotate(**{name: Sum(name) for name in CELL_COUNTS})
         .order_by()
+    ):
+        for key in _shaped(row, shapes):
+            for name in CELL_COUNTS:
+                counts[key][name] += row[name]
+    histograms: dict[tuple[Any, ...], tuple[dict[int, int], list[float]]] = defaultdict(
+        lambda: (defaultdict(int), [])
     )
-    wider = Case(
-        When(bucket=0, then=Value(0)),
-        default=1 + (F("bucket") - 1) / MONTH_BUCKETS,
-    )
-    RollupMonthBucket.objects.bulk_create(
+    for row in (
+        RollupBucket.objects.filter(**days)
+        .values(*fields, "measure", **keys, wide=wider)
+        .annotate(count=Sum("count"), total=Sum("total"))
+        .order_by()
+    ):
+        for key in _shaped(row, shapes):
+            buckets, totals = histograms[*key, row["measure"]]
+            buckets[row["wide"]] += row["count"]
+            totals.append(row["total"])
+    scope = {"grain": grain, "start__gte": first, "start__lt": end}
+    RollupShapeCell.objects.filter(**scope).delete()
+    RollupShapeHistogram.objects.filter(**scope).delete()
+    RollupShapeCell.objects.bulk_create(
         (
-            RollupMonthBucket(bucket=row.pop("wide"), **row)
-            for row in RollupBucket.objects.filter(**days)
-            .values(*fields, "measure", **keys, wide=wider)
-            .annotate(count=Sum("count"), total=Sum("total"))
-            .order_by()
+            RollupShapeCell(**dict(zip(SHAPE_KEYS, key, strict=True)), **sums)
+            for key, sums in sorted(counts.items())
         ),
         batch_size=2000,
     )
+    RollupShapeHistogram.objects.bulk_create(
+        (
+            RollupShapeHistogram(
+                **dict(zip(SHAPE_KEYS, key, strict=True)),
+                measure=measure,
+                histogram=pack(buckets),
+                total=math.fsum(totals),
+            )
+            # Sorted by shape, so that the rows one shape's read asks for
+            # lie together in the table.
+            for (*key, measure), (buckets, totals) in sorted(histograms.items())
+        ),
+        batch_size=2000,
+    )
+
+
+def _shaped(
+    row: dict[str, Any], shapes: tuple[dict[str, Any], ...]
+) -> Iterator[tuple[Any, ...]]:
+    """Return the keys of the shaped cell of each shape that a row of the day
+    cells' sums adds up into."""
+    for constants in shapes:
+        shaped = row | constants
+        yield tuple(shaped[name] for name in SHAPE_KEYS)
 
 
 @transaction.atomic
@@ -214,8 +299,8 @@ def rollups_refresh(*, now: datetime) -> int:
     if state.fingerprint != fingerprint or covered_until is None:
         RollupCell.objects.all().delete()
         RollupBucket.objects.all().delete()
-        RollupMonthCell.objects.all().delete()
-        RollupMonthBucket.objects.all().delete()
+        RollupShapeCell.objects.all().delete()
+        RollupShapeHistogram.objects.all().delete()
         RollupDeclared.objects.all().delete()
         RollupOpenUpdate.objects.all().delete()
         RollupDirty.objects.all().delete()
@@ -235,10 +320,13 @@ def rollups_refresh(*, now: datetime) -> int:
     fresh = {
         covered_until + timedelta(days=n) for n in range((end - covered_until).days)
     }
-    _rebuild_days(sorted(dirty | fresh), zones, now)
-    for month in sorted({day.replace(day=1) for day in dirty | fresh}):
-        _rebuild_month(month)
+    rebuilt = sorted(dirty | fresh)
+    _rebuild_days(rebuilt, zones, now)
+    for low, high in day_runs(rebuilt):
+        _rebuild_shapes("day", low, high + timedelta(days=1))
+    for month in sorted({day.replace(day=1) for day in rebuilt}):
+        _rebuild_shapes("month", month, month_end(month))
     state.covered_until = end
     state.refreshed_at = now
     state.save()
-    return len(dirty | fresh)
+    return len(rebuilt)

@@ -1,5 +1,5 @@
 """The rollups answer what the incidents do: the same counts and means, and
-percentiles within the histogram's 1 % (5 % where month cells answer), and
+percentiles within the histogram's 1 % (5 % where shaped cells answer), and
 the same SLA view, over random incidents, status updates and edits, late
 edits to old incidents included, before and after the refresh."""
 
@@ -25,7 +25,14 @@ from incidents.models import Incident, SeverityLevel, StatusUpdate
 from metrics import figures, kpis
 from metrics.cadence import cadence_tally
 from metrics.definitions import DURATIONS, MEASURES
-from metrics.models import RollupBucket, RollupCell, RollupDirty, RollupState
+from metrics.models import (
+    RollupBucket,
+    RollupCell,
+    RollupDirty,
+    RollupShapeCell,
+    RollupShapeHistogram,
+    RollupState,
+)
 from metrics.selectors import (
     kpi_report,
     response_time_report,
@@ -48,17 +55,31 @@ NO_FILTERS = {
     "teams": [],
     "categories": [],
 }
-DAY, MONTH = 0.01, 0.05  # how close a percentile is from day or month cells
+# How close a percentile is from day cells alone, or with shaped cells.
+DAY, SHAPED = 0.01, 0.05
 # The first incident is this long ago, so the rollups cover whole months.
 FIRST = timedelta(days=70)
 QUERIES = (
-    ("severity", "month", {}, MONTH),
-    ("team", "month", {"severities": ["P1", "P2"]}, MONTH),
-    ("period", "month", {}, MONTH),
-    ("period", "quarter", {"until": NOW - timedelta(days=3, hours=7)}, MONTH),
-    ("category", "month", {"since": NOW - timedelta(days=9, hours=5)}, DAY),
-    ("period", "day", {"until": NOW - timedelta(days=3, hours=7)}, DAY),
-    ("period", "week", {"categories": ["database"]}, DAY),
+    ("severity", "month", {}, SHAPED),
+    ("team", "month", {"severities": ["P1", "P2"]}, SHAPED),
+    ("period", "month", {}, SHAPED),
+    ("period", "quarter", {"until": NOW - timedelta(days=3, hours=7)}, SHAPED),
+    ("category", "month", {"since": NOW - timedelta(days=9, hours=5)}, SHAPED),
+    ("period", "day", {"until": NOW - timedelta(days=3, hours=7)}, SHAPED),
+    ("period", "week", {"categories": ["database"]}, SHAPED),
+    ("service", "month", {}, SHAPED),
+    ("category", "month", {}, SHAPED),
+    ("period", "month", {"categories": ["database", "other"]}, SHAPED),
+    ("category", "month", {"services": ["rolled-0"]}, SHAPED),
+    (
+        "severity",
+        "week",
+        {"services": ["rolled-1"], "categories": ["security"]},
+        SHAPED,
+    ),
+    # Kept by service and category: the day cells themselves, but for
+    # whole months.
+    ("period", "week", {"services": ["rolled-0"], "categories": ["other"]}, DAY),
 )
 
 durations = st.one_of(st.none(), st.integers(0, 3 * 86400).map(float))
@@ -118,6 +139,14 @@ def post_update(incident: Incident, after: float) -> None:
         text="Still on it",
         posted_at=min(NOW, incident.detected_at + timedelta(seconds=after)),
     )
+
+
+def two_services() -> list:
+    """The services the queries filter by, in teams of two time zones."""
+    return [
+        ServiceFactory(slug=f"rolled-{n}", team=TeamFactory(time_zone=zone))
+        for n, zone in enumerate(("UTC", "America/Los_Angeles"))
+    ]
 
 
 def create(spec: dict, n: int, services: list) -> Incident:
@@ -241,10 +270,7 @@ def assert_same_as_the_incidents(user) -> None:
 def test_rollups_answer_what_the_incidents_do(db, specs, edits):
     with rolled_back(), time_machine.travel(NOW, tick=False):
         user = UserFactory(username="rollups", is_superuser=True)
-        services = [
-            ServiceFactory(team=TeamFactory(time_zone="UTC")),
-            ServiceFactory(team=TeamFactory(time_zone="America/Los_Angeles")),
-        ]
+        services = two_services()
         first = specs[0] | {"minutes_ago": FIRST.days * 24 * 60}
         incidents = [
             create(spec, n, services) for n, spec in enumerate([first, *specs])
@@ -281,6 +307,15 @@ def detected(at: str) -> dict:
     return PLAIN | {"minutes_ago": int(ago.total_seconds() // 60)}
 
 
+def forget_the_days() -> None:
+    """Delete every cell of a day (day cells and shaped ones), leaving the
+    month cells alone."""
+    RollupCell.objects.all().delete()
+    RollupBucket.objects.all().delete()
+    RollupShapeCell.objects.filter(grain="day").delete()
+    RollupShapeHistogram.objects.filter(grain="day").delete()
+
+
 def test_months_are_read_from_month_cells_in_the_teams_local_months(db):
     user = UserFactory(username="months", is_superuser=True)
     service = ServiceFactory(team=TeamFactory(time_zone="America/Los_Angeles"))
@@ -290,10 +325,9 @@ def test_months_are_read_from_month_cells_in_the_teams_local_months(db):
         ):  # 1 February, 03:00 UTC is still 31 January in Los Angeles
             create(detected(at), n, [service])
         rollups_refresh(now=NOW)
-        # Only the month cells hold them now: the day cells are gone, also
-        # those of January, whose cells begin on the 20th with the history.
-        RollupCell.objects.all().delete()
-        RollupBucket.objects.all().delete()
+        # Only the month cells hold them now, also those of January, whose
+        # cells begin on the 20th with the history.
+        forget_the_days()
         rows = response_time_report(
             user=user,
             filters=dict(NO_FILTERS),
@@ -305,6 +339,43 @@ def test_months_are_read_from_month_cells_in_the_teams_local_months(db):
         "2026-01": 2,
         "2026-02": 1,
     }
+
+
+@pytest.mark.parametrize(
+    ("group_by", "extra", "groups"),
+    [
+        ("service", {}, {"rolled-0": 2, "rolled-1": 1}),
+        ("category", {}, {"database": 2, "other": 1}),
+        ("severity", {"categories": ["database"]}, {"P1": 1, "P2": 1}),
+        ("category", {"services": ["rolled-0"]}, {"database": 1, "other": 1}),
+    ],
+)
+def test_a_service_or_category_over_whole_months_is_read_from_month_cells_of_its_shape(
+    db, group_by, extra, groups
+):
+    user = UserFactory(username="shapes", is_superuser=True)
+    services = two_services()
+    with time_machine.travel(NOW, tick=False):
+        for n, (at, service, category, severity) in enumerate(
+            (
+                ("2026-01-20T12:00", 0, "database", "P1"),
+                ("2026-02-03T12:00", 0, "other", "P1"),
+                ("2026-02-15T12:00", 1, "database", "P2"),
+            )
+        ):
+            spec = detected(at) | {"category": category, "severity": severity}
+            create(spec | {"service": service}, n, services)
+        rollups_refresh(now=NOW)
+        forget_the_days()
+        rows = response_time_report(
+            user=user,
+            filters=NO_FILTERS | extra,
+            group_by=group_by,
+            period="month",
+        )
+
+    assert {row["group"]: row["incidents"] for row in rows} == groups
+    assert all(row["time_to_acknowledge_count"] == row["incidents"] for row in rows)
 
 
 def test_a_late_change_to_an_old_incident_marks_its_days_and_the_refresh_rebuilds_them(
@@ -356,7 +427,7 @@ def test_a_late_change_to_an_old_incident_changes_whether_a_later_day_repeats_it
 
 def test_the_sla_view_from_cells_counts_what_the_incidents_do(db):
     user = UserFactory(username="sla", is_superuser=True)
-    service = ServiceFactory()
+    service, _ = two_services()
     with time_machine.travel(NOW, tick=False):
         for n, (severity, days_ago, ack, resolve, updates) in enumerate(
             (
