@@ -137,9 +137,9 @@ class RollupOpenUpdate(RollupKeys):
 
 
 class RollupShapeKeys(models.Model):
-    """What a shaped cell is about: its grain (a UTC day or month) and the
-    first day of it (`start`), its incidents' local day or month in the
-    team's zone (its first day), team, severity and drill flag; and their
+    """What a shaped cell is about: its grain (a UTC day, ISO week or month)
+    and the first day of it (`start`), its incidents' local day, week or
+    month in the team's zone (its first day), team, severity and drill flag; and their
     service and category, or 0 and "" where the cell adds up all of the
     team's services or all categories: its shape, 1 if it keeps the service
     plus 2 if it keeps the category. A question reads the coarsest shape
@@ -149,7 +149,7 @@ class RollupShapeKeys(models.Model):
     shape = models.PositiveSmallIntegerField()
     start = models.DateField()
     local_start = models.DateField(
-        help_text="The detection day or month in the team's zone."
+        help_text="The detection day, week or month in the team's zone."
     )
     team_id = models.BigIntegerField()
     service_id = models.BigIntegerField(help_text="0: all of the team's services.")
@@ -165,8 +165,8 @@ class RollupShapeKeys(models.Model):
 
 
 class RollupShapeCell(RollupShapeKeys, CellCounts):
-    """The day cells of one UTC day or month added up by the shaped cell's
-    keys: their counts."""
+    """The day cells of one UTC day, week or month added up by the shaped
+    cell's keys: their counts."""
 
     class Meta(RollupShapeKeys.Meta):
         pass

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 from django.db.models import Aggregate, BinaryField, Count, DateField, F, Q, Sum
@@ -30,7 +30,8 @@ from metrics.rollups import (
     Tally,
     day_runs,
     day_start,
-    month_end,
+    grain_end,
+    grain_start,
     runs,
     unpack,
 )
@@ -103,20 +104,19 @@ def day_spans(days: list[date]) -> list[tuple[datetime, datetime]]:
     ]
 
 
-def whole_months(rolled: Rolled) -> list[date]:
-    """Return the UTC months (their first days) all of whose covered days
-    are in `rolled.days`: their month cells hold exactly those days. The
-    first month of the history and the current one are covered in part."""
+def whole_periods(rolled: Rolled, grain: str) -> list[date]:
+    """Return the UTC weeks or months (their first days) all of whose
+    covered days are in `rolled.days`: their cells hold exactly those days.
+    The first one of the history and the current one are covered in part."""
     present = set(rolled.days)
     if not present or rolled.covered_from is None or rolled.covered_until is None:
         return []
-    months = sorted({day.replace(day=1) for day in present})
     found = []
-    for month in months:
-        first = max(month, rolled.covered_from)
-        end = min(month_end(month), rolled.covered_until)
+    for start in sorted({grain_start(day, grain) for day in present}):
+        first = max(start, rolled.covered_from)
+        end = min(grain_end(start, grain), rolled.covered_until)
         if all(first + timedelta(days=n) in present for n in range((end - first).days)):
-            found.append(month)
+            found.append(start)
     return found
 
 
@@ -156,28 +156,36 @@ def _next_day(day: date) -> date:
     return day + timedelta(days=1)
 
 
-def _fits_months(group_by: str, period: str) -> bool:
-    """Whether month cells can answer the grouping: any but by day or week."""
-    return group_by != "period" or period in ("month", "quarter")
+def _coarse_grain(group_by: str, period: str, shape: int) -> str | None:
+    """Return the grain of the cells that can answer whole periods of the
+    grouping: weeks by week, months by anything but day or week; none by
+    day, or where weeks have no cells of the shape."""
+    if group_by == "period" and period in ("day", "week"):
+        grain = None if period == "day" else "week"
+    else:
+        grain = "month"
+    return grain if grain is not None and _has_shape(grain, shape) else None
 
 
-def month_cells_answer(
+def coarse_cells_answer(
     filters: dict[str, Any], group_by: str, period: str, rolled: Rolled
 ) -> bool:
-    """Whether month cells answer whole months of the request, and the rest
-    of its rolled-up days cost less than the incidents would. A day with
-    shaped cells of the shape needed costs little; a day read from its day
-    cells (by category) costs about four times its incidents' share of a
-    summary of the incidents, so those days must be under a quarter of the
-    request's."""
-    if not _fits_months(group_by, period):
+    """Whether week or month cells answer whole weeks or months of the
+    request, and the rest of its rolled-up days cost less than the incidents
+    would. A day with shaped cells of the shape needed costs little; a day
+    read from its day cells (by category) costs about four times its
+    incidents' share of a summary of the incidents, so those days must be
+    under a quarter of the request's."""
+    shape = _shape(filters, group_by)
+    grain = _coarse_grain(group_by, period, shape)
+    if grain is None:
         return False
-    whole = set(whole_months(rolled))
+    whole = set(whole_periods(rolled, grain))
     if not whole:
         return False
-    if _has_shape("day", _shape(filters, group_by)):
+    if _has_shape("day", shape):
         return True
-    rest = sum(day.replace(day=1) not in whole for day in rolled.days)
+    rest = sum(grain_start(day, grain) not in whole for day in rolled.days)
     return rest * DAY_CELL_COST < len(rolled.days)
 
 
@@ -280,24 +288,25 @@ def _parts(
     group_by: str,
     period: str,
 ) -> list[Part]:
-    """Return the cells of the rolled days: the month cells where whole UTC
-    months of them can answer the grouping, the day cells for the rest, of
-    the coarsest shape that answers (the day cells themselves where a day
-    has no shaped cells of it)."""
+    """Return the cells of the rolled days: the week or month cells where
+    whole UTC weeks or months of them can answer the grouping, the day cells
+    for the rest, of the coarsest shape that answers (the day cells
+    themselves where a day has no shaped cells of it)."""
     keys = _keys(user, filters, services)
     shape = _shape(filters, group_by)
-    months = whole_months(rolled) if _fits_months(group_by, period) else []
-    whole = set(months)
-    rest = [day for day in rolled.days if day.replace(day=1) not in whole]
+    coarse = _coarse_grain(group_by, period, shape)
+    whole = set(whole_periods(rolled, coarse)) if coarse is not None else set()
+    rest = [
+        day
+        for day in rolled.days
+        if coarse is None or grain_start(day, coarse) not in whole
+    ]
     parts = []
-    for grain, firsts, following in (
-        ("month", months, month_end),
-        ("day", rest, _next_day),
-    ):
-        if not firsts:
+    for grain, firsts in ((coarse, sorted(whole)), ("day", rest)):
+        if grain is None or not firsts:
             continue
-        if not _has_shape(grain, shape):
-            scope = keys & _within("day", firsts, following)
+        if not _has_shape(grain, shape):  # a day's cells by category
+            scope = keys & _within("day", firsts, _next_day)
             parts.append(
                 Part(RollupCell, scope, GROUP_COLUMN, grain, _day_histograms, 1)
             )
@@ -306,7 +315,7 @@ def _parts(
         parts.append(
             Part(
                 RollupShapeCell,
-                scope & _within("start", firsts, following),
+                scope & _within("start", firsts, partial(grain_end, grain=grain)),
                 SHAPE_GROUP_COLUMN,
                 grain,
                 _shaped_histograms,

@@ -1,15 +1,16 @@
-"""Per-day and per-month rollups of the response-time figures: what a cell
-holds and how cells and raw incident rows add up to one group's figures.
+"""Per-day, per-week and per-month rollups of the response-time figures:
+what a cell holds and how cells and raw incident rows add up to one group's
+figures.
 
 A cell is the incidents detected on one UTC day that share local day,
 service, team, severity, category and drill flag. It holds their counts and,
 per measure, a histogram of the durations in buckets about 2 % wide: the
 mean stays exact (the bucket keeps the sum), a percentile is within 1 % (or
 half a second, below one second) of the exact one. A shaped cell adds up
-the day cells of a UTC day or month by local day or month, team, severity,
-drill flag and, by its shape, service, category, both or neither (a day's
-by both are its day cells), in buckets SHAPE_BUCKETS day buckets wide: a
-percentile within 5 %. Its histogram of a measure is one packed value
+the day cells of a UTC day, ISO week or month by local day, week or month,
+team, severity, drill flag and, by its shape, service, category, both or
+neither (a day's by both are its day cells), in buckets SHAPE_BUCKETS day
+buckets wide: a percentile within 5 %. Its histogram of a measure is one packed value
 (HISTOGRAM), which numpy adds up. docs/metrics.md has the whole scheme.
 """
 
@@ -205,6 +206,23 @@ def day_runs(days: list[date]) -> list[tuple[date, date]]:
 def month_end(month: date) -> date:
     """Return the first day of the month after the one `month` starts."""
     return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def grain_start(day: date, grain: str) -> date:
+    """Return the first day of the day, ISO week (Monday) or month of `day`."""
+    if grain == "week":
+        return day - timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    return day
+
+
+def grain_end(start: date, grain: str) -> date:
+    """Return the first day after the day, week or month that begins on
+    `start`."""
+    if grain == "month":
+        return month_end(start)
+    return start + timedelta(days=7 if grain == "week" else 1)
 
 
 def day_start(day: date) -> datetime:

@@ -26,8 +26,8 @@ from metrics.definitions import DURATIONS, PERCENTILES
 from metrics.rollup_reads import (
     Rolled,
     cell_counts,
+    coarse_cells_answer,
     day_spans,
-    month_cells_answer,
     open_remainders_below,
     rolled_days,
     rollup_tallies,
@@ -40,16 +40,17 @@ AVAILABILITY_WINDOW = timedelta(days=30)
 def response_time_report(
     *, user: User, filters: dict[str, Any], group_by: str, period: str
 ) -> list[dict[str, Any]]:
-    """Return the response times per group. Where month cells answer whole
-    months of the request, the rolled-up days from the cells (month cells
-    for whole months, day cells of the coarsest shape that answers for the
-    rest) and the rest (recent or dirty days, restricted incidents, the
-    partial days at `since` and `until`) from the incidents. Otherwise (by
-    day or week, or no whole month) the database summarises the incidents
-    themselves where it can: one row per group, where cells would need
-    figures per day or week of the span."""
+    """Return the response times per group. Where week or month cells
+    answer whole periods of the request (`coarse_cells_answer`), the
+    rolled-up days from the cells (week or month cells for whole weeks or
+    months, day cells of the coarsest shape that answers for the rest) and
+    the rest (recent or dirty days, restricted incidents, the partial days
+    at `since` and `until`) from the incidents. Otherwise (by day, or no
+    whole week or month) the database summarises the incidents themselves
+    where it can: one row per group, where cells would need figures per day
+    of the span."""
     rolled = rolled_days(since=filters["since"], until=filters["until"])
-    if not month_cells_answer(filters, group_by, period, rolled):
+    if not coarse_cells_answer(filters, group_by, period, rolled):
         summaries = duration_summaries(
             metric_incidents(user=user, **filters),
             group_by=group_by,

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Case, DateField, F, QuerySet, Sum, Value, When
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import TruncMonth, TruncWeek
 
 from incidents.metrics_rollups import (
     rollup_bucket_sums,
@@ -43,7 +43,8 @@ from metrics.rollups import (
     SHAPE_BUCKETS,
     day_runs,
     day_start,
-    month_end,
+    grain_end,
+    grain_start,
     pack,
 )
 
@@ -171,8 +172,8 @@ def _rebuild_days(days: list[date], zones: dict[str, list[int]], now: datetime) 
 # A shaped cell's keys, and its shapes: the values a shaped cell holds for
 # the day cell's keys it adds up (all services, all categories), by shape
 # (1 if it keeps the service plus 2 if it keeps the category). Each month
-# has the cells of every shape; each day those without the category, the
-# most numerous (its day cells keep both).
+# has the cells of every shape; each day and ISO week those without the
+# category, the most numerous (a day's day cells keep both).
 SHAPE_KEYS = (
     "grain",
     "shape",
@@ -193,6 +194,13 @@ SHAPES: tuple[dict[str, Any], ...] = (
 # What each grain's cells start on, and which shapes a grain has.
 GRAINS: dict[str, tuple[dict[str, Any], tuple[dict[str, Any], ...]]] = {
     "day": ({"start": F("day"), "local_start": F("local_day")}, SHAPES[:2]),
+    "week": (
+        {
+            "start": TruncWeek("day", output_field=DateField()),
+            "local_start": TruncWeek("local_day", output_field=DateField()),
+        },
+        SHAPES[:2],
+    ),
     "month": (
         {
             "start": TruncMonth("day", output_field=DateField()),
@@ -324,8 +332,9 @@ def rollups_refresh(*, now: datetime) -> int:
     _rebuild_days(rebuilt, zones, now)
     for low, high in day_runs(rebuilt):
         _rebuild_shapes("day", low, high + timedelta(days=1))
-    for month in sorted({day.replace(day=1) for day in rebuilt}):
-        _rebuild_shapes("month", month, month_end(month))
+    for grain in ("week", "month"):
+        for start in sorted({grain_start(day, grain) for day in rebuilt}):
+            _rebuild_shapes(grain, start, grain_end(start, grain))
     state.covered_until = end
     state.refreshed_at = now
     state.save()

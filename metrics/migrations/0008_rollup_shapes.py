@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 
 def rebuild_rollups(apps, schema_editor):
-    """The month cells give way to shaped cells of days and months: forget
+    """The month cells give way to shaped cells of days, weeks and months: forget
     the layout the rollups were built under, so requests read the incidents
     until the next refresh has rebuilt every cell."""
     apps.get_model("metrics", "RollupState").objects.update(fingerprint="")
@@ -35,7 +35,7 @@ class Migration(migrations.Migration):
                 ('grain', models.CharField(max_length=5)),
                 ('shape', models.PositiveSmallIntegerField()),
                 ('start', models.DateField()),
-                ('local_start', models.DateField(help_text="The detection day or month in the team's zone.")),
+                ('local_start', models.DateField(help_text="The detection day, week or month in the team's zone.")),
                 ('team_id', models.BigIntegerField()),
                 ('service_id', models.BigIntegerField(help_text="0: all of the team's services.")),
                 ('category', models.CharField(blank=True, help_text='Empty: all categories.', max_length=24)),
@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
                 ('grain', models.CharField(max_length=5)),
                 ('shape', models.PositiveSmallIntegerField()),
                 ('start', models.DateField()),
-                ('local_start', models.DateField(help_text="The detection day or month in the team's zone.")),
+                ('local_start', models.DateField(help_text="The detection day, week or month in the team's zone.")),
                 ('team_id', models.BigIntegerField()),
                 ('service_id', models.BigIntegerField(help_text="0: all of the team's services.")),
                 ('category', models.CharField(blank=True, help_text='Empty: all categories.', max_length=24)),

@@ -341,6 +341,25 @@ def test_months_are_read_from_month_cells_in_the_teams_local_months(db):
     }
 
 
+def test_weeks_are_read_from_week_cells_in_the_teams_local_weeks(db):
+    user = UserFactory(username="weeks", is_superuser=True)
+    service = ServiceFactory(team=TeamFactory(time_zone="America/Los_Angeles"))
+    with time_machine.travel(NOW, tick=False):
+        for n, at in enumerate(("2026-02-09T03:00", "2026-02-11T12:00")):
+            # Monday 9 February, 03:00 UTC is still Sunday in Los Angeles
+            create(detected(at), n, [service])
+        rollups_refresh(now=NOW)
+        forget_the_days()
+        rows = response_time_report(
+            user=user, filters=dict(NO_FILTERS), group_by="period", period="week"
+        )
+
+    assert {row["group"]: row["incidents"] for row in rows} == {
+        "2026-W06": 1,
+        "2026-W07": 1,
+    }
+
+
 @pytest.mark.parametrize(
     ("group_by", "extra", "groups"),
     [
