@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache, partial
 from typing import Any
 
+import numpy as np
 from django.db.models import Aggregate, BinaryField, Count, DateField, F, Q, Sum
 from django.db.models.functions import Trunc
 
@@ -30,6 +32,7 @@ from metrics.rollups import (
     Tally,
     day_runs,
     day_start,
+    dense,
     grain_end,
     grain_start,
     runs,
@@ -233,14 +236,14 @@ class Joined(Aggregate):
         return converters
 
 
-# A group's histogram of a measure, or part of it: (group, measure, buckets,
-# the sum of their durations).
-Histogram = tuple[Any, str, dict[int, int], float]
+# A group's histogram of a measure, or part of it: (group, measure, counts
+# by bucket, the sum of their durations).
+Histogram = tuple[Any, str, np.ndarray, float]
 
 
 def _day_histograms(scope: Q, key: Any) -> Iterable[Histogram]:
-    """The day cells' buckets per group and measure, summed by the database:
-    a row per bucket (tuples: tens of thousands of them)."""
+    """The day cells' buckets per group and measure, summed by the database
+    (a row per bucket, as tuples: tens of thousands of them)."""
     rows = (
         RollupBucket.objects.filter(scope)
         .values("measure", "bucket", group=key)
@@ -248,8 +251,15 @@ def _day_histograms(scope: Q, key: Any) -> Iterable[Histogram]:
         .order_by()
         .values_list("group", "measure", "bucket", "count", "total")
     )
+    histograms: dict[tuple[Any, str], tuple[dict[int, int], list[float]]] = defaultdict(
+        lambda: ({}, [])
+    )
     for group, measure, index, count, total in rows:
-        yield group, measure, {index: count}, total
+        buckets, totals = histograms[group, measure]
+        buckets[index] = count
+        totals.append(total)
+    for (group, measure), (buckets, totals) in histograms.items():
+        yield group, measure, dense(buckets), math.fsum(totals)
 
 
 def _shaped_histograms(scope: Q, key: Any) -> Iterable[Histogram]:

@@ -17,7 +17,6 @@ buckets wide: a percentile within 5 %. Its histogram of a measure is one packed 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -45,12 +44,18 @@ def pack(buckets: dict[int, int]) -> bytes:
     return np.array(sorted(buckets.items()), dtype=HISTOGRAM).tobytes()
 
 
-def unpack(packed: bytes) -> dict[int, int]:
-    """Return the buckets and counts of packed histograms joined end to end,
-    each bucket once."""
+def unpack(packed: bytes) -> np.ndarray:
+    """Return the counts of packed histograms joined end to end, by bucket
+    (the array's index)."""
     pairs = np.frombuffer(packed, dtype=HISTOGRAM)
-    counts = np.bincount(pairs["bucket"], weights=pairs["count"])
-    return {int(index): int(counts[index]) for index in np.flatnonzero(counts)}
+    return np.bincount(pairs["bucket"], weights=pairs["count"])
+
+
+def dense(buckets: dict[int, int]) -> np.ndarray:
+    """Return a histogram's counts by bucket (the array's index)."""
+    return np.bincount(
+        np.array(list(buckets), dtype=np.intp), weights=list(buckets.values())
+    )
 
 
 def bucket(seconds: float) -> int:
@@ -79,28 +84,34 @@ def representative(index: int, width: int = 1) -> float:
 
 
 def bucketed_percentile(
-    buckets: dict[int, int], fraction: float, width: int = 1
+    counts: np.ndarray, fraction: float, width: int = 1
 ) -> float | None:
-    """Return the `fraction` percentile of a histogram of buckets `width` day
-    buckets wide, interpolated between the two nearest ranks as
+    """Return the `fraction` percentile of a histogram's counts by bucket
+    `width` day buckets wide, interpolated between the two nearest ranks as
     `definitions.percentile` does."""
-    total = sum(buckets.values())
+    cumulative = np.cumsum(counts)
+    total = int(cumulative[-1]) if len(cumulative) else 0
     if not total:
         return None
     position = fraction * (total - 1)
     below = int(position)
-    ranks = (below, min(below + 1, total - 1))
-    values = []
-    seen = 0
-    ordered = sorted(buckets.items())
-    for rank in ranks:
-        for index, count in ordered:
-            if rank < seen + count:
-                values.append(representative(index, width))
-                break
-            seen += count
-        seen = 0
-    return values[0] + (values[1] - values[0]) * (position - below)
+    # The bucket of a rank: the first whose running count passes it.
+    first, second = (
+        representative(int(index), width)
+        for index in np.searchsorted(
+            cumulative, (below, min(below + 1, total - 1)), side="right"
+        )
+    )
+    return first + (second - first) * (position - below)
+
+
+def _plus(one: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Return two histograms' counts added up, bucket by bucket."""
+    if len(one) < len(other):
+        one, other = other, one
+    added = one.astype(float)  # a copy
+    added[: len(other)] += other
+    return added
 
 
 @dataclass
@@ -113,8 +124,8 @@ class Tally:
     values: dict[str, list[float]] = field(
         default_factory=lambda: {measure.key: [] for measure in MEASURES}
     )
-    # {bucket width: {measure: {bucket: count}}}, from day and shaped cells
-    buckets: dict[int, dict[str, dict[int, int]]] = field(default_factory=dict)
+    # {bucket width: {measure: counts by bucket}}, from day and shaped cells
+    buckets: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
     sums: dict[str, float] = field(
         default_factory=lambda: dict.fromkeys((m.key for m in MEASURES), 0.0)
     )
@@ -138,24 +149,30 @@ class Tally:
         self.unresolved += unresolved
 
     def add_buckets(
-        self, measure: str, buckets: dict[int, int], total: float, width: int = 1
+        self, measure: str, counts: np.ndarray, total: float, width: int = 1
     ) -> None:
-        """Add buckets `width` day buckets wide whose durations sum to `total`."""
+        """Add counts by bucket `width` day buckets wide whose durations sum
+        to `total`."""
         histograms = self.buckets.setdefault(width, {})
-        histogram = histograms.setdefault(measure, defaultdict(int))
-        for index, count in buckets.items():
-            histogram[index] += count
+        held = histograms.get(measure)
+        histograms[measure] = counts if held is None else _plus(held, counts)
         self.sums[measure] += total
 
-    def histogram(self, measure: str, width: int) -> dict[int, int]:
+    def histogram(self, measure: str, width: int) -> np.ndarray:
         """Return the measure's buckets and raw values in one histogram of
-        buckets `width` day buckets wide."""
-        merged: dict[int, int] = defaultdict(int)
-        for seconds in self.values[measure]:
-            merged[coarsen(bucket(seconds), 1, width)] += 1
+        buckets `width` day buckets wide (counts by bucket)."""
+        values = self.values[measure]
+        indices = [coarsen(bucket(seconds), 1, width) for seconds in values]
+        merged = np.bincount(np.array(indices, dtype=np.intp), minlength=1)
         for given, histograms in self.buckets.items():
-            for index, count in histograms.get(measure, {}).items():
-                merged[coarsen(index, given, width)] += count
+            counts = histograms.get(measure)
+            if counts is None:
+                continue
+            if given != width:
+                index = np.arange(len(counts))
+                wider = np.where(index == 0, 0, 1 + (index - 1) * given // width)
+                counts = np.bincount(wider, weights=counts)
+            merged = _plus(merged, counts)
         return merged
 
     def figures(self) -> dict[str, Any]:
@@ -171,7 +188,7 @@ class Tally:
                 stats = summary(values)
             else:
                 histogram = self.histogram(measure.key, width)
-                count = sum(histogram.values())
+                count = int(histogram.sum())
                 total = self.sums[measure.key] + math.fsum(values)
                 stats = {
                     "count": count,
