@@ -170,6 +170,31 @@ def _coarse_grain(group_by: str, period: str, shape: int) -> str | None:
     return grain if grain is not None and _has_shape(grain, shape) else None
 
 
+@dataclass(frozen=True)
+class Plan:
+    """Which cells answer a request: the shape it needs, the grain of the
+    coarse cells that answer whole periods of it (none by day), those
+    periods (their first days) and the rolled-up days outside them."""
+
+    shape: int
+    coarse: str | None
+    whole: list[date]
+    rest: list[date]
+
+
+def _plan(filters: dict[str, Any], group_by: str, period: str, rolled: Rolled) -> Plan:
+    shape = _shape(filters, group_by)
+    coarse = _coarse_grain(group_by, period, shape)
+    whole = whole_periods(rolled, coarse) if coarse is not None else []
+    starts = set(whole)
+    rest = [
+        day
+        for day in rolled.days
+        if coarse is None or grain_start(day, coarse) not in starts
+    ]
+    return Plan(shape, coarse, whole, rest)
+
+
 def coarse_cells_answer(
     filters: dict[str, Any], group_by: str, period: str, rolled: Rolled
 ) -> bool:
@@ -179,17 +204,12 @@ def coarse_cells_answer(
     read from its day cells (by category) costs about four times its
     incidents' share of a summary of the incidents, so those days must be
     under a quarter of the request's."""
-    shape = _shape(filters, group_by)
-    grain = _coarse_grain(group_by, period, shape)
-    if grain is None:
+    plan = _plan(filters, group_by, period, rolled)
+    if not plan.whole:
         return False
-    whole = set(whole_periods(rolled, grain))
-    if not whole:
-        return False
-    if _has_shape("day", shape):
+    if _has_shape("day", plan.shape):
         return True
-    rest = sum(grain_start(day, grain) not in whole for day in rolled.days)
-    return rest * DAY_CELL_COST < len(rolled.days)
+    return len(plan.rest) * DAY_CELL_COST < len(rolled.days)
 
 
 def _has_shape(grain: str, shape: int) -> bool:
@@ -303,25 +323,18 @@ def _parts(
     for the rest, of the coarsest shape that answers (the day cells
     themselves where a day has no shaped cells of it)."""
     keys = _keys(user, filters, services)
-    shape = _shape(filters, group_by)
-    coarse = _coarse_grain(group_by, period, shape)
-    whole = set(whole_periods(rolled, coarse)) if coarse is not None else set()
-    rest = [
-        day
-        for day in rolled.days
-        if coarse is None or grain_start(day, coarse) not in whole
-    ]
+    plan = _plan(filters, group_by, period, rolled)
     parts = []
-    for grain, firsts in ((coarse, sorted(whole)), ("day", rest)):
+    for grain, firsts in ((plan.coarse, plan.whole), ("day", plan.rest)):
         if grain is None or not firsts:
             continue
-        if not _has_shape(grain, shape):  # a day's cells by category
+        if not _has_shape(grain, plan.shape):  # a day's cells by category
             scope = keys & _within("day", firsts, _next_day)
             parts.append(
                 Part(RollupCell, scope, GROUP_COLUMN, grain, _day_histograms, 1)
             )
             continue
-        scope = keys & Q(grain=grain, shape=shape)
+        scope = keys & Q(grain=grain, shape=plan.shape)
         parts.append(
             Part(
                 RollupShapeCell,

@@ -215,8 +215,8 @@ def _rebuild_shapes(grain: str, first: date, end: date) -> None:
     """Add up the day cells of the UTC days [first, end) (whole ones of the
     grain) into their shaped cells of the grain, SHAPE_BUCKETS day buckets
     to a bucket: the database sums them once by the keys the grain's finest
-    shape keeps, the shapes add those sums up, and each cell's histogram of a measure is
-    packed into one value."""
+    shape keeps, the shapes add those sums up, and each cell's histogram of
+    a measure is packed into one value."""
     starts, shapes = GRAINS[grain]
     days = {"day__gte": first, "day__lt": end}
     keys = {"grain": Value(grain), **starts}
