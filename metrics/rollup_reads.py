@@ -159,40 +159,45 @@ def _next_day(day: date) -> date:
     return day + timedelta(days=1)
 
 
-def _coarse_grain(group_by: str, period: str, shape: int) -> str | None:
-    """Return the grain of the cells that can answer whole periods of the
-    grouping: weeks by week, months by anything but day or week; none by
-    day, or where weeks have no cells of the shape."""
-    if group_by == "period" and period in ("day", "week"):
-        grain = None if period == "day" else "week"
-    else:
-        grain = "month"
-    return grain if grain is not None and _has_shape(grain, shape) else None
+def _coarse_grains(group_by: str, period: str) -> tuple[str, ...]:
+    """Return the grains of the cells that can answer whole periods of the
+    grouping, coarsest first: weeks by week, months by month or quarter,
+    months then weeks by anything but a period (a week's local week need
+    not fall in one month); none by day."""
+    if group_by != "period":
+        return ("month", "week")
+    return {"day": (), "week": ("week",)}.get(period, ("month",))
 
 
 @dataclass(frozen=True)
 class Plan:
-    """Which cells answer a request: the shape it needs, the grain of the
-    coarse cells that answer whole periods of it (none by day), those
-    periods (their first days) and the rolled-up days outside them."""
+    """Which cells answer a request: the shape it needs, the coarse cells
+    that answer whole periods of it (each grain with those periods' first
+    days, coarsest first) and the rolled-up days outside them."""
 
     shape: int
-    coarse: str | None
-    whole: list[date]
+    coarse: list[tuple[str, list[date]]]
     rest: list[date]
 
 
 def _plan(filters: dict[str, Any], group_by: str, period: str, rolled: Rolled) -> Plan:
+    """Return the plan of a request: whole months first, then whole weeks of
+    the days left, where the grain has cells of the shape; days for the
+    rest."""
     shape = _shape(filters, group_by)
-    coarse = _coarse_grain(group_by, period, shape)
-    whole = whole_periods(rolled, coarse) if coarse is not None else []
-    starts = set(whole)
-    rest = [
-        day
-        for day in rolled.days
-        if coarse is None or grain_start(day, coarse) not in starts
-    ]
-    return Plan(shape, coarse, whole, rest)
+    coarse = []
+    left = rolled
+    for grain in _coarse_grains(group_by, period):
+        whole = whole_periods(left, grain) if _has_shape(grain, shape) else []
+        if whole:
+            coarse.append((grain, whole))
+            starts = set(whole)
+            left = Rolled(
+                [day for day in left.days if grain_start(day, grain) not in starts],
+                left.covered_from,
+                left.covered_until,
+            )
+    return Plan(shape, coarse, left.days)
 
 
 def coarse_cells_answer(
@@ -201,11 +206,11 @@ def coarse_cells_answer(
     """Whether week or month cells answer whole weeks or months of the
     request, and the rest of its rolled-up days cost less than the incidents
     would. A day with shaped cells of the shape needed costs little; a day
-    read from its day cells (by category) costs about four times its
+    read from its day cells (by service and category) costs about four times its
     incidents' share of a summary of the incidents, so those days must be
     under a quarter of the request's."""
     plan = _plan(filters, group_by, period, rolled)
-    if not plan.whole:
+    if not plan.coarse:
         return False
     if _has_shape("day", plan.shape):
         return True
@@ -318,17 +323,17 @@ def _parts(
     group_by: str,
     period: str,
 ) -> list[Part]:
-    """Return the cells of the rolled days: the week or month cells where
-    whole UTC weeks or months of them can answer the grouping, the day cells
-    for the rest, of the coarsest shape that answers (the day cells
-    themselves where a day has no shaped cells of it)."""
+    """Return the cells of the rolled days: the month and week cells where
+    whole UTC months and weeks of them can answer the grouping (`_plan`),
+    the day cells for the rest, of the coarsest shape that answers (the day
+    cells themselves where a day has no shaped cells of it)."""
     keys = _keys(user, filters, services)
     plan = _plan(filters, group_by, period, rolled)
     parts = []
-    for grain, firsts in ((plan.coarse, plan.whole), ("day", plan.rest)):
-        if grain is None or not firsts:
+    for grain, firsts in (*plan.coarse, ("day", plan.rest)):
+        if not firsts:
             continue
-        if not _has_shape(grain, plan.shape):  # a day's cells by category
+        if not _has_shape(grain, plan.shape):  # a day's cells by service and category
             scope = keys & _within("day", firsts, _next_day)
             parts.append(
                 Part(RollupCell, scope, GROUP_COLUMN, grain, _day_histograms, 1)

@@ -20,11 +20,12 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import reduce
 from typing import Any
 
 import numpy as np
 
-from metrics.definitions import MEASURES, summary
+from metrics.definitions import MEASURES, PERCENTILES, summary
 
 GAMMA = 1.02  # each bucket spans [GAMMA**k, GAMMA**(k+1)) seconds
 LOG_GAMMA = math.log(GAMMA)
@@ -33,15 +34,26 @@ LOG_GAMMA = math.log(GAMMA)
 SHAPE_BUCKETS = 5
 # Keys of a day cell besides its UTC day, in the order the reads answer them.
 CELL_KEYS = ("local_day", "service_id", "team_id", "severity", "category", "is_drill")
-# A packed histogram: its (bucket, count) pairs end to end, little-endian,
-# six bytes a pair. Packed values of one measure joined end to end are the
-# histogram of their cells together (a bucket may then come more than once).
-HISTOGRAM = np.dtype([("bucket", "<u2"), ("count", "<u4")])
+# A packed histogram: its (bucket, count) pairs end to end, three bytes a
+# pair (a shaped cell's buckets below 256 span every duration under about
+# 2,600 years; a count over 65535 takes several pairs of its bucket).
+# Packed values of one measure joined end to end are the histogram of their
+# cells together (a bucket may then come more than once).
+HISTOGRAM = np.dtype([("bucket", "u1"), ("count", "<u2")])
+PAIR_COUNT = np.iinfo(np.uint16).max
+PAIR_BUCKET = np.iinfo(np.uint8).max
 
 
 def pack(buckets: dict[int, int]) -> bytes:
-    """Return a histogram's buckets and counts as one packed value."""
-    return np.array(sorted(buckets.items()), dtype=HISTOGRAM).tobytes()
+    """Return a histogram's buckets and counts as one packed value (a
+    bucket past the last one a pair holds counts in the last)."""
+    pairs = []
+    for index, count in sorted(buckets.items()):
+        full, part = divmod(count, PAIR_COUNT)
+        pairs += [(min(index, PAIR_BUCKET), PAIR_COUNT)] * full
+        if part:
+            pairs.append((min(index, PAIR_BUCKET), part))
+    return np.array(pairs, dtype=HISTOGRAM).tobytes()
 
 
 def unpack(packed: bytes) -> np.ndarray:
@@ -83,26 +95,32 @@ def representative(index: int, width: int = 1) -> float:
     return 2 * low * gamma / (gamma + 1)
 
 
-def bucketed_percentile(
-    counts: np.ndarray, fraction: float, width: int = 1
-) -> float | None:
-    """Return the `fraction` percentile of a histogram's counts by bucket
-    `width` day buckets wide, interpolated between the two nearest ranks as
-    `definitions.percentile` does."""
+def bucketed_percentiles(
+    counts: np.ndarray, fractions: dict[str, float], width: int = 1
+) -> dict[str, float | None]:
+    """Return each of the `fractions` percentiles (by name) of a histogram's
+    counts by bucket `width` day buckets wide, interpolated between the two
+    nearest ranks as `definitions.percentile` does: one running count, and
+    one search for every rank."""
     cumulative = np.cumsum(counts)
     total = int(cumulative[-1]) if len(cumulative) else 0
     if not total:
-        return None
-    position = fraction * (total - 1)
-    below = int(position)
+        return dict.fromkeys(fractions)
+    positions = [fraction * (total - 1) for fraction in fractions.values()]
+    ranks = [
+        rank
+        for position in positions
+        for rank in (int(position), min(int(position) + 1, total - 1))
+    ]
     # The bucket of a rank: the first whose running count passes it.
-    first, second = (
+    values = [
         representative(int(index), width)
-        for index in np.searchsorted(
-            cumulative, (below, min(below + 1, total - 1)), side="right"
-        )
-    )
-    return first + (second - first) * (position - below)
+        for index in np.searchsorted(cumulative, ranks, side="right")
+    ]
+    return {
+        name: values[2 * n] + (values[2 * n + 1] - values[2 * n]) * (p - int(p))
+        for n, (name, p) in enumerate(zip(fractions, positions, strict=True))
+    }
 
 
 def _plus(one: np.ndarray, other: np.ndarray) -> np.ndarray:
@@ -161,9 +179,11 @@ class Tally:
     def histogram(self, measure: str, width: int) -> np.ndarray:
         """Return the measure's buckets and raw values in one histogram of
         buckets `width` day buckets wide (counts by bucket)."""
+        parts = []
         values = self.values[measure]
-        indices = [coarsen(bucket(seconds), 1, width) for seconds in values]
-        merged = np.bincount(np.array(indices, dtype=np.intp), minlength=1)
+        if values:
+            indices = [coarsen(bucket(seconds), 1, width) for seconds in values]
+            parts.append(np.bincount(np.array(indices, dtype=np.intp)))
         for given, histograms in self.buckets.items():
             counts = histograms.get(measure)
             if counts is None:
@@ -172,8 +192,8 @@ class Tally:
                 index = np.arange(len(counts))
                 wider = np.where(index == 0, 0, 1 + (index - 1) * given // width)
                 counts = np.bincount(wider, weights=counts)
-            merged = _plus(merged, counts)
-        return merged
+            parts.append(counts)
+        return reduce(_plus, parts) if parts else np.zeros(1)
 
     def figures(self) -> dict[str, Any]:
         result: dict[str, Any] = {
@@ -193,8 +213,7 @@ class Tally:
                 stats = {
                     "count": count,
                     "mean": total / count if count else None,
-                    "p50": bucketed_percentile(histogram, 0.5, width),
-                    "p90": bucketed_percentile(histogram, 0.9, width),
+                    **bucketed_percentiles(histogram, PERCENTILES, width),
                 }
             for name, value in stats.items():
                 result[f"{measure.key}_{name}"] = value

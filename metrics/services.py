@@ -172,8 +172,8 @@ def _rebuild_days(days: list[date], zones: dict[str, list[int]], now: datetime) 
 # A shaped cell's keys, and its shapes: the values a shaped cell holds for
 # the day cell's keys it adds up (all services, all categories), by shape
 # (1 if it keeps the service plus 2 if it keeps the category). Each month
-# has the cells of every shape; each day and ISO week those without the
-# category, the most numerous (a day's day cells keep both).
+# has the cells of every shape; each ISO week and each day those of all but
+# both (the most numerous: a day's day cells keep both).
 SHAPE_KEYS = (
     "grain",
     "shape",
@@ -193,13 +193,13 @@ SHAPES: tuple[dict[str, Any], ...] = (
 )
 # What each grain's cells start on, and which shapes a grain has.
 GRAINS: dict[str, tuple[dict[str, Any], tuple[dict[str, Any], ...]]] = {
-    "day": ({"start": F("day"), "local_start": F("local_day")}, SHAPES[:2]),
+    "day": ({"start": F("day"), "local_start": F("local_day")}, SHAPES[:3]),
     "week": (
         {
             "start": TruncWeek("day", output_field=DateField()),
             "local_start": TruncWeek("local_day", output_field=DateField()),
         },
-        SHAPES[:2],
+        SHAPES[:3],
     ),
     "month": (
         {

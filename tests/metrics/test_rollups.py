@@ -397,6 +397,36 @@ def test_a_service_or_category_over_whole_months_is_read_from_month_cells_of_its
     assert all(row["time_to_acknowledge_count"] == row["incidents"] for row in rows)
 
 
+def test_a_category_over_whole_weeks_outside_whole_months_is_read_from_week_cells(db):
+    user = UserFactory(username="weeks-by-category", is_superuser=True)
+    services = two_services()
+    with time_machine.travel(NOW, tick=False):
+        for n, (at, category) in enumerate(
+            (("2026-03-10T12:00", "database"), ("2026-03-12T12:00", "other"))
+        ):
+            create(detected(at) | {"category": category}, n, services)
+        rollups_refresh(now=NOW)
+        forget_the_days()
+        # Unmarked, so the cells still hold what was: read from the incidents,
+        # both would be security incidents.
+        Incident.objects.update(category="security")
+        rows = response_time_report(
+            user=user,
+            filters=NO_FILTERS
+            | {  # the ISO week of Monday 9 March, in no whole month
+                "since": datetime.fromisoformat("2026-03-09T00:00+00:00"),
+                "until": datetime.fromisoformat("2026-03-16T00:00+00:00"),
+            },
+            group_by="category",
+            period="month",
+        )
+
+    assert {row["group"]: row["incidents"] for row in rows} == {
+        "database": 1,
+        "other": 1,
+    }
+
+
 def test_a_late_change_to_an_old_incident_marks_its_days_and_the_refresh_rebuilds_them(
     db,
 ):
