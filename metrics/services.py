@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, connections, router, transaction
 from django.db.models import Case, DateField, F, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncMonth, TruncWeek
 
@@ -258,27 +258,48 @@ def _rebuild_shapes(grain: str, first: date, end: date) -> None:
     scope = {"grain": grain, "start__gte": first, "start__lt": end}
     RollupShapeCell.objects.filter(**scope).delete()
     RollupShapeHistogram.objects.filter(**scope).delete()
-    RollupShapeCell.objects.bulk_create(
+    _insert_rows(
+        RollupShapeCell,
+        (*SHAPE_KEYS, *CELL_COUNTS),
         (
-            RollupShapeCell(**dict(zip(SHAPE_KEYS, key, strict=True)), **sums)
+            (*key, *(sums[name] for name in CELL_COUNTS))
             for key, sums in sorted(counts.items())
         ),
-        batch_size=2000,
     )
-    RollupShapeHistogram.objects.bulk_create(
+    _insert_rows(
+        RollupShapeHistogram,
+        (*SHAPE_KEYS, "measure", "histogram", "total"),
         (
-            RollupShapeHistogram(
-                **dict(zip(SHAPE_KEYS, key, strict=True)),
-                measure=measure,
-                histogram=pack(buckets),
-                total=math.fsum(totals),
-            )
+            (*key, measure, pack(buckets), math.fsum(totals))
             # Sorted by shape, so that the rows one shape's read asks for
             # lie together in the table.
             for (*key, measure), (buckets, totals) in sorted(histograms.items())
         ),
-        batch_size=2000,
     )
+
+
+def _insert_rows(
+    model: Any, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]
+) -> None:
+    """Insert `rows` (their values in the order of `columns`) into `model`'s
+    table: one statement run for every row, without a model instance per
+    row (a month's shaped cells are tens of thousands of rows)."""
+    fields = [model._meta.get_field(column) for column in columns]
+    database = connections[router.db_for_write(model)]  # not a proxy per value
+    table = database.ops.quote_name(model._meta.db_table)
+    names = ", ".join(database.ops.quote_name(field.column) for field in fields)
+    values = ", ".join(["%s"] * len(fields))
+    prepared = [
+        [
+            field.get_db_prep_save(value, database)
+            for field, value in zip(fields, row, strict=True)
+        ]
+        for row in rows
+    ]
+    # Table and column names come from the model, values are parameters.
+    insert = f"INSERT INTO {table} ({names}) VALUES ({values})"  # noqa: S608
+    with database.cursor() as cursor:
+        cursor.executemany(insert, prepared)
 
 
 def _shaped(
