@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from metrics.periods import day_label, period_label
-from metrics.rollups import Tally
+from metrics.rollups import Tally, tally_figures
 
 
 def group_key(row: dict[str, Any], group_by: str, period: str) -> str:
@@ -29,7 +29,8 @@ def response_times(
     groups: dict[str, Tally] = defaultdict(Tally, tallies or {})
     for row in rows:
         groups[group_key(row, group_by, period)].add_row(row)
-    return [{"group": key, **groups[key].figures()} for key in sorted(groups)]
+    found = tally_figures(groups)
+    return [{"group": key, **found[key]} for key in sorted(groups)]
 
 
 def summarised(

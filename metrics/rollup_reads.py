@@ -200,20 +200,21 @@ def _plan(filters: dict[str, Any], group_by: str, period: str, rolled: Rolled) -
     return Plan(shape, coarse, left.days)
 
 
-def coarse_cells_answer(
+def cells_answer(
     filters: dict[str, Any], group_by: str, period: str, rolled: Rolled
 ) -> bool:
-    """Whether week or month cells answer whole weeks or months of the
-    request, and the rest of its rolled-up days cost less than the incidents
-    would. A day with shaped cells of the shape needed costs little; a day
-    read from its day cells (by service and category) costs about four times its
-    incidents' share of a summary of the incidents, so those days must be
-    under a quarter of the request's."""
+    """Whether the cells answer the request's rolled-up days for less than
+    a summary of their incidents would cost: always where its days have
+    shaped cells of the shape it needs (a few dozen a day at most, however
+    many incidents). By service and category only days' day cells keep
+    both, a day's about four times its incidents' share of a summary: then
+    only where month cells answer whole months of it and the other days
+    are under a quarter of the request's."""
     plan = _plan(filters, group_by, period, rolled)
+    if _has_shape("day", plan.shape):
+        return bool(rolled.days)
     if not plan.coarse:
         return False
-    if _has_shape("day", plan.shape):
-        return True
     return len(plan.rest) * DAY_CELL_COST < len(rolled.days)
 
 

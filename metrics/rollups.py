@@ -17,6 +17,7 @@ buckets wide: a percentile within 5 %. Its histogram of a measure is one packed 
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -84,43 +85,39 @@ def coarsen(index: int, width: int, wider: int) -> int:
     return 0 if index == 0 else 1 + (index - 1) * width // wider
 
 
-def representative(index: int, width: int = 1) -> float:
-    """Return the value a bucket `width` day buckets wide stands for: the
-    point within 1 % (one day bucket) or 5 % (a shaped cell's bucket) of every
-    duration in it; half a second for bucket 0."""
-    if index == 0:
-        return 0.5
+def representative(index: np.ndarray, width: int = 1) -> np.ndarray:
+    """Return the value each bucket `width` day buckets wide (by index)
+    stands for: the point within 1 % (one day bucket) or 5 % (a shaped
+    cell's bucket) of every duration in it; half a second for bucket 0."""
     gamma = GAMMA**width
-    low = gamma ** (index - 1)
-    return 2 * low * gamma / (gamma + 1)
+    return np.where(index == 0, 0.5, 2 * gamma ** (index - 1.0) * gamma / (gamma + 1))
 
 
 def bucketed_percentiles(
-    counts: np.ndarray, fractions: dict[str, float], width: int = 1
-) -> dict[str, float | None]:
-    """Return each of the `fractions` percentiles (by name) of a histogram's
-    counts by bucket `width` day buckets wide, interpolated between the two
-    nearest ranks as `definitions.percentile` does: one running count, and
-    one search for every rank."""
-    cumulative = np.cumsum(counts)
-    total = int(cumulative[-1]) if len(cumulative) else 0
-    if not total:
-        return dict.fromkeys(fractions)
-    positions = [fraction * (total - 1) for fraction in fractions.values()]
-    ranks = [
-        rank
-        for position in positions
-        for rank in (int(position), min(int(position) + 1, total - 1))
-    ]
-    # The bucket of a rank: the first whose running count passes it.
-    values = [
-        representative(int(index), width)
-        for index in np.searchsorted(cumulative, ranks, side="right")
-    ]
-    return {
-        name: values[2 * n] + (values[2 * n + 1] - values[2 * n]) * (p - int(p))
-        for n, (name, p) in enumerate(zip(fractions, positions, strict=True))
-    }
+    histograms: np.ndarray, fractions: dict[str, float], width: int = 1
+) -> dict[str, list[float | None]]:
+    """Return each of the `fractions` percentiles (by name) of each row of
+    `histograms` (counts by bucket `width` day buckets wide), interpolated
+    between the two nearest ranks as `definitions.percentile` does: None
+    for an empty one. One running count per row, and every rank's bucket
+    (the first whose running count passes it) found for all rows at once."""
+    cumulative = np.cumsum(histograms, axis=1)
+    totals = cumulative[:, -1]
+    found = {}
+    for name, fraction in fractions.items():
+        position = fraction * (totals - 1)
+        below = np.floor(position)
+        above = np.minimum(below + 1, totals - 1)
+        first, second = (
+            representative((cumulative > rank[:, None]).argmax(axis=1), width)
+            for rank in (below, above)
+        )
+        values = first + (second - first) * (position - below)
+        found[name] = [
+            float(value) if total else None
+            for value, total in zip(values, totals, strict=True)
+        ]
+    return found
 
 
 def _plus(one: np.ndarray, other: np.ndarray) -> np.ndarray:
@@ -195,29 +192,45 @@ class Tally:
             parts.append(counts)
         return reduce(_plus, parts) if parts else np.zeros(1)
 
-    def figures(self) -> dict[str, Any]:
+
+def tally_figures(tallies: dict[str, Tally]) -> dict[str, dict[str, Any]]:
+    """Return each group's figures: its counts, and per measure the count,
+    mean, p50 and p90; exact from raw values alone, else from the histogram
+    of its buckets and values, whose percentiles are found for every group
+    of one bucket width at once."""
+    results: dict[str, dict[str, Any]] = {}
+    histograms: dict[tuple[int, str], list[tuple[str, np.ndarray]]] = defaultdict(list)
+    for key, tally in tallies.items():
         result: dict[str, Any] = {
-            "incidents": self.incidents,
-            "never_acknowledged": self.never_acknowledged,
-            "unresolved": self.unresolved,
+            "incidents": tally.incidents,
+            "never_acknowledged": tally.never_acknowledged,
+            "unresolved": tally.unresolved,
         }
-        width = max(self.buckets, default=1)
+        width = max(tally.buckets, default=1)
         for measure in MEASURES:
-            values = self.values[measure.key]
-            if not self.buckets:
+            values = tally.values[measure.key]
+            if not tally.buckets:
                 stats = summary(values)
             else:
-                histogram = self.histogram(measure.key, width)
+                histogram = tally.histogram(measure.key, width)
                 count = int(histogram.sum())
-                total = self.sums[measure.key] + math.fsum(values)
-                stats = {
-                    "count": count,
-                    "mean": total / count if count else None,
-                    **bucketed_percentiles(histogram, PERCENTILES, width),
-                }
+                total = tally.sums[measure.key] + math.fsum(values)
+                # The percentiles' places, filled in below.
+                stats = {"count": count, "mean": total / count if count else None}
+                stats |= dict.fromkeys(PERCENTILES)
+                histograms[width, measure.key].append((key, histogram))
             for name, value in stats.items():
                 result[f"{measure.key}_{name}"] = value
-        return result
+        results[key] = result
+    for (width, measure_key), rows in histograms.items():
+        matrix = np.zeros((len(rows), max(len(counts) for _, counts in rows)))
+        for n, (_, counts) in enumerate(rows):
+            matrix[n, : len(counts)] = counts
+        found = bucketed_percentiles(matrix, PERCENTILES, width)
+        for name, percentiles in found.items():
+            for (key, _), value in zip(rows, percentiles, strict=True):
+                results[key][f"{measure_key}_{name}"] = value
+    return results
 
 
 def runs(

@@ -26,7 +26,7 @@ from metrics.definitions import DURATIONS, PERCENTILES
 from metrics.rollup_reads import (
     Rolled,
     cell_counts,
-    coarse_cells_answer,
+    cells_answer,
     day_spans,
     open_remainders_below,
     rolled_days,
@@ -40,17 +40,15 @@ AVAILABILITY_WINDOW = timedelta(days=30)
 def response_time_report(
     *, user: User, filters: dict[str, Any], group_by: str, period: str
 ) -> list[dict[str, Any]]:
-    """Return the response times per group. Where week or month cells
-    answer whole periods of the request (`coarse_cells_answer`), the
-    rolled-up days from the cells (week or month cells for whole weeks or
-    months, day cells of the coarsest shape that answers for the rest) and
-    the rest (recent or dirty days, restricted incidents, the partial days
-    at `since` and `until`) from the incidents. Otherwise (by day, or no
-    whole week or month) the database summarises the incidents themselves
-    where it can: one row per group, where cells would need figures per day
-    of the span."""
+    """Return the response times per group. Where the cells answer
+    (`cells_answer`), the rolled-up days from the cells (month and week
+    cells for whole months and weeks, shaped or day cells for the other
+    days) and the rest (recent or dirty days, restricted incidents, the
+    partial days at `since` and `until`) from the incidents. Otherwise (by
+    service and category, and few whole months) the database summarises
+    the incidents themselves where it can, exactly: one row per group."""
     rolled = rolled_days(since=filters["since"], until=filters["until"])
-    if not coarse_cells_answer(filters, group_by, period, rolled):
+    if not cells_answer(filters, group_by, period, rolled):
         summaries = duration_summaries(
             metric_incidents(user=user, **filters),
             group_by=group_by,

@@ -341,23 +341,38 @@ def test_months_are_read_from_month_cells_in_the_teams_local_months(db):
     }
 
 
-def test_weeks_are_read_from_week_cells_in_the_teams_local_weeks(db):
-    user = UserFactory(username="weeks", is_superuser=True)
+@pytest.mark.parametrize(
+    ("period", "times", "groups"),
+    [
+        # Monday 9 February, 03:00 UTC is still Sunday in Los Angeles
+        (
+            "week",
+            ("2026-02-09T03:00", "2026-02-11T12:00"),
+            {"2026-W06": 1, "2026-W07": 1},
+        ),
+        # 11 February, 03:00 UTC is still the 10th in Los Angeles
+        ("day", ("2026-02-10T12:00", "2026-02-11T03:00"), {"2026-02-10": 2}),
+    ],
+)
+def test_weeks_and_days_are_read_from_their_cells_in_the_teams_local_time(
+    db, period, times, groups
+):
+    user = UserFactory(username="local", is_superuser=True)
     service = ServiceFactory(team=TeamFactory(time_zone="America/Los_Angeles"))
     with time_machine.travel(NOW, tick=False):
-        for n, at in enumerate(("2026-02-09T03:00", "2026-02-11T12:00")):
-            # Monday 9 February, 03:00 UTC is still Sunday in Los Angeles
+        for n, at in enumerate(times):
             create(detected(at), n, [service])
         rollups_refresh(now=NOW)
-        forget_the_days()
+        if period == "week":
+            forget_the_days()  # only the week cells hold them
+        # Unmarked, so the cells still hold what was: read from the incidents,
+        # they would all be on the 20th.
+        Incident.objects.update(detected_at=datetime.fromisoformat("2026-02-20T20:00Z"))
         rows = response_time_report(
-            user=user, filters=dict(NO_FILTERS), group_by="period", period="week"
+            user=user, filters=dict(NO_FILTERS), group_by="period", period=period
         )
 
-    assert {row["group"]: row["incidents"] for row in rows} == {
-        "2026-W06": 1,
-        "2026-W07": 1,
-    }
+    assert {row["group"]: row["incidents"] for row in rows} == groups
 
 
 @pytest.mark.parametrize(
@@ -525,18 +540,21 @@ def test_the_sla_view_from_cells_counts_what_the_incidents_do(db):
 @pytest.mark.skipif(
     connection.vendor != "postgresql", reason="SQLite has no percentile_cont"
 )
-def test_a_grouping_finer_than_month_cells_is_summarised_exactly_by_the_database(
+def test_days_kept_by_service_and_category_are_summarised_exactly_by_the_database(
     db,
 ):
     user = UserFactory(username="days", is_superuser=True)
-    service = ServiceFactory(team=TeamFactory(time_zone="UTC"))
+    services = two_services()
     with time_machine.travel(NOW, tick=False):
         for n, ack in enumerate((61.0, 62.0)):
-            create(detected("2026-02-10T12:00") | {"ack": ack}, n, [service])
+            create(detected("2026-02-10T12:00") | {"ack": ack}, n, services)
         rollups_refresh(now=NOW)
         assert RollupCell.objects.filter(day="2026-02-10").exists()
         rows = response_time_report(
-            user=user, filters=dict(NO_FILTERS), group_by="period", period="day"
+            user=user,
+            filters=NO_FILTERS | {"services": ["rolled-0"], "categories": ["other"]},
+            group_by="period",
+            period="day",
         )
 
     # A day cell's histogram would say within 1 %; the incidents say 61.5.
