@@ -86,6 +86,14 @@ QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
         {"group_by": "period", "period": "day", "team": "team-1",
          "severity": ["P0", "P1"]},
     ),
+    "response-times by day, last 90 days": (
+        "/api/v1/metrics/response-times/",
+        {"group_by": "period", "period": "day", "since": "-90"},
+    ),
+    "response-times by day, last 365 days": (
+        "/api/v1/metrics/response-times/",
+        {"group_by": "period", "period": "day", "since": "-365"},
+    ),
     "response-times by service, last 90 days, database": (
         "/api/v1/metrics/response-times/",
         {"group_by": "service", "category": "database", "since": "-90"},

@@ -35,6 +35,7 @@ from metrics.rollups import (
     dense,
     grain_end,
     grain_start,
+    month_end,
     runs,
     unpack,
 )
@@ -52,6 +53,9 @@ SHAPE_GROUP_COLUMN = GROUP_COLUMN | {"period": "local_start"}
 # What reading a day from its day cells costs, in days of a summary of the
 # incidents (measured at the bench's million incidents).
 DAY_CELL_COST = 4
+# What a group of one day read from shaped cells costs (its cells' histograms
+# merged, its percentiles read off), in incidents of a summary.
+DAY_GROUP_COST = 30
 
 
 @dataclass(frozen=True)
@@ -201,18 +205,31 @@ def _plan(filters: dict[str, Any], group_by: str, period: str, rolled: Rolled) -
 
 
 def cells_answer(
-    filters: dict[str, Any], group_by: str, period: str, rolled: Rolled
+    user: User, filters: dict[str, Any], group_by: str, period: str, rolled: Rolled
 ) -> bool:
     """Whether the cells answer the request's rolled-up days for less than
-    a summary of their incidents would cost: always where its days have
-    shaped cells of the shape it needs (a few dozen a day at most, however
-    many incidents). By service and category only days' day cells keep
-    both, a day's about four times its incidents' share of a summary: then
-    only where month cells answer whole months of it and the other days
-    are under a quarter of the request's."""
+    a summary of their incidents would cost. Where its days have shaped
+    cells of the shape it needs (a few dozen a day at most, however many
+    incidents), they do, but by day: a day's group costs as much as about
+    30 incidents, so only where their months' cells hold more incidents
+    than that a day. By service and category only days' day cells keep both, a
+    day's about four times its incidents' share of a summary: then only
+    where month cells answer whole months of it and the other days are
+    under a quarter of the request's."""
     plan = _plan(filters, group_by, period, rolled)
     if _has_shape("day", plan.shape):
-        return bool(rolled.days)
+        if not rolled.days or plan.coarse or (group_by, period) != ("period", "day"):
+            return bool(rolled.days)
+        # How many a day, from the few month cells of those days' months.
+        months = sorted({grain_start(day, "month") for day in plan.rest})
+        scope = _keys(user, filters, service_zones()) & Q(
+            grain="month", shape=plan.shape
+        )
+        held = RollupShapeCell.objects.filter(
+            scope & _within("start", months, month_end)
+        ).aggregate(incidents=Sum("incidents"))["incidents"]
+        spanned = sum((month_end(month) - month).days for month in months)
+        return (held or 0) > DAY_GROUP_COST * spanned
     if not plan.coarse:
         return False
     return len(plan.rest) * DAY_CELL_COST < len(rolled.days)

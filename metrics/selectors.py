@@ -45,10 +45,11 @@ def response_time_report(
     cells for whole months and weeks, shaped or day cells for the other
     days) and the rest (recent or dirty days, restricted incidents, the
     partial days at `since` and `until`) from the incidents. Otherwise (by
-    service and category, and few whole months) the database summarises
-    the incidents themselves where it can, exactly: one row per group."""
+    day over days of few incidents; by service and category over few whole
+    months) the database summarises the incidents themselves where it can,
+    exactly: one row per group."""
     rolled = rolled_days(since=filters["since"], until=filters["until"])
-    if not cells_answer(filters, group_by, period, rolled):
+    if not cells_answer(user, filters, group_by, period, rolled):
         summaries = duration_summaries(
             metric_incidents(user=user, **filters),
             group_by=group_by,
