@@ -213,13 +213,13 @@ def cells_answer(
     cells of the shape it needs (a few dozen a day at most, however many
     incidents), they do, but by day: a day's group costs as much as about
     30 incidents, so only where their months' cells hold more incidents
-    than that a day. By service and category only days' day cells keep both, a
-    day's about 16 times its incidents' share of a summary: then only
-    where month cells answer whole months of it and the other days are
-    under a sixteenth of the request's."""
+    than that a day. By service and category only days' day cells keep
+    both, a day's about 16 times its incidents' share of a summary: then
+    only where month cells answer whole months of it and the other days
+    are under a sixteenth of the request's."""
     plan = _plan(filters, group_by, period, rolled)
     if _has_shape("day", plan.shape):
-        if not rolled.days or plan.coarse or (group_by, period) != ("period", "day"):
+        if not rolled.days or (group_by, period) != ("period", "day"):
             return bool(rolled.days)
         # How many a day, from the few month cells of those days' months.
         months = sorted({grain_start(day, "month") for day in plan.rest})
