@@ -79,10 +79,10 @@ def bucket(seconds: float) -> int:
     return 1 + math.floor(math.log(seconds) / LOG_GAMMA)
 
 
-def coarsen(index: int, width: int, wider: int) -> int:
-    """Return the bucket `wider` day buckets wide that holds bucket `index`
-    of `width` day buckets (`wider` a multiple of `width`)."""
-    return 0 if index == 0 else 1 + (index - 1) * width // wider
+def coarsen(indices: np.ndarray, width: int, wider: int) -> np.ndarray:
+    """Return the buckets `wider` day buckets wide that hold the buckets
+    `indices` of `width` day buckets (`wider` a multiple of `width`)."""
+    return np.where(indices == 0, 0, 1 + (indices - 1) * width // wider)
 
 
 def representative(index: np.ndarray, width: int = 1) -> np.ndarray:
@@ -179,15 +179,14 @@ class Tally:
         parts = []
         values = self.values[measure]
         if values:
-            indices = [coarsen(bucket(seconds), 1, width) for seconds in values]
-            parts.append(np.bincount(np.array(indices, dtype=np.intp)))
+            indices = np.array([bucket(seconds) for seconds in values], dtype=np.intp)
+            parts.append(np.bincount(coarsen(indices, 1, width)))
         for given, histograms in self.buckets.items():
             counts = histograms.get(measure)
             if counts is None:
                 continue
             if given != width:
-                index = np.arange(len(counts))
-                wider = np.where(index == 0, 0, 1 + (index - 1) * given // width)
+                wider = coarsen(np.arange(len(counts)), given, width)
                 counts = np.bincount(wider, weights=counts)
             parts.append(counts)
         return reduce(_plus, parts) if parts else np.zeros(1)

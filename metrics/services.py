@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from django.db import connection, connections, router, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Case, DateField, F, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncMonth, TruncWeek
 
@@ -285,7 +285,7 @@ def _insert_rows(
     table: one statement run for every row, without a model instance per
     row (a month's shaped cells are tens of thousands of rows)."""
     fields = [model._meta.get_field(column) for column in columns]
-    database = connections[router.db_for_write(model)]  # not a proxy per value
+    database = connections[DEFAULT_DB_ALIAS]  # the connection, not its proxy
     table = database.ops.quote_name(model._meta.db_table)
     names = ", ".join(database.ops.quote_name(field.column) for field in fields)
     values = ", ".join(["%s"] * len(fields))
