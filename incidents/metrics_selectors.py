@@ -12,6 +12,7 @@ import itertools
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import connection
 from django.db.models import (
@@ -257,24 +258,33 @@ def metric_incident_rows(incidents: QuerySet[Incident]) -> Iterator[dict[str, An
 
 
 def metric_duration_rows(
-    incidents: QuerySet[Incident], *, durations: dict[str, tuple[str, str]]
+    incidents: QuerySet[Incident],
+    *,
+    group_by: str,
+    durations: dict[str, tuple[str, str]],
 ) -> Iterator[dict[str, Any]]:
-    """Yield each incident as its response times need it: what it is grouped
-    by (severity, service, team, category, and its detection time with the
-    team's time zone), whether it was never acknowledged, whether it is
-    unresolved, and each of the `durations` (key: start and end timestamp
-    fields) in seconds, computed by the database (None as `duration_seconds`)."""
+    """Yield each incident as its response times need it: its `group` (the
+    severity, service or team slug or category; by period the detection
+    day in the team's time zone), whether it was never acknowledged, whether
+    it is unresolved, and each of the `durations` (key: start and end
+    timestamp fields) in seconds, computed by the database (None as
+    `duration_seconds`). PostgreSQL finds the local day itself; on SQLite
+    the detection time is moved to the team's zone here."""
+    local_here = group_by == "period" and connection.vendor != "postgresql"
+    if group_by != "period":
+        group: Any = F(GROUP_PATHS[group_by])
+    elif local_here:
+        group = F("detected_at")
+    else:
+        group = LocalDate(F("detected_at"), F("service__team__time_zone"))
     fields = {
-        "severity": F("severity_id"),
-        "service": F("service__slug"),
-        "team": F("service__team__slug"),
-        "category": F("category"),
-        "detected_at": F("detected_at"),
-        "time_zone": F("service__team__time_zone"),
+        "group": group,
         "never_acknowledged": Q(acknowledged_at__isnull=True),
         "unresolved": Q(resolved_at__isnull=True),
         **{key: duration_seconds(*ends) for key, ends in durations.items()},
     }
+    if local_here:
+        fields["time_zone"] = F("service__team__time_zone")
     names = list(fields)
     rows = (
         incidents.order_by()
@@ -282,8 +292,12 @@ def metric_duration_rows(
         .values_list(*(f"row_{name}" for name in names))
         .iterator(chunk_size=5000)
     )
-    for row in rows:
-        yield dict(zip(names, row, strict=True))
+    for values in rows:
+        row = dict(zip(names, values, strict=True))
+        if local_here:
+            zone = ZoneInfo(row.pop("time_zone"))
+            row["group"] = row["group"].astimezone(zone).date()
+        yield row
 
 
 # Per service, the spans (begin and end as microseconds after the window's

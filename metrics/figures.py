@@ -6,15 +6,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
-from metrics.periods import day_label, period_label
+from metrics.periods import day_label
 from metrics.rollups import Tally, tally_figures
-
-
-def group_key(row: dict[str, Any], group_by: str, period: str) -> str:
-    """Return the group an incident row falls in."""
-    if group_by == "period":
-        return period_label(row["detected_at"], period, row["time_zone"])
-    return str(row[group_by])
 
 
 def response_times(
@@ -25,10 +18,13 @@ def response_times(
 ) -> list[dict[str, Any]]:
     """Return one flat row per group: incidents, never acknowledged, still
     unresolved, and count/mean/p50/p90 in seconds of every measure; over the
-    rows and, added to them, the groups the rollups already tallied."""
+    rows (as `metric_duration_rows` yields them) and, added to them, the
+    groups the rollups already tallied."""
     groups: dict[str, Tally] = defaultdict(Tally, tallies or {})
     for row in rows:
-        groups[group_key(row, group_by, period)].add_row(row)
+        group = row["group"]
+        label = day_label(group, period) if group_by == "period" else str(group)
+        groups[label].add_row(row)
     found = tally_figures(groups)
     return [{"group": key, **found[key]} for key in sorted(groups)]
 

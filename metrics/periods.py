@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -10,12 +10,6 @@ from zoneinfo import ZoneInfo
 @cache
 def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
-
-
-def period_label(moment: datetime, period: str, time_zone: str) -> str:
-    """Return the day, week, month or quarter that `moment` falls in, in
-    `time_zone`: 2026-03-09, 2026-W11 (ISO week), 2026-03 or 2026-Q1."""
-    return day_label(moment.astimezone(zone(time_zone)).date(), period)
 
 
 def day_label(local: date, period: str) -> str:

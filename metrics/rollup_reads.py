@@ -115,16 +115,20 @@ def day_spans(days: list[date]) -> list[tuple[datetime, datetime]]:
 def whole_periods(rolled: Rolled, grain: str) -> list[date]:
     """Return the UTC weeks or months (their first days) all of whose
     covered days are in `rolled.days`: their cells hold exactly those days.
-    The first one of the history and the current one are covered in part."""
-    present = set(rolled.days)
-    if not present or rolled.covered_from is None or rolled.covered_until is None:
+    The first one of the history and the current one are covered in part.
+    Such a period lies within one run of consecutive days."""
+    if rolled.covered_from is None or rolled.covered_until is None:
         return []
     found = []
-    for start in sorted({grain_start(day, grain) for day in present}):
-        first = max(start, rolled.covered_from)
-        end = min(grain_end(start, grain), rolled.covered_until)
-        if all(first + timedelta(days=n) in present for n in range((end - first).days)):
-            found.append(start)
+    for first, last in day_runs(rolled.days):
+        start = grain_start(first, grain)
+        while start <= last:
+            end = grain_end(start, grain)
+            if max(start, rolled.covered_from) >= first and min(
+                end, rolled.covered_until
+            ) <= last + timedelta(days=1):
+                found.append(start)
+            start = end
     return found
 
 
@@ -176,16 +180,18 @@ def _coarse_grains(group_by: str, period: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class Plan:
-    """Which cells answer a request: the shape it needs, the coarse cells
-    that answer whole periods of it (each grain with those periods' first
-    days, coarsest first) and the rolled-up days outside them."""
+    """Which cells answer a request's rolled-up days (`rolled`): the shape
+    it needs, the coarse cells that answer whole periods of it (each grain
+    with those periods' first days, coarsest first) and the days outside
+    them."""
 
+    rolled: Rolled
     shape: int
     coarse: list[tuple[str, list[date]]]
     rest: list[date]
 
 
-def _plan(filters: dict[str, Any], group_by: str, period: str, rolled: Rolled) -> Plan:
+def plan(filters: dict[str, Any], group_by: str, period: str, rolled: Rolled) -> Plan:
     """Return the plan of a request: whole months first, then whole weeks of
     the days left, where the grain has cells of the shape; days for the
     rest."""
@@ -196,17 +202,21 @@ def _plan(filters: dict[str, Any], group_by: str, period: str, rolled: Rolled) -
         whole = whole_periods(left, grain) if _has_shape(grain, shape) else []
         if whole:
             coarse.append((grain, whole))
-            starts = set(whole)
+            inside = {
+                start + timedelta(days=n)
+                for start in whole
+                for n in range((grain_end(start, grain) - start).days)
+            }
             left = Rolled(
-                [day for day in left.days if grain_start(day, grain) not in starts],
+                [day for day in left.days if day not in inside],
                 left.covered_from,
                 left.covered_until,
             )
-    return Plan(shape, coarse, left.days)
+    return Plan(rolled, shape, coarse, left.days)
 
 
 def cells_answer(
-    user: User, filters: dict[str, Any], group_by: str, period: str, rolled: Rolled
+    user: User, filters: dict[str, Any], group_by: str, period: str, planned: Plan
 ) -> bool:
     """Whether the cells answer the request's rolled-up days for less than
     a summary of their incidents would cost. Where its days have shaped
@@ -217,23 +227,23 @@ def cells_answer(
     both, a day's about 16 times its incidents' share of a summary: then
     only where month cells answer whole months of it and the other days
     are under a sixteenth of the request's."""
-    plan = _plan(filters, group_by, period, rolled)
-    if _has_shape("day", plan.shape):
-        if not rolled.days or (group_by, period) != ("period", "day"):
-            return bool(rolled.days)
+    days = planned.rolled.days
+    if _has_shape("day", planned.shape):
+        if not days or (group_by, period) != ("period", "day"):
+            return bool(days)
         # How many a day, from the few month cells of those days' months.
-        months = sorted({grain_start(day, "month") for day in plan.rest})
+        months = sorted({grain_start(day, "month") for day in planned.rest})
         scope = _keys(user, filters, service_zones()) & Q(
-            grain="month", shape=plan.shape
+            grain="month", shape=planned.shape
         )
         held = RollupShapeCell.objects.filter(
             scope & _within("start", months, month_end)
         ).aggregate(incidents=Sum("incidents"))["incidents"]
         spanned = sum((month_end(month) - month).days for month in months)
         return (held or 0) > DAY_GROUP_COST * spanned
-    if not plan.coarse:
+    if not planned.coarse:
         return False
-    return len(plan.rest) * DAY_CELL_COST < len(rolled.days)
+    return len(planned.rest) * DAY_CELL_COST < len(days)
 
 
 def _has_shape(grain: str, shape: int) -> bool:
@@ -335,30 +345,24 @@ class Part:
 
 
 def _parts(
-    user: User,
-    filters: dict[str, Any],
-    rolled: Rolled,
-    services: list[dict[str, Any]],
-    group_by: str,
-    period: str,
+    user: User, filters: dict[str, Any], planned: Plan, services: list[dict[str, Any]]
 ) -> list[Part]:
-    """Return the cells of the rolled days: the month and week cells where
-    whole UTC months and weeks of them can answer the grouping (`_plan`),
-    the day cells for the rest, of the coarsest shape that answers (the day
-    cells themselves where a day has no shaped cells of it)."""
+    """Return the cells of the plan's days: the month and week cells where
+    whole UTC months and weeks of them can answer the grouping, the day
+    cells for the rest, of the coarsest shape that answers (the day cells
+    themselves where a day has no shaped cells of it)."""
     keys = _keys(user, filters, services)
-    plan = _plan(filters, group_by, period, rolled)
     parts = []
-    for grain, firsts in (*plan.coarse, ("day", plan.rest)):
+    for grain, firsts in (*planned.coarse, ("day", planned.rest)):
         if not firsts:
             continue
-        if not _has_shape(grain, plan.shape):  # a day's cells by service and category
+        if not _has_shape(grain, planned.shape):  # a day's cells by service, category
             scope = keys & _within("day", firsts, _next_day)
             parts.append(
                 Part(RollupCell, scope, GROUP_COLUMN, grain, _day_histograms, 1)
             )
             continue
-        scope = keys & Q(grain=grain, shape=plan.shape)
+        scope = keys & Q(grain=grain, shape=planned.shape)
         parts.append(
             Part(
                 RollupShapeCell,
@@ -373,17 +377,12 @@ def _parts(
 
 
 def rollup_tallies(
-    *,
-    user: User,
-    filters: dict[str, Any],
-    rolled: Rolled,
-    group_by: str,
-    period: str,
+    *, user: User, filters: dict[str, Any], planned: Plan, group_by: str, period: str
 ) -> dict[str, Tally]:
-    """Return, per group, the tally of the cells of the rolled days: of the
-    month cells where whole UTC months of them can answer, of the day cells
-    for the rest."""
-    if not rolled.days:
+    """Return, per group, the tally of the cells of the plan's days: of the
+    month and week cells where whole UTC months and weeks of them answer, of
+    the day cells for the rest."""
+    if not planned.rolled.days:
         return {}
     services = service_zones()
     names: dict[str, dict[Any, str]] = {
@@ -398,7 +397,7 @@ def rollup_tallies(
         return names[group_by][value] if group_by in names else str(value)
 
     tallies: dict[str, Tally] = defaultdict(Tally)
-    for part in _parts(user, filters, rolled, services, group_by, period):
+    for part in _parts(user, filters, planned, services):
         _add(tallies, label, part, _group(part, group_by, period))
     return dict(tallies)
 
@@ -412,7 +411,8 @@ def cell_counts(
     if not rolled.days:
         return {}
     counts: dict[str, dict[str, int]] = {}
-    for part in _parts(user, filters, rolled, service_zones(), "severity", "month"):
+    planned = plan(filters, "severity", "month", rolled)
+    for part in _parts(user, filters, planned, service_zones()):
         rows = (
             part.cells.objects.filter(part.scope)
             .values("severity")

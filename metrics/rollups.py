@@ -71,12 +71,12 @@ def dense(buckets: dict[int, int]) -> np.ndarray:
     )
 
 
-def bucket(seconds: float) -> int:
-    """Return the bucket of a duration: 0 below one second, else k + 1 for
-    [GAMMA**k, GAMMA**(k+1))."""
-    if seconds < 1:
-        return 0
-    return 1 + math.floor(math.log(seconds) / LOG_GAMMA)
+def bucket_indices(seconds: list[float]) -> np.ndarray:
+    """Return the bucket of each duration: 0 below one second, else k + 1
+    for [GAMMA**k, GAMMA**(k+1)) (as the database buckets a cell's)."""
+    values = np.asarray(seconds, dtype=float)
+    found = 1 + np.floor(np.log(np.maximum(values, 1)) / LOG_GAMMA)
+    return np.where(values < 1, 0, found).astype(np.intp)
 
 
 def coarsen(indices: np.ndarray, width: int, wider: int) -> np.ndarray:
@@ -179,8 +179,7 @@ class Tally:
         parts = []
         values = self.values[measure]
         if values:
-            indices = np.array([bucket(seconds) for seconds in values], dtype=np.intp)
-            parts.append(np.bincount(coarsen(indices, 1, width)))
+            parts.append(np.bincount(coarsen(bucket_indices(values), 1, width)))
         for given, histograms in self.buckets.items():
             counts = histograms.get(measure)
             if counts is None:

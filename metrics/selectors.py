@@ -29,6 +29,7 @@ from metrics.rollup_reads import (
     cells_answer,
     day_spans,
     open_remainders_below,
+    plan,
     rolled_days,
     rollup_tallies,
 )
@@ -49,7 +50,8 @@ def response_time_report(
     months) the database summarises the incidents themselves where it can,
     exactly: one row per group."""
     rolled = rolled_days(since=filters["since"], until=filters["until"])
-    if not cells_answer(user, filters, group_by, period, rolled):
+    planned = plan(filters, group_by, period, rolled)
+    if not cells_answer(user, filters, group_by, period, planned):
         summaries = duration_summaries(
             metric_incidents(user=user, **filters),
             group_by=group_by,
@@ -60,10 +62,11 @@ def response_time_report(
         if summaries is not None:
             return figures.summarised(summaries, group_by, period)
     tallies = rollup_tallies(
-        user=user, filters=filters, rolled=rolled, group_by=group_by, period=period
+        user=user, filters=filters, planned=planned, group_by=group_by, period=period
     )
     rows = metric_duration_rows(
         metric_incidents(user=user, rolled_up=day_spans(rolled.days), **filters),
+        group_by=group_by,
         durations=DURATIONS,
     )
     return figures.response_times(rows, group_by, period, tallies)

@@ -234,7 +234,9 @@ def assert_same_as_the_incidents(user) -> None:
             )
             raw = figures.response_times(
                 metric_duration_rows(
-                    metric_incidents(user=user, **query), durations=DURATIONS
+                    metric_incidents(user=user, **query),
+                    group_by=group_by,
+                    durations=DURATIONS,
                 ),
                 group_by,
                 period,
