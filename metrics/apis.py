@@ -12,7 +12,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.renderers import BaseRenderer
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import Serializer
@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 from config.api import INVALID, UNAUTHENTICATED, Pagination, valid_query
 from config.schema import PagedAutoSchema
 from metrics import selectors
-from metrics.renderers import CsvRenderer
+from metrics.renderers import CsvRenderer, JsonRenderer
 from metrics.serializers import (
     AvailabilityRowSerializer,
     AvailabilitySerializer,
@@ -61,7 +61,8 @@ def _schema(
 
 class MetricsView(APIView):
     renderer_classes: list[type[BaseRenderer]] = [
-        *APIView.renderer_classes,
+        JsonRenderer,
+        *(kind for kind in APIView.renderer_classes if kind is not JSONRenderer),
         CsvRenderer,
     ]
     # Reads only: any other method is a 405, asking no model permission.
