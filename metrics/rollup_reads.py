@@ -326,8 +326,10 @@ def _shaped_histograms(scope: Q, key: Any) -> Iterable[Histogram]:
         .order_by()
         .values_list("group", "measure", "packed", "total")
     )
-    for group, measure, packed, total in rows:
-        yield group, measure, unpack(packed), total
+    found = list(rows)
+    counts = unpack([packed for _, _, packed, _ in found])
+    for (group, measure, _, total), histogram in zip(found, counts, strict=True):
+        yield group, measure, histogram, total
 
 
 @dataclass(frozen=True)

@@ -57,11 +57,21 @@ def pack(buckets: dict[int, int]) -> bytes:
     return np.array(pairs, dtype=HISTOGRAM).tobytes()
 
 
-def unpack(packed: bytes) -> np.ndarray:
-    """Return the counts of packed histograms joined end to end, by bucket
-    (the array's index)."""
-    pairs = np.frombuffer(packed, dtype=HISTOGRAM)
-    return np.bincount(pairs["bucket"], weights=pairs["count"])
+def unpack(packed: list[bytes]) -> np.ndarray:
+    """Return the counts by bucket (columns, up to the last bucket any of
+    them holds) of each of the `packed` values (rows), each one or more
+    packed histograms joined end to end: every pair added to its row and
+    bucket at once."""
+    pairs = np.frombuffer(b"".join(packed), dtype=HISTOGRAM)
+    sizes = np.fromiter(map(len, packed), dtype=np.intp, count=len(packed))
+    rows = np.repeat(np.arange(len(packed)), sizes // HISTOGRAM.itemsize)
+    width = int(pairs["bucket"].max(initial=0)) + 1
+    counts = np.bincount(
+        rows * width + pairs["bucket"],
+        weights=pairs["count"],
+        minlength=len(packed) * width,
+    )
+    return counts.reshape(len(packed), width)
 
 
 def dense(buckets: dict[int, int]) -> np.ndarray:
