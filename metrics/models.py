@@ -176,19 +176,19 @@ class RollupShapeCell(RollupShapeKeys, CellCounts):
 
 
 class RollupShapeHistogram(RollupShapeKeys):
-    """A shaped cell's histogram of a measure, in buckets SHAPE_BUCKETS day
-    buckets wide: its (bucket, count) pairs packed as `rollups.HISTOGRAM`,
-    one row however many buckets, and the sum of the durations in seconds."""
+    """A shaped cell's histograms of every measure, in buckets SHAPE_BUCKETS
+    day buckets wide: their (measure, bucket, count) triples packed as
+    `rollups.HISTOGRAM` in one value, however many measures and buckets; and
+    the sums of their durations in seconds, packed as `rollups.TOTALS`."""
 
-    measure = models.CharField(max_length=24)
-    histogram = models.BinaryField()
-    total = models.FloatField()
+    histograms = models.BinaryField()
+    totals = models.BinaryField()
 
     class Meta(RollupShapeKeys.Meta):
         pass
 
     def __str__(self) -> str:
-        return f"{self.grain} {self.start} {self.team_id} {self.measure}"
+        return f"{self.grain} {self.start} {self.team_id} {self.severity}"
 
 
 class RollupDeclared(models.Model):

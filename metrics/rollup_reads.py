@@ -16,6 +16,7 @@ from django.db.models.functions import Trunc
 
 from incidents.metrics_selectors import incident_totals, metric_services, service_zones
 from incidents.selectors import User
+from metrics.definitions import MEASURES
 from metrics.models import (
     RollupBucket,
     RollupCell,
@@ -38,6 +39,7 @@ from metrics.rollups import (
     month_end,
     runs,
     unpack,
+    unpack_totals,
 )
 from metrics.services import CELL_COUNTS, GRAINS, rollup_fingerprint
 
@@ -268,7 +270,8 @@ def _shape(filters: dict[str, Any], group_by: str) -> int:
 
 class Joined(Aggregate):
     """The group's byte strings end to end, in no given order (packed
-    histograms: `rollups.unpack` reads them together)."""
+    histograms and sums: `rollups.unpack` and `unpack_totals` read them
+    together)."""
 
     output_field = BinaryField()
 
@@ -318,18 +321,19 @@ def _day_histograms(scope: Q, key: Any) -> Iterable[Histogram]:
 
 def _shaped_histograms(scope: Q, key: Any) -> Iterable[Histogram]:
     """The shaped cells' histograms per group and measure: the database
-    joins their packed values, one row each."""
-    rows = (
+    joins their packed histograms, and their packed sums, one row a group."""
+    rows = list(
         RollupShapeHistogram.objects.filter(scope)
-        .values("measure", group=key)
-        .annotate(packed=Joined("histogram"), total=Sum("total"))
+        .values(group=key)
+        .annotate(packed=Joined("histograms"), totals=Joined("totals"))
         .order_by()
-        .values_list("group", "measure", "packed", "total")
+        .values_list("group", "packed", "totals")
     )
-    found = list(rows)
-    counts = unpack([packed for _, _, packed, _ in found])
-    for (group, measure, _, total), histogram in zip(found, counts, strict=True):
-        yield group, measure, histogram, total
+    counts = unpack([packed for _, packed, _ in rows])
+    sums = unpack_totals([totals for _, _, totals in rows])
+    for n, (group, _, _) in enumerate(rows):
+        for place, measure in enumerate(MEASURES):
+            yield group, measure.key, counts[n, place], float(sums[n, place])
 
 
 @dataclass(frozen=True)

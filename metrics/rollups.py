@@ -10,8 +10,9 @@ half a second, below one second) of the exact one. A shaped cell adds up
 the day cells of a UTC day, ISO week or month by local day, week or month,
 team, severity, drill flag and, by its shape, service, category, both or
 neither (a day's by both are its day cells), in buckets SHAPE_BUCKETS day
-buckets wide: a percentile within 5 %. Its histogram of a measure is one packed value
-(HISTOGRAM), which numpy adds up. docs/metrics.md has the whole scheme.
+buckets wide: a percentile within 5 %. Its histograms of every measure are
+one packed value (HISTOGRAM), and its sums another (TOTALS), which numpy
+adds up. docs/metrics.md has the whole scheme.
 """
 
 from __future__ import annotations
@@ -35,43 +36,70 @@ LOG_GAMMA = math.log(GAMMA)
 SHAPE_BUCKETS = 5
 # Keys of a day cell besides its UTC day, in the order the reads answer them.
 CELL_KEYS = ("local_day", "service_id", "team_id", "severity", "category", "is_drill")
-# A packed histogram: its (bucket, count) pairs end to end, three bytes a
-# pair (a shaped cell's buckets below 256 span every duration under about
-# 2,600 years; a count over 65535 takes several pairs of its bucket).
-# Packed values of one measure joined end to end are the histogram of their
+# A shaped cell's histograms, packed: a (measure, bucket, count) triple for
+# each bucket a measure's durations took, end to end, four bytes each: the
+# measure's place in MEASURES, the bucket (below 256: every duration under
+# about 2,600 years) and the count (one over 65535 takes several triples of
+# its bucket). Packed values joined end to end are the histograms of their
 # cells together (a bucket may then come more than once).
-HISTOGRAM = np.dtype([("bucket", "u1"), ("count", "<u2")])
+HISTOGRAM = np.dtype([("measure", "u1"), ("bucket", "u1"), ("count", "<u2")])
 PAIR_COUNT = np.iinfo(np.uint16).max
 PAIR_BUCKET = np.iinfo(np.uint8).max
+# A shaped cell's sums of seconds, one per measure in MEASURES' order: joined
+# end to end, the sums of their cells one after the other.
+TOTALS = np.dtype(("<f8", len(MEASURES)))
 
 
-def pack(buckets: dict[int, int]) -> bytes:
-    """Return a histogram's buckets and counts as one packed value (a
-    bucket past the last one a pair holds counts in the last)."""
-    pairs = []
-    for index, count in sorted(buckets.items()):
-        full, part = divmod(count, PAIR_COUNT)
-        pairs += [(min(index, PAIR_BUCKET), PAIR_COUNT)] * full
-        if part:
-            pairs.append((min(index, PAIR_BUCKET), part))
-    return np.array(pairs, dtype=HISTOGRAM).tobytes()
+def pack(histograms: dict[str, dict[int, int]]) -> bytes:
+    """Return a cell's histograms (buckets and counts by measure key) as one
+    packed value (a bucket past the last one a triple holds counts in the
+    last)."""
+    triples = []
+    for place, measure in enumerate(MEASURES):
+        for index, count in sorted(histograms.get(measure.key, {}).items()):
+            full, part = divmod(count, PAIR_COUNT)
+            bucket = min(index, PAIR_BUCKET)
+            triples += [(place, bucket, PAIR_COUNT)] * full
+            if part:
+                triples.append((place, bucket, part))
+    return np.array(triples, dtype=HISTOGRAM).tobytes()
+
+
+def pack_totals(totals: dict[str, float]) -> bytes:
+    """Return a cell's sums of seconds (by measure key) as one packed value."""
+    return np.array(
+        tuple(totals.get(measure.key, 0.0) for measure in MEASURES), dtype=TOTALS
+    ).tobytes()
+
+
+def _owners(packed: list[bytes], dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """Return the items of `dtype` of the `packed` values joined end to end,
+    and the value (its place in `packed`) each item comes from."""
+    items = np.frombuffer(b"".join(packed), dtype=dtype)
+    sizes = np.fromiter(map(len, packed), dtype=np.intp, count=len(packed))
+    return items, np.repeat(np.arange(len(packed)), sizes // dtype.itemsize)
 
 
 def unpack(packed: list[bytes]) -> np.ndarray:
-    """Return the counts by bucket (columns, up to the last bucket any of
-    them holds) of each of the `packed` values (rows), each one or more
-    packed histograms joined end to end: every pair added to its row and
-    bucket at once."""
-    pairs = np.frombuffer(b"".join(packed), dtype=HISTOGRAM)
-    sizes = np.fromiter(map(len, packed), dtype=np.intp, count=len(packed))
-    rows = np.repeat(np.arange(len(packed)), sizes // HISTOGRAM.itemsize)
-    width = int(pairs["bucket"].max(initial=0)) + 1
-    counts = np.bincount(
-        rows * width + pairs["bucket"],
-        weights=pairs["count"],
-        minlength=len(packed) * width,
-    )
-    return counts.reshape(len(packed), width)
+    """Return, for each of the `packed` values (each one or more cells'
+    histograms joined end to end), the counts by measure (in MEASURES'
+    order) and bucket (up to the last one any of them holds): every triple
+    added to its value, measure and bucket at once."""
+    triples, owners = _owners(packed, HISTOGRAM)
+    width = int(triples["bucket"].max(initial=0)) + 1
+    shape = (len(packed), len(MEASURES), width)
+    slots = (owners * len(MEASURES) + triples["measure"]) * width + triples["bucket"]
+    counts = np.bincount(slots, weights=triples["count"], minlength=math.prod(shape))
+    return counts.reshape(shape)
+
+
+def unpack_totals(packed: list[bytes]) -> np.ndarray:
+    """Return, for each of the `packed` values (each one or more cells' sums
+    joined end to end), the sums of seconds by measure (in MEASURES' order)."""
+    sums, owners = _owners(packed, TOTALS)
+    found = np.zeros((len(packed), len(MEASURES)))
+    np.add.at(found, owners, sums)
+    return found
 
 
 def dense(buckets: dict[int, int]) -> np.ndarray:

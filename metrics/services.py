@@ -46,6 +46,7 @@ from metrics.rollups import (
     grain_end,
     grain_start,
     pack,
+    pack_totals,
 )
 
 # A cell's counts besides its keys, in rollup_cell_counts' order.
@@ -83,11 +84,12 @@ def worker_heartbeat_record(*, worker: str, now: datetime) -> str:
 
 def rollup_fingerprint() -> str:
     """What the cells were built under: each service's team and time zone,
-    and each severity's targets and cadence (a service moved, a zone or a
-    target changed rebuilds every cell)."""
+    the measures, and each severity's targets and cadence (a service moved,
+    a zone or a target changed rebuilds every cell)."""
     return json.dumps(
         [
             [[s["id"], s["team_id"], s["team__time_zone"]] for s in service_zones()],
+            [measure.key for measure in MEASURES],  # the packed values' order
             [
                 [target["code"], *(_seconds(target[name]) for name in TARGETS)]
                 for target in severity_targets()
@@ -215,8 +217,8 @@ def _rebuild_shapes(grain: str, first: date, end: date) -> None:
     """Add up the day cells of the UTC days [first, end) (whole ones of the
     grain) into their shaped cells of the grain, SHAPE_BUCKETS day buckets
     to a bucket: the database sums them once by the keys the grain's finest
-    shape keeps, the shapes add those sums up, and each cell's histogram of
-    a measure is packed into one value."""
+    shape keeps, the shapes add those sums up, and each cell's histograms of
+    every measure are packed into one value, their sums into another."""
     starts, shapes = GRAINS[grain]
     days = {"day__gte": first, "day__lt": end}
     keys = {"grain": Value(grain), **starts}
@@ -242,8 +244,12 @@ def _rebuild_shapes(grain: str, first: date, end: date) -> None:
         for key in _shaped(row, shapes):
             for name in CELL_COUNTS:
                 counts[key][name] += row[name]
-    histograms: dict[tuple[Any, ...], tuple[dict[int, int], list[float]]] = defaultdict(
-        lambda: (defaultdict(int), [])
+    # Per shaped cell and measure, its counts by bucket and its sums.
+    histograms: dict[tuple[Any, ...], dict[str, dict[int, int]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(int))
+    )
+    totals: dict[tuple[Any, ...], dict[str, list[float]]] = defaultdict(
+        lambda: defaultdict(list)
     )
     for row in (
         RollupBucket.objects.filter(**days)
@@ -252,9 +258,8 @@ def _rebuild_shapes(grain: str, first: date, end: date) -> None:
         .order_by()
     ):
         for key in _shaped(row, shapes):
-            buckets, totals = histograms[*key, row["measure"]]
-            buckets[row["wide"]] += row["count"]
-            totals.append(row["total"])
+            histograms[key][row["measure"]][row["wide"]] += row["count"]
+            totals[key][row["measure"]].append(row["total"])
     scope = {"grain": grain, "start__gte": first, "start__lt": end}
     RollupShapeCell.objects.filter(**scope).delete()
     RollupShapeHistogram.objects.filter(**scope).delete()
@@ -268,12 +273,18 @@ def _rebuild_shapes(grain: str, first: date, end: date) -> None:
     )
     _insert_rows(
         RollupShapeHistogram,
-        (*SHAPE_KEYS, "measure", "histogram", "total"),
+        (*SHAPE_KEYS, "histograms", "totals"),
         (
-            (*key, measure, pack(buckets), math.fsum(totals))
+            (
+                *key,
+                pack(histograms[key]),
+                pack_totals(
+                    {measure: math.fsum(sums) for measure, sums in totals[key].items()}
+                ),
+            )
             # Sorted by shape, so that the rows one shape's read asks for
             # lie together in the table.
-            for (*key, measure), (buckets, totals) in sorted(histograms.items())
+            for key in sorted(histograms)
         ),
     )
 
