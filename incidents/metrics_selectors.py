@@ -127,6 +127,11 @@ class LocalDate(Func):
     output_field = DateField()
 
 
+def _local_detection_day() -> LocalDate:
+    """An incident's detection day in its team's time zone (PostgreSQL)."""
+    return LocalDate(F("detected_at"), F("service__team__time_zone"))
+
+
 class PercentileCont(Aggregate):
     """PostgreSQL's percentile of an expression, interpolated between the
     two nearest ranks; NULLs are left out."""
@@ -173,7 +178,7 @@ def duration_summaries(
     if connection.vendor != "postgresql":
         return None
     if group_by == "period":
-        local: Any = LocalDate(F("detected_at"), F("service__team__time_zone"))
+        local: Any = _local_detection_day()
         group = local if period == "day" else Trunc(local, period, DateField())
     else:
         group = F(GROUP_PATHS[group_by])
@@ -276,7 +281,7 @@ def metric_duration_rows(
     elif local_here:
         group = F("detected_at")
     else:
-        group = LocalDate(F("detected_at"), F("service__team__time_zone"))
+        group = _local_detection_day()
     fields = {
         "group": group,
         "never_acknowledged": Q(acknowledged_at__isnull=True),
