@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 
@@ -12,6 +12,7 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
+@lru_cache(maxsize=4096)  # a request labels each of its days many times
 def day_label(local: date, period: str) -> str:
     """Return the period label of a local calendar day."""
     if period == "day":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -33,7 +32,6 @@ from metrics.rollups import (
     Tally,
     day_runs,
     day_start,
-    dense,
     grain_end,
     grain_start,
     month_end,
@@ -293,35 +291,45 @@ class Joined(Aggregate):
         return converters
 
 
-# A group's histogram of a measure, or part of it: (group, measure, counts
-# by bucket, the sum of their durations).
-Histogram = tuple[Any, str, np.ndarray, float]
+# A group's histograms, or part of them: (group, counts by measure (in
+# MEASURES' order) and bucket, the sums of their durations by measure).
+Histogram = tuple[Any, np.ndarray, np.ndarray]
 
 
 def _day_histograms(scope: Q, key: Any) -> Iterable[Histogram]:
     """The day cells' buckets per group and measure, summed by the database
-    (a row per bucket, as tuples: tens of thousands of them)."""
-    rows = (
+    (a row per bucket, as tuples: tens of thousands of them), each added to
+    its group, measure and bucket at once."""
+    rows = list(
         RollupBucket.objects.filter(scope)
         .values("measure", "bucket", group=key)
         .annotate(count=Sum("count"), total=Sum("total"))
         .order_by()
         .values_list("group", "measure", "bucket", "count", "total")
     )
-    histograms: dict[tuple[Any, str], tuple[dict[int, int], list[float]]] = defaultdict(
-        lambda: ({}, [])
-    )
-    for group, measure, index, count, total in rows:
-        buckets, totals = histograms[group, measure]
-        buckets[index] = count
-        totals.append(total)
-    for (group, measure), (buckets, totals) in histograms.items():
-        yield group, measure, dense(buckets), math.fsum(totals)
+    if not rows:
+        return
+    groups: dict[Any, int] = {}
+    places = {measure.key: place for place, measure in enumerate(MEASURES)}
+    owners = np.array([groups.setdefault(row[0], len(groups)) for row in rows])
+    measures = np.array([places[row[1]] for row in rows])
+    buckets = np.array([row[2] for row in rows])
+    width = int(buckets.max()) + 1
+    slots = (owners * len(MEASURES) + measures) * width + buckets
+    counts = np.bincount(
+        slots,
+        weights=[row[3] for row in rows],
+        minlength=len(groups) * len(MEASURES) * width,
+    ).reshape(len(groups), len(MEASURES), width)
+    sums = np.zeros((len(groups), len(MEASURES)))
+    np.add.at(sums, (owners, measures), [row[4] for row in rows])
+    for group, n in groups.items():
+        yield group, counts[n], sums[n]
 
 
 def _shaped_histograms(scope: Q, key: Any) -> Iterable[Histogram]:
-    """The shaped cells' histograms per group and measure: the database
-    joins their packed histograms, and their packed sums, one row a group."""
+    """The shaped cells' histograms per group: the database joins their
+    packed histograms, and their packed sums, one row a group."""
     rows = list(
         RollupShapeHistogram.objects.filter(scope)
         .values(group=key)
@@ -332,8 +340,7 @@ def _shaped_histograms(scope: Q, key: Any) -> Iterable[Histogram]:
     counts = unpack([packed for _, packed, _ in rows])
     sums = unpack_totals([totals for _, _, totals in rows])
     for n, (group, _, _) in enumerate(rows):
-        for place, measure in enumerate(MEASURES):
-            yield group, measure.key, counts[n, place], float(sums[n, place])
+        yield group, counts[n], sums[n]
 
 
 @dataclass(frozen=True)
@@ -486,8 +493,8 @@ def _add(
         tallies[label(row["group"])].add_counts(
             row["incidents"], row["never_acknowledged"], row["unresolved"]
         )
-    for group, measure, buckets, total in part.histograms(part.scope, key):
-        tallies[label(group)].add_buckets(measure, buckets, total, part.width)
+    for group, counts, sums in part.histograms(part.scope, key):
+        tallies[label(group)].add_buckets(counts, sums, part.width)
 
 
 def declared_totals() -> list[dict[str, Any]]:

@@ -45,6 +45,11 @@ CELL_KEYS = ("local_day", "service_id", "team_id", "severity", "category", "is_d
 HISTOGRAM = np.dtype([("measure", "u1"), ("bucket", "u1"), ("count", "<u2")])
 PAIR_COUNT = np.iinfo(np.uint16).max
 PAIR_BUCKET = np.iinfo(np.uint8).max
+# Each measure's columns of a group's figures, by figure.
+COLUMNS = tuple(
+    {name: f"{measure.key}_{name}" for name in ("count", "mean", *PERCENTILES)}
+    for measure in MEASURES
+)
 # A shaped cell's sums of seconds, one per measure in MEASURES' order: joined
 # end to end, the sums of their cells one after the other.
 TOTALS = np.dtype(("<f8", len(MEASURES)))
@@ -102,13 +107,6 @@ def unpack_totals(packed: list[bytes]) -> np.ndarray:
     return found
 
 
-def dense(buckets: dict[int, int]) -> np.ndarray:
-    """Return a histogram's counts by bucket (the array's index)."""
-    return np.bincount(
-        np.array(list(buckets), dtype=np.intp), weights=list(buckets.values())
-    )
-
-
 def bucket_indices(seconds: list[float]) -> np.ndarray:
     """Return the bucket of each duration: 0 below one second, else k + 1
     for [GAMMA**k, GAMMA**(k+1)) (as the database buckets a cell's)."""
@@ -159,12 +157,22 @@ def bucketed_percentiles(
 
 
 def _plus(one: np.ndarray, other: np.ndarray) -> np.ndarray:
-    """Return two histograms' counts added up, bucket by bucket."""
-    if len(one) < len(other):
+    """Return two histograms' counts (by measure and bucket) added up,
+    bucket by bucket."""
+    if one.shape[1] < other.shape[1]:
         one, other = other, one
     added = one.astype(float)  # a copy
-    added[: len(other)] += other
+    added[:, : other.shape[1]] += other
     return added
+
+
+def _widen(counts: np.ndarray, width: int, wider: int) -> np.ndarray:
+    """Return counts by measure and bucket `width` day buckets wide as
+    counts in buckets `wider` day buckets wide."""
+    places = coarsen(np.arange(counts.shape[1]), width, wider)
+    return np.stack(
+        [np.bincount(places, weights=row, minlength=places[-1] + 1) for row in counts]
+    )
 
 
 @dataclass
@@ -177,11 +185,10 @@ class Tally:
     values: dict[str, list[float]] = field(
         default_factory=lambda: {measure.key: [] for measure in MEASURES}
     )
-    # {bucket width: {measure: counts by bucket}}, from day and shaped cells
-    buckets: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
-    sums: dict[str, float] = field(
-        default_factory=lambda: dict.fromkeys((m.key for m in MEASURES), 0.0)
-    )
+    # {bucket width: counts by measure (MEASURES' order) and bucket}, from
+    # day and shaped cells, and the sums of their seconds by measure
+    buckets: dict[int, np.ndarray] = field(default_factory=dict)
+    sums: np.ndarray = field(default_factory=lambda: np.zeros(len(MEASURES)))
 
     def add_row(self, row: dict[str, Any]) -> None:
         """Add one incident: its flags and each measure's seconds (None
@@ -201,72 +208,97 @@ class Tally:
         self.never_acknowledged += never_acknowledged
         self.unresolved += unresolved
 
-    def add_buckets(
-        self, measure: str, counts: np.ndarray, total: float, width: int = 1
-    ) -> None:
-        """Add counts by bucket `width` day buckets wide whose durations sum
-        to `total`."""
-        histograms = self.buckets.setdefault(width, {})
-        held = histograms.get(measure)
-        histograms[measure] = counts if held is None else _plus(held, counts)
-        self.sums[measure] += total
+    def add_buckets(self, counts: np.ndarray, sums: np.ndarray, width: int) -> None:
+        """Add counts by measure and bucket `width` day buckets wide whose
+        durations sum, by measure, to `sums`."""
+        held = self.buckets.get(width)
+        self.buckets[width] = counts if held is None else _plus(held, counts)
+        self.sums = self.sums + sums
 
-    def histogram(self, measure: str, width: int) -> np.ndarray:
-        """Return the measure's buckets and raw values in one histogram of
-        buckets `width` day buckets wide (counts by bucket)."""
-        parts = []
-        values = self.values[measure]
-        if values:
-            parts.append(np.bincount(coarsen(bucket_indices(values), 1, width)))
-        for given, histograms in self.buckets.items():
-            counts = histograms.get(measure)
-            if counts is None:
-                continue
-            if given != width:
-                wider = coarsen(np.arange(len(counts)), given, width)
-                counts = np.bincount(wider, weights=counts)
-            parts.append(counts)
-        return reduce(_plus, parts) if parts else np.zeros(1)
+    def histogram(self, width: int) -> np.ndarray:
+        """Return the buckets and raw values of every measure in one
+        histogram of buckets `width` day buckets wide (counts by measure
+        and bucket)."""
+        parts = [
+            counts if given == width else _widen(counts, given, width)
+            for given, counts in self.buckets.items()
+        ]
+        if any(self.values.values()):
+            parts.append(self._raw(width))
+        return reduce(_plus, parts)
+
+    def _raw(self, width: int) -> np.ndarray:
+        """Return the raw values' counts by measure and bucket `width` day
+        buckets wide."""
+        places = [
+            coarsen(bucket_indices(self.values[measure.key]), 1, width)
+            for measure in MEASURES
+        ]
+        size = 1 + max(int(found.max(initial=0)) for found in places)
+        slots = np.concatenate(
+            [place * size + found for place, found in enumerate(places)]
+        )
+        counts = np.bincount(slots, minlength=len(MEASURES) * size)
+        return counts.reshape(len(MEASURES), size)
 
 
 def tally_figures(tallies: dict[str, Tally]) -> dict[str, dict[str, Any]]:
     """Return each group's figures: its counts, and per measure the count,
     mean, p50 and p90; exact from raw values alone, else from the histogram
-    of its buckets and values, whose percentiles are found for every group
-    of one bucket width at once."""
+    of its buckets and values (`_bucketed_figures`)."""
     results: dict[str, dict[str, Any]] = {}
-    histograms: dict[tuple[int, str], list[tuple[str, np.ndarray]]] = defaultdict(list)
+    bucketed: dict[int, list[tuple[str, Tally]]] = defaultdict(list)
     for key, tally in tallies.items():
         result: dict[str, Any] = {
             "incidents": tally.incidents,
             "never_acknowledged": tally.never_acknowledged,
             "unresolved": tally.unresolved,
         }
-        width = max(tally.buckets, default=1)
-        for measure in MEASURES:
-            values = tally.values[measure.key]
-            if not tally.buckets:
-                stats = summary(values)
-            else:
-                histogram = tally.histogram(measure.key, width)
-                count = int(histogram.sum())
-                total = tally.sums[measure.key] + math.fsum(values)
-                # The percentiles' places, filled in below.
-                stats = {"count": count, "mean": total / count if count else None}
-                stats |= dict.fromkeys(PERCENTILES)
-                histograms[width, measure.key].append((key, histogram))
-            for name, value in stats.items():
-                result[f"{measure.key}_{name}"] = value
+        if tally.buckets:
+            bucketed[max(tally.buckets)].append((key, tally))
+        else:
+            for measure, columns in zip(MEASURES, COLUMNS, strict=True):
+                for name, value in summary(tally.values[measure.key]).items():
+                    result[columns[name]] = value
         results[key] = result
-    for (width, measure_key), rows in histograms.items():
-        matrix = np.zeros((len(rows), max(len(counts) for _, counts in rows)))
-        for n, (_, counts) in enumerate(rows):
-            matrix[n, : len(counts)] = counts
-        found = bucketed_percentiles(matrix, PERCENTILES, width)
-        for name, percentiles in found.items():
-            for (key, _), value in zip(rows, percentiles, strict=True):
-                results[key][f"{measure_key}_{name}"] = value
+    for width, rows in bucketed.items():
+        found = _bucketed_figures([tally for _, tally in rows], width)
+        for (key, _), figures in zip(rows, found, strict=True):
+            results[key] |= figures
     return results
+
+
+def _bucketed_figures(tallies: list[Tally], width: int) -> list[dict[str, Any]]:
+    """Return the measures' figures of tallies that have buckets: of each
+    tally's buckets and raw values in one histogram of buckets `width` day
+    buckets wide, the counts, the means (of the buckets' sums and the
+    values) and the percentiles, for every tally and measure at once."""
+    parts = [tally.histogram(width) for tally in tallies]
+    matrix = np.zeros((len(parts), len(MEASURES), max(p.shape[1] for p in parts)))
+    for n, part in enumerate(parts):
+        matrix[n, :, : part.shape[1]] = part
+    counts = matrix.sum(axis=2)
+    totals = np.array([tally.sums for tally in tallies]) + [
+        [math.fsum(tally.values[measure.key]) for measure in MEASURES]
+        for tally in tallies
+    ]
+    means = np.divide(totals, counts, out=np.zeros_like(totals), where=counts > 0)
+    percentiles = bucketed_percentiles(
+        matrix.reshape(-1, matrix.shape[2]), PERCENTILES, width
+    )
+    found = []
+    for n, (counted, meant) in enumerate(
+        zip(counts.astype(int).tolist(), means.tolist(), strict=True)
+    ):
+        figures: dict[str, Any] = {}
+        for place, columns in enumerate(COLUMNS):
+            count = counted[place]
+            figures[columns["count"]] = count
+            figures[columns["mean"]] = meant[place] if count else None
+            for name, values in percentiles.items():
+                figures[columns[name]] = values[n * len(MEASURES) + place]
+        found.append(figures)
+    return found
 
 
 def runs(
