@@ -81,17 +81,25 @@ class Microseconds(Func):
     durations), so that sums of them are exact."""
 
     output_field = IntegerField()
+    postgresql_template = "(EXTRACT(EPOCH FROM %(expressions)s) * 1000000)::bigint"
 
     def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         return self.as_sql(
-            compiler,
-            connection,
-            template="(EXTRACT(EPOCH FROM %(expressions)s) * 1000000)::bigint",
-            **extra,
+            compiler, connection, template=self.postgresql_template, **extra
         )
 
     def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         return self.as_sql(compiler, connection, template="%(expressions)s", **extra)
+
+
+class ShortMicroseconds(Microseconds):
+    """Microseconds of a duration shorter than 2**52 of them (142 years),
+    such as a moment's offset within a window of history: PostgreSQL's
+    floating-point seconds of it, times a million, are then within half a
+    microsecond of the whole number, which rounding gives back; several
+    times faster over many rows than EXTRACT, which goes through numeric."""
+
+    postgresql_template = "round(date_part('epoch', %(expressions)s) * 1000000)::bigint"
 
 
 class Seconds(Func):
@@ -353,7 +361,7 @@ def service_downtime(
     origin = Value(start, output_field=DateTimeField())
 
     def after(moment: Any) -> Microseconds:
-        return Microseconds(
+        return ShortMicroseconds(
             ExpressionWrapper(moment - origin, output_field=DurationField())
         )
 
