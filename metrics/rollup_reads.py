@@ -146,10 +146,14 @@ def whole_periods(rolled: Rolled, grain: str) -> list[date]:
 
 def _keys(user: User, filters: dict[str, Any], services: list[dict[str, Any]]) -> Q:
     """Return the conditions on a cell's keys that the filters and `user`'s
-    teams set."""
+    teams set (`services`: every service). Cells are only of teams that
+    have services (while their layout is the cells'): the condition on the
+    user's teams is left out when they are all of those."""
     team_ids = {row["team_id"] for row in metric_services(user=user)}
     by_slug = {row["slug"]: row for row in services}
-    conditions = Q(is_drill=filters["drills"], team_id__in=team_ids)
+    conditions = Q(is_drill=filters["drills"])
+    if not {row["team_id"] for row in services} <= team_ids:
+        conditions &= Q(team_id__in=team_ids)
     if filters["severities"]:
         conditions &= Q(severity__in=filters["severities"])
     if filters["services"]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -40,7 +40,7 @@ from metrics.selectors import (
     sla_report,
 )
 from metrics.services import rollups_refresh
-from tests.factories import ServiceFactory, TeamFactory, UserFactory
+from tests.factories import MembershipFactory, ServiceFactory, TeamFactory, UserFactory
 
 # Not on a whole hour, so that unresolved incidents fall on either side of
 # now within their cadence.
@@ -316,6 +316,34 @@ def forget_the_days() -> None:
     RollupBucket.objects.all().delete()
     RollupShapeCell.objects.filter(grain="day").delete()
     RollupShapeHistogram.objects.filter(grain="day").delete()
+
+
+def test_a_member_of_one_team_reads_only_that_teams_cells_and_a_superuser_every_teams(
+    db,
+):
+    services = two_services()
+    member = MembershipFactory(team=services[0].team, user__username="member").user
+    everyone = UserFactory(username="everyone", is_superuser=True)
+    with time_machine.travel(NOW, tick=False):
+        for n, service in enumerate((0, 1, 1)):
+            create(detected("2026-02-10T12:00") | {"service": service}, n, services)
+        rollups_refresh(now=NOW)
+        # The cells answer that day, not the incidents.
+        assert (
+            date(2026, 2, 10) in rollup_reads.rolled_days(since=None, until=None).days
+        )
+        counts = {
+            user.username: {
+                row["group"]: row["incidents"]
+                for row in response_time_report(
+                    user=user, filters=dict(NO_FILTERS), group_by="team", period="day"
+                )
+            }
+            for user in (member, everyone)
+        }
+
+    first, second = (service.team.slug for service in services)
+    assert counts == {"member": {first: 1}, "everyone": {first: 1, second: 2}}
 
 
 def test_months_are_read_from_month_cells_in_the_teams_local_months(db):
