@@ -42,6 +42,7 @@ from metrics.periods import day_label
 from metrics.rollups import (
     SHAPE_BUCKETS,
     Tally,
+    added_up,
     day_runs,
     day_start,
     grain_end,
@@ -350,13 +351,7 @@ def _day_histograms(scope: Q, key: Any) -> Iterable[Histogram]:
     owners = np.array([groups.setdefault(row[0], len(groups)) for row in rows])
     measures = np.array([places[row[1]] for row in rows])
     buckets = np.array([row[2] for row in rows])
-    width = int(buckets.max()) + 1
-    slots = (owners * len(MEASURES) + measures) * width + buckets
-    counts = np.bincount(
-        slots,
-        weights=[row[3] for row in rows],
-        minlength=len(groups) * len(MEASURES) * width,
-    ).reshape(len(groups), len(MEASURES), width)
+    counts = added_up(owners, measures, buckets, [row[3] for row in rows], len(groups))
     sums = np.zeros((len(groups), len(MEASURES)))
     np.add.at(sums, (owners, measures), [row[4] for row in rows])
     for group, n in groups.items():

@@ -91,11 +91,26 @@ def unpack(packed: list[bytes]) -> np.ndarray:
     order) and bucket (up to the last one any of them holds): every triple
     added to its value, measure and bucket at once."""
     triples, owners = _owners(packed, HISTOGRAM)
-    width = int(triples["bucket"].max(initial=0)) + 1
-    shape = (len(packed), len(MEASURES), width)
-    slots = (owners * len(MEASURES) + triples["measure"]) * width + triples["bucket"]
-    counts = np.bincount(slots, weights=triples["count"], minlength=math.prod(shape))
-    return counts.reshape(shape)
+    return added_up(
+        owners, triples["measure"], triples["bucket"], triples["count"], len(packed)
+    )
+
+
+def added_up(
+    owners: np.ndarray,
+    measures: np.ndarray,
+    buckets: np.ndarray,
+    counts: Any,
+    owned: int,
+) -> np.ndarray:
+    """Return the counts by owner (of `owned`), measure (its place in
+    MEASURES) and bucket (up to the last one any count is in): each count
+    added to its owner, measure and bucket, all at once."""
+    width = int(buckets.max(initial=0)) + 1
+    shape = (owned, len(MEASURES), width)
+    slots = (owners * len(MEASURES) + measures) * width + buckets
+    added = np.bincount(slots, weights=counts, minlength=math.prod(shape))
+    return added.reshape(shape)
 
 
 def unpack_totals(packed: list[bytes]) -> np.ndarray:
