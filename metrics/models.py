@@ -142,8 +142,9 @@ class RollupShapeKeys(models.Model):
     month in the team's zone (its first day), team, severity and drill flag; and their
     service and category, or 0 and "" where the cell adds up all of the
     team's services or all categories: its shape, 1 if it keeps the service
-    plus 2 if it keeps the category. A question reads the coarsest shape
-    that can answer it."""
+    plus 2 if it keeps the category. Shape 4 adds up every team and severity
+    too (team 0, severity ""). A question reads the coarsest shape that can
+    answer it."""
 
     grain = models.CharField(max_length=5)
     shape = models.PositiveSmallIntegerField()
@@ -151,12 +152,14 @@ class RollupShapeKeys(models.Model):
     local_start = models.DateField(
         help_text="The detection day, week or month in the team's zone."
     )
-    team_id = models.BigIntegerField()
+    team_id = models.BigIntegerField(help_text="0: every team.")
     service_id = models.BigIntegerField(help_text="0: all of the team's services.")
     category = models.CharField(
         max_length=24, blank=True, help_text="Empty: all categories."
     )
-    severity = models.CharField(max_length=2)
+    severity = models.CharField(
+        max_length=2, blank=True, help_text="Empty: every severity."
+    )
     is_drill = models.BooleanField()
 
     class Meta:

@@ -146,15 +146,21 @@ def whole_periods(rolled: Rolled, grain: str) -> list[date]:
     return found
 
 
+def _user_teams(user: User, services: list[dict[str, Any]]) -> set[int] | None:
+    """Return `user`'s teams (`services`: every service), or None where they
+    are every team with services: cells are only of those (while their
+    layout is the cells'), so no condition on the team is needed."""
+    team_ids = {row["team_id"] for row in metric_services(user=user)}
+    return None if {row["team_id"] for row in services} <= team_ids else team_ids
+
+
 def _keys(user: User, filters: dict[str, Any], services: list[dict[str, Any]]) -> Q:
     """Return the conditions on a cell's keys that the filters and `user`'s
-    teams set (`services`: every service). Cells are only of teams that
-    have services (while their layout is the cells'): the condition on the
-    user's teams is left out when they are all of those."""
-    team_ids = {row["team_id"] for row in metric_services(user=user)}
+    teams set (`services`: every service)."""
+    team_ids = _user_teams(user, services)
     by_slug = {row["slug"]: row for row in services}
     conditions = Q(is_drill=filters["drills"])
-    if not {row["team_id"] for row in services} <= team_ids:
+    if team_ids is not None:
         conditions &= Q(team_id__in=team_ids)
     if filters["severities"]:
         conditions &= Q(severity__in=filters["severities"])
@@ -209,11 +215,15 @@ class Plan:
     rest: list[date]
 
 
-def plan(filters: dict[str, Any], group_by: str, period: str, rolled: Rolled) -> Plan:
-    """Return the plan of a request: whole months first, then whole weeks of
-    the days left, where the grain has cells of the shape; days for the
-    rest."""
-    shape = _shape(filters, group_by)
+def plan(
+    user: User, filters: dict[str, Any], group_by: str, period: str, rolled: Rolled
+) -> Plan:
+    """Return the plan of `user`'s request: whole months first, then whole
+    weeks of the days left, where the grain has cells of the shape; days
+    for the rest."""
+    shape = _shape(
+        filters, group_by, every_team=_user_teams(user, service_zones()) is None
+    )
     coarse = []
     left = rolled
     for grain in _coarse_grains(group_by, period):
@@ -269,14 +279,20 @@ def _has_shape(grain: str, shape: int) -> bool:
     return any(kept["shape"] == shape for kept in GRAINS[grain][1])
 
 
-def _shape(filters: dict[str, Any], group_by: str) -> int:
+def _shape(filters: dict[str, Any], group_by: str, *, every_team: bool) -> int:
     """Return the shape of the coarsest cells that answer the grouping and
     filters: 1 if they must keep the service, plus 2 if the category (the
-    one asked for or grouped by)."""
+    one asked for or grouped by); 4 (every team and severity) by period
+    alone, of every team (`every_team`: the reader's)."""
     kept = (
         (1, "services", "service_id"),
         (2, "categories", "category"),
     )
+    alone = group_by == "period" and not any(
+        filters[key] for key in ("services", "categories", "teams", "severities")
+    )
+    if alone and every_team:
+        return 4
     return sum(
         weight
         for weight, key, name in kept
@@ -455,7 +471,7 @@ def cell_counts(
     if not rolled.days:
         return {}
     counts: dict[str, dict[str, int]] = {}
-    planned = plan(filters, "severity", "month", rolled)
+    planned = plan(user, filters, "severity", "month", rolled)
     for part in _parts(user, filters, planned, service_zones()):
         rows = (
             part.cells.objects.filter(part.scope)

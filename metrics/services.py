@@ -84,12 +84,17 @@ def worker_heartbeat_record(*, worker: str, now: datetime) -> str:
 
 def rollup_fingerprint() -> str:
     """What the cells were built under: each service's team and time zone,
-    the measures, and each severity's targets and cadence (a service moved,
-    a zone or a target changed rebuilds every cell)."""
+    the measures, the shapes of each grain, and each severity's targets and
+    cadence (a service moved, a zone or a target changed, a shape added
+    rebuilds every cell)."""
     return json.dumps(
         [
             [[s["id"], s["team_id"], s["team__time_zone"]] for s in service_zones()],
             [measure.key for measure in MEASURES],  # the packed values' order
+            {
+                grain: [kept["shape"] for kept in kept_shapes]
+                for grain, (_, kept_shapes) in GRAINS.items()
+            },
             [
                 [target["code"], *(_seconds(target[name]) for name in TARGETS)]
                 for target in severity_targets()
@@ -172,10 +177,13 @@ def _rebuild_days(days: list[date], zones: dict[str, list[int]], now: datetime) 
 
 
 # A shaped cell's keys, and its shapes: the values a shaped cell holds for
-# the day cell's keys it adds up (all services, all categories), by shape
-# (1 if it keeps the service plus 2 if it keeps the category). Each month
-# has the cells of every shape; each ISO week and each day those of all but
-# both (the most numerous: a day's day cells keep both).
+# the day cell's keys it adds up (all services, all categories; all teams
+# and severities), by shape (1 if it keeps the service plus 2 if it keeps
+# the category; 4 if it adds up every team and severity as well as every
+# service and category: what a question of every team by period alone
+# reads). Each month has the cells of every shape; each ISO week and each
+# day those of all but both (the most numerous: a day's day cells keep
+# both).
 SHAPE_KEYS = (
     "grain",
     "shape",
@@ -191,17 +199,18 @@ SHAPES: tuple[dict[str, Any], ...] = (
     {"shape": 0, "service_id": 0, "category": ""},
     {"shape": 1, "category": ""},
     {"shape": 2, "service_id": 0},
+    {"shape": 4, "team_id": 0, "severity": "", "service_id": 0, "category": ""},
     {"shape": 3},
 )
 # What each grain's cells start on, and which shapes a grain has.
 GRAINS: dict[str, tuple[dict[str, Any], tuple[dict[str, Any], ...]]] = {
-    "day": ({"start": F("day"), "local_start": F("local_day")}, SHAPES[:3]),
+    "day": ({"start": F("day"), "local_start": F("local_day")}, SHAPES[:4]),
     "week": (
         {
             "start": TruncWeek("day", output_field=DateField()),
             "local_start": TruncWeek("local_day", output_field=DateField()),
         },
-        SHAPES[:3],
+        SHAPES[:4],
     ),
     "month": (
         {

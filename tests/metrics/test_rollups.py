@@ -67,6 +67,7 @@ QUERIES = (
     ("category", "month", {"since": NOW - timedelta(days=9, hours=5)}, SHAPED),
     ("period", "day", {"until": NOW - timedelta(days=3, hours=7)}, SHAPED),
     ("period", "week", {"categories": ["database"]}, SHAPED),
+    ("period", "week", {"since": NOW - timedelta(days=30, hours=2)}, SHAPED),
     ("service", "month", {}, SHAPED),
     ("category", "month", {}, SHAPED),
     ("period", "month", {"categories": ["database", "other"]}, SHAPED),
@@ -344,6 +345,39 @@ def test_a_member_of_one_team_reads_only_that_teams_cells_and_a_superuser_every_
 
     first, second = (service.team.slug for service in services)
     assert counts == {"member": {first: 1}, "everyone": {first: 1, second: 2}}
+
+
+def test_by_day_a_superuser_reads_every_teams_cells_added_up_and_a_member_their_own(
+    db, monkeypatch
+):
+    # By day, cells answer however few incidents a day holds.
+    monkeypatch.setattr(rollup_reads, "DAY_GROUP_COST", 0)
+    services = two_services()
+    member = MembershipFactory(team=services[0].team, user__username="member").user
+    everyone = UserFactory(username="everyone", is_superuser=True)
+
+    def by_day(user) -> dict[str, int]:
+        rows = response_time_report(
+            user=user, filters=dict(NO_FILTERS), group_by="period", period="day"
+        )
+        return {row["group"]: row["incidents"] for row in rows}
+
+    with time_machine.travel(NOW, tick=False):
+        # 11 February, 03:00 UTC is still the 10th in Los Angeles
+        for n, (service, severity) in enumerate(((0, "P1"), (1, "P2"), (1, "P3"))):
+            spec = detected("2026-02-11T03:00") | {"severity": severity}
+            create(spec | {"service": service}, n, services)
+        rollups_refresh(now=NOW)
+        of_member = by_day(member)
+        # Only the day's cells of every team and severity are left.
+        RollupCell.objects.all().delete()
+        RollupBucket.objects.all().delete()
+        for cells in (RollupShapeCell, RollupShapeHistogram):
+            cells.objects.filter(grain="day").exclude(shape=4).delete()
+        of_everyone = by_day(everyone)
+
+    assert of_member == {"2026-02-11": 1}
+    assert of_everyone == {"2026-02-10": 2, "2026-02-11": 1}
 
 
 def test_months_are_read_from_month_cells_in_the_teams_local_months(db):
