@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import itertools
 import os
 import statistics
 import time
@@ -126,6 +127,28 @@ QUERIES: dict[str, tuple[str, dict[str, Any]]] = {
     "prometheus /metrics": ("/metrics", {}),
 }  # fmt: skip
 
+# Every combination of a grouping, a filter and a span that the response-time
+# endpoint takes, each timed like the queries above (fewer requests each).
+GROUPINGS: list[dict[str, str]] = [
+    *({"group_by": by} for by in ("severity", "service", "team", "category")),
+    *({"group_by": "period", "period": p} for p in ("day", "week", "month", "quarter")),
+]
+FILTERS: list[dict[str, Any]] = [
+    {},
+    {"severity": "P0"},
+    {"severity": ["P0", "P1"]},
+    {"team": "team-1"},
+    {"team": [f"team-{n}" for n in range(1, TEAMS)]},
+    {"service": "service-1-1"},
+    {"category": "database"},
+    {"team": "team-2", "severity": "P1"},
+    {"service": "service-3-2", "category": "database"},
+    {"drills": "true"},
+    {"category": ["database", "security", "other"], "severity": ["P2", "P3"]},
+]
+SPANS: list[dict[str, str]] = [{}, *({"since": f"-{days}"} for days in (30, 90, 365))]
+COMBINATION_REPEATS = 10
+
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.metrics", description=__doc__)
@@ -152,7 +175,7 @@ def _populate(count: int) -> dict[str, float]:
     from django.utils import timezone
 
     from incidents.models import Service, Team
-    from metrics.models import RollupBucket, RollupCell, RollupShapeHistogram
+    from metrics.models import RollupBucket, RollupCell, RollupShapeCell
     from metrics.services import rollups_refresh
 
     first = None
@@ -193,7 +216,7 @@ def _populate(count: int) -> dict[str, float]:
         "rollups_build_s": round(time.perf_counter() - rollups, 1),
         "rollup_cells": RollupCell.objects.count(),
         "rollup_buckets": RollupBucket.objects.count(),
-        "rollup_shaped_histograms": RollupShapeHistogram.objects.count(),
+        "rollup_shaped_cells": RollupShapeCell.objects.count(),
     }
 
 
@@ -232,6 +255,26 @@ def _time(
     }
 
 
+def _combinations(client: Any) -> dict[str, Any]:
+    """Time every combination of GROUPINGS, FILTERS and SPANS; return how
+    many and the ten slowest by p99."""
+    path = "/api/v1/metrics/response-times/"
+    queries = [
+        grouping | chosen | span
+        for grouping, chosen, span in itertools.product(GROUPINGS, FILTERS, SPANS)
+    ]
+    timed = [
+        {"query": query} | _time(client, path, _params(query), COMBINATION_REPEATS)
+        for query in queries
+    ]
+    timed.sort(key=lambda t: -t["p99_ms"])
+    return {
+        "count": len(timed),
+        "requests_each": COMBINATION_REPEATS,
+        "slowest": timed[:10],
+    }
+
+
 def run(incidents: int, repeats: int) -> dict[str, Any]:
     loop_start = python_loop_seconds()
     with contextlib.ExitStack() as stack:
@@ -252,11 +295,13 @@ def run(incidents: int, repeats: int) -> dict[str, Any]:
             name: _time(client, path, _params(query), repeats)
             for name, (path, query) in QUERIES.items()
         }
+        combinations = _combinations(client)
         rows = Incident.objects.count()
         from django.db import connections
 
         connections.close_all()
     figures = {f"p99 {name} (ms)": e["p99_ms"] for name, e in endpoints.items()}
+    figures["p99 slowest combination (ms)"] = combinations["slowest"][0]["p99_ms"]
     return {
         "incidents": rows,
         "years": YEARS,
@@ -264,6 +309,7 @@ def run(incidents: int, repeats: int) -> dict[str, Any]:
         "services": TEAMS * SERVICES_PER_TEAM,
         "generate": timing,
         "endpoints": endpoints,
+        "combinations": combinations,
         "python_loop_s": {"start": loop_start, "end": python_loop_seconds()},
         "targets": verdicts(figures, {name: ("<=", TARGET_MS) for name in figures}),
     }
@@ -277,6 +323,10 @@ def report(result: dict[str, Any]) -> str:
     ]
     for name, e in result["endpoints"].items():
         lines.append(f"  {name}: p50 {e['p50_ms']} ms, p99 {e['p99_ms']} ms")
+    combinations = result["combinations"]
+    lines.append(f"  {combinations['count']} combinations, the slowest:")
+    for e in combinations["slowest"][:5]:
+        lines.append(f"    {e['query']}: p50 {e['p50_ms']} ms, p99 {e['p99_ms']} ms")
     return "\n".join(lines)
 
 
