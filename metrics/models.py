@@ -142,9 +142,9 @@ class RollupShapeKeys(models.Model):
     month in the team's zone (its first day), team, severity and drill flag; and their
     service and category, or 0 and "" where the cell adds up all of the
     team's services or all categories: its shape, 1 if it keeps the service
-    plus 2 if it keeps the category. Shape 4 adds up every team and severity
-    too (team 0, severity ""). A question reads the coarsest shape that can
-    answer it."""
+    plus 2 if it keeps the category, plus 4 if it adds up every team (team
+    0), plus 8 if it adds up every severity too (severity ""). A question
+    reads the coarsest shape that can answer it."""
 
     grain = models.CharField(max_length=5)
     shape = models.PositiveSmallIntegerField()
@@ -169,20 +169,11 @@ class RollupShapeKeys(models.Model):
 
 class RollupShapeCell(RollupShapeKeys, CellCounts):
     """The day cells of one UTC day, week or month added up by the shaped
-    cell's keys: their counts."""
-
-    class Meta(RollupShapeKeys.Meta):
-        pass
-
-    def __str__(self) -> str:
-        return f"{self.grain} {self.start} {self.team_id} {self.severity}"
-
-
-class RollupShapeHistogram(RollupShapeKeys):
-    """A shaped cell's histograms of every measure, in buckets SHAPE_BUCKETS
-    day buckets wide: their (measure, bucket, count) triples packed as
-    `rollups.HISTOGRAM` in one value, however many measures and buckets; and
-    the sums of their durations in seconds, packed as `rollups.TOTALS`."""
+    cell's keys: their counts, and their histograms of every measure in
+    buckets SHAPE_BUCKETS day buckets wide: the (measure, bucket, count)
+    triples packed as `rollups.HISTOGRAM` in one value, however many
+    measures and buckets, and the sums of their durations in seconds,
+    packed as `rollups.TOTALS`."""
 
     histograms = models.BinaryField()
     totals = models.BinaryField()

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import cache, partial
 from typing import Any
 
-import numpy as np
 import psycopg
 from django.db import connection
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
@@ -27,22 +26,16 @@ from django.db.models.functions import Cast, Trunc
 
 from incidents.metrics_selectors import incident_totals, metric_services, service_zones
 from incidents.selectors import User
-from metrics.definitions import MEASURES
 from metrics.models import (
-    RollupBucket,
-    RollupCell,
     RollupDeclared,
     RollupDirty,
     RollupOpenUpdate,
     RollupShapeCell,
-    RollupShapeHistogram,
     RollupState,
 )
 from metrics.periods import day_label
 from metrics.rollups import (
-    SHAPE_BUCKETS,
     Tally,
-    added_up,
     day_runs,
     day_start,
     grain_end,
@@ -52,22 +45,16 @@ from metrics.rollups import (
     unpack,
     unpack_totals,
 )
-from metrics.services import CELL_COUNTS, GRAINS, rollup_fingerprint
+from metrics.services import CELL_COUNTS, rollup_fingerprint
 
-# The column of a day cell or shaped cell each grouping reads.
+# The column of a shaped cell each grouping reads.
 GROUP_COLUMN = {
     "severity": "severity",
     "service": "service_id",
     "team": "team_id",
     "category": "category",
-    "period": "local_day",
+    "period": "local_start",
 }
-SHAPE_GROUP_COLUMN = GROUP_COLUMN | {"period": "local_start"}
-# What reading a day from its day cells costs, in days of a summary of the
-# incidents (measured at the bench's million incidents, by service with one
-# category: about 2 ms against 0.45 ms, the day cells' bucket rows read in
-# the binary format and added up by numpy).
-DAY_CELL_COST = 5
 # What a group of one day read from shaped cells costs (its cells' histograms
 # merged, its percentiles read off), in incidents of a summary.
 DAY_GROUP_COST = 30
@@ -146,34 +133,35 @@ def whole_periods(rolled: Rolled, grain: str) -> list[date]:
     return found
 
 
-def _user_teams(user: User, services: list[dict[str, Any]]) -> set[int] | None:
-    """Return `user`'s teams (`services`: every service), or None where they
-    are every team with services: cells are only of those (while their
-    layout is the cells'), so no condition on the team is needed."""
-    team_ids = {row["team_id"] for row in metric_services(user=user)}
-    return None if {row["team_id"] for row in services} <= team_ids else team_ids
+def _teams(
+    user: User, filters: dict[str, Any], services: list[dict[str, Any]]
+) -> set[int] | None:
+    """Return the teams whose cells a request reads (`services`: every
+    service): `user`'s, of those asked for; None where they are every team
+    with services. Cells are only of those (while their layout is the
+    cells'), so then no condition on the team is needed."""
+    every = {row["team_id"] for row in services}
+    teams = every & {row["team_id"] for row in metric_services(user=user)}
+    if filters["teams"]:
+        teams &= {
+            row["team_id"] for row in services if row["team__slug"] in filters["teams"]
+        }
+    return None if teams == every else teams
 
 
-def _keys(user: User, filters: dict[str, Any], services: list[dict[str, Any]]) -> Q:
-    """Return the conditions on a cell's keys that the filters and `user`'s
-    teams set (`services`: every service)."""
-    team_ids = _user_teams(user, services)
+def _keys(
+    filters: dict[str, Any], services: list[dict[str, Any]], teams: set[int] | None
+) -> Q:
+    """Return the conditions on a cell's keys that the filters and the
+    `teams` (None: every team) set (`services`: every service)."""
     by_slug = {row["slug"]: row for row in services}
     conditions = Q(is_drill=filters["drills"])
-    if team_ids is not None:
-        conditions &= Q(team_id__in=team_ids)
+    if teams is not None:
+        conditions &= Q(team_id__in=teams)
     if filters["severities"]:
         conditions &= Q(severity__in=filters["severities"])
     if filters["services"]:
         conditions &= Q(service_id__in=[by_slug[s]["id"] for s in filters["services"]])
-    if filters["teams"]:
-        conditions &= Q(
-            team_id__in={
-                row["team_id"]
-                for row in services
-                if row["team__slug"] in filters["teams"]
-            }
-        )
     if filters["categories"]:
         conditions &= Q(category__in=filters["categories"])
     return conditions
@@ -207,27 +195,38 @@ class Plan:
     """Which cells answer a request's rolled-up days (`rolled`): the shape
     it needs, the coarse cells that answer whole periods of it (each grain
     with those periods' first days, coarsest first) and the days outside
-    them."""
+    them; the teams whose cells it reads (None: every team), and the teams
+    whose cells of the shape that keeps the team are taken away from every
+    team's (`others`)."""
 
     rolled: Rolled
     shape: int
     coarse: list[tuple[str, list[date]]]
     rest: list[date]
+    teams: set[int] | None
+    others: set[int]
 
 
 def plan(
     user: User, filters: dict[str, Any], group_by: str, period: str, rolled: Rolled
 ) -> Plan:
     """Return the plan of `user`'s request: whole months first, then whole
-    weeks of the days left, where the grain has cells of the shape; days
-    for the rest."""
-    shape = _shape(
-        filters, group_by, every_team=_user_teams(user, service_zones()) is None
-    )
+    weeks of the days left; days for the rest. Where it reads most teams
+    but not all and need not tell them apart, every team's cells less the
+    other teams' are fewer than its teams' cells."""
+    services = service_zones()
+    teams = _teams(user, filters, services)
+    shape = _shape(filters, group_by, every_team=teams is None)
+    others: set[int] = set()
+    every_team = _shape(filters, group_by, every_team=True)
+    if teams is not None and every_team & 4:
+        rest = {row["team_id"] for row in services} - teams
+        if len(rest) < len(teams):
+            shape, teams, others = every_team, None, rest
     coarse = []
     left = rolled
     for grain in _coarse_grains(group_by, period):
-        whole = whole_periods(left, grain) if _has_shape(grain, shape) else []
+        whole = whole_periods(left, grain)
         if whole:
             coarse.append((grain, whole))
             inside = {
@@ -240,64 +239,48 @@ def plan(
                 left.covered_from,
                 left.covered_until,
             )
-    return Plan(rolled, shape, coarse, left.days)
+    return Plan(rolled, shape, coarse, left.days, teams, others)
 
 
 def cells_answer(
     user: User, filters: dict[str, Any], group_by: str, period: str, planned: Plan
 ) -> bool:
     """Whether the cells answer the request's rolled-up days for less than
-    a summary of their incidents would cost. Where its days have shaped
-    cells of the shape it needs (a few dozen a day at most, however many
-    incidents), they do, but by day: a day's group costs as much as about
-    30 incidents, so only where their months' cells hold more incidents
-    than that a day. By service and category only days' day cells keep
-    both, a day's about 5 times its incidents' share of a summary: then
-    only where month cells answer whole months of it and the other days
-    are under a fifth of the request's."""
+    a summary of their incidents would cost. Its days have shaped cells of
+    every shape (a few dozen a day at most, however many incidents), so
+    they do, but by day: a day's group costs as much as about 30
+    incidents, so only where their months' cells hold more incidents than
+    that a day."""
     days = planned.rolled.days
-    if _has_shape("day", planned.shape):
-        if not days or (group_by, period) != ("period", "day"):
-            return bool(days)
-        # How many a day, from the few month cells of those days' months.
-        months = sorted({grain_start(day, "month") for day in planned.rest})
-        scope = _keys(user, filters, service_zones()) & Q(
-            grain="month", shape=planned.shape
-        )
-        held = RollupShapeCell.objects.filter(
-            scope & _within("start", months, month_end)
-        ).aggregate(incidents=Sum("incidents"))["incidents"]
-        spanned = sum((month_end(month) - month).days for month in months)
-        return (held or 0) > DAY_GROUP_COST * spanned
-    if not planned.coarse:
-        return False
-    return len(planned.rest) * DAY_CELL_COST < len(days)
-
-
-def _has_shape(grain: str, shape: int) -> bool:
-    """Whether the grain's cells have the shape."""
-    return any(kept["shape"] == shape for kept in GRAINS[grain][1])
+    if not days or (group_by, period) != ("period", "day"):
+        return bool(days)
+    # How many a day, from the few month cells of those days' months.
+    months = sorted({grain_start(day, "month") for day in planned.rest})
+    scope = _keys(filters, service_zones(), planned.teams) & Q(
+        grain="month", shape=planned.shape
+    )
+    held = RollupShapeCell.objects.filter(
+        scope & _within("start", months, month_end)
+    ).aggregate(incidents=Sum("incidents"))["incidents"]
+    spanned = sum((month_end(month) - month).days for month in months)
+    return (held or 0) > DAY_GROUP_COST * spanned
 
 
 def _shape(filters: dict[str, Any], group_by: str, *, every_team: bool) -> int:
     """Return the shape of the coarsest cells that answer the grouping and
     filters: 1 if they must keep the service, plus 2 if the category (the
-    one asked for or grouped by); 4 (every team and severity) by period
-    alone, of every team (`every_team`: the reader's)."""
-    kept = (
-        (1, "services", "service_id"),
-        (2, "categories", "category"),
-    )
-    alone = group_by == "period" and not any(
-        filters[key] for key in ("services", "categories", "teams", "severities")
-    )
-    if alone and every_team:
-        return 4
-    return sum(
-        weight
-        for weight, key, name in kept
-        if filters[key] or GROUP_COLUMN[group_by] == name
-    )
+    one asked for or grouped by), plus 4 if they may add up every team:
+    where the request reads every team (`every_team`), asks for no service
+    and groups by neither; plus 8 if every severity too."""
+
+    def kept(key: str, column: str) -> bool:
+        return bool(filters[key]) or GROUP_COLUMN[group_by] == column
+
+    service = kept("services", "service_id")
+    shape = service + 2 * kept("categories", "category")
+    if service or group_by == "team" or not every_team:
+        return shape
+    return shape + 4 + 8 * (not kept("severities", "severity"))
 
 
 class Joined(Aggregate):
@@ -344,95 +327,36 @@ def _fetched(rows: QuerySet[Any, tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         return cursor.fetchall()
 
 
-# A group's histograms, or part of them: (group, counts by measure (in
-# MEASURES' order) and bucket, the sums of their durations by measure).
-Histogram = tuple[Any, np.ndarray, np.ndarray]
-
-
-def _day_histograms(scope: Q, key: Any) -> Iterable[Histogram]:
-    """The day cells' buckets per group and measure, summed by the database
-    (a row per bucket, as tuples: tens of thousands of them), each added to
-    its group, measure and bucket at once."""
-    rows = _fetched(
-        RollupBucket.objects.filter(scope)
-        .values("measure", "bucket", group=key)
-        .annotate(count=Sum("count"), total=Sum("total"))
-        .order_by()
-        .values_list("group", "measure", "bucket", "count", "total")
-    )
-    if not rows:
-        return
-    groups: dict[Any, int] = {}
-    places = {measure.key: place for place, measure in enumerate(MEASURES)}
-    owners = np.array([groups.setdefault(row[0], len(groups)) for row in rows])
-    measures = np.array([places[row[1]] for row in rows])
-    buckets = np.array([row[2] for row in rows])
-    counts = added_up(owners, measures, buckets, [row[3] for row in rows], len(groups))
-    sums = np.zeros((len(groups), len(MEASURES)))
-    np.add.at(sums, (owners, measures), [row[4] for row in rows])
-    for group, n in groups.items():
-        yield group, counts[n], sums[n]
-
-
-def _shaped_histograms(scope: Q, key: Any) -> Iterable[Histogram]:
-    """The shaped cells' histograms per group: the database joins their
-    packed histograms, and their packed sums, one row a group."""
-    rows = _fetched(
-        RollupShapeHistogram.objects.filter(scope)
-        .values(group=key)
-        .annotate(packed=Joined("histograms"), totals=Joined("totals"))
-        .order_by()
-        .values_list("group", "packed", "totals")
-    )
-    counts = unpack([packed for _, packed, _ in rows])
-    sums = unpack_totals([totals for _, _, totals in rows])
-    for n, (group, _, _) in enumerate(rows):
-        yield group, counts[n], sums[n]
-
-
 @dataclass(frozen=True)
 class Part:
-    """Cells that answer part of a request: their model, which of them
-    (`scope`), the column a grouping reads, their grain (the period of their
-    local column), their histograms and the buckets' width."""
+    """Shaped cells that answer part of a request: which of them (`scope`),
+    their grain (the period of their local start), and whether they are
+    added (1) or taken away (-1)."""
 
-    cells: Any
     scope: Q
-    columns: dict[str, str]
     grain: str
-    histograms: Callable[[Q, Any], Iterable[Histogram]]
-    width: int
+    sign: int = 1
 
 
 def _parts(
-    user: User, filters: dict[str, Any], planned: Plan, services: list[dict[str, Any]]
+    filters: dict[str, Any], planned: Plan, services: list[dict[str, Any]]
 ) -> list[Part]:
-    """Return the cells of the plan's days: the month and week cells where
-    whole UTC months and weeks of them can answer the grouping, the day
-    cells for the rest, of the coarsest shape that answers (the day cells
-    themselves where a day has no shaped cells of it)."""
-    keys = _keys(user, filters, services)
+    """Return the shaped cells of the plan's days, of the coarsest shape
+    that answers: the month and week cells where whole UTC months and weeks
+    of them can answer the grouping, the day's for the rest; less the other
+    teams' cells of the same days where the plan takes them away."""
+    keys = _keys(filters, services, planned.teams)
     parts = []
     for grain, firsts in (*planned.coarse, ("day", planned.rest)):
         if not firsts:
             continue
-        if not _has_shape(grain, planned.shape):  # a day's cells by service, category
-            scope = keys & _within("day", firsts, _next_day)
-            parts.append(
-                Part(RollupCell, scope, GROUP_COLUMN, grain, _day_histograms, 1)
-            )
-            continue
-        scope = keys & Q(grain=grain, shape=planned.shape)
-        parts.append(
-            Part(
-                RollupShapeCell,
-                scope & _within("start", firsts, partial(grain_end, grain=grain)),
-                SHAPE_GROUP_COLUMN,
-                grain,
-                _shaped_histograms,
-                SHAPE_BUCKETS,
-            )
+        days = Q(grain=grain) & _within(
+            "start", firsts, partial(grain_end, grain=grain)
         )
+        parts.append(Part(keys & days & Q(shape=planned.shape), grain))
+        if planned.others:
+            others = Q(shape=planned.shape & 3, team_id__in=planned.others)
+            parts.append(Part(keys & days & others, grain, -1))
     return parts
 
 
@@ -441,7 +365,7 @@ def rollup_tallies(
 ) -> dict[str, Tally]:
     """Return, per group, the tally of the cells of the plan's days: of the
     month and week cells where whole UTC months and weeks of them answer, of
-    the day cells for the rest."""
+    the day's shaped cells for the rest."""
     if not planned.rolled.days:
         return {}
     services = service_zones()
@@ -457,9 +381,10 @@ def rollup_tallies(
         return names[group_by][value] if group_by in names else str(value)
 
     tallies: dict[str, Tally] = defaultdict(Tally)
-    for part in _parts(user, filters, planned, services):
+    for part in _parts(filters, planned, services):
         _add(tallies, label, part, _group(part, group_by, period))
-    return dict(tallies)
+    # Taken away, a group may be left with none.
+    return {group: tally for group, tally in tallies.items() if tally.incidents}
 
 
 def cell_counts(
@@ -472,9 +397,9 @@ def cell_counts(
         return {}
     counts: dict[str, dict[str, int]] = {}
     planned = plan(user, filters, "severity", "month", rolled)
-    for part in _parts(user, filters, planned, service_zones()):
+    for part in _parts(filters, planned, service_zones()):
         rows = (
-            part.cells.objects.filter(part.scope)
+            RollupShapeCell.objects.filter(part.scope)
             .values("severity")
             .annotate(**{name: Sum(name) for name in CELL_COUNTS})
             .order_by()
@@ -484,8 +409,9 @@ def cell_counts(
                 row.pop("severity"), dict.fromkeys(CELL_COUNTS, 0)
             )
             for name in CELL_COUNTS:
-                total[name] += row[name]
-    return counts
+                total[name] += part.sign * row[name]
+    # Taken away, a severity may be left with none.
+    return {severity: total for severity, total in counts.items() if total["incidents"]}
 
 
 def open_remainders_below(
@@ -496,7 +422,8 @@ def open_remainders_below(
     bound (`RollupOpenUpdate`)."""
     if not rolled.days or not bounds:
         return {}
-    scope = _keys(user, filters, service_zones()) & _within(
+    services = service_zones()
+    scope = _keys(filters, services, _teams(user, filters, services)) & _within(
         "day", rolled.days, _next_day
     )
     names = {f"below_{n}": severity for n, severity in enumerate(bounds)}
@@ -515,7 +442,7 @@ def _group(part: Part, group_by: str, period: str) -> Any:
     """Return the expression of a cell's group: the column, or for a period
     coarser than the cells' grain, the database folds their local day or
     month into the period's first day, so each period comes back once."""
-    column = part.columns[group_by]
+    column = GROUP_COLUMN[group_by]
     if group_by == "period" and period != part.grain:
         return Cast(Trunc(column, period), DateField())
     return F(column)
@@ -524,24 +451,37 @@ def _group(part: Part, group_by: str, period: str) -> Any:
 def _add(
     tallies: dict[str, Tally], label: Callable[[Any], str], part: Part, key: Any
 ) -> None:
-    """Add to the tallies the cells and buckets of `part`, summed by the
-    database per group (`key`)."""
-    counts = (
-        part.cells.objects.filter(part.scope)
+    """Add to the tallies the counts and histograms of the cells of `part`,
+    per group (`key`): the database sums their counts and joins their
+    packed histograms, and their packed sums, one row a group, which numpy
+    adds up."""
+    rows = _fetched(
+        RollupShapeCell.objects.filter(part.scope)
         .values(group=key)
         .annotate(
             incidents=Sum("incidents"),
             never_acknowledged=Sum("never_acknowledged"),
             unresolved=Sum("unresolved"),
+            packed=Joined("histograms"),
+            totals=Joined("totals"),
         )
         .order_by()
-    )
-    for row in counts:
-        tallies[label(row["group"])].add_counts(
-            row["incidents"], row["never_acknowledged"], row["unresolved"]
+        .values_list(
+            "group",
+            "incidents",
+            "never_acknowledged",
+            "unresolved",
+            "packed",
+            "totals",
         )
-    for group, counts, sums in part.histograms(part.scope, key):
-        tallies[label(group)].add_buckets(counts, sums, part.width)
+    )
+    counts = unpack([row[4] for row in rows])
+    sums = unpack_totals([row[5] for row in rows])
+    for n, (group, incidents, never_acknowledged, unresolved, _, _) in enumerate(rows):
+        tally = tallies[label(group)]
+        sign = part.sign
+        tally.add_counts(sign * incidents, sign * never_acknowledged, sign * unresolved)
+        tally.add_buckets(sign * counts[n], sign * sums[n])
 
 
 def declared_totals() -> list[dict[str, Any]]:

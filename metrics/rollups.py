@@ -9,20 +9,19 @@ mean stays exact (the bucket keeps the sum), a percentile is within 1 % (or
 half a second, below one second) of the exact one. A shaped cell adds up
 the day cells of a UTC day, ISO week or month by local day, week or month,
 team, severity, drill flag and, by its shape, service, category, both or
-neither (a day's by both are its day cells), in buckets SHAPE_BUCKETS day
-buckets wide: a percentile within 5 %. Its histograms of every measure are
-one packed value (HISTOGRAM), and its sums another (TOTALS), which numpy
-adds up. docs/metrics.md has the whole scheme.
+neither (and by every team together), in buckets SHAPE_BUCKETS
+day buckets wide: a percentile within 5 %; reads take only shaped cells.
+Its histograms of every measure are one packed value (HISTOGRAM), and its
+sums another (TOTALS), which numpy adds up. docs/metrics.md has the whole
+scheme.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import reduce
 from typing import Any
 
 import numpy as np
@@ -91,25 +90,10 @@ def unpack(packed: list[bytes]) -> np.ndarray:
     order) and bucket (up to the last one any of them holds): every triple
     added to its value, measure and bucket at once."""
     triples, owners = _owners(packed, HISTOGRAM)
-    return added_up(
-        owners, triples["measure"], triples["bucket"], triples["count"], len(packed)
-    )
-
-
-def added_up(
-    owners: np.ndarray,
-    measures: np.ndarray,
-    buckets: np.ndarray,
-    counts: Any,
-    owned: int,
-) -> np.ndarray:
-    """Return the counts by owner (of `owned`), measure (its place in
-    MEASURES) and bucket (up to the last one any count is in): each count
-    added to its owner, measure and bucket, all at once."""
-    width = int(buckets.max(initial=0)) + 1
-    shape = (owned, len(MEASURES), width)
-    slots = (owners * len(MEASURES) + measures) * width + buckets
-    added = np.bincount(slots, weights=counts, minlength=math.prod(shape))
+    width = int(triples["bucket"].max(initial=0)) + 1
+    shape = (len(packed), len(MEASURES), width)
+    slots = (owners * len(MEASURES) + triples["measure"]) * width + triples["bucket"]
+    added = np.bincount(slots, weights=triples["count"], minlength=math.prod(shape))
     return added.reshape(shape)
 
 
@@ -130,10 +114,10 @@ def bucket_indices(seconds: list[float]) -> np.ndarray:
     return np.where(values < 1, 0, found).astype(np.intp)
 
 
-def coarsen(indices: np.ndarray, width: int, wider: int) -> np.ndarray:
-    """Return the buckets `wider` day buckets wide that hold the buckets
-    `indices` of `width` day buckets (`wider` a multiple of `width`)."""
-    return np.where(indices == 0, 0, 1 + (indices - 1) * width // wider)
+def coarsen(indices: np.ndarray, wider: int) -> np.ndarray:
+    """Return the buckets `wider` day buckets wide that hold the day buckets
+    `indices`."""
+    return np.where(indices == 0, 0, 1 + (indices - 1) // wider)
 
 
 def representative(index: np.ndarray, width: int = 1) -> np.ndarray:
@@ -181,15 +165,6 @@ def _plus(one: np.ndarray, other: np.ndarray) -> np.ndarray:
     return added
 
 
-def _widen(counts: np.ndarray, width: int, wider: int) -> np.ndarray:
-    """Return counts by measure and bucket `width` day buckets wide as
-    counts in buckets `wider` day buckets wide."""
-    places = coarsen(np.arange(counts.shape[1]), width, wider)
-    return np.stack(
-        [np.bincount(places, weights=row, minlength=places[-1] + 1) for row in counts]
-    )
-
-
 @dataclass
 class Tally:
     """One group's figures, added up from raw rows and from cells."""
@@ -200,9 +175,10 @@ class Tally:
     values: dict[str, list[float]] = field(
         default_factory=lambda: {measure.key: [] for measure in MEASURES}
     )
-    # {bucket width: counts by measure (MEASURES' order) and bucket}, from
-    # day and shaped cells, and the sums of their seconds by measure
-    buckets: dict[int, np.ndarray] = field(default_factory=dict)
+    # Counts by measure (MEASURES' order) and bucket SHAPE_BUCKETS day
+    # buckets wide, from shaped cells, and the sums of their seconds by
+    # measure
+    buckets: np.ndarray | None = None
     sums: np.ndarray = field(default_factory=lambda: np.zeros(len(MEASURES)))
 
     def add_row(self, row: dict[str, Any]) -> None:
@@ -223,30 +199,28 @@ class Tally:
         self.never_acknowledged += never_acknowledged
         self.unresolved += unresolved
 
-    def add_buckets(self, counts: np.ndarray, sums: np.ndarray, width: int) -> None:
-        """Add counts by measure and bucket `width` day buckets wide whose
-        durations sum, by measure, to `sums`."""
-        held = self.buckets.get(width)
-        self.buckets[width] = counts if held is None else _plus(held, counts)
+    def add_buckets(self, counts: np.ndarray, sums: np.ndarray) -> None:
+        """Add counts by measure and bucket SHAPE_BUCKETS day buckets wide
+        whose durations sum, by measure, to `sums`."""
+        held = self.buckets
+        self.buckets = counts if held is None else _plus(held, counts)
         self.sums = self.sums + sums
 
-    def histogram(self, width: int) -> np.ndarray:
+    def histogram(self) -> np.ndarray:
         """Return the buckets and raw values of every measure in one
-        histogram of buckets `width` day buckets wide (counts by measure
-        and bucket)."""
-        parts = [
-            counts if given == width else _widen(counts, given, width)
-            for given, counts in self.buckets.items()
-        ]
+        histogram of buckets SHAPE_BUCKETS day buckets wide (counts by
+        measure and bucket)."""
+        if self.buckets is None:
+            return self._raw()
         if any(self.values.values()):
-            parts.append(self._raw(width))
-        return reduce(_plus, parts)
+            return _plus(self.buckets, self._raw())
+        return self.buckets
 
-    def _raw(self, width: int) -> np.ndarray:
-        """Return the raw values' counts by measure and bucket `width` day
-        buckets wide."""
+    def _raw(self) -> np.ndarray:
+        """Return the raw values' counts by measure and bucket SHAPE_BUCKETS
+        day buckets wide."""
         places = [
-            coarsen(bucket_indices(self.values[measure.key]), 1, width)
+            coarsen(bucket_indices(self.values[measure.key]), SHAPE_BUCKETS)
             for measure in MEASURES
         ]
         size = 1 + max(int(found.max(initial=0)) for found in places)
@@ -262,33 +236,33 @@ def tally_figures(tallies: dict[str, Tally]) -> dict[str, dict[str, Any]]:
     mean, p50 and p90; exact from raw values alone, else from the histogram
     of its buckets and values (`_bucketed_figures`)."""
     results: dict[str, dict[str, Any]] = {}
-    bucketed: dict[int, list[tuple[str, Tally]]] = defaultdict(list)
+    bucketed: list[tuple[str, Tally]] = []
     for key, tally in tallies.items():
         result: dict[str, Any] = {
             "incidents": tally.incidents,
             "never_acknowledged": tally.never_acknowledged,
             "unresolved": tally.unresolved,
         }
-        if tally.buckets:
-            bucketed[max(tally.buckets)].append((key, tally))
+        if tally.buckets is not None:
+            bucketed.append((key, tally))
         else:
             for measure, columns in zip(MEASURES, COLUMNS, strict=True):
                 for name, value in summary(tally.values[measure.key]).items():
                     result[columns[name]] = value
         results[key] = result
-    for width, rows in bucketed.items():
-        found = _bucketed_figures([tally for _, tally in rows], width)
-        for (key, _), figures in zip(rows, found, strict=True):
+    if bucketed:
+        found = _bucketed_figures([tally for _, tally in bucketed])
+        for (key, _), figures in zip(bucketed, found, strict=True):
             results[key] |= figures
     return results
 
 
-def _bucketed_figures(tallies: list[Tally], width: int) -> list[dict[str, Any]]:
+def _bucketed_figures(tallies: list[Tally]) -> list[dict[str, Any]]:
     """Return the measures' figures of tallies that have buckets: of each
-    tally's buckets and raw values in one histogram of buckets `width` day
-    buckets wide, the counts, the means (of the buckets' sums and the
+    tally's buckets and raw values in one histogram of buckets SHAPE_BUCKETS
+    day buckets wide, the counts, the means (of the buckets' sums and the
     values) and the percentiles, for every tally and measure at once."""
-    parts = [tally.histogram(width) for tally in tallies]
+    parts = [tally.histogram() for tally in tallies]
     matrix = np.zeros((len(parts), len(MEASURES), max(p.shape[1] for p in parts)))
     for n, part in enumerate(parts):
         matrix[n, :, : part.shape[1]] = part
@@ -299,7 +273,7 @@ def _bucketed_figures(tallies: list[Tally], width: int) -> list[dict[str, Any]]:
     ]
     means = np.divide(totals, counts, out=np.zeros_like(totals), where=counts > 0)
     percentiles = bucketed_percentiles(
-        matrix.reshape(-1, matrix.shape[2]), PERCENTILES, width
+        matrix.reshape(-1, matrix.shape[2]), PERCENTILES, SHAPE_BUCKETS
     )
     found = []
     for n, (counted, meant) in enumerate(

@@ -43,12 +43,11 @@ def response_time_report(
 ) -> list[dict[str, Any]]:
     """Return the response times per group. Where the cells answer
     (`cells_answer`), the rolled-up days from the cells (month and week
-    cells for whole months and weeks, shaped or day cells for the other
+    cells for whole months and weeks, the day's shaped cells for the other
     days) and the rest (recent or dirty days, restricted incidents, the
     partial days at `since` and `until`) from the incidents. Otherwise (by
-    day over days of few incidents; by service and category over few whole
-    months) the database summarises the incidents themselves where it can,
-    exactly: one row per group."""
+    day over days of few incidents) the database summarises the incidents
+    themselves where it can, exactly: one row per group."""
     rolled = rolled_days(since=filters["since"], until=filters["until"])
     planned = plan(user, filters, group_by, period, rolled)
     if not cells_answer(user, filters, group_by, period, planned):

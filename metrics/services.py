@@ -32,7 +32,6 @@ from metrics.models import (
     RollupDirty,
     RollupOpenUpdate,
     RollupShapeCell,
-    RollupShapeHistogram,
     RollupState,
     WorkerHeartbeat,
 )
@@ -84,17 +83,14 @@ def worker_heartbeat_record(*, worker: str, now: datetime) -> str:
 
 def rollup_fingerprint() -> str:
     """What the cells were built under: each service's team and time zone,
-    the measures, the shapes of each grain, and each severity's targets and
-    cadence (a service moved, a zone or a target changed, a shape added
-    rebuilds every cell)."""
+    the measures, the shapes, and each severity's targets and cadence (a
+    service moved, a zone or a target changed, a shape added rebuilds every
+    cell)."""
     return json.dumps(
         [
             [[s["id"], s["team_id"], s["team__time_zone"]] for s in service_zones()],
             [measure.key for measure in MEASURES],  # the packed values' order
-            {
-                grain: [kept["shape"] for kept in kept_shapes]
-                for grain, (_, kept_shapes) in GRAINS.items()
-            },
+            [kept["shape"] for kept in SHAPES],
             [
                 [target["code"], *(_seconds(target[name]) for name in TARGETS)]
                 for target in severity_targets()
@@ -177,13 +173,12 @@ def _rebuild_days(days: list[date], zones: dict[str, list[int]], now: datetime) 
 
 
 # A shaped cell's keys, and its shapes: the values a shaped cell holds for
-# the day cell's keys it adds up (all services, all categories; all teams
-# and severities), by shape (1 if it keeps the service plus 2 if it keeps
-# the category; 4 if it adds up every team and severity as well as every
-# service and category: what a question of every team by period alone
-# reads). Each month has the cells of every shape; each ISO week and each
-# day those of all but both (the most numerous: a day's day cells keep
-# both).
+# the day cell's keys it adds up (all services, all categories, all teams,
+# all severities), by shape: 1 if it keeps the service plus 2 if it keeps
+# the category, plus 4 if it adds up every team (and so every service):
+# what a reader of every team reads unless a team or service is asked for,
+# plus 8 if it adds up every severity too. Each day, ISO week and month has
+# the cells of every shape.
 SHAPE_KEYS = (
     "grain",
     "shape",
@@ -199,44 +194,36 @@ SHAPES: tuple[dict[str, Any], ...] = (
     {"shape": 0, "service_id": 0, "category": ""},
     {"shape": 1, "category": ""},
     {"shape": 2, "service_id": 0},
-    {"shape": 4, "team_id": 0, "severity": "", "service_id": 0, "category": ""},
     {"shape": 3},
+    {"shape": 4, "team_id": 0, "service_id": 0, "category": ""},
+    {"shape": 6, "team_id": 0, "service_id": 0},
+    {"shape": 12, "team_id": 0, "service_id": 0, "category": "", "severity": ""},
+    {"shape": 14, "team_id": 0, "service_id": 0, "severity": ""},
 )
-# What each grain's cells start on, and which shapes a grain has.
-GRAINS: dict[str, tuple[dict[str, Any], tuple[dict[str, Any], ...]]] = {
-    "day": ({"start": F("day"), "local_start": F("local_day")}, SHAPES[:4]),
-    "week": (
-        {
-            "start": TruncWeek("day", output_field=DateField()),
-            "local_start": TruncWeek("local_day", output_field=DateField()),
-        },
-        SHAPES[:4],
-    ),
-    "month": (
-        {
-            "start": TruncMonth("day", output_field=DateField()),
-            "local_start": TruncMonth("local_day", output_field=DateField()),
-        },
-        SHAPES,
-    ),
+# What each grain's cells start on.
+GRAINS: dict[str, dict[str, Any]] = {
+    "day": {"start": F("day"), "local_start": F("local_day")},
+    "week": {
+        "start": TruncWeek("day", output_field=DateField()),
+        "local_start": TruncWeek("local_day", output_field=DateField()),
+    },
+    "month": {
+        "start": TruncMonth("day", output_field=DateField()),
+        "local_start": TruncMonth("local_day", output_field=DateField()),
+    },
 }
 
 
 def _rebuild_shapes(grain: str, first: date, end: date) -> None:
     """Add up the day cells of the UTC days [first, end) (whole ones of the
     grain) into their shaped cells of the grain, SHAPE_BUCKETS day buckets
-    to a bucket: the database sums them once by the keys the grain's finest
-    shape keeps, the shapes add those sums up, and each cell's histograms of
-    every measure are packed into one value, their sums into another."""
-    starts, shapes = GRAINS[grain]
+    to a bucket: the database sums them once by the keys the finest shape
+    keeps, the shapes add those sums up, and each cell's histograms of every
+    measure are packed into one value, their sums into another."""
     days = {"day__gte": first, "day__lt": end}
-    keys = {"grain": Value(grain), **starts}
-    # The day cells' keys that some shape of the grain keeps.
-    fields = [
-        name
-        for name in SHAPE_KEYS
-        if name not in (*keys, "shape") and any(name not in c for c in shapes)
-    ]
+    keys = {"grain": Value(grain), **GRAINS[grain]}
+    # The day cells' keys a shaped cell has (shape 3 keeps every one).
+    fields = [name for name in SHAPE_KEYS if name not in (*keys, "shape")]
     wider = Case(
         When(bucket=0, then=Value(0)),
         default=1 + (F("bucket") - 1) / SHAPE_BUCKETS,
@@ -250,7 +237,7 @@ def _rebuild_shapes(grain: str, first: date, end: date) -> None:
         .annotate(**{name: Sum(name) for name in CELL_COUNTS})
         .order_by()
     ):
-        for key in _shaped(row, shapes):
+        for key in _shaped(row):
             for name in CELL_COUNTS:
                 counts[key][name] += row[name]
     # Per shaped cell and measure, its counts by bucket and its sums.
@@ -266,26 +253,18 @@ def _rebuild_shapes(grain: str, first: date, end: date) -> None:
         .annotate(count=Sum("count"), total=Sum("total"))
         .order_by()
     ):
-        for key in _shaped(row, shapes):
+        for key in _shaped(row):
             histograms[key][row["measure"]][row["wide"]] += row["count"]
             totals[key][row["measure"]].append(row["total"])
     scope = {"grain": grain, "start__gte": first, "start__lt": end}
     RollupShapeCell.objects.filter(**scope).delete()
-    RollupShapeHistogram.objects.filter(**scope).delete()
     _insert_rows(
         RollupShapeCell,
-        (*SHAPE_KEYS, *CELL_COUNTS),
-        (
-            (*key, *(sums[name] for name in CELL_COUNTS))
-            for key, sums in sorted(counts.items())
-        ),
-    )
-    _insert_rows(
-        RollupShapeHistogram,
-        (*SHAPE_KEYS, "histograms", "totals"),
+        (*SHAPE_KEYS, *CELL_COUNTS, "histograms", "totals"),
         (
             (
                 *key,
+                *(summed[name] for name in CELL_COUNTS),
                 pack(histograms[key]),
                 pack_totals(
                     {measure: math.fsum(sums) for measure, sums in totals[key].items()}
@@ -293,7 +272,7 @@ def _rebuild_shapes(grain: str, first: date, end: date) -> None:
             )
             # Sorted by shape, so that the rows one shape's read asks for
             # lie together in the table.
-            for key in sorted(histograms)
+            for key, summed in sorted(counts.items())
         ),
     )
 
@@ -322,12 +301,10 @@ def _insert_rows(
         cursor.executemany(insert, prepared)
 
 
-def _shaped(
-    row: dict[str, Any], shapes: tuple[dict[str, Any], ...]
-) -> Iterator[tuple[Any, ...]]:
+def _shaped(row: dict[str, Any]) -> Iterator[tuple[Any, ...]]:
     """Return the keys of the shaped cell of each shape that a row of the day
     cells' sums adds up into."""
-    for constants in shapes:
+    for constants in SHAPES:
         shaped = row | constants
         yield tuple(shaped[name] for name in SHAPE_KEYS)
 
@@ -349,7 +326,6 @@ def rollups_refresh(*, now: datetime) -> int:
         RollupCell.objects.all().delete()
         RollupBucket.objects.all().delete()
         RollupShapeCell.objects.all().delete()
-        RollupShapeHistogram.objects.all().delete()
         RollupDeclared.objects.all().delete()
         RollupOpenUpdate.objects.all().delete()
         RollupDirty.objects.all().delete()
