@@ -475,13 +475,13 @@ def _add(
             "totals",
         )
     )
-    counts = unpack([row[4] for row in rows])
-    sums = unpack_totals([row[5] for row in rows])
+    sign = part.sign
+    counts = sign * unpack([row[4] for row in rows])
+    sums = sign * unpack_totals([row[5] for row in rows])
     for n, (group, incidents, never_acknowledged, unresolved, _, _) in enumerate(rows):
         tally = tallies[label(group)]
-        sign = part.sign
         tally.add_counts(sign * incidents, sign * never_acknowledged, sign * unresolved)
-        tally.add_buckets(sign * counts[n], sign * sums[n])
+        tally.add_buckets(counts[n], sums[n])
 
 
 def declared_totals() -> list[dict[str, Any]]:
