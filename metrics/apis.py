@@ -19,6 +19,7 @@ from rest_framework.serializers import Serializer
 from rest_framework.views import APIView
 
 from config.api import INVALID, UNAUTHENTICATED, Pagination, valid_query
+from config.collector import collection_deferred
 from config.schema import PagedAutoSchema
 from metrics import selectors
 from metrics.renderers import CsvRenderer, JsonRenderer
@@ -76,6 +77,11 @@ class MetricsView(APIView):
         if not force and request.query_params.get("format", "json") not in FORMATS:
             raise ValidationError({"format": [f"One of {', '.join(FORMATS)}."]})
         return super().perform_content_negotiation(request, force)
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        # A report's many objects would set off a full collection partway.
+        with collection_deferred():
+            return super().dispatch(request, *args, **kwargs)
 
     def query(self, request: Request) -> tuple[dict[str, Any], dict[str, Any]]:
         """Return the validated query and the incident filters it names."""

@@ -4,10 +4,12 @@ groups and periods in the team's time zone, CSV."""
 from __future__ import annotations
 
 import csv
+import gc
 import io
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 
 from incidents.models import Incident
 from incidents.services import incident_transition
@@ -235,3 +237,22 @@ def test_metrics_are_read_only(api, method):
     response = getattr(api, method)(URL, {"format": "csv"})
 
     assert response.status_code == 405
+
+
+def test_the_cyclic_collector_is_off_while_a_report_is_computed_and_on_after(
+    api, service
+):
+    worked(service, ack=10 * MINUTE)
+    seen = []
+
+    def note_the_collector(execute, sql, params, many, context):
+        seen.append(gc.isenabled())
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(note_the_collector):
+        response = api.get(URL, {"group_by": "period", "period": "day"})
+
+    assert response.status_code == 200
+    assert seen
+    assert not any(seen)
+    assert gc.isenabled()
