@@ -10,7 +10,7 @@ from functools import cache, partial
 from typing import Any
 
 import psycopg
-from django.db import connection
+from django.db import connection, transaction
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import (
     Aggregate,
@@ -313,7 +313,10 @@ def _fetched(rows: QuerySet[Any, tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     binary format, not as the text Django's cursors ask for: a packed
     histogram as its bytes, not twice as many hexadecimal digits to decode,
     and numbers as numbers, which need none of Django's converters (the
-    query's columns are all dates, numbers, text and bytes)."""
+    query's columns are all dates, numbers, text and bytes). The groups'
+    cells, packed values and all, are sorted in memory: in PostgreSQL's
+    default 4 MB a year's worth of a filter by day (some 18,000 cells)
+    spilled to disk, so the query's transaction gets 32 MB."""
     if connection.vendor != "postgresql":
         return list(rows)
     sql, params = rows.query.sql_with_params()
@@ -322,7 +325,8 @@ def _fetched(rows: QuerySet[Any, tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     binary.format = psycopg.pq.Format.BINARY
     # Wrapped as Django wraps its own: its errors, wrappers and query log.
     wrapper = CursorDebugWrapper if connection.queries_logged else CursorWrapper
-    with wrapper(binary, connection) as cursor:
+    with transaction.atomic(), wrapper(binary, connection) as cursor:
+        cursor.execute("SET LOCAL work_mem = '32MB'")
         cursor.execute(sql, params)
         return cursor.fetchall()
 
