@@ -195,9 +195,9 @@ class Plan:
     """Which cells answer a request's rolled-up days (`rolled`): the shape
     it needs, the coarse cells that answer whole periods of it (each grain
     with those periods' first days, coarsest first) and the days outside
-    them; the teams whose cells it reads (None: every team), and the teams
+    them; the teams whose cells it reads (None: every team), the teams
     whose cells of the shape that keeps the team are taken away from every
-    team's (`others`)."""
+    team's (`others`), and every service (`service_zones`)."""
 
     rolled: Rolled
     shape: int
@@ -205,6 +205,7 @@ class Plan:
     rest: list[date]
     teams: set[int] | None
     others: set[int]
+    services: list[dict[str, Any]]
 
 
 def plan(
@@ -218,11 +219,11 @@ def plan(
     teams = _teams(user, filters, services)
     shape = _shape(filters, group_by, every_team=teams is None)
     others: set[int] = set()
-    every_team = _shape(filters, group_by, every_team=True)
-    if teams is not None and every_team & 4:
-        rest = {row["team_id"] for row in services} - teams
-        if len(rest) < len(teams):
-            shape, teams, others = every_team, None, rest
+    if teams is not None:
+        wider = _shape(filters, group_by, every_team=True)
+        left_out = {row["team_id"] for row in services} - teams
+        if wider & 4 and len(left_out) < len(teams):
+            shape, teams, others = wider, None, left_out
     coarse = []
     left = rolled
     for grain in _coarse_grains(group_by, period):
@@ -239,11 +240,11 @@ def plan(
                 left.covered_from,
                 left.covered_until,
             )
-    return Plan(rolled, shape, coarse, left.days, teams, others)
+    return Plan(rolled, shape, coarse, left.days, teams, others, services)
 
 
 def cells_answer(
-    user: User, filters: dict[str, Any], group_by: str, period: str, planned: Plan
+    filters: dict[str, Any], group_by: str, period: str, planned: Plan
 ) -> bool:
     """Whether the cells answer the request's rolled-up days for less than
     a summary of their incidents would cost. Its days have shaped cells of
@@ -256,7 +257,7 @@ def cells_answer(
         return bool(days)
     # How many a day, from the few month cells of those days' months.
     months = sorted({grain_start(day, "month") for day in planned.rest})
-    scope = _keys(filters, service_zones(), planned.teams) & Q(
+    scope = _keys(filters, planned.services, planned.teams) & Q(
         grain="month", shape=planned.shape
     )
     held = RollupShapeCell.objects.filter(
@@ -342,14 +343,12 @@ class Part:
     sign: int = 1
 
 
-def _parts(
-    filters: dict[str, Any], planned: Plan, services: list[dict[str, Any]]
-) -> list[Part]:
+def _parts(filters: dict[str, Any], planned: Plan) -> list[Part]:
     """Return the shaped cells of the plan's days, of the coarsest shape
     that answers: the month and week cells where whole UTC months and weeks
     of them can answer the grouping, the day's for the rest; less the other
     teams' cells of the same days where the plan takes them away."""
-    keys = _keys(filters, services, planned.teams)
+    keys = _keys(filters, planned.services, planned.teams)
     parts = []
     for grain, firsts in (*planned.coarse, ("day", planned.rest)):
         if not firsts:
@@ -372,7 +371,7 @@ def rollup_tallies(
     the day's shaped cells for the rest."""
     if not planned.rolled.days:
         return {}
-    services = service_zones()
+    services = planned.services
     names: dict[str, dict[Any, str]] = {
         "service": {s["id"]: s["slug"] for s in services},
         "team": {s["team_id"]: s["team__slug"] for s in services},
@@ -385,7 +384,7 @@ def rollup_tallies(
         return names[group_by][value] if group_by in names else str(value)
 
     tallies: dict[str, Tally] = defaultdict(Tally)
-    for part in _parts(filters, planned, services):
+    for part in _parts(filters, planned):
         _add(tallies, label, part, _group(part, group_by, period))
     # Taken away, a group may be left with none.
     return {group: tally for group, tally in tallies.items() if tally.incidents}
@@ -401,7 +400,7 @@ def cell_counts(
         return {}
     counts: dict[str, dict[str, int]] = {}
     planned = plan(user, filters, "severity", "month", rolled)
-    for part in _parts(filters, planned, service_zones()):
+    for part in _parts(filters, planned):
         rows = (
             RollupShapeCell.objects.filter(part.scope)
             .values("severity")

@@ -120,7 +120,7 @@ def coarsen(indices: np.ndarray, wider: int) -> np.ndarray:
     return np.where(indices == 0, 0, 1 + (indices - 1) // wider)
 
 
-def representative(index: np.ndarray, width: int = 1) -> np.ndarray:
+def representative(index: np.ndarray, width: int) -> np.ndarray:
     """Return the value each bucket `width` day buckets wide (by index)
     stands for: the point within 1 % (one day bucket) or 5 % (a shaped
     cell's bucket) of every duration in it; half a second for bucket 0."""
@@ -129,7 +129,7 @@ def representative(index: np.ndarray, width: int = 1) -> np.ndarray:
 
 
 def bucketed_percentiles(
-    histograms: np.ndarray, fractions: dict[str, float], width: int = 1
+    histograms: np.ndarray, fractions: dict[str, float], width: int
 ) -> dict[str, list[float | None]]:
     """Return each of the `fractions` percentiles (by name) of each row of
     `histograms` (counts by bucket `width` day buckets wide), interpolated

@@ -50,7 +50,7 @@ def response_time_report(
     themselves where it can, exactly: one row per group."""
     rolled = rolled_days(since=filters["since"], until=filters["until"])
     planned = plan(user, filters, group_by, period, rolled)
-    if not cells_answer(user, filters, group_by, period, planned):
+    if not cells_answer(filters, group_by, period, planned):
         summaries = duration_summaries(
             metric_incidents(user=user, **filters),
             group_by=group_by,
