@@ -8,6 +8,7 @@ port of its own, with the demo data it seeds on first run. Used by the soak
 from __future__ import annotations
 
 import os
+import random
 import re
 import signal
 import socket
@@ -28,10 +29,27 @@ RESTART = re.compile(r"^stack\s+\| (\w+) exited with code (\S+)", re.MULTILINE)
 ERRORS = ("Traceback", "CRITICAL", " ERROR ", " ERROR:", "Unrecoverable error")
 
 
+# Outgoing connections take their local port from this range (Linux's
+# default where the kernel does not say), so a port below it that is free
+# now stays free for the server about to listen on it: a port the kernel
+# hands out (bind to 0) may meanwhile become a client socket's of another
+# test running at the same time, and the server then fails to start.
+EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LOWEST_PORT = 20000
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """Return a port on 127.0.0.1 that nothing listens on, below the range
+    outgoing connections are given."""
+    first = int(EPHEMERAL.read_text().split()[0]) if EPHEMERAL.exists() else 32768
+    for port in random.sample(range(LOWEST_PORT, first), 200):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {LOWEST_PORT}-{first}")
 
 
 def embedded_env(var_dir: Path, port: int, **extra: str) -> dict[str, str]:
