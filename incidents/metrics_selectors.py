@@ -11,12 +11,11 @@ from __future__ import annotations
 import itertools
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import (
     Case,
     Count,
@@ -36,6 +35,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Cast, Greatest, Least, Trunc
 
+from config.rows import every_row
 from incidents.models import (
     ActionItem,
     AlertEvent,
@@ -314,30 +314,13 @@ def metric_duration_rows(
         incidents.order_by()
         .annotate(**{f"row_{name}": value for name, value in fields.items()})
         .values_list(*(f"row_{name}" for name in names))
-        .iterator(chunk_size=5000)
     )
-    with _read_to_the_end():
-        for values in rows:
-            row = dict(zip(names, values, strict=True))
-            if local_here:
-                zone = ZoneInfo(row.pop("time_zone"))
-                row["group"] = row["group"].astimezone(zone).date()
-            yield row
-
-
-@contextmanager
-def _read_to_the_end() -> Iterator[None]:
-    """Plan the server-side cursors opened within for reading every row.
-    PostgreSQL plans a cursor for its first tenth (cursor_tuple_fraction):
-    a severity filter, say, then turned the few incidents of the days not
-    rolled up into a walk of every service's incidents, about 80 ms at a
-    million incidents instead of a few. Set for the transaction only."""
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL cursor_tuple_fraction = 1")
-        yield
+    for values in every_row(rows):
+        row = dict(zip(names, values, strict=True))
+        if local_here:
+            zone = ZoneInfo(row.pop("time_zone"))
+            row["group"] = row["group"].astimezone(zone).date()
+        yield row
 
 
 # Per service, the spans (begin and end as microseconds after the window's

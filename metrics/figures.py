@@ -7,26 +7,26 @@ from collections.abc import Iterable
 from typing import Any
 
 from metrics.periods import day_label
-from metrics.rollups import Tally, tally_figures
+from metrics.rollups import Cells, Tally, tally_figures
 
 
 def response_times(
     rows: Iterable[dict[str, Any]],
     group_by: str,
     period: str,
-    tallies: dict[str, Tally] | None = None,
+    cells: Cells | None = None,
 ) -> list[dict[str, Any]]:
     """Return one flat row per group: incidents, never acknowledged, still
     unresolved, and count/mean/p50/p90 in seconds of every measure; over the
     rows (as `metric_duration_rows` yields them) and, added to them, the
-    groups the rollups already tallied."""
-    groups: dict[str, Tally] = defaultdict(Tally, tallies or {})
+    figures of the cells' groups."""
+    groups: dict[str, Tally] = defaultdict(Tally)
     for row in rows:
         group = row["group"]
         label = day_label(group, period) if group_by == "period" else str(group)
         groups[label].add_row(row)
-    found = tally_figures(groups)
-    return [{"group": key, **found[key]} for key in sorted(groups)]
+    found = tally_figures(groups, cells or Cells.read([]))
+    return [{"group": key, **found[key]} for key in sorted(found)]
 
 
 def summarised(

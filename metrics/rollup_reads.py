@@ -9,9 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cache, partial
 from typing import Any
 
-import psycopg
-from django.db import connection, transaction
-from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import (
     Aggregate,
     BinaryField,
@@ -19,11 +16,11 @@ from django.db.models import (
     DateField,
     F,
     Q,
-    QuerySet,
     Sum,
 )
 from django.db.models.functions import Cast, Trunc
 
+from config.rows import every_row
 from incidents.metrics_selectors import incident_totals, metric_services, service_zones
 from incidents.selectors import User
 from metrics.models import (
@@ -35,15 +32,13 @@ from metrics.models import (
 )
 from metrics.periods import day_label
 from metrics.rollups import (
-    Tally,
+    Cells,
     day_runs,
     day_start,
     grain_end,
     grain_start,
     month_end,
     runs,
-    unpack,
-    unpack_totals,
 )
 from metrics.services import CELL_COUNTS, rollup_fingerprint
 
@@ -309,29 +304,6 @@ class Joined(Aggregate):
         return converters
 
 
-def _fetched(rows: QuerySet[Any, tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Return the rows of a values_list query. PostgreSQL sends them in its
-    binary format, not as the text Django's cursors ask for: a packed
-    histogram as its bytes, not twice as many hexadecimal digits to decode,
-    and numbers as numbers, which need none of Django's converters (the
-    query's columns are all dates, numbers, text and bytes). The groups'
-    cells, packed values and all, are sorted in memory: in PostgreSQL's
-    default 4 MB a year's worth of a filter by day (some 18,000 cells)
-    spilled to disk, so the query's transaction gets 32 MB."""
-    if connection.vendor != "postgresql":
-        return list(rows)
-    sql, params = rows.query.sql_with_params()
-    connection.ensure_connection()
-    binary = psycopg.Cursor(connection.connection)
-    binary.format = psycopg.pq.Format.BINARY
-    # Wrapped as Django wraps its own: its errors, wrappers and query log.
-    wrapper = CursorDebugWrapper if connection.queries_logged else CursorWrapper
-    with transaction.atomic(), wrapper(binary, connection) as cursor:
-        cursor.execute("SET LOCAL work_mem = '32MB'")
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
 @dataclass(frozen=True)
 class Part:
     """Shaped cells that answer part of a request: which of them (`scope`),
@@ -363,14 +335,14 @@ def _parts(filters: dict[str, Any], planned: Plan) -> list[Part]:
     return parts
 
 
-def rollup_tallies(
+def rollup_cells(
     *, user: User, filters: dict[str, Any], planned: Plan, group_by: str, period: str
-) -> dict[str, Tally]:
-    """Return, per group, the tally of the cells of the plan's days: of the
-    month and week cells where whole UTC months and weeks of them answer, of
-    the day's shaped cells for the rest."""
+) -> Cells:
+    """Return, per group, the figures of the cells of the plan's days: of
+    the month and week cells where whole UTC months and weeks of them
+    answer, of the day's shaped cells for the rest."""
     if not planned.rolled.days:
-        return {}
+        return Cells.read([])
     services = planned.services
     names: dict[str, dict[Any, str]] = {
         "service": {s["id"]: s["slug"] for s in services},
@@ -383,11 +355,13 @@ def rollup_tallies(
             return day_label(value, period)
         return names[group_by][value] if group_by in names else str(value)
 
-    tallies: dict[str, Tally] = defaultdict(Tally)
-    for part in _parts(filters, planned):
-        _add(tallies, label, part, _group(part, group_by, period))
-    # Taken away, a group may be left with none.
-    return {group: tally for group, tally in tallies.items() if tally.incidents}
+    return Cells.read(
+        [
+            row
+            for part in _parts(filters, planned)
+            for row in _read(label, part, _group(part, group_by, period))
+        ]
+    )
 
 
 def cell_counts(
@@ -451,14 +425,15 @@ def _group(part: Part, group_by: str, period: str) -> Any:
     return F(column)
 
 
-def _add(
-    tallies: dict[str, Tally], label: Callable[[Any], str], part: Part, key: Any
-) -> None:
-    """Add to the tallies the counts and histograms of the cells of `part`,
-    per group (`key`): the database sums their counts and joins their
-    packed histograms, and their packed sums, one row a group, which numpy
-    adds up."""
-    rows = _fetched(
+def _read(label: Callable[[Any], str], part: Part, key: Any) -> list[tuple[Any, ...]]:
+    """Return the cells of `part` per group (`key`), one row a group as
+    `Cells.read` takes them (named by `label`, with the part's sign): the
+    database sums their counts and joins their packed histograms, and their
+    packed sums."""
+    # The groups' cells, packed values and all, are sorted in memory: in
+    # PostgreSQL's default 4 MB a year's worth of a filter by day (some
+    # 18,000 cells) spilled to disk.
+    query = (
         RollupShapeCell.objects.filter(part.scope)
         .values(group=key)
         .annotate(
@@ -478,13 +453,10 @@ def _add(
             "totals",
         )
     )
-    sign = part.sign
-    counts = sign * unpack([row[4] for row in rows])
-    sums = sign * unpack_totals([row[5] for row in rows])
-    for n, (group, incidents, never_acknowledged, unresolved, _, _) in enumerate(rows):
-        tally = tallies[label(group)]
-        tally.add_counts(sign * incidents, sign * never_acknowledged, sign * unresolved)
-        tally.add_buckets(counts[n], sums[n])
+    return [
+        (label(group), *rest, part.sign)
+        for group, *rest in every_row(query, settings={"work_mem": "32MB"})
+    ]
 
 
 def declared_totals() -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,12 @@ COLUMNS = tuple(
     {name: f"{measure.key}_{name}" for name in ("count", "mean", *PERCENTILES)}
     for measure in MEASURES
 )
+# Each measure's columns in that order: count, mean, then the percentiles.
+MEASURE_COLUMNS = tuple(tuple(columns.values()) for columns in COLUMNS)
+# A group's counts of incidents besides its measures.
+COUNTS = ("incidents", "never_acknowledged", "unresolved")
+# Every figure of a group: its counts, then each measure's columns.
+FIGURES = COUNTS + sum(MEASURE_COLUMNS, ())
 # A shaped cell's sums of seconds, one per measure in MEASURES' order: joined
 # end to end, the sums of their cells one after the other.
 TOTALS = np.dtype(("<f8", len(MEASURES)))
@@ -76,33 +83,53 @@ def pack_totals(totals: dict[str, float]) -> bytes:
     ).tobytes()
 
 
-def _owners(packed: list[bytes], dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
-    """Return the items of `dtype` of the `packed` values joined end to end,
-    and the value (its place in `packed`) each item comes from."""
-    items = np.frombuffer(b"".join(packed), dtype=dtype)
-    sizes = np.fromiter(map(len, packed), dtype=np.intp, count=len(packed))
-    return items, np.repeat(np.arange(len(packed)), sizes // dtype.itemsize)
-
-
-def unpack(packed: list[bytes]) -> np.ndarray:
-    """Return, for each of the `packed` values (each one or more cells'
-    histograms joined end to end), the counts by measure (in MEASURES'
-    order) and bucket (up to the last one any of them holds): every triple
-    added to its value, measure and bucket at once."""
-    triples, owners = _owners(packed, HISTOGRAM)
-    width = int(triples["bucket"].max(initial=0)) + 1
-    shape = (len(packed), len(MEASURES), width)
-    slots = (owners * len(MEASURES) + triples["measure"]) * width + triples["bucket"]
-    added = np.bincount(slots, weights=triples["count"], minlength=math.prod(shape))
+def unpack(
+    packed: list[bytes], groups: np.ndarray, signs: np.ndarray, size: int
+) -> np.ndarray:
+    """Return the counts by group (`size` of them), measure (in MEASURES'
+    order) and bucket (up to the last one any of them holds) of the
+    `packed` values (each one or more cells' histograms joined end to
+    end), each value added to its group (`groups`) with its sign (`signs`:
+    -1 where taken away): every triple at once, each to its slot (its
+    value's group's first, plus its measure's and bucket's place there),
+    in as few passes over them as numpy can."""
+    joined = b"".join(packed)
+    # A triple as two little-endian 16-bit numbers: its measure and bucket
+    # (the bucket the high byte), and its count.
+    pairs = np.frombuffer(joined, dtype="<u2")
+    width = int(np.frombuffer(joined, dtype=np.uint8)[1::4].max(initial=0)) + 1
+    held = np.fromiter(map(len, packed), dtype=np.intp, count=len(packed))
+    held //= HISTOGRAM.itemsize
+    slots = np.repeat(groups * (len(MEASURES) * width), held)
+    slots += _places(width)[pairs[0::2]]
+    counts = pairs[1::2]
+    weights = counts if (signs > 0).all() else counts * np.repeat(signs, held)
+    shape = (size, len(MEASURES), width)
+    added = np.bincount(slots, weights=weights, minlength=math.prod(shape))
     return added.reshape(shape)
 
 
-def unpack_totals(packed: list[bytes]) -> np.ndarray:
-    """Return, for each of the `packed` values (each one or more cells' sums
-    joined end to end), the sums of seconds by measure (in MEASURES' order)."""
-    sums, owners = _owners(packed, TOTALS)
-    found = np.zeros((len(packed), len(MEASURES)))
-    np.add.at(found, owners, sums)
+@cache
+def _places(width: int) -> np.ndarray:
+    """Return, for each measure and bucket read as one 16-bit number (as
+    `unpack` reads them), its place in a group's counts by measure and
+    bucket up to `width` buckets."""
+    pair = np.arange(1 << 16)
+    return (pair & 0xFF) * width + (pair >> 8)
+
+
+def unpack_totals(
+    packed: list[bytes], groups: np.ndarray, signs: np.ndarray, size: int
+) -> np.ndarray:
+    """Return the sums of seconds by group (`size` of them) and measure (in
+    MEASURES' order) of the `packed` values (each one or more cells' sums
+    joined end to end), each value added to its group (`groups`) with its
+    sign (`signs`)."""
+    sums = np.frombuffer(b"".join(packed), dtype=TOTALS)
+    held = np.fromiter(map(len, packed), dtype=np.intp, count=len(packed))
+    held //= TOTALS.itemsize
+    found = np.zeros((size, len(MEASURES)))
+    np.add.at(found, np.repeat(groups, held), sums * np.repeat(signs, held)[:, None])
     return found
 
 
@@ -130,10 +157,10 @@ def representative(index: np.ndarray, width: int) -> np.ndarray:
 
 def bucketed_percentiles(
     histograms: np.ndarray, fractions: dict[str, float], width: int
-) -> dict[str, list[float | None]]:
+) -> dict[str, np.ndarray]:
     """Return each of the `fractions` percentiles (by name) of each row of
     `histograms` (counts by bucket `width` day buckets wide), interpolated
-    between the two nearest ranks as `definitions.percentile` does: None
+    between the two nearest ranks as `definitions.percentile` does: NaN
     for an empty one. One running count per row, and every rank's bucket
     (the first whose running count passes it) found for all rows at once."""
     cumulative = np.cumsum(histograms, axis=1)
@@ -148,26 +175,14 @@ def bucketed_percentiles(
             for rank in (below, above)
         )
         values = first + (second - first) * (position - below)
-        found[name] = [
-            float(value) if total else None
-            for value, total in zip(values, totals, strict=True)
-        ]
+        found[name] = np.where(totals > 0, values, np.nan)
     return found
-
-
-def _plus(one: np.ndarray, other: np.ndarray) -> np.ndarray:
-    """Return two histograms' counts (by measure and bucket) added up,
-    bucket by bucket."""
-    if one.shape[1] < other.shape[1]:
-        one, other = other, one
-    added = one.astype(float)  # a copy
-    added[:, : other.shape[1]] += other
-    return added
 
 
 @dataclass
 class Tally:
-    """One group's figures, added up from raw rows and from cells."""
+    """One group's incidents read one by one: their counts and each
+    measure's seconds."""
 
     incidents: int = 0
     never_acknowledged: int = 0
@@ -175,11 +190,6 @@ class Tally:
     values: dict[str, list[float]] = field(
         default_factory=lambda: {measure.key: [] for measure in MEASURES}
     )
-    # Counts by measure (MEASURES' order) and bucket SHAPE_BUCKETS day
-    # buckets wide, from shaped cells, and the sums of their seconds by
-    # measure
-    buckets: np.ndarray | None = None
-    sums: np.ndarray = field(default_factory=lambda: np.zeros(len(MEASURES)))
 
     def add_row(self, row: dict[str, Any]) -> None:
         """Add one incident: its flags and each measure's seconds (None
@@ -192,33 +202,13 @@ class Tally:
             if seconds is not None:
                 self.values[measure.key].append(seconds)
 
-    def add_counts(
-        self, incidents: int, never_acknowledged: int, unresolved: int
-    ) -> None:
-        self.incidents += incidents
-        self.never_acknowledged += never_acknowledged
-        self.unresolved += unresolved
-
-    def add_buckets(self, counts: np.ndarray, sums: np.ndarray) -> None:
-        """Add counts by measure and bucket SHAPE_BUCKETS day buckets wide
-        whose durations sum, by measure, to `sums`."""
-        held = self.buckets
-        self.buckets = counts if held is None else _plus(held, counts)
-        self.sums = self.sums + sums
+    def counts(self) -> tuple[int, int, int]:
+        """Return its counts in COUNTS' order."""
+        return (self.incidents, self.never_acknowledged, self.unresolved)
 
     def histogram(self) -> np.ndarray:
-        """Return the buckets and raw values of every measure in one
-        histogram of buckets SHAPE_BUCKETS day buckets wide (counts by
-        measure and bucket)."""
-        if self.buckets is None:
-            return self._raw()
-        if any(self.values.values()):
-            return _plus(self.buckets, self._raw())
-        return self.buckets
-
-    def _raw(self) -> np.ndarray:
-        """Return the raw values' counts by measure and bucket SHAPE_BUCKETS
-        day buckets wide."""
+        """Return the values' counts by measure and bucket SHAPE_BUCKETS day
+        buckets wide."""
         places = [
             coarsen(bucket_indices(self.values[measure.key]), SHAPE_BUCKETS)
             for measure in MEASURES
@@ -231,63 +221,114 @@ class Tally:
         return counts.reshape(len(MEASURES), size)
 
 
-def tally_figures(tallies: dict[str, Tally]) -> dict[str, dict[str, Any]]:
+@dataclass(frozen=True)
+class Cells:
+    """Groups' figures from shaped cells, one row a group (by `labels`):
+    their counts (COUNTS), their counts
+    by measure (in MEASURES' order) and bucket SHAPE_BUCKETS day buckets
+    wide, and their sums of seconds by measure."""
+
+    labels: list[str]
+    counts: np.ndarray
+    histograms: np.ndarray
+    sums: np.ndarray
+
+    @classmethod
+    def read(cls, rows: list[tuple[Any, ...]]) -> Cells:
+        """Return the figures of the groups of `rows` (label, incidents,
+        never acknowledged, unresolved, packed histograms, packed sums,
+        sign), each of one or more cells of its group, added up group by
+        group, less the groups left with no incidents (a row with sign -1
+        is taken away)."""
+        places: dict[str, int] = {}
+        groups = np.fromiter(
+            (places.setdefault(row[0], len(places)) for row in rows),
+            dtype=np.intp,
+            count=len(rows),
+        )
+        signs = np.fromiter((row[6] for row in rows), dtype=np.int64, count=len(rows))
+        counts = np.zeros((len(places), len(COUNTS)), dtype=np.int64)
+        np.add.at(
+            counts,
+            groups,
+            np.array([row[1:4] for row in rows], dtype=np.int64).reshape(-1, 3)
+            * signs[:, None],
+        )
+        histograms = unpack([row[4] for row in rows], groups, signs, len(places))
+        sums = unpack_totals([row[5] for row in rows], groups, signs, len(places))
+        kept = counts[:, 0] > 0
+        if kept.all():
+            return cls(list(places), counts, histograms, sums)
+        return cls(
+            [label for label, keep in zip(places, kept, strict=True) if keep],
+            counts[kept],
+            histograms[kept],
+            sums[kept],
+        )
+
+
+def tally_figures(tallies: dict[str, Tally], cells: Cells) -> dict[str, dict[str, Any]]:
     """Return each group's figures: its counts, and per measure the count,
-    mean, p50 and p90; exact from raw values alone, else from the histogram
-    of its buckets and values (`_bucketed_figures`)."""
+    mean, p50 and p90; exact for a group read only from incidents (its
+    tally), else from the histogram of its cells and values
+    (`_bucketed_figures`)."""
+    celled = set(cells.labels)
     results: dict[str, dict[str, Any]] = {}
-    bucketed: list[tuple[str, Tally]] = []
     for key, tally in tallies.items():
-        result: dict[str, Any] = {
-            "incidents": tally.incidents,
-            "never_acknowledged": tally.never_acknowledged,
-            "unresolved": tally.unresolved,
-        }
-        if tally.buckets is not None:
-            bucketed.append((key, tally))
-        else:
-            for measure, columns in zip(MEASURES, COLUMNS, strict=True):
-                for name, value in summary(tally.values[measure.key]).items():
-                    result[columns[name]] = value
+        if key in celled:
+            continue
+        result: dict[str, Any] = dict(zip(COUNTS, tally.counts(), strict=True))
+        for measure, columns in zip(MEASURES, COLUMNS, strict=True):
+            for name, value in summary(tally.values[measure.key]).items():
+                result[columns[name]] = value
         results[key] = result
-    if bucketed:
-        found = _bucketed_figures([tally for _, tally in bucketed])
-        for (key, _), figures in zip(bucketed, found, strict=True):
-            results[key] |= figures
+    if cells.labels:
+        results |= _bucketed_figures(cells, tallies)
     return results
 
 
-def _bucketed_figures(tallies: list[Tally]) -> list[dict[str, Any]]:
-    """Return the measures' figures of tallies that have buckets: of each
-    tally's buckets and raw values in one histogram of buckets SHAPE_BUCKETS
-    day buckets wide, the counts, the means (of the buckets' sums and the
-    values) and the percentiles, for every tally and measure at once."""
-    parts = [tally.histogram() for tally in tallies]
-    matrix = np.zeros((len(parts), len(MEASURES), max(p.shape[1] for p in parts)))
-    for n, part in enumerate(parts):
-        matrix[n, :, : part.shape[1]] = part
-    counts = matrix.sum(axis=2)
-    totals = np.array([tally.sums for tally in tallies]) + [
-        [math.fsum(tally.values[measure.key]) for measure in MEASURES]
-        for tally in tallies
-    ]
-    means = np.divide(totals, counts, out=np.zeros_like(totals), where=counts > 0)
+def _bucketed_figures(
+    cells: Cells, tallies: dict[str, Tally]
+) -> dict[str, dict[str, Any]]:
+    """Return the figures of the cells' groups with the values of their
+    tallies added: of each group's histogram, the counts, the means (of the
+    sums and the values) and the percentiles, for every group and measure
+    at once."""
+    counts, histograms, sums = cells.counts, cells.histograms, cells.sums
+    rows = {label: n for n, label in enumerate(cells.labels)}
+    mixed = [(rows[key], tally) for key, tally in tallies.items() if key in rows]
+    if mixed:
+        raw = [tally.histogram() for _, tally in mixed]
+        width = max(histograms.shape[2], *(found.shape[1] for found in raw))
+        histograms = np.pad(
+            histograms, ((0, 0), (0, 0), (0, width - histograms.shape[2]))
+        )
+        counts, sums = counts.copy(), sums.copy()
+        for (n, tally), found in zip(mixed, raw, strict=True):
+            histograms[n, :, : found.shape[1]] += found
+            counts[n] += tally.counts()
+            sums[n] += [math.fsum(tally.values[measure.key]) for measure in MEASURES]
+    measured = histograms.sum(axis=2)
+    counted = measured > 0
+    means = np.divide(sums, measured, out=np.zeros_like(sums), where=counted)
     percentiles = bucketed_percentiles(
-        matrix.reshape(-1, matrix.shape[2]), PERCENTILES, SHAPE_BUCKETS
+        histograms.reshape(-1, histograms.shape[2]), PERCENTILES, SHAPE_BUCKETS
     )
-    found = []
-    for n, (counted, meant) in enumerate(
-        zip(counts.astype(int).tolist(), means.tolist(), strict=True)
-    ):
-        figures: dict[str, Any] = {}
-        for place, columns in enumerate(COLUMNS):
-            count = counted[place]
-            figures[columns["count"]] = count
-            figures[columns["mean"]] = meant[place] if count else None
-            for name, values in percentiles.items():
-                figures[columns[name]] = values[n * len(MEASURES) + place]
-        found.append(figures)
-    return found
+    # Every figure of every group and measure, in FIGURES' order, as Python
+    # numbers: None for the mean and percentiles of a measure without any.
+    table = np.empty((*measured.shape, len(MEASURE_COLUMNS[0])), dtype=object)
+    table[..., 0] = measured.astype(np.int64)
+    table[..., 1] = means
+    for place, name in enumerate(PERCENTILES, start=2):
+        table[..., place] = percentiles[name].reshape(measured.shape)
+    table[~counted, 1:] = None
+    rows = np.concatenate(
+        [counts.astype(object), table.reshape(len(table), -1)], axis=1
+    ).tolist()
+    return {
+        label: dict(zip(FIGURES, row, strict=True))
+        for label, row in zip(cells.labels, rows, strict=True)
+    }
 
 
 def runs(

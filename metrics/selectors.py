@@ -31,7 +31,7 @@ from metrics.rollup_reads import (
     open_remainders_below,
     plan,
     rolled_days,
-    rollup_tallies,
+    rollup_cells,
 )
 from metrics.services import SETTLE
 
@@ -60,7 +60,7 @@ def response_time_report(
         )
         if summaries is not None:
             return figures.summarised(summaries, group_by, period)
-    tallies = rollup_tallies(
+    cells = rollup_cells(
         user=user, filters=filters, planned=planned, group_by=group_by, period=period
     )
     rows = metric_duration_rows(
@@ -68,7 +68,7 @@ def response_time_report(
         group_by=group_by,
         durations=DURATIONS,
     )
-    return figures.response_times(rows, group_by, period, tallies)
+    return figures.response_times(rows, group_by, period, cells)
 
 
 def sla_report(
