@@ -130,7 +130,17 @@ class RollupOpenUpdate(RollupKeys):
     remainder = models.BigIntegerField()
 
     class Meta(RollupKeys.Meta):
-        pass
+        # How many of a severity's remainders are below a bound: a range of
+        # this index, counted from it alone (the keys a request filters on
+        # are included).
+        indexes = [
+            *RollupKeys.Meta.indexes,
+            models.Index(
+                fields=["severity", "is_drill", "remainder"],
+                include=["day", "team_id", "service_id", "category"],
+                name="rollup_open_remainder_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.day} {self.severity}: {self.remainder}"

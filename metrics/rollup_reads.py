@@ -403,16 +403,17 @@ def open_remainders_below(
     scope = _keys(filters, services, _teams(user, filters, services)) & _within(
         "day", rolled.days, _next_day
     )
-    names = {f"below_{n}": severity for n, severity in enumerate(bounds)}
-    counts = RollupOpenUpdate.objects.filter(scope).aggregate(
-        **{
-            name: Count(
-                "pk", filter=Q(severity=severity, remainder__lt=bounds[severity])
-            )
-            for name, severity in names.items()
-        }
+    # One count per severity, each the index's range of that severity's
+    # remainders below its bound, read from the index alone; in one query.
+    first, *rest = (
+        RollupOpenUpdate.objects.filter(scope, severity=severity, remainder__lt=bound)
+        .values("severity")
+        .annotate(below=Count("*"))
+        .order_by()
+        for severity, bound in bounds.items()
     )
-    return {severity: counts[name] for name, severity in names.items()}
+    counted = {row["severity"]: row["below"] for row in first.union(*rest, all=True)}
+    return {severity: counted.get(severity, 0) for severity in bounds}
 
 
 def _group(part: Part, group_by: str, period: str) -> Any:

@@ -206,11 +206,13 @@ class Incident(models.Model):
                 ],
             ),
             # Repeat incidents: an incident's predecessors of the same
-            # service, category and drill flag (the metrics' repeat count).
+            # service, category and drill flag (the metrics' repeat count),
+            # the latest one found in the index alone.
             models.Index(
                 fields=["service", "category", "is_drill", "detected_at"],
                 name="incident_repeat_idx",
                 condition=models.Q(restricted=False) & ~models.Q(status="cancelled"),
+                include=["id"],
             ),
             # The status page's 90 days of history, among all incidents.
             models.Index(
