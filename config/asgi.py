@@ -19,6 +19,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from config.accesslog import RedactUvicornAccess  # noqa: E402
+from config.memory import keep_freed_memory  # noqa: E402
 from incidents.routing import websocket_urlpatterns  # noqa: E402
 
 # WhiteNoise answers with a file read synchronously; Django then reads it in
@@ -48,3 +49,5 @@ application = ProtocolTypeRouter(
 # As config.wsgi: what is loaded by now stays out of the collector's full
 # passes, which would otherwise walk it in the middle of a request.
 gc.freeze()
+# And the large blocks a request frees are kept for the next one.
+keep_freed_memory()

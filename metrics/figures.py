@@ -25,8 +25,7 @@ def response_times(
         group = row["group"]
         label = day_label(group, period) if group_by == "period" else str(group)
         groups[label].add_row(row)
-    found = tally_figures(groups, cells or Cells.read([]))
-    return [{"group": key, **found[key]} for key in sorted(found)]
+    return tally_figures(groups, cells or Cells.read([]))
 
 
 def summarised(

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -54,8 +55,8 @@ COLUMNS = tuple(
 MEASURE_COLUMNS = tuple(tuple(columns.values()) for columns in COLUMNS)
 # A group's counts of incidents besides its measures.
 COUNTS = ("incidents", "never_acknowledged", "unresolved")
-# Every figure of a group: its counts, then each measure's columns.
-FIGURES = COUNTS + sum(MEASURE_COLUMNS, ())
+# A group's row: its name, its counts, then each measure's columns.
+ROW = ("group", *COUNTS, *sum(MEASURE_COLUMNS, ()))
 # A shaped cell's sums of seconds, one per measure in MEASURES' order: joined
 # end to end, the sums of their cells one after the other.
 TOTALS = np.dtype(("<f8", len(MEASURES)))
@@ -165,15 +166,19 @@ def bucketed_percentiles(
     (the first whose running count passes it) found for all rows at once."""
     cumulative = np.cumsum(histograms, axis=1)
     totals = cumulative[:, -1]
+    rows = np.arange(len(cumulative))
     found = {}
     for name, fraction in fractions.items():
         position = fraction * (totals - 1)
         below = np.floor(position)
         above = np.minimum(below + 1, totals - 1)
-        first, second = (
-            representative((cumulative > rank[:, None]).argmax(axis=1), width)
-            for rank in (below, above)
-        )
+        lower = (cumulative > below[:, None]).argmax(axis=1)
+        # The next rank is mostly in the same bucket: searched for only in
+        # the rows where that bucket's running count does not pass it.
+        upper = lower.copy()
+        past = cumulative[rows, lower] <= above
+        upper[past] = (cumulative[past] > above[past, None]).argmax(axis=1)
+        first, second = representative(lower, width), representative(upper, width)
         values = first + (second - first) * (position - below)
         found[name] = np.where(totals > 0, values, np.nan)
     return found
@@ -267,36 +272,35 @@ class Cells:
         )
 
 
-def tally_figures(tallies: dict[str, Tally], cells: Cells) -> dict[str, dict[str, Any]]:
-    """Return each group's figures: its counts, and per measure the count,
-    mean, p50 and p90; exact for a group read only from incidents (its
-    tally), else from the histogram of its cells and values
-    (`_bucketed_figures`)."""
+def tally_figures(tallies: dict[str, Tally], cells: Cells) -> list[dict[str, Any]]:
+    """Return one row per group, by group: its name (`group`), its counts,
+    and per measure the count, mean, p50 and p90; exact for a group read
+    only from incidents (its tally), else from the histogram of its cells
+    and values (`_bucketed_figures`)."""
     celled = set(cells.labels)
-    results: dict[str, dict[str, Any]] = {}
+    found: list[dict[str, Any]] = []
     for key, tally in tallies.items():
         if key in celled:
             continue
-        result: dict[str, Any] = dict(zip(COUNTS, tally.counts(), strict=True))
+        row: dict[str, Any] = {"group": key}
+        row |= zip(COUNTS, tally.counts(), strict=True)
         for measure, columns in zip(MEASURES, COLUMNS, strict=True):
             for name, value in summary(tally.values[measure.key]).items():
-                result[columns[name]] = value
-        results[key] = result
+                row[columns[name]] = value
+        found.append(row)
     if cells.labels:
-        results |= _bucketed_figures(cells, tallies)
-    return results
+        found += _bucketed_figures(cells, tallies)
+    return sorted(found, key=itemgetter("group"))
 
 
-def _bucketed_figures(
-    cells: Cells, tallies: dict[str, Tally]
-) -> dict[str, dict[str, Any]]:
-    """Return the figures of the cells' groups with the values of their
+def _bucketed_figures(cells: Cells, tallies: dict[str, Tally]) -> list[dict[str, Any]]:
+    """Return the rows of the cells' groups with the values of their
     tallies added: of each group's histogram, the counts, the means (of the
     sums and the values) and the percentiles, for every group and measure
     at once."""
     counts, histograms, sums = cells.counts, cells.histograms, cells.sums
-    rows = {label: n for n, label in enumerate(cells.labels)}
-    mixed = [(rows[key], tally) for key, tally in tallies.items() if key in rows]
+    places = {label: n for n, label in enumerate(cells.labels)}
+    mixed = [(places[key], tally) for key, tally in tallies.items() if key in places]
     if mixed:
         raw = [tally.histogram() for _, tally in mixed]
         width = max(histograms.shape[2], *(found.shape[1] for found in raw))
@@ -314,7 +318,7 @@ def _bucketed_figures(
     percentiles = bucketed_percentiles(
         histograms.reshape(-1, histograms.shape[2]), PERCENTILES, SHAPE_BUCKETS
     )
-    # Every figure of every group and measure, in FIGURES' order, as Python
+    # Every figure of every group and measure, in ROW's order, as Python
     # numbers: None for the mean and percentiles of a measure without any.
     table = np.empty((*measured.shape, len(MEASURE_COLUMNS[0])), dtype=object)
     table[..., 0] = measured.astype(np.int64)
@@ -322,13 +326,11 @@ def _bucketed_figures(
     for place, name in enumerate(PERCENTILES, start=2):
         table[..., place] = percentiles[name].reshape(measured.shape)
     table[~counted, 1:] = None
+    labels = np.array(cells.labels, dtype=object)[:, None]
     rows = np.concatenate(
-        [counts.astype(object), table.reshape(len(table), -1)], axis=1
-    ).tolist()
-    return {
-        label: dict(zip(FIGURES, row, strict=True))
-        for label, row in zip(cells.labels, rows, strict=True)
-    }
+        [labels, counts.astype(object), table.reshape(len(table), -1)], axis=1
+    )
+    return [dict(zip(ROW, row, strict=True)) for row in rows.tolist()]
 
 
 def runs(

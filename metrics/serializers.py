@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from rest_framework import serializers
@@ -30,9 +31,15 @@ class UtcDateTimeField(serializers.DateTimeField):
 class SeverityCodeField(serializers.CharField):
     def to_internal_value(self, data: Any) -> str:
         code = super().to_internal_value(data)
-        if code not in {target["code"] for target in severity_targets()}:
+        if code not in self.codes:
             raise serializers.ValidationError(f"{code!r} is not a severity.")
         return code
+
+    @cached_property
+    def codes(self) -> set[str]:
+        """The matrix's codes, read once per query string (each serializer
+        has its own copy of its fields)."""
+        return {target["code"] for target in severity_targets()}
 
 
 class MetricsQuerySerializer(serializers.Serializer[Any]):

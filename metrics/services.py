@@ -270,11 +270,35 @@ def _rebuild_shapes(grain: str, first: date, end: date) -> None:
                     {measure: math.fsum(sums) for measure, sums in totals[key].items()}
                 ),
             )
-            # Sorted by shape, so that the rows one shape's read asks for
-            # lie together in the table.
-            for key, summed in sorted(counts.items())
+            # In the order of what a read asks for, so that its rows lie
+            # together in the table (of the days built together).
+            for key, summed in sorted(counts.items(), key=_stored_order)
         ),
     )
+
+
+# The shaped keys by which a read selects cells, in the order the table
+# holds them: by shape, then drill flag, team, service, severity and
+# category (a filter on any of them reads few runs of rows), then the days.
+STORED_ORDER = (
+    "grain",
+    "shape",
+    "is_drill",
+    "team_id",
+    "service_id",
+    "severity",
+    "category",
+    "start",
+    "local_start",
+)
+_STORED_PLACES = [SHAPE_KEYS.index(name) for name in STORED_ORDER]
+
+
+def _stored_order(item: tuple[tuple[Any, ...], Any]) -> tuple[Any, ...]:
+    """Return the order of a shaped cell (keys in SHAPE_KEYS' order, and
+    its counts) in the table: by STORED_ORDER."""
+    key, _ = item
+    return tuple(key[place] for place in _STORED_PLACES)
 
 
 def _insert_rows(

@@ -297,6 +297,14 @@ PLAIN = {
 }
 
 
+def create_each(services: list, *incidents: tuple[str, int, str, str]) -> None:
+    """Create incidents given as (detected at, service's place, category,
+    severity), plain otherwise."""
+    for n, (at, service, category, severity) in enumerate(incidents):
+        spec = detected(at) | {"category": category, "severity": severity}
+        create(spec | {"service": service}, n, services)
+
+
 def detected(at: str) -> dict:
     """A plain incident detected at `at` (UTC)."""
     ago = NOW - datetime.fromisoformat(f"{at}+00:00")
@@ -490,15 +498,12 @@ def test_a_service_or_category_over_whole_months_is_read_from_month_cells_of_its
     user = UserFactory(username="shapes", is_superuser=True)
     services = two_services()
     with time_machine.travel(NOW, tick=False):
-        for n, (at, service, category, severity) in enumerate(
-            (
-                ("2026-01-20T12:00", 0, "database", "P1"),
-                ("2026-02-03T12:00", 0, "other", "P1"),
-                ("2026-02-15T12:00", 1, "database", "P2"),
-            )
-        ):
-            spec = detected(at) | {"category": category, "severity": severity}
-            create(spec | {"service": service}, n, services)
+        create_each(
+            services,
+            ("2026-01-20T12:00", 0, "database", "P1"),
+            ("2026-02-03T12:00", 0, "other", "P1"),
+            ("2026-02-15T12:00", 1, "database", "P2"),
+        )
         rollups_refresh(now=NOW)
         forget_the_days()
         rows = response_time_report(
@@ -663,3 +668,30 @@ def test_sparse_days_or_service_and_category_days_are_summarised_exactly(db, ext
     assert [(row["group"], row["time_to_acknowledge_p50"]) for row in rows] == [
         ("2026-02-10", 61.5)
     ]
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the order of a PostgreSQL table"
+)
+def test_the_shaped_cells_of_a_build_lie_in_the_table_in_the_order_reads_ask(db):
+    services = two_services()
+    with time_machine.travel(NOW, tick=False):
+        create_each(
+            services,
+            ("2026-03-02T12:00", 1, "security", "P2"),
+            ("2026-03-02T13:00", 0, "database", "P1"),
+            ("2026-03-03T12:00", 0, "other", "P3"),
+            ("2026-03-04T12:00", 1, "database", "P1"),
+        )
+        rollups_refresh(now=NOW)
+    with connection.cursor() as cursor:
+        # The table's own order: its rows' physical places.
+        cursor.execute(
+            "SELECT grain, shape, is_drill, team_id, service_id, severity,"
+            " category, start, local_start FROM metrics_rollupshapecell"
+            " WHERE grain = 'day' ORDER BY ctid"
+        )
+        stored = cursor.fetchall()
+
+    assert len(stored) > 20
+    assert stored == sorted(stored)
