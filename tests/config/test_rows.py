@@ -12,7 +12,7 @@ from config.rows import every_row
 from incidents.models import Team
 from tests.factories import TeamFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 on_postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="PostgreSQL's binary format"
