@@ -22,7 +22,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
+from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
@@ -110,7 +110,7 @@ def unpack(
     return added.reshape(shape)
 
 
-@cache
+@lru_cache(maxsize=8)  # half a megabyte each; a request's width is its data's
 def _places(width: int) -> np.ndarray:
     """Return, for each measure and bucket read as one 16-bit number (as
     `unpack` reads them), its place in a group's counts by measure and
@@ -229,9 +229,9 @@ class Tally:
 @dataclass(frozen=True)
 class Cells:
     """Groups' figures from shaped cells, one row a group (by `labels`):
-    their counts (COUNTS), their counts
-    by measure (in MEASURES' order) and bucket SHAPE_BUCKETS day buckets
-    wide, and their sums of seconds by measure."""
+    their counts (COUNTS), their counts by measure (in MEASURES' order) and
+    bucket SHAPE_BUCKETS day buckets wide, and their sums of seconds by
+    measure."""
 
     labels: list[str]
     counts: np.ndarray
