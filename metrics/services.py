@@ -7,6 +7,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
@@ -291,14 +292,13 @@ STORED_ORDER = (
     "start",
     "local_start",
 )
-_STORED_PLACES = [SHAPE_KEYS.index(name) for name in STORED_ORDER]
+_STORED_KEYS = itemgetter(*(SHAPE_KEYS.index(name) for name in STORED_ORDER))
 
 
 def _stored_order(item: tuple[tuple[Any, ...], Any]) -> tuple[Any, ...]:
-    """Return the order of a shaped cell (keys in SHAPE_KEYS' order, and
-    its counts) in the table: by STORED_ORDER."""
-    key, _ = item
-    return tuple(key[place] for place in _STORED_PLACES)
+    """Return the order in the table of a shaped cell (its keys in
+    SHAPE_KEYS' order, and its counts): by STORED_ORDER."""
+    return _STORED_KEYS(item[0])
 
 
 def _insert_rows(
