@@ -6,7 +6,7 @@ JSON, or CSV with `?format=csv` (the `results` rows, one line each).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -81,7 +81,13 @@ class MetricsView(APIView):
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         # A report's many objects would set off a full collection partway.
         with collection_deferred():
-            return super().dispatch(request, *args, **kwargs)
+            response = cast(Response, super().dispatch(request, *args, **kwargs))
+            # Rendered here, then let go of by its view and renderer context,
+            # which refer to the response: cycles that would keep the
+            # report's rows until the collector's next full pass.
+            response.render()
+            del response.renderer_context, self.response  # type: ignore[attr-defined]
+        return response
 
     def query(self, request: Request) -> tuple[dict[str, Any], dict[str, Any]]:
         """Return the validated query and the incident filters it names."""

@@ -6,13 +6,16 @@ from __future__ import annotations
 import csv
 import gc
 import io
+import weakref
 from datetime import timedelta
 
 import pytest
 from django.db import connection
+from rest_framework.test import APIRequestFactory, force_authenticate
 
 from incidents.models import Incident
 from incidents.services import incident_transition
+from metrics.apis import ResponseTimesView
 from tests.conftest import api_client
 from tests.factories import ServiceFactory
 from tests.metrics.conftest import T0, worked
@@ -256,3 +259,22 @@ def test_the_cyclic_collector_is_off_while_a_report_is_computed_and_on_after(
     assert seen
     assert not any(seen)
     assert gc.isenabled()
+
+
+def test_a_report_is_freed_with_its_response_not_at_the_next_collection(
+    responder, service
+):
+    worked(service, ack=10 * MINUTE)
+    request = APIRequestFactory().get(URL, {"group_by": "period", "period": "day"})
+    force_authenticate(request, user=responder)
+    gc.disable()
+    try:
+        response = ResponseTimesView.as_view()(request)
+        assert response.status_code == 200
+        assert response.is_rendered
+        answer = weakref.ref(response)
+        del response
+
+        assert answer() is None
+    finally:
+        gc.enable()
