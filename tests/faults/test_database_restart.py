@@ -93,12 +93,12 @@ def test_ingest_answers_503_while_the_database_is_down_and_recovers_after(
 
     # A restart with no request in between: every web process still holds
     # a connection from before, which it must notice is dead and replace.
-    vigil.wait_settled(seconds=60)
+    vigil.wait_settled()
     private_postgres.stop()
     private_postgres.start()
     bounced = alerts(vigil, "bounced", 100)
     assert {answer.status for answer in bounced} == {202}
 
-    vigil.wait_settled(seconds=60)
+    vigil.wait_settled()
     accepted = {answer.dedup_key for answer in before + after + bounced}
     vigil.assert_came_through(accepted)  # nothing stored for a 503
