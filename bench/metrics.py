@@ -7,10 +7,9 @@ services, categories, acknowledge and resolve times, never-acknowledged
 ones, drills and cancellations), then times each endpoint in-process
 through the WSGI entry point, as gunicorn calls it, signed in as a superuser
 (every team), for several filter combinations, each after one untimed
-request. The rollups are built
-before the timing, as the beat task's runs back to back would. Writes
-bench/results/metrics.json; target: p99 ≤ 100 ms for every endpoint and
-filter.
+request. The rollups are built before the timing, as the beat task's runs
+back to back would. Writes bench/results/metrics.json; target: p99 ≤ 100 ms
+for every endpoint and filter.
 """
 
 from __future__ import annotations
